@@ -1,0 +1,3 @@
+from vgaemu.cli import main
+
+raise SystemExit(main())

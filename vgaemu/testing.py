@@ -1,0 +1,1 @@
+"""pytest plugin: golden-screenshot fixtures for VGA guests (registered as entry point ``pytest11``)."""
