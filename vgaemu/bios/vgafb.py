@@ -1,0 +1,415 @@
+"""Framebuffer operations of SeaVGABIOS (vgasrc/vgafb.c): characters, pixels, scrolling.
+
+Graphics modes go through one small set of primitives (read 8 pixels, write 8 pixels, fill a
+rectangle, move a rectangle) implemented per memory model - planar (one plane at a time via
+map mask / read map select, so reads load the VGA latches as on hardware), CGA (interleaved
+banks at B800:0000 / B800:2000), packed 8-bit, and direct colour through the linear
+framebuffer - exactly as the real BIOS touches video memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .data import MM_CGA, MM_DIRECT, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode
+from .stdvga import SEG_CTEXT, SEG_GRAPH
+
+GO_READ8, GO_WRITE8, GO_MEMSET, GO_MEMMOVE = range(4)
+
+
+@dataclass
+class GfxOp:
+    vmode: VgaMode
+    linelength: int
+    displaystart: int
+    x: int = 0
+    y: int = 0
+    xlen: int = 0
+    ylen: int = 0
+    srcy: int = 0
+    op: int = GO_READ8
+    pixels: list[int] = field(default_factory=lambda: [0] * 8)
+
+
+def _div_round_closest(n: int, d: int) -> int:
+    return (n + d // 2) // d
+
+
+def _color_bits(depth: int) -> tuple[int, int, int]:
+    if depth == 15:
+        return 5, 5, 5
+    if depth == 16:
+        return 5, 6, 5
+    return 8, 8, 8
+
+
+def get_color(depth: int, attr: int) -> int:
+    """Map a CGA attribute to a direct-colour pixel (vgafb.c get_color)."""
+    rbits, gbits, bbits = _color_bits(depth)
+    h = 1 if attr & 8 else 0
+    r = 2 if attr & 4 else 0
+    g = 2 if attr & 2 else 0
+    b = 2 if attr & 1 else 0
+    if (attr & 0xF) == 6:
+        g = 1
+    rv = _div_round_closest(((1 << rbits) - 1) * (r + h), 3)
+    gv = _div_round_closest(((1 << gbits) - 1) * (g + h), 3)
+    bv = _div_round_closest(((1 << bbits) - 1) * (b + h), 3)
+    return (rv << (gbits + bbits)) + (gv << bbits) + bv
+
+
+def reverse_color(depth: int, color: int) -> int:
+    """Nearest CGA attribute of a direct-colour pixel (vgafb.c reverse_color)."""
+    rbits, gbits, bbits = _color_bits(depth)
+    rv = (color >> (gbits + bbits)) & ((1 << rbits) - 1)
+    gv = (color >> bbits) & ((1 << gbits) - 1)
+    bv = color & ((1 << bbits) - 1)
+    r = _div_round_closest(rv * 3, (1 << rbits) - 1)
+    g = _div_round_closest(gv * 3, (1 << gbits) - 1)
+    b = _div_round_closest(bv * 3, (1 << bbits) - 1)
+    h = 1 if (r and g and b and (r != 2 or g != 2 or b != 2)) else 0
+    return ((8 if h else 0) | (4 if r - h else 0) | (2 if g - h else 0) | (1 if b - h else 0))
+
+
+class VgaFB:
+    def __init__(self, bios) -> None:
+        self.bios = bios
+        self.bus = bios.bus
+        self.std = bios.std
+
+    # ------------------------------------------------------------------ gfx primitives
+    def init_gfx_op(self, vmode: VgaMode) -> GfxOp:
+        return GfxOp(vmode=vmode, linelength=self.bios.hw_get_linelength(vmode),
+                     displaystart=self.bios.hw_get_displaystart(vmode))
+
+    def handle_gfx_op(self, op: GfxOp) -> None:
+        mm = op.vmode.memmodel
+        if mm == MM_PLANAR:
+            self._gfx_planar(op)
+        elif mm == MM_CGA:
+            self._gfx_cga(op)
+        elif mm == MM_PACKED:
+            self._gfx_packed(op)
+        elif mm == MM_DIRECT:
+            self._gfx_direct(op)
+
+    def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
+                        lines: int) -> None:
+        bus = self.bus
+        if copylen <= 0 or lines <= 0:
+            return
+        order = range(lines - 1, -1, -1) if src < dst else range(lines)
+        for i in order:
+            data = bus.read(base + src + i * stride, copylen)
+            bus.write(base + dst + i * stride, data)
+
+    def _memset_stride(self, base: int, dst: int, val: bytes, setlen: int, stride: int,
+                       lines: int) -> None:
+        if setlen <= 0:
+            return
+        reps = -(-setlen // len(val))
+        data = (val * reps)[:setlen]
+        for i in range(max(lines, 0)):
+            self.bus.write(base + dst + i * stride, data)
+
+    def _gfx_planar(self, op: GfxOp) -> None:
+        std, bus = self.std, self.bus
+        base = SEG_GRAPH * 16
+        dest = (op.y * op.linelength + op.x // 8) & 0xFFFF
+        if op.op == GO_WRITE8:
+            for plane in range(4):
+                std.planar4_plane(plane)
+                data = 0
+                for p in range(8):
+                    data |= ((op.pixels[p] >> plane) & 1) << (7 - p)
+                bus.writeb(base + dest, data)
+        elif op.op == GO_MEMSET:
+            for plane in range(4):
+                std.planar4_plane(plane)
+                data = 0xFF if op.pixels[0] & (1 << plane) else 0x00
+                self._memset_stride(base, dest, bytes((data,)), op.xlen // 8, op.linelength,
+                                    op.ylen)
+        elif op.op == GO_MEMMOVE:
+            src = (op.srcy * op.linelength + op.x // 8) & 0xFFFF
+            for plane in range(4):
+                std.planar4_plane(plane)
+                self._memmove_stride(base, dest, src, op.xlen // 8, op.linelength, op.ylen)
+        else:  # GO_READ8 (reading each plane also loads the latches, as on hardware)
+            pixels = [0] * 8
+            for plane in range(4):
+                std.planar4_plane(plane)
+                data = bus.readb(base + dest)
+                for p in range(8):
+                    pixels[p] |= ((data >> (7 - p)) & 1) << plane
+            op.pixels = pixels
+        std.planar4_plane(-1)
+
+    def _gfx_cga(self, op: GfxOp) -> None:
+        bus = self.bus
+        bpp = op.vmode.depth
+        base = SEG_CTEXT * 16
+        dest = op.y // 2 * op.linelength + op.x // 8 * bpp
+        if op.op == GO_WRITE8:
+            if op.y & 1:
+                dest += 0x2000
+            if bpp == 1:
+                data = 0
+                for p in range(8):
+                    data |= (op.pixels[p] & 1) << (7 - p)
+                bus.writeb(base + dest, data)
+            else:
+                data = 0
+                for p in range(8):
+                    data |= (op.pixels[p] & 3) << ((7 - p) * 2)
+                bus.write(base + dest, data.to_bytes(2, "big"))
+        elif op.op == GO_MEMSET:
+            data = op.pixels[0]
+            if bpp == 1:
+                data = (data & 1) | ((data & 1) << 1)
+            data &= 3
+            data |= (data << 2) | (data << 4) | (data << 6)
+            n = op.xlen // 8 * bpp
+            self._memset_stride(base, dest, bytes((data,)), n, op.linelength, op.ylen // 2)
+            self._memset_stride(base, dest + 0x2000, bytes((data,)), n, op.linelength,
+                                op.ylen // 2)
+        elif op.op == GO_MEMMOVE:
+            src = op.srcy // 2 * op.linelength + op.x // 8 * bpp
+            n = op.xlen // 8 * bpp
+            self._memmove_stride(base, dest, src, n, op.linelength, op.ylen // 2)
+            self._memmove_stride(base, dest + 0x2000, src + 0x2000, n, op.linelength,
+                                 op.ylen // 2)
+        else:
+            if op.y & 1:
+                dest += 0x2000
+            if bpp == 1:
+                data = bus.readb(base + dest)
+                op.pixels = [(data >> (7 - p)) & 1 for p in range(8)]
+            else:
+                data = int.from_bytes(bus.read(base + dest, 2), "big")
+                op.pixels = [(data >> ((7 - p) * 2)) & 3 for p in range(8)]
+
+    def _gfx_packed(self, op: GfxOp) -> None:
+        bus = self.bus
+        base = SEG_GRAPH * 16
+        dest = op.y * op.linelength + op.x
+        if op.op == GO_WRITE8:
+            bus.write(base + dest, bytes(p & 0xFF for p in op.pixels))
+        elif op.op == GO_MEMSET:
+            self._memset_stride(base, dest, bytes((op.pixels[0] & 0xFF,)), op.xlen,
+                                op.linelength, op.ylen)
+        elif op.op == GO_MEMMOVE:
+            src = op.srcy * op.linelength + op.x
+            self._memmove_stride(base, dest, src, op.xlen, op.linelength, op.ylen)
+        else:
+            op.pixels = list(bus.read(base + dest, 8))
+
+    def _gfx_direct(self, op: GfxOp) -> None:
+        fb = self.bios.vbe_framebuffer
+        if not fb:
+            return
+        bus = self.bus
+        depth = op.vmode.depth
+        bypp = -(-depth // 8)
+        dest = fb + op.displaystart + op.y * op.linelength + op.x * bypp
+        if op.op == GO_WRITE8:
+            data = b"".join(get_color(depth, p).to_bytes(4, "little")[:bypp]
+                            for p in op.pixels)
+            bus.write(dest, data)
+        elif op.op == GO_MEMSET:
+            px = get_color(depth, op.pixels[0]).to_bytes(4, "little")[:bypp]
+            self._memset_stride(0, dest, px, op.xlen * bypp, op.linelength, op.ylen)
+        elif op.op == GO_MEMMOVE:
+            src = fb + op.displaystart + op.srcy * op.linelength + op.x * bypp
+            self._memmove_stride(0, dest, src, op.xlen * bypp, op.linelength, op.ylen)
+        else:
+            raw = bus.read(dest, bypp * 8) + b"\0\0\0\0"
+            op.pixels = [reverse_color(depth, int.from_bytes(raw[i * bypp:i * bypp + 4],
+                                                             "little"))
+                         for i in range(8)]
+
+    # ------------------------------------------------------------------ gfx characters
+    def get_font_data(self, c: int) -> int:
+        """Linear address of glyph ``c``: INT 43h's font, or INT 1Fh's for 8x8 chars >= 128."""
+        bda = self.bios.bda
+        char_height = bda.char_height
+        if char_height == 8 and c >= 128:
+            seg, off = self.bios.get_ivt(0x1F)
+            c -= 128
+        else:
+            seg, off = self.bios.get_ivt(0x43)
+        off = (off + c * char_height) & 0xFFFF
+        return (seg << 4) + off
+
+    def _gfx_move_chars(self, vmode, dest, movesize, lines) -> None:
+        op = self.init_gfx_op(vmode)
+        cheight = self.bios.bda.char_height
+        op.x = dest[0] * 8
+        op.xlen = movesize[0] * 8
+        op.y = dest[1] * cheight
+        op.ylen = movesize[1] * cheight
+        op.srcy = op.y + lines * cheight
+        op.op = GO_MEMMOVE
+        self.handle_gfx_op(op)
+
+    def _gfx_clear_chars(self, vmode, win, winsize, attr) -> None:
+        op = self.init_gfx_op(vmode)
+        cheight = self.bios.bda.char_height
+        op.x = win[0] * 8
+        op.xlen = winsize[0] * 8
+        op.y = win[1] * cheight
+        op.ylen = winsize[1] * cheight
+        op.pixels[0] = attr
+        op.op = GO_MEMSET
+        self.handle_gfx_op(op)
+
+    def _gfx_write_char(self, vmode: VgaMode, cp, car: int, attr: int) -> None:
+        bda = self.bios.bda
+        if cp[0] >= bda.video_cols:
+            return
+        font = self.get_font_data(car)
+        op = self.init_gfx_op(vmode)
+        op.x = cp[0] * 8
+        cheight = bda.char_height
+        op.y = cp[1] * cheight
+        fgattr, bgattr = attr, 0x00
+        usexor = False
+        if fgattr & 0x80 and vmode.depth < 8:
+            usexor = True
+            fgattr &= 0x7F
+        glyph = self.bus.read(font, cheight)
+        for i in range(cheight):
+            fontline = glyph[i]
+            if usexor:
+                op.op = GO_READ8
+                self.handle_gfx_op(op)
+                op.pixels = [p ^ (fgattr if fontline & (0x80 >> j) else 0)
+                             for j, p in enumerate(op.pixels)]
+            else:
+                op.pixels = [fgattr if fontline & (0x80 >> j) else bgattr for j in range(8)]
+            op.op = GO_WRITE8
+            self.handle_gfx_op(op)
+            op.y += 1
+
+    def _gfx_read_char(self, vmode: VgaMode, cp) -> tuple[int, int]:
+        bda = self.bios.bda
+        cheight = bda.char_height
+        if cp[0] >= bda.video_cols or cheight > 16:
+            return 0, 0
+        op = self.init_gfx_op(vmode)
+        op.op = GO_READ8
+        op.x = cp[0] * 8
+        op.y = cp[1] * cheight
+        fgattr = bgattr = 0
+        lines = bytearray(cheight)
+        for i in range(cheight):
+            self.handle_gfx_op(op)
+            line = 0
+            for j in range(8):
+                if op.pixels[j] != bgattr:
+                    line |= 0x80 >> j
+                    fgattr = op.pixels[j]
+            lines[i] = line
+            op.y += 1
+        for car in range(256):
+            if self.bus.read(self.get_font_data(car), cheight) == bytes(lines):
+                return car, (fgattr | (bgattr << 4)) & 0xFF
+        return 0, 0
+
+    # ------------------------------------------------------------------ public (vgafb.c)
+    def text_address(self, cp) -> int:
+        """Offset in the text window of cell (x, y) of page ``page`` (BDA page size/cols)."""
+        bda = self.bios.bda
+        x, y, page = cp
+        stride = bda.video_cols * 2
+        return bda.video_pagesize * page + y * stride + x * 2
+
+    def _move_chars(self, dest, movesize, lines) -> None:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return
+        if vmode.memmodel != MM_TEXT:
+            self._gfx_move_chars(vmode, dest, movesize, lines)
+            return
+        stride = self.bios.bda.video_cols * 2
+        dest_addr = self.text_address(dest)
+        src_addr = dest_addr + lines * stride
+        self._memmove_stride(vmode.sstart * 16, dest_addr, src_addr, movesize[0] * 2,
+                             stride, movesize[1])
+
+    def _clear_chars(self, win, winsize, car: int, attr: int, use_attr: bool) -> None:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return
+        if vmode.memmodel != MM_TEXT:
+            self._gfx_clear_chars(vmode, win, winsize, attr)
+            return
+        stride = self.bios.bda.video_cols * 2
+        word = bytes((car & 0xFF, (attr if use_attr else 0x07) & 0xFF))
+        self._memset_stride(vmode.sstart * 16, self.text_address(win), word, winsize[0] * 2,
+                            stride, winsize[1])
+
+    def scroll(self, win, winsize, lines: int, car: int, attr: int, use_attr: bool) -> None:
+        """vgafb_scroll: win=(x, y, page), winsize=(cols, rows); lines>0 up, <0 down, 0 clear."""
+        x, y, page = win
+        cols, rows = winsize
+        if not lines:
+            self._clear_chars(win, winsize, car, attr, use_attr)
+        elif lines > 0:
+            rows -= lines
+            self._move_chars((x, y, page), (cols, rows), lines)
+            self._clear_chars((x, y + rows, page), (cols, lines), car, attr, use_attr)
+        else:
+            y -= lines
+            rows += lines
+            self._move_chars((x, y, page), (cols, rows), lines)
+            y += lines
+            self._clear_chars((x, y, page), (cols, -lines), car, attr, use_attr)
+
+    def write_char(self, cp, car: int, attr: int, use_attr: bool) -> None:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return
+        if vmode.memmodel != MM_TEXT:
+            self._gfx_write_char(vmode, cp, car, attr)
+            return
+        addr = vmode.sstart * 16 + self.text_address(cp)
+        if use_attr:
+            self.bus.writew(addr, ((attr & 0xFF) << 8) | (car & 0xFF))
+        else:
+            self.bus.writeb(addr, car)
+
+    def read_char(self, cp) -> tuple[int, int]:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return 0, 0
+        if vmode.memmodel != MM_TEXT:
+            return self._gfx_read_char(vmode, cp)
+        v = self.bus.readw(vmode.sstart * 16 + self.text_address(cp))
+        return v & 0xFF, v >> 8
+
+    def write_pixel(self, color: int, x: int, y: int) -> None:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return
+        op = self.init_gfx_op(vmode)
+        op.x = x & ~7
+        op.y = y
+        op.op = GO_READ8
+        self.handle_gfx_op(op)
+        if color & 0x80 and vmode.depth < 8:
+            op.pixels[x & 7] ^= color & 0x7F
+        else:
+            op.pixels[x & 7] = color
+        op.op = GO_WRITE8
+        self.handle_gfx_op(op)
+
+    def read_pixel(self, x: int, y: int) -> int:
+        vmode = self.bios.current_mode()
+        if vmode is None:
+            return 0
+        op = self.init_gfx_op(vmode)
+        op.x = x & ~7
+        op.y = y
+        op.op = GO_READ8
+        self.handle_gfx_op(op)
+        return op.pixels[x & 7] & 0xFF
