@@ -24,3 +24,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Regenerate the QEMU screendumps the pixel tests compare against (needs qemu-system-x86 and
+# the oracle: ../shared/oracle/oracle.py or $VGAEMU_ORACLE).
+qemu-goldens:
+	python3 tests/traces/qemu_goldens.py --jobs 2
