@@ -1,0 +1,394 @@
+"""The display loop: QEMU's vga_update_display over guestmem's VGA dirty bitmap.
+
+Each :meth:`VGADisplay.update_display` call is one refresh:
+
+1. derive the mode geometry from the registers -- only when :func:`geometry_key` changed;
+2. decide on a full update: mode, geometry, start address, line offset, line compare,
+   palette (the colours are recomputed and compared, as QEMU's update_palette16/256), font
+   (plane 2 written), or :meth:`invalidate`;
+3. otherwise take ``snapshot_and_clear_dirty(DIRTY_MEMORY_VGA)`` over the VRAM the picture
+   shows and redraw exactly the scanlines whose bytes lie on a dirty page. A full update
+   clears the same range too, so no stale dirty bit makes the next frame redraw lines again
+   (QEMU skips the snapshot on full updates and leaves them set);
+4. report what changed: :class:`UpdateStats` with rectangles merged over runs of lines.
+
+Finding dirty lines is a prefix sum over the snapshot's pages indexed by each line's first and
+last page; drawing them is one row gather from VRAM and one palette lookup (render.py).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..clock import VirtualClock
+from . import render
+from .geometry import (
+    TARGET_PAGE_BITS,
+    BlankGeometry,
+    GraphicsGeometry,
+    TextGeometry,
+    compute_geometry,
+    dac_8bit,
+    geometry_key,
+)
+from .state import VGAState
+from .text import TextRenderer
+
+try:  # the package's exception base, when present
+    from ..errors import VGAEmuError as _ErrorBase
+except ImportError:  # pragma: no cover - errors.py lands with the register side
+    _ErrorBase = Exception
+
+
+class ScreendumpError(_ErrorBase, ValueError):
+    """A screendump path with an unknown extension, or an unwritable file."""
+
+
+#: The VGA dirty-memory client number (guestmem.dirty.DirtyClient.VGA).
+DIRTY_MEMORY_VGA = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateStats:
+    """What one refresh did (the numbers the profiler and the tests read)."""
+
+    full: bool
+    lines_redrawn: int
+    dirty_pages: int
+    bytes_converted: int
+    #: Changed areas of the surface as (x, y, w, h), like QEMU's dpy_gfx_update calls.
+    rects: tuple[tuple[int, int, int, int], ...]
+    width: int
+    height: int
+    mode: str
+    resized: bool = False
+
+
+def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted row indexes -> [(first, count)] of runs of consecutive rows."""
+    if rows.size == 0:
+        return []
+    breaks = np.nonzero(np.diff(rows) != 1)[0]
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks + 1, [rows.size]))
+    return [(int(rows[a]), int(b - a)) for a, b in zip(starts, ends)]
+
+
+class VGADisplay:
+    """Renders the VGA's picture into :attr:`surface` and tracks what changed.
+
+    The frame buffer is ``framebuffer``: an (H, W) ``uint32`` array of 0x00RRGGBB pixels,
+    QEMU's display-surface format (x8r8g8b8). :attr:`surface` is an (H, W, 3) ``uint8`` RGB
+    view of the same memory (not a copy, not C-contiguous: use ``np.ascontiguousarray`` for a
+    packed copy). Both are replaced (new arrays) when the display size changes.
+    """
+
+    def __init__(self, state: VGAState, vram_mr, clock: VirtualClock, *, qemu_compat: bool = False):
+        self.state = state
+        self.vram_mr = vram_mr
+        self.clock = clock
+        self.qemu_compat = bool(qemu_compat)
+        # QEMU's console starts with a 640x480 surface before the guest sets a mode.
+        self._set_size(640, 480)
+        self._key = None
+        self._geom = None
+        self._invalid = True
+        self._pkey = None
+        self._dac = np.zeros(256, dtype=np.uint32)
+        self._pal16 = np.zeros(16, dtype=np.uint32)
+        self._tables: dict[str, np.ndarray] = {}
+        self._reader = render.VRAMReader(state.vram)
+        self._text = TextRenderer(self.qemu_compat)
+        self._kind = None
+        self._gcache: dict = {}
+
+    # -- public -----------------------------------------------------------------------
+    @property
+    def framebuffer(self) -> np.ndarray:
+        return self._fb
+
+    @property
+    def surface(self) -> np.ndarray:
+        return self._surface
+
+    @property
+    def width(self) -> int:
+        return self._fb.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self._fb.shape[0]
+
+    @property
+    def geometry(self):
+        return self._geom
+
+    def invalidate(self) -> None:
+        """Force a full redraw on the next update (QEMU's vga_invalidate_display)."""
+        self._invalid = True
+
+    def screendump(self, path: str | os.PathLike) -> None:
+        """Write the surface, at exactly the displayed resolution, as PNG or PPM (P6) by the
+        file's extension -- what QEMU's ``screendump`` writes for the same state."""
+        path = os.fspath(path)
+        ext = os.path.splitext(path)[1].lower()
+        rgb = np.ascontiguousarray(self._surface)
+        if ext == ".png":
+            write_png(path, rgb)
+        elif ext in (".ppm", ".pnm"):
+            write_ppm(path, rgb)
+        else:
+            raise ScreendumpError(f"screendump path {path!r}: unknown extension {ext!r}, "
+                                  "expected .png or .ppm")
+
+    def update_display(self) -> UpdateStats:
+        s = self.state
+        key = geometry_key(s)
+        full = self._invalid
+        if key != self._key:
+            self._key = key
+            self._geom = compute_geometry(s, qemu_compat=self.qemu_compat)
+            full = True
+        g = self._geom
+        if g.kind != self._kind:
+            self._kind = g.kind
+            if g.kind == "text":
+                self._text.mode_changed(self.clock.now_ns)
+            full = True
+        full |= self._update_palette(g)
+        self._invalid = False
+        if g.kind == "graphics":
+            return self._update_graphics(g, full)
+        if g.kind == "text":
+            return self._update_text(g, full)
+        return self._update_blank(g, full)
+
+    # -- palette ----------------------------------------------------------------------
+    def _update_palette(self, g) -> bool:
+        """Recompute colours when any palette register changed; True if the colours the
+        current mode uses differ (QEMU's update_palette16/256)."""
+        s = self.state
+        dac8 = dac_8bit(s)
+        pkey = (bytes(s.palette), bytes(s.ar[:0x15]), s.pel_mask, dac8)
+        if pkey == self._pkey:
+            return False
+        self._pkey = pkey
+        dac = render.dac_colours(s, dac8)
+        if not self.qemu_compat:
+            dac = dac[np.arange(256) & s.pel_mask]  # the PEL mask ANDs every DAC index
+        pal16 = dac[render.palette16_indexes(s)]
+        changed16 = not np.array_equal(pal16, self._pal16)
+        changed256 = not np.array_equal(dac, self._dac)
+        self._dac, self._pal16 = dac, pal16
+        self._tables = {"256": dac, "256d": render.doubled(dac), "16": pal16,
+                        "16d": render.doubled(pal16)}
+        if isinstance(g, GraphicsGeometry):
+            return changed256 if g.palette == 256 else (changed16 if g.palette == 16 else False)
+        if isinstance(g, TextGeometry):
+            return changed16
+        return False
+
+    # -- helpers ----------------------------------------------------------------------
+    def _set_size(self, width: int, height: int) -> bool:
+        if getattr(self, "_fb", None) is not None and self._fb.shape == (height, width):
+            return False
+        self._fb = np.zeros((height, width), dtype=np.uint32)
+        self._surface = self._fb.view(np.uint8).reshape(height, width, 4)[:, :, 2::-1]
+        return True
+
+    def _snapshot(self, page0: int, npages: int) -> np.ndarray:
+        """snapshot_and_clear_dirty(VGA) over VRAM pages [page0, page0 + npages): np.bool_."""
+        start = page0 << TARGET_PAGE_BITS
+        length = npages << TARGET_PAGE_BITS
+        snap = self.vram_mr.snapshot_and_clear_dirty(start, length, DIRTY_MEMORY_VGA)
+        base = self.vram_mr.ram_block.offset
+        first = ((base + start - snap.start) >> TARGET_PAGE_BITS)
+        return snap.pages[first:first + npages]
+
+    # -- graphics ---------------------------------------------------------------------
+    def _graphics_cache(self, g: GraphicsGeometry) -> dict:
+        """Per-geometry index arrays: each line's page span relative to the snapshot, and
+        whether several lines show the same VRAM (double scan) so each is converted once."""
+        c = self._gcache
+        if c.get("geom") is g:
+            return c
+        a = g.page0 - g.snap_page0
+        b = g.page1 - g.snap_page0 + 1
+        wrapped = g.page1 < g.page0
+        c = {"geom": g, "a": a, "b": np.where(wrapped, g.snap_npages, b),
+             "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
+             "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
+             "all": np.arange(g.height)}
+        self._gcache = c
+        return c
+
+    def _update_graphics(self, g: GraphicsGeometry, full: bool) -> UpdateStats:
+        resized = self._set_size(g.width, g.height)
+        full |= resized
+        c = self._graphics_cache(g)
+        pages = self._snapshot(g.snap_page0, g.snap_npages)
+        dirty_pages = int(np.count_nonzero(pages))
+        if full:
+            rows = c["all"]
+        elif dirty_pages == 0:
+            return UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description)
+        else:
+            cs = np.zeros(pages.size + 1, dtype=np.int32)
+            np.cumsum(pages, out=cs[1:])
+            hit = cs[c["b"]] - cs[c["a"]]
+            if c["wrapped"]:
+                hit = hit + cs[c["wb"]]
+            rows = np.nonzero(hit)[0]
+            if rows.size == 0:
+                return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
+        self._draw_lines(g, c, rows, full)
+        rects = tuple((0, y, g.width, n) for y, n in _runs(rows))
+        return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
+                           g.width, g.height, g.description, resized)
+
+    def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray, full: bool) -> None:
+        addrs = g.line_addr[rows]
+        inv = None
+        if c["repeats"]:
+            addrs, inv = np.unique(addrs, return_inverse=True)
+        pix = self._convert(g, addrs, None if g.pan is None else g.pan[rows] if inv is None else None)
+        fb = self._fb
+        if inv is not None:
+            if full:
+                np.take(pix, inv, axis=0, out=fb)
+            else:
+                fb[rows] = pix[inv]
+        elif full:
+            fb[...] = pix
+        else:
+            fb[rows] = pix
+
+    def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None) -> np.ndarray:
+        """The pixels of the lines starting at ``addrs``: (n, surface width) uint32."""
+        drawer = g.drawer
+        width = g.width // 2 if g.double else g.width
+        nbytes = g.bwidth
+        extra = 0
+        if pan is not None and pan.any():
+            extra = 4  # one more planar address (8 dots) / four more 256-colour pixels
+        block = self._reader.rows(addrs, nbytes + extra, g.addr_mask + 1)
+        t = self._tables
+        if drawer == "planar4":
+            pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
+                                      t["16d"] if g.double else t["16"])
+        elif drawer == "cga2":
+            pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
+                                   t["16d"] if g.double else t["16"])
+        elif drawer == "8d2":
+            pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
+        elif drawer == "8":
+            pix = render.draw_8(block, width, t["256"])
+        elif drawer == "16":
+            pix = render.draw_hicolor(block, width, render.LUT16)
+        elif drawer == "15":
+            pix = render.draw_hicolor(block, width, render.LUT15_ZERO if self.qemu_compat else render.LUT15)
+        elif drawer == "24":
+            pix = render.draw_24(block, width)
+        else:
+            pix = render.draw_32(block, width)
+        if extra:
+            out = np.empty((pix.shape[0], g.width), dtype=np.uint32)
+            for p in np.unique(pan):
+                sel = pan == p
+                out[sel] = pix[sel, int(p):int(p) + g.width]
+            return out
+        return pix
+
+    # -- text -------------------------------------------------------------------------
+    def _update_text(self, g: TextGeometry, full: bool) -> UpdateStats:
+        s = self.state
+        resized = self._set_size(g.width, g.height)
+        full |= resized
+        pages = self._snapshot(g.snap_page0, g.snap_npages)
+        dirty_pages = int(np.count_nonzero(pages))
+        font_written = bool(s.plane_updated & 0x04)
+        if font_written:
+            s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
+        if full or font_written or self._text.glyphs is None:
+            full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
+        r, cidx = self._text.draw(self._fb, g, s, self._pal16, full, dirty_pages > 0,
+                                  self.clock.now_ns)
+        if r.size == 0:
+            return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
+        rects = self._text_rects(g, r, cidx)
+        nrows = np.unique(r).size
+        return UpdateStats(full, nrows * g.ch, dirty_pages, int(r.size) * 2, rects,
+                           g.width, g.height, g.description, resized)
+
+    @staticmethod
+    def _text_rects(g: TextGeometry, r: np.ndarray, c: np.ndarray):
+        """One rectangle per run of character rows with the same changed column span."""
+        rows = np.unique(r)
+        cmin = np.full(g.rows, g.cols, dtype=np.int64)
+        cmax = np.full(g.rows, -1, dtype=np.int64)
+        np.minimum.at(cmin, r, c)
+        np.maximum.at(cmax, r, c)
+        rects = []
+        prev = None
+        for row in rows.tolist():
+            span = (int(cmin[row]), int(cmax[row]))
+            if prev is not None and prev[0] == span and prev[1] + prev[2] == row:
+                prev = (span, prev[1], prev[2] + 1)
+                rects[-1] = prev
+            else:
+                prev = (span, row, 1)
+                rects.append(prev)
+        return tuple((a * g.cw, row * g.ch, (b - a + 1) * g.cw, n * g.ch)
+                     for (a, b), row, n in rects)
+
+    # -- blank ------------------------------------------------------------------------
+    def _update_blank(self, g: BlankGeometry, full: bool) -> UpdateStats:
+        """vga_draw_blank: black at the last size, once."""
+        h, w = self._fb.shape
+        if not full:
+            return UpdateStats(False, 0, 0, 0, (), w, h, g.description)
+        self._fb[...] = 0
+        return UpdateStats(True, h, 0, 0, ((0, 0, w, h),), w, h, g.description)
+
+
+def write_ppm(path: str, rgb: np.ndarray) -> None:
+    """Binary PPM (P6), as QEMU's ppm_save."""
+    h, w, _ = rgb.shape
+    try:
+        with open(path, "wb") as f:
+            f.write(b"P6\n%d %d\n255\n" % (w, h))
+            f.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+    except OSError as e:
+        raise ScreendumpError(f"cannot write screendump {path!r}: {e.strerror}") from e
+
+
+def write_png(path: str, rgb: np.ndarray) -> None:
+    """PNG through pygame (no display needed to encode an image)."""
+    import pygame
+
+    surf = pygame.image.frombuffer(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes(),
+                                   (rgb.shape[1], rgb.shape[0]), "RGB")
+    try:
+        pygame.image.save(surf, path)
+    except (pygame.error, OSError) as e:
+        raise ScreendumpError(f"cannot write screendump {path!r}: {e}") from e
+
+
+def read_image(path: str) -> np.ndarray:
+    """Load a PNG or PPM as an (H, W, 3) uint8 array (for golden comparisons)."""
+    path = os.fspath(path)
+    if path.lower().endswith((".ppm", ".pnm")):
+        with open(path, "rb") as f:
+            data = f.read()
+        parts = data.split(maxsplit=4)
+        if parts[0] != b"P6":
+            raise ScreendumpError(f"{path!r}: not a binary PPM (P6)")
+        w, h = int(parts[1]), int(parts[2])
+        return np.frombuffer(parts[4][:w * h * 3], dtype=np.uint8).reshape(h, w, 3).copy()
+    import pygame
+
+    surf = pygame.image.load(path)
+    return np.ascontiguousarray(pygame.surfarray.array3d(surf).swapaxes(0, 1))

@@ -1,0 +1,395 @@
+"""Mode geometry: what the display loop derives from the VGA registers, once per change.
+
+The registers are the model; a :class:`GraphicsGeometry` or :class:`TextGeometry` is its
+compiled form (as a FlatView is for the MemoryRegion tree): the display loop rebuilds it only
+when :func:`geometry_key` changes and reads it on every frame. The rules are QEMU 7.2's
+(hw/display/vga.c: ``vga_get_resolution``, ``vga_get_offsets``, ``vga_get_text_resolution``,
+the addressing loop of ``vga_draw_graphic``), with VRAM in QEMU's planar layout: plane ``p`` of
+planar address ``a`` is VRAM byte ``4*a + p``, so chain-4 and VBE modes read VRAM linearly.
+
+Where QEMU departs from VGA hardware the hardware rule is the default and ``qemu_compat``
+selects QEMU's (see :data:`HARDWARE_VS_QEMU`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from operator import itemgetter
+
+import numpy as np
+
+from .state import (
+    VBE_DISPI_8BIT_DAC,
+    VBE_DISPI_ENABLED,
+    VBE_DISPI_INDEX_BPP,
+    VBE_DISPI_INDEX_ENABLE,
+    VBE_DISPI_INDEX_XRES,
+    VBE_DISPI_INDEX_YRES,
+    VGAState,
+)
+
+TARGET_PAGE_BITS = 12
+
+# CRTC / sequencer / graphics / attribute register indexes (vga_regs.h names).
+CR_H_DISP = 0x01
+CR_V_TOTAL = 0x06
+CR_OVERFLOW = 0x07
+CR_MAX_SCAN = 0x09
+CR_CURSOR_START = 0x0A
+CR_CURSOR_END = 0x0B
+CR_START_HI = 0x0C
+CR_START_LO = 0x0D
+CR_CURSOR_HI = 0x0E
+CR_CURSOR_LO = 0x0F
+CR_V_DISP_END = 0x12
+CR_OFFSET = 0x13
+CR_UNDERLINE = 0x14
+CR_MODE = 0x17
+CR_LINE_COMPARE = 0x18
+SR_CLOCK_MODE = 0x01
+SR_CHARACTER_MAP = 0x03
+GR_MODE = 0x05
+GR_MISC = 0x06
+AR_MODE = 0x10
+AR_OVERSCAN = 0x11
+AR_PLANE_ENABLE = 0x12
+AR_PEL = 0x13
+AR_COLOR_PAGE = 0x14
+
+#: Largest text screen QEMU draws (CH_ATTR_SIZE in vga_int.h).
+CH_ATTR_SIZE = 160 * 100
+#: VGA hardware's CRTC addresses 64K planar locations (256 KiB of VRAM).
+VGA_PLANAR_WRAP_BYTES = 256 * 1024
+
+#: Every way this renderer's default (hardware) behaviour differs from QEMU 7.2's; the
+#: ``qemu_compat`` switch selects the right-hand side.
+HARDWARE_VS_QEMU = (
+    ("text blink", "AR10 bit 3 set: attribute bit 7 blinks the character (16 frames on, 16 off) "
+     "and the background has 8 colours", "never blinks; bit 7 is always background intensity"),
+    ("9th column", "repeats column 8 for glyphs 0xC0-0xDF when AR10 bit 2 is set",
+     "repeats it for 0xB0-0xDF"),
+    ("40-column text", "9-dot cells doubled to 18 pixels (720x400 for mode 1)",
+     "16-pixel cells (640x400)"),
+    ("underline", "attribute fg=x001 bg=x000 draws the scanline CR14 in the foreground colour "
+     "(mode 7)", "no underline"),
+    ("cursor blink", "8 frames on, 8 off (1/16 of the frame rate), from virtual time",
+     "toggles every 266 ms, starting visible at the first draw after a mode change"),
+    ("PEL mask 0x3C6", "ANDed with every pixel's DAC index", "ignored"),
+    ("horizontal pel panning AR13", "shifts graphics modes left by 0-7 dots "
+     "(AR10 bit 5 keeps the part below line compare unpanned); text panning is not modelled",
+     "ignored"),
+    ("screen off SR1 bit 5", "blanks the display", "ignored"),
+    ("text double scan CR9 bit 7", "each character scanline shown twice", "ignored"),
+    ("CRTC address wrap (VGA modes)", "addresses wrap at 256 KiB of VRAM",
+     "wrap at the VRAM size (16 MiB)"),
+    ("VBE 15 bpp colours", "5-bit channels widened by bit replication (white is 255,255,255), "
+     "as 16 bpp", "low 3 bits zero (white is 248,248,248): QEMU draws 15 bpp into a shadow "
+     "surface with vga_draw_line15, while 16 bpp goes through pixman, which replicates"),
+    ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
+     "forces 100 rows (a hack for CGA 160x100)"),
+)
+
+
+def _u16(v: int) -> int:
+    return v & 0xFFFF
+
+
+#: The registers that decide the mode geometry (not the cursor, not the palette).
+_CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_MAX_SCAN, CR_START_HI, CR_START_LO,
+                     CR_V_DISP_END, CR_OFFSET, CR_UNDERLINE, CR_MODE, CR_LINE_COMPARE)
+
+
+#: VBE registers that shape the picture (not the bank: the bank window only moves writes).
+_VBE_KEY = itemgetter(1, 2, 3, 4, 6, 8, 9)
+
+
+def geometry_key(s: VGAState) -> tuple:
+    """Everything the geometry depends on, cheap enough to compare on every frame."""
+    return (_CR_KEY(s.cr), s.sr[SR_CLOCK_MODE], s.sr[SR_CHARACTER_MAP], s.gr[GR_MODE],
+            s.gr[GR_MISC], s.ar_index & 0x20, s.ar[AR_MODE], s.ar[AR_PEL], s.ar[AR_PLANE_ENABLE],
+            _VBE_KEY(s.vbe_regs), s.vbe_start_addr, s.vbe_line_offset)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BlankGeometry:
+    """The attribute controller's palette address source (AR index bit 5) is off, or the
+    sequencer's screen-off bit is set: the display shows no picture."""
+
+    kind: str = "blank"
+    description: str = "blank"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GraphicsGeometry:
+    kind: str
+    #: Line drawer, after QEMU's vga_draw_line*: planar4, cga2, 8d2, 8, 15, 16, 24, 32.
+    drawer: str
+    #: Surface size (QEMU's display surface: doubled width for the 320-pixel planar modes).
+    width: int
+    height: int
+    #: Bytes of VRAM one displayed line reads (QEMU's ``bwidth``).
+    bwidth: int
+    #: VRAM byte address of every displayed line, already wrapped with ``addr_mask``.
+    line_addr: np.ndarray
+    addr_mask: int
+    #: Pixels doubled horizontally (the sequencer's dot-clock divide, QEMU's ``*d2`` drawers).
+    double: bool
+    #: Horizontal pel panning (pixels) per displayed line; None when there is none.
+    pan: np.ndarray | None
+    #: First/last VRAM page (relative to VRAM) each line touches; wraps when last < first.
+    page0: np.ndarray
+    page1: np.ndarray
+    #: Page range of the dirty-bitmap snapshot covering every displayed byte.
+    snap_page0: int
+    snap_npages: int
+    wraps: bool
+    #: Which palette the pixels go through: 256 (DAC direct), 16 (attribute controller) or 0.
+    palette: int
+    plane_mask: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TextGeometry:
+    kind: str
+    cols: int
+    rows: int
+    #: Character cell size on the surface (after 9-dot, doubling and double scan).
+    cw: int
+    ch: int
+    #: Glyph scanlines per cell (CR9 bits 0-4 + 1) and dots per glyph column (8 or 9).
+    glyph_h: int
+    glyph_w: int
+    double_width: bool
+    double_scan: bool
+    #: Planar address of every cell, shape (rows, cols), wrapped with ``addr_mask``.
+    cell_addr: np.ndarray
+    addr_mask: int
+    #: Planar base of the two fonts in plane 2 (attribute bit 3 clear / set).
+    font_base: tuple[int, int]
+    width: int
+    height: int
+    snap_page0: int
+    snap_npages: int
+    description: str
+
+
+def vbe_enabled(s: VGAState) -> bool:
+    return bool(s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED)
+
+
+def dac_8bit(s: VGAState) -> bool:
+    """QEMU's ``dac_8bit``: latched from the last write of the VBE enable register."""
+    return bool(s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC)
+
+
+def vga_line_compare(s: VGAState) -> int:
+    cr = s.cr
+    return cr[CR_LINE_COMPARE] | ((cr[CR_OVERFLOW] & 0x10) << 4) | ((cr[CR_MAX_SCAN] & 0x40) << 3)
+
+
+def vga_vertical_display_end(s: VGAState) -> int:
+    cr = s.cr
+    return (cr[CR_V_DISP_END] | ((cr[CR_OVERFLOW] & 0x02) << 7) | ((cr[CR_OVERFLOW] & 0x40) << 3)) + 1
+
+
+def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
+    """The VBE display start in VRAM bytes (``vbe_start_addr`` is kept in bytes here).
+
+    QEMU keeps it in dwords (offset / 4), so an x offset that is not a multiple of 4 bytes
+    (24 bpp) starts the picture up to 3 bytes early; ``qemu_compat`` reproduces that.
+    """
+    start = int(s.vbe_start_addr)
+    return start & ~3 if qemu_compat else start
+
+
+def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
+    """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)."""
+    if not (s.ar_index & 0x20):
+        return BlankGeometry()
+    if not qemu_compat and (s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s):
+        return BlankGeometry(description="blank (screen off)")
+    if vbe_enabled(s) or (s.gr[GR_MISC] & 1):
+        return _graphics_geometry(s, qemu_compat)
+    return _text_geometry(s, qemu_compat)
+
+
+def _line_addresses(s: VGAState, height: int, start: int, line_offset: int, line_compare: int,
+                    multi_scan: int, cga_mode: int) -> tuple[np.ndarray, np.ndarray]:
+    """VRAM byte address of each displayed line, vectorised from vga_draw_graphic's loop.
+
+    Per line ``y``: the row counter ``y1 = y // (multi_scan + 1)``; the address advances by
+    ``line_offset`` after the last repetition of a row whose ``y1 & mask == mask`` (the CGA
+    interleave of CR17 bits 0-1); after line ``line_compare`` it restarts from 0.
+    Returns (addresses, y1).
+    """
+    y = np.arange(height, dtype=np.int64)
+    rep = multi_scan + 1
+    y1 = y // rep
+    mask = (cga_mode & 3) ^ 3
+    advance = ((y % rep) == multi_scan) & ((y1 & mask) == mask)
+    before = np.zeros(height + 1, dtype=np.int64)
+    np.cumsum(advance, out=before[1:])
+    addr = start + line_offset * before[:height]
+    if 0 <= line_compare < height - 1:
+        after = np.arange(line_compare + 1, height)
+        addr[after] = line_offset * (before[after] - before[line_compare + 1])
+    if not (cga_mode & 1):
+        shift = 14 + ((cga_mode >> 6) & 1)
+        addr = (addr & ~(1 << shift)) | ((y1 & 1) << shift)
+    if not (cga_mode & 2):
+        addr = (addr & ~0x8000) | ((y1 & 2) << 14)
+    return addr, y1
+
+
+def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | BlankGeometry:
+    vram_size = s.vram_size
+    cr = s.cr
+    vbe = vbe_enabled(s)
+    if vbe:
+        width = int(s.vbe_regs[VBE_DISPI_INDEX_XRES])
+        height = int(s.vbe_regs[VBE_DISPI_INDEX_YRES])
+        bpp = int(s.vbe_regs[VBE_DISPI_INDEX_BPP])
+        line_offset = int(s.vbe_line_offset)
+        start = vbe_start_byte(s, qemu_compat)
+        line_compare = 65535
+        # vbe_update_vgaregs: shift control 2 (0 for 4 bpp), no double scan, no CGA modes.
+        shift_control = 0 if bpp == 4 else 2
+        multi_scan = 0
+        cga_mode = 3
+        clock_div = False
+        addr_mask = vram_size - 1
+    else:
+        width = (cr[CR_H_DISP] + 1) * 8
+        height = vga_vertical_display_end(s)
+        bpp = 0
+        line_offset = cr[CR_OFFSET] << 3
+        start = ((cr[CR_START_HI] << 8) | cr[CR_START_LO]) * 4
+        line_compare = vga_line_compare(s)
+        shift_control = (s.gr[GR_MODE] >> 5) & 3
+        double_scan = cr[CR_MAX_SCAN] >> 7
+        cga_mode = cr[CR_MODE]
+        if cga_mode & 1:
+            multi_scan = (((cr[CR_MAX_SCAN] & 0x1F) + 1) << double_scan) - 1
+        else:
+            multi_scan = double_scan  # QEMU: "in CGA modes, multi_scan is ignored"
+        clock_div = bool(s.sr[SR_CLOCK_MODE] & 0x08)
+        addr_mask = vram_size - 1 if qemu_compat else min(vram_size, VGA_PLANAR_WRAP_BYTES) - 1
+    if width <= 0 or height <= 0:
+        return BlankGeometry(description="blank (no display area)")
+
+    plane_mask = s.ar[AR_PLANE_ENABLE] & 0x0F
+    if shift_control == 0:
+        drawer, bits, double, palette = "planar4", 4, clock_div, 16
+    elif shift_control == 1:
+        drawer, bits, double, palette = "cga2", 4, clock_div, 16
+    elif bpp in (0, 4):  # a VBE bpp of 4 with shift control forced to 2 cannot happen
+        drawer, bits, double, palette = "8d2", 4, False, 256
+    elif bpp == 8:
+        drawer, bits, double, palette = "8", 8, False, 256
+    elif bpp in (15, 16, 24, 32):
+        drawer, bits, double, palette = str(bpp), 24 if bpp == 24 else (32 if bpp == 32 else 16), False, 0
+    else:
+        drawer, bits, double, palette = "8", 8, False, 256
+    bwidth = (width * bits + 7) // 8
+    disp_width = width * 2 if double else width
+
+    addr, _ = _line_addresses(s, height, start, line_offset, line_compare, multi_scan, cga_mode)
+    addr &= addr_mask
+    last = (addr + bwidth - 1) & addr_mask
+    page0 = addr >> TARGET_PAGE_BITS
+    page1 = last >> TARGET_PAGE_BITS
+    wraps = bool((last < addr).any())
+    if wraps:
+        snap_page0, snap_npages = 0, (addr_mask + 1) >> TARGET_PAGE_BITS
+    else:
+        snap_page0 = int(page0.min())
+        snap_npages = int(page1.max()) - snap_page0 + 1
+
+    pan = None
+    if not qemu_compat and not vbe:
+        pan = _graphics_pan(s, drawer, double, height, line_compare)
+
+    if vbe:
+        desc = f"VBE {width}x{height}x{bpp}"
+    else:
+        desc = {"planar4": "VGA 16-colour planar", "cga2": "VGA CGA 4-colour",
+                "8d2": "VGA 256-colour"}[drawer] + f" {disp_width}x{height}"
+    return GraphicsGeometry(
+        kind="graphics", drawer=drawer, width=disp_width, height=height, bwidth=bwidth,
+        line_addr=addr, addr_mask=addr_mask, double=double, pan=pan, page0=page0, page1=page1,
+        snap_page0=snap_page0, snap_npages=snap_npages, wraps=wraps, palette=palette,
+        plane_mask=plane_mask, description=desc)
+
+
+def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int, line_compare: int) -> np.ndarray | None:
+    """Horizontal pel panning (AR13) in pixels of the surface, per displayed line.
+
+    Hardware: 16/4-colour modes shift by AR13 & 7 dots; the 256-colour mode by (AR13 & 7) >> 1
+    of its double-width pixels; AR10 bit 5 (pixel panning mode) resets panning to 0 below the
+    line-compare split.
+    """
+    p = s.ar[AR_PEL] & 0x0F
+    if drawer in ("planar4", "cga2"):
+        shift = (p & 7 if p < 8 else 0) * (2 if double else 1)
+    else:  # 8d2: 256-colour pixels are two dots wide
+        shift = ((p & 7) >> 1) * 2 if p < 8 else 0
+    if not shift:
+        return None
+    pan = np.full(height, shift, dtype=np.int64)
+    if (s.ar[AR_MODE] & 0x20) and 0 <= line_compare < height - 1:
+        pan[line_compare + 1:] = 0
+    return pan
+
+
+def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeometry:
+    cr = s.cr
+    glyph_h = (cr[CR_MAX_SCAN] & 0x1F) + 1
+    glyph_w = 8 if s.sr[SR_CLOCK_MODE] & 0x01 else 9
+    double_width = bool(s.sr[SR_CLOCK_MODE] & 0x08)
+    double_scan = bool(cr[CR_MAX_SCAN] & 0x80) and not qemu_compat
+    if double_width:
+        cw = 16 if qemu_compat else glyph_w * 2  # QEMU: "NOTE: no 18 pixel wide"
+    else:
+        cw = glyph_w
+    ch = glyph_h * (2 if double_scan else 1)
+    cols = cr[CR_H_DISP] + 1
+    if qemu_compat and cr[CR_V_TOTAL] == 100:
+        rows = 100
+    else:
+        rows = vga_vertical_display_end(s) // ch
+    if rows * cols <= 1 or rows * cols > CH_ATTR_SIZE:
+        return BlankGeometry(description=f"blank (text {cols}x{rows} out of range)")
+
+    start = (cr[CR_START_HI] << 8) | cr[CR_START_LO]
+    step = (cr[CR_OFFSET] << 3) // 4  # planar addresses per character row
+    line_compare = vga_line_compare(s)
+    # vga_draw_text: the row after the one whose scanlines reach line compare restarts at 0.
+    r = np.arange(rows, dtype=np.int64)
+    row_addr = start + step * r
+    line = r * ch
+    hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
+    if hit.size:
+        k = int(hit[0]) + 1
+        row_addr[k:] = step * (r[k:] - k)
+    vram_size = s.vram_size
+    if qemu_compat:
+        wrap = vram_size // 4
+    else:
+        wrap = min(vram_size, VGA_PLANAR_WRAP_BYTES) // 4
+    cell_addr = (row_addr[:, None] + np.arange(cols, dtype=np.int64)[None, :]) % wrap
+
+    v = s.sr[SR_CHARACTER_MAP]
+    font_a = ((((v >> 4) & 1) | ((v << 1) & 6)) * 8192) % wrap
+    font_b = ((((v >> 5) & 1) | ((v >> 1) & 6)) * 8192) % wrap
+    lo = min(int(cell_addr.min()), font_a, font_b)
+    hi = max(int(cell_addr.max()) + 1, font_a + 8192, font_b + 8192)
+    hi = min(hi * 4, vram_size)
+    snap_page0 = (lo * 4) >> TARGET_PAGE_BITS
+    snap_npages = ((hi - 1) >> TARGET_PAGE_BITS) - snap_page0 + 1
+    return TextGeometry(
+        kind="text", cols=cols, rows=rows, cw=cw, ch=ch, glyph_h=glyph_h, glyph_w=glyph_w,
+        double_width=double_width, double_scan=double_scan, cell_addr=cell_addr,
+        addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=rows * ch,
+        snap_page0=snap_page0, snap_npages=snap_npages,
+        description=f"text {cols}x{rows} ({cw}x{ch} cells)")

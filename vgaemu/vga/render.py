@@ -1,0 +1,184 @@
+"""Graphics line drawing: VRAM bytes of many scanlines to XRGB8888 pixels in one numpy pass.
+
+The counterpart of QEMU's ``vga_draw_line*`` (hw/display/vga-helpers.h), vectorised over
+lines: the display loop gathers the bytes of every line it redraws as one (lines, bytes) block
+(a row gather from a sliding-window view of VRAM, i.e. one memcpy per line), and a drawer turns
+the whole block into pixels with table lookups. Pixels are ``uint32`` 0x00RRGGBB, QEMU's
+surface format (pixman x8r8g8b8); the palette tables are built once per palette change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .state import VGAState
+
+# 6-bit DAC value to 8 bits, as QEMU's c6_to_8: (v << 2) | (v & 1) << 1 | (v & 1).
+_C6 = np.arange(256, dtype=np.uint32) & 0x3F
+C6_TO_8 = ((_C6 << 2) | ((_C6 & 1) << 1) | (_C6 & 1)).astype(np.uint32)
+
+
+def _expand_bits_u64() -> np.ndarray:
+    """Byte b -> uint64 whose byte i is bit (7 - i) of b: one plane's 8 pixels, MSB first."""
+    b = np.arange(256, dtype=np.uint64)
+    out = np.zeros(256, dtype=np.uint64)
+    for i in range(8):
+        out |= ((b >> np.uint64(7 - i)) & np.uint64(1)) << np.uint64(8 * i)
+    return out
+
+
+def _expand_pairs_u32() -> np.ndarray:
+    """Byte b -> uint32 whose byte i is bits (7-2i, 6-2i) of b: four CGA 2-bit pixels."""
+    b = np.arange(256, dtype=np.uint32)
+    out = np.zeros(256, dtype=np.uint32)
+    for i in range(4):
+        out |= ((b >> np.uint32(6 - 2 * i)) & np.uint32(3)) << np.uint32(8 * i)
+    return out
+
+
+EXPAND8 = _expand_bits_u64()
+EXPAND2 = _expand_pairs_u32()
+
+
+def _hicolor_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """15/16-bit pixel -> XRGB.
+
+    LUT15/LUT16 widen each channel by bit replication (r5 -> r5 r5[4:2]), as pixman does when
+    QEMU shares a 16 bpp surface with the display (what a QEMU 7.2 screendump of 16 bpp
+    shows). LUT15_ZERO is QEMU 7.2's own vga_draw_line15, used for 15 bpp there (15 bpp is
+    always drawn into a shadow surface): the low bits stay zero, so white is (248,248,248).
+    """
+    v = np.arange(65536, dtype=np.uint32)
+    r5, g6, b5 = (v >> 11) & 0x1F, (v >> 5) & 0x3F, v & 0x1F
+    t16 = (((r5 << 3) | (r5 >> 2)) << 16) | (((g6 << 2) | (g6 >> 4)) << 8) | ((b5 << 3) | (b5 >> 2))
+    r5, g5 = (v >> 10) & 0x1F, (v >> 5) & 0x1F
+    t15 = (((r5 << 3) | (r5 >> 2)) << 16) | (((g5 << 3) | (g5 >> 2)) << 8) | ((b5 << 3) | (b5 >> 2))
+    t15z = ((r5 << 3) << 16) | ((g5 << 3) << 8) | (b5 << 3)
+    return t15, t16, t15z
+
+
+LUT15, LUT16, LUT15_ZERO = _hicolor_tables()
+
+
+def dac_colours(s: VGAState, dac8: bool) -> np.ndarray:
+    """The 256 DAC entries as XRGB uint32 (6-bit values widened unless the 8-bit DAC is on)."""
+    pal = np.frombuffer(bytes(s.palette), dtype=np.uint8).reshape(256, 3).astype(np.uint32)
+    if not dac8:
+        pal = C6_TO_8[pal]
+    return (pal[:, 0] << 16) | (pal[:, 1] << 8) | pal[:, 2]
+
+
+def palette16_indexes(s: VGAState) -> np.ndarray:
+    """The DAC index of each 4-bit pixel value, through the attribute controller's palette
+    (AR0-AR0F) and colour select (AR14; AR10 bit 7 picks P5-P4 from AR14 too), as hardware
+    and QEMU's update_palette16."""
+    ar = np.frombuffer(bytes(s.ar[:16]), dtype=np.uint8).astype(np.uint32)
+    sel = s.ar[0x14]
+    if s.ar[0x10] & 0x80:
+        return ((sel & 0x0F) << 4) | (ar & 0x0F)
+    return ((sel & 0x0C) << 4) | (ar & 0x3F)
+
+
+def doubled(pal32: np.ndarray) -> np.ndarray:
+    """A palette whose entries are two equal pixels (uint64): one lookup draws a doubled pixel."""
+    p = pal32.astype(np.uint64)
+    return p | (p << np.uint64(32))
+
+
+class VRAMReader:
+    """Row gathers from VRAM: a sliding-window view makes ``rows[addrs]`` one copy per line."""
+
+    __slots__ = ("vram", "_windows")
+
+    def __init__(self, vram: np.ndarray):
+        self.vram = vram
+        self._windows: dict[tuple[int, int], np.ndarray] = {}
+
+    def rows(self, addrs: np.ndarray, nbytes: int, limit: int) -> np.ndarray:
+        """Bytes [a, a + nbytes) of VRAM for each address, wrapping at ``limit`` (a power of 2)."""
+        key = (nbytes, limit)
+        win = self._windows.get(key)
+        if win is None:
+            if nbytes > limit:
+                win = None
+            else:
+                win = sliding_window_view(self.vram[:limit], nbytes)
+                self._windows[key] = win
+        if win is not None:
+            fits = addrs <= limit - nbytes
+            if fits.all():
+                return win[addrs]
+        # Rare: lines that run past the end of VRAM wrap to its start (QEMU's vbe_size_mask).
+        idx = (addrs[:, None] + np.arange(nbytes, dtype=np.int64)[None, :]) & (limit - 1)
+        return self.vram[idx]
+
+
+def draw_planar4(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -> np.ndarray:
+    """16-colour planar (vga_draw_line4[d2]): 4 plane bytes per planar address, 8 pixels;
+    pixel bit p from plane p, leftmost pixel from bit 7; planes masked by AR12.
+    ``pal`` is uint32 (normal) or the doubled uint64 palette (d2). Returns (n, width') uint32."""
+    n = block.shape[0]
+    nb = width // 8
+    planes = block[:, :nb * 4].reshape(n, nb, 4)
+    e = EXPAND8
+    if plane_mask == 0xF:
+        idx = e[planes[:, :, 0]]
+        idx |= e[planes[:, :, 1]] << np.uint64(1)
+        idx |= e[planes[:, :, 2]] << np.uint64(2)
+        idx |= e[planes[:, :, 3]] << np.uint64(3)
+    else:
+        idx = np.zeros((n, nb), dtype=np.uint64)
+        for p in range(4):
+            if plane_mask & (1 << p):
+                idx |= e[planes[:, :, p]] << np.uint64(p)
+    pix = idx.view(np.uint8).reshape(n, nb * 8)
+    out = np.take(pal, pix)
+    return out.view(np.uint32).reshape(n, -1) if out.dtype == np.uint64 else out
+
+
+def draw_cga2(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -> np.ndarray:
+    """4-colour CGA (vga_draw_line2[d2]): per planar address, plane 0's byte gives 4 pixels of
+    2 bits (plane 2's byte the upper 2 bits), then plane 1's (with plane 3)."""
+    n = block.shape[0]
+    nb = width // 8
+    planes = block[:, :nb * 4].reshape(n, nb, 4)
+    if plane_mask != 0xF:
+        m = np.array([0xFF if plane_mask & (1 << p) else 0 for p in range(4)], dtype=np.uint8)
+        planes = planes & m
+    e = EXPAND2
+    pix = np.empty((n, nb, 2), dtype=np.uint32)
+    pix[:, :, 0] = e[planes[:, :, 0]] | (e[planes[:, :, 2]] << np.uint32(2))
+    pix[:, :, 1] = e[planes[:, :, 1]] | (e[planes[:, :, 3]] << np.uint32(2))
+    out = np.take(pal, pix.view(np.uint8).reshape(n, nb * 8))
+    return out.view(np.uint32).reshape(n, -1) if out.dtype == np.uint64 else out
+
+
+def draw_8d2(block: np.ndarray, width: int, pal64: np.ndarray) -> np.ndarray:
+    """256-colour VGA (vga_draw_line8d2): one byte per pixel, each pixel two dots wide."""
+    n = block.shape[0]
+    return np.take(pal64, block[:, :width // 2]).view(np.uint32).reshape(n, width)
+
+
+def draw_8(block: np.ndarray, width: int, pal: np.ndarray) -> np.ndarray:
+    return np.take(pal, block[:, :width])
+
+
+def draw_hicolor(block: np.ndarray, width: int, lut: np.ndarray) -> np.ndarray:
+    words = np.ascontiguousarray(block[:, :width * 2]).view("<u2")
+    return np.take(lut, words)
+
+
+def draw_24(block: np.ndarray, width: int) -> np.ndarray:
+    """B, G, R byte triples (vga_draw_line24_le): read each pixel as an unaligned dword."""
+    n = block.shape[0]
+    b = np.ascontiguousarray(block)
+    if b.shape[1] < width * 3 + 1:
+        b = np.concatenate([b, np.zeros((n, width * 3 + 1 - b.shape[1]), np.uint8)], axis=1)
+    v = np.ndarray((n, width), dtype="<u4", buffer=b, strides=(b.strides[0], 3))
+    return v & np.uint32(0x00FFFFFF)
+
+
+def draw_32(block: np.ndarray, width: int) -> np.ndarray:
+    """B, G, R, x (vga_draw_line32_le): already XRGB8888; the x byte is ignored."""
+    return np.ascontiguousarray(block[:, :width * 4]).view("<u4") & np.uint32(0x00FFFFFF)

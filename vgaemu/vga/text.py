@@ -1,0 +1,181 @@
+"""Text mode: character cells from planes 0/1, glyphs from plane 2, drawn cell by cell in numpy.
+
+QEMU's vga_draw_text walks every cell in C and redraws those whose char/attribute word changed
+(plus the cursor cell). Here the same test is one vectorised compare of the (rows, cols)
+char/attr array against the last drawn one, and all changed cells are drawn in one gather of
+glyph bitmaps + one ``np.where`` between foreground and background colours + one scatter into
+the surface. Glyph bitmaps are derived from plane 2 only when plane 2 was written (QEMU's
+``plane_updated`` bit 2) and the font bytes really differ.
+
+Hardware behaviour by default; ``qemu_compat`` reproduces QEMU 7.2 (no character blink, bit 7
+always background intensity, 9th column for 0xB0-0xDF, 16-pixel 40-column cells, no
+underline, QEMU's cursor blink timer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..clock import FRAME_NS
+from .geometry import (
+    AR_MODE,
+    CR_CURSOR_END,
+    CR_CURSOR_HI,
+    CR_CURSOR_LO,
+    CR_CURSOR_START,
+    CR_UNDERLINE,
+    TextGeometry,
+)
+from .state import VGAState
+
+#: QEMU's VGA_TEXT_CURSOR_PERIOD_MS (1000 * 2 * 16 / 60, integer) -- the phase lasts half.
+QEMU_CURSOR_PERIOD_MS = 1000 * 2 * 16 // 60
+#: Hardware: the cursor blinks at 1/16 of the frame rate, characters at 1/32.
+HW_CURSOR_FRAMES = 8
+HW_BLINK_FRAMES = 16
+
+
+class TextRenderer:
+    """Per-display text state: glyph tables, the last drawn cells, cursor and blink phases."""
+
+    def __init__(self, qemu_compat: bool = False):
+        self.qemu_compat = qemu_compat
+        self._font_raw: np.ndarray | None = None
+        self._glyph_key: tuple | None = None
+        self.glyphs: np.ndarray | None = None  # (2, 256, ch, cw) bool
+        self._last: np.ndarray | None = None  # (rows, cols) int32 char | attr << 8; -1 = stale
+        self._cursor_drawn: tuple | None = None  # (addr, start, end, visible) last drawn
+        self._blink_on = True
+        self._q_phase = False
+        self._q_blink_time_ms = 0
+
+    # -- time ---------------------------------------------------------------------------
+    def mode_changed(self, now_ns: int) -> None:
+        """QEMU restarts its cursor timer when the graphic mode changes."""
+        self._q_blink_time_ms = now_ns // 1_000_000
+        self._last = None
+
+    def _phases(self, now_ns: int) -> tuple[bool, bool]:
+        """(cursor visible phase, characters-shown phase)."""
+        if self.qemu_compat:
+            now_ms = now_ns // 1_000_000
+            if now_ms >= self._q_blink_time_ms:
+                self._q_blink_time_ms = now_ms + QEMU_CURSOR_PERIOD_MS // 2
+                self._q_phase = not self._q_phase
+            return self._q_phase, True
+        frame = now_ns // FRAME_NS
+        return (frame // HW_CURSOR_FRAMES) % 2 == 0, (frame // HW_BLINK_FRAMES) % 2 == 0
+
+    # -- fonts --------------------------------------------------------------------------
+    def update_glyphs(self, vram: np.ndarray, g: TextGeometry, ar_mode: int) -> bool:
+        """Re-derive the glyph bitmaps if the font bytes in plane 2 or their shape changed."""
+        base = np.array(g.font_base, dtype=np.int64)
+        idx = ((base[:, None] + np.arange(8192, dtype=np.int64)[None, :]) * 4 + 2) % vram.shape[0]
+        raw = vram[idx].reshape(2, 256, 32)
+        dup_on = bool(ar_mode & 0x04)
+        key = (g.glyph_h, g.glyph_w, g.double_width, g.double_scan, g.cw, dup_on)
+        if (self._glyph_key == key and self._font_raw is not None
+                and np.array_equal(raw, self._font_raw)):
+            return False
+        self._font_raw = raw
+        self._glyph_key = key
+        bits = np.unpackbits(raw[:, :, :g.glyph_h, None], axis=3).astype(bool)  # (2,256,h,8)
+        if g.glyph_w == 9:
+            lo = 0xB0 if self.qemu_compat else 0xC0
+            dup = np.zeros(256, dtype=bool)
+            if dup_on:
+                dup[lo:0xE0] = True
+            ninth = bits[:, :, :, 7] & dup[None, :, None]
+            bits = np.concatenate([bits, ninth[..., None]], axis=3)
+        if g.double_width:
+            bits = bits[:, :, :, :g.cw // 2] if g.cw == 16 and g.glyph_w == 9 else bits
+            bits = np.repeat(bits, 2, axis=3)
+        if g.double_scan:
+            bits = np.repeat(bits, 2, axis=2)
+        self.glyphs = np.ascontiguousarray(bits)
+        return True
+
+    # -- drawing ------------------------------------------------------------------------
+    def draw(self, fb: np.ndarray, g: TextGeometry, s: VGAState, pal16: np.ndarray,
+             full: bool, check_cells: bool, now_ns: int):
+        """Redraw changed cells into ``fb`` ((rows*ch, cols*cw) uint32).
+
+        ``check_cells`` is False when no VRAM page under the text changed since the last frame:
+        then only the cursor and blinking cells can need a redraw.
+        Returns (row indexes, col indexes) of the drawn cells.
+        """
+        vram = s.vram
+        rows, cols = g.rows, g.cols
+        cursor_phase, blink_on = self._phases(now_ns)
+        ar_mode = s.ar[AR_MODE]
+        blink_mode = bool(ar_mode & 0x08) and not self.qemu_compat
+
+        if full or self._last is None or self._last.shape != (rows, cols):
+            full = True
+        if full or check_cells:
+            b = g.cell_addr * 4
+            code = vram[b].astype(np.int32) | (vram[b + 1].astype(np.int32) << 8)
+        else:
+            code = self._last
+        if full:
+            changed = np.ones((rows, cols), dtype=bool)
+        elif check_cells:
+            changed = code != self._last
+        else:
+            changed = np.zeros((rows, cols), dtype=bool)
+
+        if blink_mode and blink_on != self._blink_on:
+            changed |= (code & 0x8000) != 0
+        self._blink_on = blink_on
+
+        cr = s.cr
+        cursor_addr = ((cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]) & g.addr_mask
+        cstart, cend = cr[CR_CURSOR_START], cr[CR_CURSOR_END]
+        cursor = (cursor_addr, cstart, cend, bool(cursor_phase and not (cstart & 0x20)))
+        if cursor != self._cursor_drawn:
+            changed |= g.cell_addr == cursor_addr
+            if self._cursor_drawn is not None:
+                changed |= g.cell_addr == self._cursor_drawn[0]
+            self._cursor_drawn = cursor
+
+        self._last = code
+        r, c = np.nonzero(changed)
+        if r.size == 0:
+            return r, c
+        cc = code[r, c]
+        chars = cc & 0xFF
+        attrs = cc >> 8
+        fg_i = attrs & 0x0F
+        if blink_mode:
+            bg_i = (attrs >> 4) & 0x07
+            if not blink_on:
+                fg_i = np.where(attrs & 0x80, bg_i, fg_i)
+        else:
+            bg_i = attrs >> 4
+        fg = pal16[attrs & 0x0F]
+        bits = self.glyphs[(attrs >> 3) & 1, chars]  # (n, ch, cw)
+        pix = np.where(bits, pal16[fg_i][:, None, None], pal16[bg_i][:, None, None])
+
+        dscan = 2 if g.double_scan else 1
+        if not self.qemu_compat and (ar_mode & 0x02):
+            ul = cr[CR_UNDERLINE] & 0x1F
+            if ul < g.glyph_h:
+                sel = np.nonzero((attrs & 0x77) == 0x01)[0]
+                if sel.size:
+                    if blink_mode and not blink_on:
+                        sel = sel[(attrs[sel] & 0x80) == 0]
+                    pix[sel, ul * dscan:(ul + 1) * dscan, :] = fg[sel, None, None]
+        if cursor[3]:
+            line_start = cstart & 0x1F
+            line_last = min(cend & 0x1F, g.glyph_h - 1)
+            if line_last >= line_start and line_start < g.glyph_h:
+                sel = np.nonzero(g.cell_addr[r, c] == cursor_addr)[0]
+                if sel.size:
+                    pix[sel, line_start * dscan:(line_last + 1) * dscan, :] = fg[sel, None, None]
+
+        fb4 = fb.reshape(rows, g.ch, cols, g.cw)
+        if full:
+            fb4[...] = pix.reshape(rows, cols, g.ch, g.cw).transpose(0, 2, 1, 3)
+        else:
+            fb4[r, :, c, :] = pix
+        return r, c
