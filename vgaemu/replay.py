@@ -1,0 +1,517 @@
+"""Guest traces: read, validate, replay on a :class:`vgaemu.Machine`, and record.
+
+The format is the QEMU oracle's (``../shared/oracle/README.md``), so one trace runs in real
+QEMU (``oracle.py TRACE OUT.png``) and here (``vgaemu replay TRACE --screenshot OUT.png``) and
+the two screenshots can be compared pixel for pixel:
+
+* a JSON list of ops, a JSON object ``{"ops": [...]}``, or JSON lines (one op per line; lines
+  starting with ``#`` or ``//`` are skipped);
+* integers are JSON numbers or strings such as ``"0x3C8"``;
+* ops: ``outb/outw/outl`` (port, val), ``inb/inw/inl`` (port), ``writeb/writew/writel``
+  (addr or lfb, val), ``fill`` (addr or lfb, len, val, unit 1/2/4), ``write`` (addr or lfb,
+  hex data), ``int10`` (ax + optional bx cx dx si di bp es), ``int`` (num + registers),
+  ``screendump`` (optional name), ``halt``, ``comment`` (anything);
+* ``addr`` must be at least 0xA0000 (the oracle's loader lives below), may not straddle
+  1 MiB or 4 GiB; ``lfb`` is an offset into the linear framebuffer (QEMU's BAR0).
+
+A trace is parsed and validated completely before the first op runs, so a bad trace changes
+nothing and the error names the op's index and what is wrong (:class:`TraceError`), exactly
+where the oracle would refuse it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from vgaemu.errors import TraceError, VGAEmuError
+
+#: Below this the oracle keeps its loader, stack and code, so traces may not store there.
+MIN_GUEST_ADDR = 0xA0000
+#: QEMU's ``-vga std`` BAR0 under ``-machine pc``; used when the machine does not say.
+DEFAULT_LFB_BASE = 0xFD000000
+#: The registers an ``int``/``int10`` op may set (the oracle's REG_NAMES).
+REG_NAMES = ("ax", "bx", "cx", "dx", "si", "di", "bp", "es")
+
+_OUT_SIZES = {"outb": 1, "outw": 2, "outl": 4}
+_IN_SIZES = {"inb": 1, "inw": 2, "inl": 4}
+_STORE_SIZES = {"writeb": 1, "writew": 2, "writel": 4}
+OP_KINDS = frozenset({*_OUT_SIZES, *_IN_SIZES, *_STORE_SIZES, "fill", "write", "int10", "int",
+                      "screendump", "snapshot", "halt", "comment", "nop"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Op records
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TraceOp:
+    """One validated op. ``index`` is its position in the trace as written (comments count),
+    so error messages and reports point at the line a person reads."""
+
+    index: int
+    kind: str  # out, in, store, fill, write, int, screendump
+    size: int = 0  # access size for out/in/store, unit for fill
+    port: int = 0
+    val: int = 0
+    addr: int = 0  # guest-physical address, or the LFB offset when ``lfb``
+    lfb: bool = False
+    length: int = 0
+    data: bytes = b""
+    num: int = 0  # interrupt vector
+    regs: tuple[tuple[str, int], ...] = ()
+    name: str = ""
+    op: str = ""  # the op as written (outw, writel, int10, ...)
+
+    @property
+    def where(self) -> str:
+        return f"op #{self.index} ({self.op or self.kind})"
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A parsed trace: the ops to run (comments dropped, nothing after ``halt``)."""
+
+    ops: tuple[TraceOp, ...]
+    source: str = "<trace>"
+    ignored_after_halt: int = 0
+
+    @property
+    def screendump_names(self) -> list[str]:
+        return [op.name for op in self.ops if op.kind == "screendump"]
+
+
+def _to_int(v: Any, what: str) -> int:
+    """The oracle's number rule: JSON integers or strings in Python's base-0 syntax."""
+    if isinstance(v, bool):
+        raise TraceError(f"{what}: expected an integer, got {v!r}")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v.strip(), 0)
+        except ValueError:
+            raise TraceError(f"{what}: expected an integer such as 42 or \"0x3C8\", got {v!r}") from None
+    raise TraceError(f"{what}: expected an integer, got {v!r}")
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+
+
+def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
+    """Validate one raw op (a dict). Returns None for ops that do nothing (comment, nop) and
+    a ``TraceOp`` with kind ``halt`` for halt. ``snap_count`` numbers unnamed screendumps."""
+    if not isinstance(raw, dict) or "op" not in raw:
+        raise TraceError(f"op #{index}: expected an object with \"op\", got {raw!r:.80}")
+    kind = raw["op"]
+    if not isinstance(kind, str) or kind not in OP_KINDS:
+        raise TraceError(f"op #{index} ({kind!r:.40}): unknown op; expected one of "
+                         f"{', '.join(sorted(OP_KINDS - {'snapshot', 'nop'}))}")
+    where = f"op #{index} ({kind})"
+
+    def num(key: str, lo: int = 0, hi: int = 0xFFFFFFFF, default: int | None = None) -> int:
+        if key not in raw:
+            if default is not None:
+                return default
+            raise TraceError(f"{where}: missing \"{key}\"")
+        v = _to_int(raw[key], f"{where}: {key}")
+        if not lo <= v <= hi:
+            raise TraceError(f"{where}: {key}=0x{v:X} out of range 0x{lo:X}..0x{hi:X}"
+                             if v >= 0 else f"{where}: {key}={v} out of range 0x{lo:X}..0x{hi:X}")
+        return v
+
+    def target(length: int) -> tuple[int, bool]:
+        if "lfb" in raw:
+            off = num("lfb")
+            if off + length > 0x100000000:
+                raise TraceError(f"{where}: lfb range 0x{off:X}+{length} crosses 4 GiB")
+            return off, True
+        a = num("addr")
+        if a < MIN_GUEST_ADDR:
+            raise TraceError(f"{where}: addr 0x{a:X} is below 0x{MIN_GUEST_ADDR:X} "
+                             "(reserved for the oracle's loader; use the VGA window or the LFB)")
+        if a < 0x100000 < a + length:
+            raise TraceError(f"{where}: range 0x{a:X}..0x{a + length - 1:X} crosses 1 MiB; split it")
+        if a + length > 0x100000000:
+            raise TraceError(f"{where}: range 0x{a:X}+{length} crosses 4 GiB")
+        return a, False
+
+    if kind in ("comment", "nop"):
+        return None
+    if kind == "halt":
+        return TraceOp(index, op=kind, kind="halt")
+    if kind in _OUT_SIZES:
+        size = _OUT_SIZES[kind]
+        return TraceOp(index, op=kind, kind="out", size=size, port=num("port", 0, 0xFFFF),
+                       val=num("val", 0, (1 << (8 * size)) - 1))
+    if kind in _IN_SIZES:
+        return TraceOp(index, op=kind, kind="in", size=_IN_SIZES[kind], port=num("port", 0, 0xFFFF))
+    if kind in _STORE_SIZES:
+        size = _STORE_SIZES[kind]
+        a, lfb = target(size)
+        return TraceOp(index, op=kind, kind="store", size=size, addr=a, lfb=lfb,
+                       val=num("val", 0, (1 << (8 * size)) - 1))
+    if kind == "fill":
+        unit = num("unit", 1, 4, default=1)
+        if unit not in (1, 2, 4):
+            raise TraceError(f"{where}: unit must be 1, 2 or 4, got {unit}")
+        length = num("len", 0, 0xFFFFFFFF)
+        if length % unit:
+            raise TraceError(f"{where}: len={length} is not a multiple of unit={unit}")
+        val = num("val", 0, (1 << (8 * unit)) - 1)
+        a, lfb = target(length)
+        return TraceOp(index, op=kind, kind="fill", size=unit, addr=a, lfb=lfb, length=length, val=val)
+    if kind == "write":
+        data = raw.get("data")
+        if not isinstance(data, str):
+            raise TraceError(f"{where}: \"data\" must be a hex string, got {data!r:.40}")
+        try:
+            blob = bytes.fromhex(data)
+        except ValueError:
+            raise TraceError(f"{where}: \"data\" is not a hex string (even number of 0-9a-f digits)") from None
+        a, lfb = target(len(blob))
+        return TraceOp(index, op=kind, kind="write", addr=a, lfb=lfb, length=len(blob), data=blob)
+    if kind in ("int10", "int"):
+        n = 0x10 if kind == "int10" else num("num", 0, 0xFF)
+        regs = tuple((r, num(r, 0, 0xFFFF)) for r in REG_NAMES if r in raw)
+        if "ax" not in raw:
+            raise TraceError(f"{where}: missing \"ax\"")
+        return TraceOp(index, op=kind, kind="int", num=n, regs=regs)
+    # screendump / snapshot
+    name = raw.get("name", snap_count + 1)
+    name = str(name)
+    if not _valid_name(name):
+        raise TraceError(f"{where}: name {name!r} must be alphanumeric (plus - _ .)")
+    return TraceOp(index, op=kind, kind="screendump", name=name)
+
+
+def parse_ops(raw_ops: Iterable[Any], source: str = "<trace>") -> Trace:
+    """Validate every op; raise TraceError (prefixed by ``source``) at the first bad one."""
+    ops: list[TraceOp] = []
+    names: set[str] = set()
+    snaps = 0
+    raw_list = list(raw_ops)
+    ignored = 0
+    for i, raw in enumerate(raw_list):
+        try:
+            op = parse_op(raw, i, snaps)
+            if op is not None and op.kind == "int":
+                _check_supported_int(op)
+        except TraceError as e:
+            raise TraceError(f"{source}: {e}") from None
+        if op is None:
+            continue
+        if op.kind == "halt":
+            ignored = len(raw_list) - i - 1
+            break
+        if op.kind == "screendump":
+            snaps += 1
+            if op.name in names:
+                raise TraceError(f"{source}: {op.where}: screendump name {op.name!r} used twice "
+                                 "(each writes OUT-<name>.png)")
+            names.add(op.name)
+        ops.append(op)
+    return Trace(tuple(ops), source, ignored)
+
+
+def _check_supported_int(op: TraceOp) -> None:
+    regs = dict(op.regs)
+    if op.num == 0x10:
+        return
+    if op.num == 0x15 and (regs["ax"] >> 8) == 0x86:
+        return
+    raise TraceError(f"{op.where}: INT {op.num:02X}h AH={regs['ax'] >> 8:02X}h has no service in "
+                     "vgaemu (supported: INT 10h, and INT 15h AH=86h wait CX:DX microseconds)")
+
+
+def load_trace(source: Any) -> Trace:
+    """A trace from a path (JSON list, ``{"ops": [...]}`` or JSON lines), from already
+    decoded JSON (a list or a dict with ``ops``), or a :class:`Trace` (returned as is)."""
+    if isinstance(source, Trace):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        path = str(source)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise TraceError(f"{path}: no such trace file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise TraceError(f"{path}: cannot read the trace: {e}") from None
+        return parse_ops(_decode(text, path), path)
+    if isinstance(source, dict):
+        if not isinstance(source.get("ops"), list):
+            raise TraceError("<trace>: a trace object needs an \"ops\" list")
+        return parse_ops(source["ops"])
+    if isinstance(source, (list, tuple)):
+        return parse_ops(source)
+    raise TraceError(f"expected a trace path, a list of ops or {{\"ops\": [...]}}, got "
+                     f"{type(source).__name__}")
+
+
+def _decode(text: str, path: str) -> list:
+    """The oracle's reading order: the whole text as JSON first, else JSON lines."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if doc is None:
+        ops = []
+        for n, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if not s or s.startswith("#") or s.startswith("//"):
+                continue
+            try:
+                ops.append(json.loads(s))
+            except ValueError as e:
+                raise TraceError(f"{path}:{n}: not JSON ({e.msg} at column {e.colno})") from None
+        return ops
+    if isinstance(doc, dict):
+        doc = doc.get("ops")
+    if not isinstance(doc, list):
+        raise TraceError(f"{path}: expected a JSON list of ops, an object with \"ops\", or JSON lines")
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay
+# ---------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Screendump:
+    name: str
+    image: Any  # (H, W, 3) uint8 numpy array, a copy of the surface at the dump
+    path: Path | None = None
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    machine: Any
+    ops_run: int
+    screendumps: list[Screendump] = field(default_factory=list)
+    image: Any = None  # the final picture, (H, W, 3) uint8
+    screenshot: Path | None = None
+    seconds: float = 0.0
+
+    def dump(self, name: str) -> Screendump:
+        for d in self.screendumps:
+            if d.name == name:
+                return d
+        raise KeyError(name)
+
+
+def screendump_path(screenshot: str | os.PathLike, name: str) -> Path:
+    """``OUT.png`` + name -> ``OUT-<name>.png``, as the oracle names intermediate dumps."""
+    p = Path(screenshot)
+    return p.with_name(f"{p.stem}-{name}{p.suffix or '.png'}")
+
+
+def _surface_copy(vga) -> Any:
+    import numpy as np
+
+    surf = vga.surface
+    a = np.asarray(surf)
+    if a.ndim == 2 and a.dtype == np.uint32:  # XRGB words
+        a = a.view(np.uint8).reshape(a.shape[0], a.shape[1], 4)[:, :, 2::-1]
+    return np.array(a, dtype=np.uint8, copy=True)
+
+
+def lfb_base_of(machine) -> int:
+    for obj in (getattr(machine, "vga", None), machine):
+        for name in ("lfb_addr", "lfb_base"):
+            v = getattr(obj, name, None) if obj is not None else None
+            if isinstance(v, int) and v:
+                return v
+    return DEFAULT_LFB_BASE
+
+
+def _vram_size_of(machine) -> int | None:
+    vga = getattr(machine, "vga", None)
+    state = getattr(vga, "state", None)
+    for obj, name in ((state, "vram_size"), (vga, "vram_size")):
+        v = getattr(obj, name, None) if obj is not None else None
+        if isinstance(v, int) and v:
+            return v
+    return None
+
+
+class _Runner:
+    """Executes validated ops on one machine (the BIOS is created on the first int10)."""
+
+    def __init__(self, machine) -> None:
+        self.machine = machine
+        self.mem = machine.address_space_memory
+        self.io = machine.address_space_io
+        self.lfb_base = lfb_base_of(machine)
+        self.vram_size = _vram_size_of(machine)
+        self._bios = None
+
+    @property
+    def bios(self):
+        if self._bios is None:
+            from vgaemu.bios import VGABios
+
+            bios = getattr(self.machine, "bios", None)
+            self._bios = bios if isinstance(bios, VGABios) else VGABios(self.machine)
+        return self._bios
+
+    def _phys(self, op: TraceOp, length: int) -> int:
+        if not op.lfb:
+            return op.addr
+        if self.vram_size is not None and op.addr + length > self.vram_size:
+            raise TraceError(f"{op.where}: lfb range 0x{op.addr:X}..0x{op.addr + length - 1:X} is "
+                             f"outside the {self.vram_size >> 20} MiB linear framebuffer")
+        return self.lfb_base + op.addr
+
+    def _check(self, op: TraceOp, res, addr: int, length: int) -> None:
+        if res:
+            try:
+                from guestmem.address_space import MemTxResult
+
+                what = MemTxResult(int(res)).name or str(int(res))
+            except Exception:  # pragma: no cover - guestmem always present in practice
+                what = str(res)
+            raise TraceError(f"{op.where}: 0x{addr:X}..0x{addr + length - 1:X} is outside any "
+                             f"memory region of the machine ({what})")
+
+    def run(self, op: TraceOp) -> None:
+        k = op.kind
+        if k == "out":
+            io = self.io
+            (io.stb if op.size == 1 else io.stw_le if op.size == 2 else io.stl_le)(op.port, op.val)
+        elif k == "in":
+            io = self.io
+            (io.ldub if op.size == 1 else io.lduw_le if op.size == 2 else io.ldl_le)(op.port)
+        elif k == "store":
+            a = self._phys(op, op.size)
+            mem = self.mem
+            res = (mem.stb if op.size == 1 else mem.stw_le if op.size == 2 else mem.stl_le)(a, op.val)
+            self._check(op, res, a, op.size)
+        elif k == "fill":
+            if op.length:
+                a = self._phys(op, op.length)
+                data = op.val.to_bytes(op.size, "little") * (op.length // op.size)
+                self._check(op, self.mem.write(a, data), a, op.length)
+        elif k == "write":
+            if op.length:
+                a = self._phys(op, op.length)
+                self._check(op, self.mem.write(a, op.data), a, op.length)
+        elif k == "int":
+            self._interrupt(op)
+        else:  # pragma: no cover - parse_ops produces no other kinds here
+            raise TraceError(f"{op.where}: cannot run")
+
+    def _interrupt(self, op: TraceOp) -> None:
+        regs = dict(op.regs)
+        if op.num == 0x10:
+            from vgaemu.bios import Registers
+
+            try:
+                self.bios.int10(Registers(**regs))
+            except TraceError:
+                raise
+            except VGAEmuError as e:
+                raise TraceError(f"{op.where}: INT 10h AX=0x{regs['ax']:04X}: {e}") from e
+        else:  # INT 15h AH=86h: wait CX:DX microseconds (checked at parse time)
+            us = (regs.get("cx", 0) << 16) | regs.get("dx", 0)
+            self.machine.clock.advance(us * 1000)
+
+
+def make_machine(*, memory: str = "64M", vram: str = "16M", qemu_compat: bool = False):
+    """A fresh machine as QEMU's oracle runs it (``-m 32`` is enough there; any size works)."""
+    from vgaemu.machine import Machine
+
+    return Machine(memory=memory, vram=vram, qemu_compat=qemu_compat)
+
+
+def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=None,
+           qemu_compat: bool = False, memory: str = "64M", vram: str = "16M") -> ReplayResult:
+    """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default).
+
+    Each ``screendump`` op redraws and keeps a copy of the picture (and writes
+    ``OUT-<name>.png`` when ``screenshot`` is given); the end of the trace redraws and writes
+    ``screenshot``. Time: the machine's virtual clock moves only by INT 15h AH=86h waits, as
+    QEMU's does (apart from the microseconds its guest code takes), so the cursor blink phase in
+    a dump matches QEMU's: visible on the first text-mode draw, toggled every ~266 ms.
+    """
+    t0 = time.perf_counter()
+    parsed = load_trace(trace)
+    if machine is None:
+        machine = make_machine(memory=memory, vram=vram, qemu_compat=qemu_compat)
+    runner = _Runner(machine)
+    vga = machine.vga
+    result = ReplayResult(machine, 0)
+    for op in parsed.ops:
+        if op.kind == "screendump":
+            vga.update_display()
+            path = None
+            if screenshot is not None:
+                path = screendump_path(screenshot, op.name)
+                vga.screendump(str(path))
+            result.screendumps.append(Screendump(op.name, _surface_copy(vga), path))
+        else:
+            runner.run(op)
+        result.ops_run += 1
+    vga.update_display()
+    result.image = _surface_copy(vga)
+    if screenshot is not None:
+        vga.screendump(str(screenshot))
+        result.screenshot = Path(screenshot)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording
+# ---------------------------------------------------------------------------------------------
+class TraceRecorder:
+    """Collects ops as a guest runs and writes them as a trace (a JSON list, one op per line).
+
+    ``record(op)`` takes an op dict in the trace format (numbers as ints or ``"0x.."``
+    strings); it is validated at once with the replay rules, so a recorder never writes a trace
+    that ``replay`` or the oracle would refuse -- the error points at the guest action that
+    produced it, not at a later replay. Comment ops carry any extra fields (frame numbers,
+    memory reads) unchanged.
+    """
+
+    def __init__(self, *, validate: bool = True) -> None:
+        self.ops: list[dict] = []
+        self.validate = validate
+        self._snaps = 0
+        self._names: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def record(self, op: dict) -> None:
+        if self.validate:
+            parsed = parse_op(op, len(self.ops), self._snaps)
+            if parsed is not None and parsed.kind == "int":
+                _check_supported_int(parsed)
+            if parsed is not None and parsed.kind == "screendump":
+                if parsed.name in self._names:
+                    raise TraceError(f"{parsed.where}: screendump name {parsed.name!r} used twice")
+                self._names.add(parsed.name)
+                self._snaps += 1
+        self.ops.append(dict(op))
+
+    def comment(self, text: str, **fields: Any) -> None:
+        self.record({"op": "comment", "text": text, **fields})
+
+    def to_json(self) -> str:
+        return "[\n" + ",\n".join(json.dumps(o) for o in self.ops) + "\n]\n"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        p = Path(path)
+        try:
+            p.write_text(self.to_json(), encoding="utf-8")
+        except OSError as e:
+            raise TraceError(f"{p}: cannot write the trace: {e}") from None
+        return p
+
+
+__all__ = ["Trace", "TraceOp", "TraceRecorder", "ReplayResult", "Screendump", "load_trace",
+           "parse_op", "parse_ops", "replay", "screendump_path", "make_machine", "TraceError"]
