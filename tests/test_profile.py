@@ -1,0 +1,131 @@
+"""The redraw-cost profiler: per-frame numbers, totals, JSON/CSV and the two pictures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from vgaemu.frontends.imaging import read_png
+from vgaemu.frontends.profile import (HEAT_FULL, HEAT_NONE, HEAT_OFF, HEAT_ON, RUN_COLOURS,
+                                      ProfileReport, RunProfile, _ProfileSink)
+from vgaemu.frontends.progress import Progress
+
+
+@dataclass(frozen=True)
+class Stats:
+    full: bool
+    lines_redrawn: int
+    dirty_pages: int
+    bytes_converted: int
+    rects: tuple
+
+
+@dataclass(frozen=True)
+class Info:
+    index: int
+    stats: Stats
+    update_seconds: float
+
+
+class FakeMachine:
+    def __init__(self, w, h):
+        self.vga = type("V", (), {})()
+        self.vga.surface = np.zeros((h, w, 3), np.uint8)
+
+
+def fake_report(frames=30, w=64, h=40) -> ProfileReport:
+    """Tracked: frame 1 full, then one 4-line band moving down; full run: all lines each frame."""
+    runs = {}
+    for name in ("tracked", "full"):
+        rp = RunProfile(name)
+        sink = _ProfileSink(rp, Progress(frames, name, enabled=False))
+        m = FakeMachine(w, h)
+        for i in range(1, frames + 1):
+            if name == "full" or i == 1:
+                st = Stats(True, h, 3, w * h, ((0, 0, w, h),))
+                t = 1e-3
+            else:
+                y = (i * 2) % (h - 4)
+                st = Stats(False, 4, 1, 4 * w, ((0, y, w, 2), (0, y + 2, w, 2)))
+                t = 1e-4
+            sink.frame(m, Info(i, st, t))
+        runs[name] = rp
+    return ProfileReport("fake", runs["tracked"], runs["full"])
+
+
+def test_totals_and_ratio():
+    r = fake_report()
+    t = r.totals()
+    assert t["tracked"]["frames"] == t["full"]["frames"] == 30
+    assert t["tracked"]["full_frames"] == 1 and t["full"]["full_frames"] == 30
+    assert t["tracked"]["lines_redrawn"] == 40 + 29 * 4
+    assert t["full"]["lines_redrawn"] == 30 * 40
+    assert t["time_saved_ratio"] == pytest.approx(1 - (1e-3 + 29e-4) / 30e-3)
+    assert t["speedup"] == pytest.approx(30e-3 / (1e-3 + 29e-4))
+
+
+def test_json_and_csv(tmp_path):
+    r = fake_report()
+    data = json.loads(r.to_json(tmp_path / "p.json"))
+    assert json.loads((tmp_path / "p.json").read_text()) == data
+    assert len(data["runs"]["tracked"]) == 30
+    assert data["runs"]["tracked"][1] == {"index": 2, "full": False, "lines_redrawn": 4,
+                                          "dirty_pages": 1, "bytes_converted": 256,
+                                          "update_seconds": 1e-4, "width": 64, "height": 40}
+    rows = list(csv.DictReader(io.StringIO(r.to_csv(tmp_path / "p.csv"))))
+    assert len(rows) == 60 and {row["run"] for row in rows} == {"tracked", "full"}
+    assert rows[0]["full"] == "1" and rows[1]["lines_redrawn"] == "4"
+    assert "time saved" in r.summary()
+
+
+def test_heatmap_marks_exactly_the_redrawn_lines():
+    r = fake_report()
+    m = r.tracked.line_matrix()
+    assert m.shape == (30, 40) and m[0].all()
+    for i in range(1, 30):
+        y = ((i + 1) * 2) % 36
+        assert np.flatnonzero(m[i]).tolist() == list(range(y, y + 4))
+
+
+def _has_colour(img, rgb):
+    return bool((np.abs(img.astype(int) - np.array(rgb, int)).sum(axis=2) <= 3).any())
+
+
+def test_plot_and_heatmap_pictures(tmp_path):
+    r = fake_report()
+    plot = read_png(r.write_plot(tmp_path / "plot.png"))
+    heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
+    assert plot.shape[0] > 300 and plot.shape[1] > 600
+    for colour in RUN_COLOURS.values():
+        assert _has_colour(plot, colour)
+    for colour in (HEAT_ON, HEAT_FULL, HEAT_OFF):
+        assert _has_colour(heat, colour.astype(int))
+    # text was drawn (dark anti-aliased pixels outside the plot area, top-left title)
+    assert (plot[:40, :400] < 100).any()
+
+
+def test_heatmap_greys_lines_a_mode_lacks(tmp_path):
+    r = fake_report()
+    # the tracked run switches to a taller mode half-way: the early frames lack lines 40..79
+    sink = _ProfileSink(r.tracked, Progress(None, "x", enabled=False))
+    sink.frame(FakeMachine(64, 80), Info(31, Stats(True, 80, 5, 64 * 80, ((0, 0, 64, 80),)), 1e-3))
+    heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
+    assert _has_colour(heat, HEAT_NONE.astype(int))
+
+
+def test_heatmap_many_frames_and_lines(tmp_path):
+    rp = RunProfile("tracked")
+    sink = _ProfileSink(rp, Progress(None, "x", enabled=False))
+    m = FakeMachine(16, 1200)
+    for i in range(1, 3001):
+        y = (i * 7) % 1200
+        sink.frame(m, Info(i, Stats(False, 1, 1, 16, ((0, y, 16, 1),)), 1e-5))
+    r = ProfileReport("big", rp, rp)
+    heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
+    assert heat.shape[1] <= 1100 and heat.shape[0] <= 800
+    read_png(r.write_plot(tmp_path / "plot.png"))

@@ -1,0 +1,359 @@
+"""The redraw-cost profiler: what does dirty tracking save for a given guest?
+
+It runs the guest twice on fresh machines: once as QEMU's display loop normally runs (redraw
+only the scanlines whose VRAM pages are dirty in DIRTY_MEMORY_VGA) and once forcing a full
+redraw every frame (``run_guest(..., force_full=True)``, i.e. ``vga.invalidate()`` before each
+update, as QEMU's ``full_update`` path).  Scripted guests are deterministic (virtual clock), so
+both runs draw the same frames and the difference is the cost of redrawing what did not change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from vgaemu.frontends import FrontendError, check_frames, load_main
+from vgaemu.frontends.imaging import draw_text, format_tick, nice_ticks, pygame
+from vgaemu.frontends.progress import Progress
+from vgaemu.frontends.window import lines_of_rects
+
+RUNS = ("tracked", "full")
+RUN_LABELS = {"tracked": "dirty tracking", "full": "full redraw every frame"}
+RUN_COLOURS = {"tracked": (31, 119, 180), "full": (230, 110, 20)}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRecord:
+    """One display update as the VGA reported it."""
+    index: int
+    full: bool
+    lines_redrawn: int
+    dirty_pages: int
+    bytes_converted: int
+    update_seconds: float
+    width: int
+    height: int
+
+
+@dataclass(slots=True)
+class RunProfile:
+    """The frames of one run plus which scanlines each frame redrew (rows: frames)."""
+    name: str
+    frames: list[FrameRecord] = field(default_factory=list)
+    lines: list[np.ndarray] = field(default_factory=list)
+
+    def totals(self) -> dict:
+        f = self.frames
+        return {
+            "frames": len(f),
+            "full_frames": sum(r.full for r in f),
+            "lines_redrawn": sum(r.lines_redrawn for r in f),
+            "dirty_pages": sum(r.dirty_pages for r in f),
+            "bytes_converted": sum(r.bytes_converted for r in f),
+            "update_seconds": sum(r.update_seconds for r in f),
+        }
+
+    def line_matrix(self, height: int | None = None) -> np.ndarray:
+        """frames x scanlines bool matrix (rows past a frame's own height are False)."""
+        height = height or max((len(l) for l in self.lines), default=0)
+        m = np.zeros((len(self.lines), height), dtype=bool)
+        for i, l in enumerate(self.lines):
+            m[i, :len(l)] = l[:height]
+        return m
+
+
+class _ProfileSink:
+    def __init__(self, run: RunProfile, progress: Progress) -> None:
+        self.run = run
+        self.progress = progress
+
+    def frame(self, machine, info) -> None:
+        st = info.stats
+        height, width = machine.vga.surface.shape[:2]
+        self.run.frames.append(FrameRecord(int(info.index), bool(st.full), int(st.lines_redrawn),
+                                           int(st.dirty_pages), int(st.bytes_converted),
+                                           float(info.update_seconds), int(width), int(height)))
+        rects = [(0, 0, width, height)] if st.full else st.rects
+        self.run.lines.append(lines_of_rects(rects, height))
+        self.progress.step()
+
+    def keys(self) -> list[int]:
+        return []
+
+
+@dataclass(slots=True)
+class ProfileReport:
+    """Per-frame redraw cost of both runs, their totals, and what tracking saved."""
+    script: str
+    tracked: RunProfile
+    full: RunProfile
+
+    @property
+    def frames(self) -> int:
+        return len(self.tracked.frames)
+
+    def totals(self) -> dict:
+        t, f = self.tracked.totals(), self.full.totals()
+        ts, fs = t["update_seconds"], f["update_seconds"]
+        return {
+            "tracked": t,
+            "full": f,
+            "time_saved_ratio": (1.0 - ts / fs) if fs > 0 else 0.0,
+            "speedup": (fs / ts) if ts > 0 else None,
+            "bytes_saved_ratio": (1.0 - t["bytes_converted"] / f["bytes_converted"])
+            if f["bytes_converted"] else 0.0,
+        }
+
+    @property
+    def time_saved_ratio(self) -> float:
+        return self.totals()["time_saved_ratio"]
+
+    def to_dict(self) -> dict:
+        return {
+            "script": self.script,
+            "frames": self.frames,
+            "totals": self.totals(),
+            "runs": {r.name: [asdict(fr) for fr in r.frames] for r in (self.tracked, self.full)},
+        }
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    CSV_FIELDS = ("run", "frame", "full", "lines_redrawn", "dirty_pages", "bytes_converted",
+                  "update_seconds", "width", "height")
+
+    def to_csv(self, path: str | os.PathLike | None = None) -> str:
+        """One row per frame and run (long format: filter on ``run`` to compare)."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.CSV_FIELDS)
+        for run in (self.tracked, self.full):
+            for r in run.frames:
+                w.writerow([run.name, r.index, int(r.full), r.lines_redrawn, r.dirty_pages,
+                            r.bytes_converted, f"{r.update_seconds:.9f}", r.width, r.height])
+        text = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def summary(self) -> str:
+        t = self.totals()
+        tr, fu = t["tracked"], t["full"]
+        speed = f"{t['speedup']:.1f}x" if t["speedup"] else "n/a"
+        return (f"{self.script}: {self.frames} frames\n"
+                f"  dirty tracking: {tr['update_seconds'] * 1e3:9.2f} ms, {tr['lines_redrawn']} lines, "
+                f"{tr['bytes_converted']} bytes converted, {tr['full_frames']} full frames\n"
+                f"  full redraw:    {fu['update_seconds'] * 1e3:9.2f} ms, {fu['lines_redrawn']} lines, "
+                f"{fu['bytes_converted']} bytes converted\n"
+                f"  time saved: {t['time_saved_ratio']:.1%} (speed-up {speed})")
+
+    def write_plot(self, path: str | os.PathLike) -> Path:
+        return _save(render_plot(self), path)
+
+    def write_heatmap(self, path: str | os.PathLike) -> Path:
+        return _save(render_heatmap(self), path)
+
+
+def profile(script_or_main, *, frames: int, machine_factory: Callable[[], object] | None = None,
+            progress: bool | None = None, name: str | None = None, **machine_options) -> ProfileReport:
+    """Run a guest for ``frames`` frames with dirty tracking and again with a full redraw every
+    frame, each on a fresh machine (``machine_factory()`` or ``Machine(**machine_options)``)."""
+    from vgaemu.guest import run_guest
+
+    check_frames(frames)
+    if machine_factory is not None and machine_options:
+        raise FrontendError(f"give machine_factory or machine options, not both "
+                            f"(got options {sorted(machine_options)})")
+    if machine_factory is None:
+        from vgaemu.machine import Machine
+
+        def machine_factory():
+            return Machine(**machine_options)
+
+    if name is None:
+        name = (str(script_or_main) if isinstance(script_or_main, (str, os.PathLike))
+                else getattr(script_or_main, "__name__", "guest"))
+    runs = {}
+    for run_name in RUNS:
+        main = load_main(script_or_main)
+        bar = Progress(frames, f"profile {RUN_LABELS[run_name]:<24}", enabled=progress)
+        rp = RunProfile(run_name)
+        try:
+            run_guest(machine_factory(), main, _ProfileSink(rp, bar), max_frames=frames,
+                      force_full=(run_name == "full"))
+        finally:
+            bar.close()
+        runs[run_name] = rp
+    return ProfileReport(name, runs["tracked"], runs["full"])
+
+
+# -- pictures ---------------------------------------------------------------------------------
+WHITE, INK, GRID, FRAME_GREY = (255, 255, 255), (30, 30, 30), (225, 225, 225), (120, 120, 120)
+
+
+def _save(surface: pygame.Surface, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pygame.image.save(surface, str(path))
+    return path
+
+
+def _axes(canvas, area: pygame.Rect, xmax: float, ymax: float, xlabel: str, ylabel: str,
+          *, grid: bool = True, xmin: float = 0.0):
+    """Draw ticks, labels and a frame around ``area``; return value->pixel mappers."""
+    def px(x):
+        return area.left + (np.asarray(x, dtype=np.float64) - xmin) / ((xmax - xmin) or 1) * (area.width - 1)
+
+    def py(y):
+        return area.bottom - 1 - np.asarray(y, dtype=np.float64) / (ymax or 1) * (area.height - 1)
+
+    for t in nice_ticks(0, ymax, 5):
+        y = int(round(float(py(t))))
+        if grid:
+            pygame.draw.line(canvas, GRID, (area.left, y), (area.right - 1, y))
+        pygame.draw.line(canvas, INK, (area.left - 5, y), (area.left, y))
+        draw_text(canvas, format_tick(t), (area.left - 8, y), size=16, anchor="midright")
+    for t in nice_ticks(xmin, xmax, 8):
+        x = int(round(float(px(t))))
+        pygame.draw.line(canvas, INK, (x, area.bottom), (x, area.bottom + 5))
+        draw_text(canvas, format_tick(t), (x, area.bottom + 8), size=16, anchor="midtop")
+    pygame.draw.rect(canvas, INK, area.inflate(2, 2), 1)
+    draw_text(canvas, xlabel, (area.centerx, area.bottom + 28), size=18, anchor="midtop")
+    draw_text(canvas, ylabel, (area.left - 52, area.centery), size=18, anchor="center", angle=90)
+    return px, py
+
+
+def render_plot(report: ProfileReport, size: tuple[int, int] = (960, 480)) -> pygame.Surface:
+    """Per-frame update time of both runs: two coloured series over frames, with a legend."""
+    canvas = pygame.Surface(size)
+    canvas.fill(WHITE)
+    area = pygame.Rect(80, 70, size[0] - 110, size[1] - 140)
+    series = {name: np.array([f.update_seconds * 1e3 for f in r.frames], dtype=np.float64)
+              for name, r in (("tracked", report.tracked), ("full", report.full))}
+    n = report.frames
+    ymax = max((float(s.max()) for s in series.values() if len(s)), default=1.0) * 1.08 or 1.0
+    ticks = nice_ticks(0, ymax, 5)
+    ymax = max(ymax, ticks[-1])
+    xmax = max(n - 1, 1)
+    px, py = _axes(canvas, area, xmax, ymax, "frame", "update time (ms)")
+    canvas.set_clip(area)
+    for name in ("full", "tracked"):
+        ys = series[name]
+        if len(ys) == 0:
+            continue
+        pts = np.stack([px(np.arange(len(ys))), py(ys)], axis=1)
+        if len(pts) == 1:
+            pygame.draw.circle(canvas, RUN_COLOURS[name], pts[0], 3)
+        else:
+            pygame.draw.aalines(canvas, RUN_COLOURS[name], False, pts.tolist())
+            pygame.draw.lines(canvas, RUN_COLOURS[name], False, pts.tolist(), 2)
+    canvas.set_clip(None)
+    t = report.totals()
+    draw_text(canvas, f"Per-frame display update cost: {report.script}", (area.left, 14), size=24)
+    speed = f", speed-up {t['speedup']:.1f}x" if t["speedup"] else ""
+    draw_text(canvas, f"{n} frames; dirty tracking saved {t['time_saved_ratio']:.1%} of update time{speed}",
+              (area.left, 40), size=18, colour=FRAME_GREY)
+    # Legend, top right inside the plot area.
+    lx, ly = area.right - 260, area.top + 10
+    box = pygame.Rect(lx - 8, ly - 6, 256, 50)
+    pygame.draw.rect(canvas, WHITE, box)
+    pygame.draw.rect(canvas, FRAME_GREY, box, 1)
+    for i, name in enumerate(("tracked", "full")):
+        y = ly + 8 + i * 20
+        pygame.draw.line(canvas, RUN_COLOURS[name], (lx, y), (lx + 28, y), 3)
+        total_ms = t[name]["update_seconds"] * 1e3
+        draw_text(canvas, f"{RUN_LABELS[name]} ({total_ms:.1f} ms)", (lx + 36, y), size=17, anchor="midleft")
+    return canvas
+
+
+HEAT_OFF = np.array([245, 245, 240], dtype=np.float32)
+HEAT_ON = np.array([200, 30, 30], dtype=np.float32)
+HEAT_FULL = np.array([120, 0, 60], dtype=np.float32)
+HEAT_NONE = np.array([205, 205, 205], dtype=np.float32)
+
+
+def _fit(mat: np.ndarray, pw: int, ph: int, line_pool) -> np.ndarray:
+    """Resample a frames x lines matrix to ph x pw pixels: frames binned by their mean (share of
+    frames in a bin), lines pooled with ``line_pool`` so a single redrawn line stays visible."""
+    n_frames, n_lines = mat.shape
+    if n_frames > pw:
+        edges = np.linspace(0, n_frames, pw + 1).astype(int)
+        cs = np.concatenate([np.zeros((1, n_lines)), np.cumsum(mat, axis=0)])
+        cols = (cs[edges[1:]] - cs[edges[:-1]]) / np.maximum(edges[1:] - edges[:-1], 1)[:, None]
+    else:
+        cols = mat[(np.arange(pw) * n_frames) // pw]
+    if n_lines > ph:
+        starts = np.linspace(0, n_lines, ph + 1).astype(int)[:-1]
+        rows = line_pool.reduceat(cols, starts, axis=1)
+    else:
+        rows = cols[:, (np.arange(ph) * n_lines) // ph]
+    return rows.T
+
+
+def render_heatmap(report: ProfileReport, run: str = "tracked", *, max_plot: tuple[int, int] = (900, 600)
+                   ) -> pygame.Surface:
+    """Which scanlines (y) each frame (x) redrew in the tracked run: red = redrawn, dark
+    magenta = a full update (mode set, palette change), pale = left alone."""
+    rp = report.tracked if run == "tracked" else report.full
+    m = rp.line_matrix()                      # frames x lines
+    n_frames, n_lines = m.shape if m.size else (max(len(rp.frames), 1), 1)
+    if m.size == 0:
+        m = np.zeros((n_frames, n_lines), dtype=bool)
+    full = np.array([f.full for f in rp.frames] or [False], dtype=bool)[:n_frames]
+    # Fit the matrix into the plot area: repeat small sizes, bin large ones.
+    pw = max(min(max_plot[0], n_frames * max(1, 600 // n_frames)), 200)
+    ph = max(min(max_plot[1], n_lines * max(1, 400 // max(n_lines, 1))), 100)
+    heights = np.array([f.height for f in rp.frames] or [n_lines])[:n_frames]
+    offscreen = np.arange(n_lines)[None, :] >= heights[:, None]      # lines the mode lacks
+    v = np.sqrt(_fit(m.astype(np.float32), pw, ph, np.maximum))  # make sparse bins visible
+    colfull = _fit(full.astype(np.float32)[:, None], pw, 1, np.maximum)[0]
+    off = _fit(offscreen.astype(np.float32), pw, ph, np.minimum)
+    rgb = HEAT_OFF + (HEAT_ON - HEAT_OFF) * v[..., None]
+    rgb = rgb + (HEAT_FULL - HEAT_ON) * (colfull[None, :, None] * v[..., None])
+    rgb = rgb + (HEAT_NONE - rgb) * off[..., None]
+    image = pygame.image.frombuffer(np.ascontiguousarray(rgb.astype(np.uint8)).tobytes(), (pw, ph), "RGB")
+
+    size = (pw + 130, ph + 130)
+    canvas = pygame.Surface(size)
+    canvas.fill(WHITE)
+    area = pygame.Rect(80, 60, pw, ph)
+    canvas.blit(image, area)
+    # Scanline 0 is the top of the screen, so the y axis runs downwards as on the display.
+    for t in nice_ticks(0, n_lines - 1, 6):
+        y = area.top + int(t * ph / n_lines)
+        pygame.draw.line(canvas, INK, (area.left - 5, y), (area.left, y))
+        draw_text(canvas, format_tick(t), (area.left - 8, y), size=16, anchor="midright")
+    for t in nice_ticks(0, n_frames - 1, 8):
+        x = area.left + int(t * pw / n_frames)
+        pygame.draw.line(canvas, INK, (x, area.bottom), (x, area.bottom + 5))
+        draw_text(canvas, format_tick(t), (x, area.bottom + 8), size=16, anchor="midtop")
+    pygame.draw.rect(canvas, INK, area.inflate(2, 2), 1)
+    draw_text(canvas, "frame", (area.centerx, area.bottom + 28), size=18, anchor="midtop")
+    draw_text(canvas, "scanline", (area.left - 52, area.centery), size=18, anchor="center", angle=90)
+    t = rp.totals()
+    share = t["lines_redrawn"] / max(sum(f.height for f in rp.frames), 1)
+    draw_text(canvas, f"Scanlines redrawn per frame ({RUN_LABELS[rp.name]}): {report.script}",
+              (area.left, 12), size=22)
+    draw_text(canvas, f"{len(rp.frames)} frames, {share:.1%} of lines redrawn, "
+                      f"{t['full_frames']} full updates", (area.left, 36), size=17, colour=FRAME_GREY)
+    # Legend under the x label.
+    y = area.bottom + 56
+    x = area.left
+    for label, c in (("redrawn", HEAT_ON), ("full update", HEAT_FULL), ("unchanged", HEAT_OFF),
+                     ("not in this mode", HEAT_NONE)):
+        sw = pygame.Rect(x, y, 14, 14)
+        pygame.draw.rect(canvas, tuple(int(v) for v in c), sw)
+        pygame.draw.rect(canvas, FRAME_GREY, sw, 1)
+        r = draw_text(canvas, label, (x + 20, y + 7), size=16, anchor="midleft")
+        x = r.right + 18
+    return canvas
