@@ -198,6 +198,31 @@ def font_load_ops(font: bytes, height: int, *, base: int = 0) -> list[dict]:
     return ops
 
 
+class _Snapshot:
+    __slots__ = ("start", "end", "pages")
+
+    def __init__(self, start, end, pages):
+        self.start, self.end, self.pages = start, end, pages
+
+
+class _PageBitmap:
+    """A VGA-client dirty bitmap over VRAM pages with guestmem's snapshot interface."""
+
+    def __init__(self, npages: int):
+        import numpy as np
+
+        self.bits = np.zeros(npages, dtype=bool)
+
+    def set_dirty_range(self, start: int, length: int) -> None:
+        self.bits[start >> 12:(start + length + 4095) >> 12] = True
+
+    def snapshot_and_clear_dirty(self, start: int, length: int, client) -> _Snapshot:
+        first, last = start >> 12, (start + length + 4095) >> 12
+        pages = self.bits[first:last].copy()
+        self.bits[first:last] = False
+        return _Snapshot(first << 12, last << 12, pages)
+
+
 class PortLevelVGA:
     """A stand-in for the machine's VGA port and memory side, for display tests that must run
     before (or without) ``vgaemu.Machine``: it applies oracle trace ops (``outb/outw/inb``,
@@ -210,14 +235,12 @@ class PortLevelVGA:
     def __init__(self, vram_size: int = 16 << 20, *, qemu_compat: bool = False):
         import numpy as np
 
-        from guestmem.dirty import DirtyMemory
-
         from .clock import VirtualClock
         from .vga.display import VGADisplay
         from .vga.state import VGAState
 
         self.vram = np.zeros(vram_size, dtype=np.uint8)
-        self.dirty = DirtyMemory(vram_size >> 12)
+        self.dirty = _PageBitmap(vram_size >> 12)
         self.state = VGAState(vram=self.vram)
         self.state.vbe_regs[0] = 0xB0C5
         self.ram_block = type("RAMBlockRef", (), {"offset": 0})()
@@ -310,6 +333,7 @@ class PortLevelVGA:
                     self.vram[:n] = 0
                     self.dirty.set_dirty_range(0, max(n, 1))
             r[4] = val
+            s.dac_8bit = bool(val & 0x20)
         elif index < len(r):
             r[index] = val
             if index in (1, 2, 3, 6, 8, 9):

@@ -309,7 +309,9 @@ class VGADisplay:
         full |= resized
         pages = self._snapshot(g.snap_page0, g.snap_npages)
         dirty_pages = int(np.count_nonzero(pages))
-        font_written = bool(s.plane_updated & 0x04)
+        # With a chain-4 alias serving the window, writes bypass plane_updated (QEMU then
+        # redraws text fully every frame); comparing the font bytes catches the same change.
+        font_written = bool(s.plane_updated & 0x04) or getattr(s, "has_chain4_alias", False)
         if font_written:
             s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
         if full or font_written or self._text.glyphs is None:

@@ -180,7 +180,10 @@ def vbe_enabled(s: VGAState) -> bool:
 
 def dac_8bit(s: VGAState) -> bool:
     """QEMU's ``dac_8bit``: latched from the last write of the VBE enable register."""
-    return bool(s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC)
+    flag = getattr(s, "dac_8bit", None)
+    if flag is None:
+        return bool(s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC)
+    return bool(flag)
 
 
 def vga_line_compare(s: VGAState) -> int:

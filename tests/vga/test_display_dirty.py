@@ -1,0 +1,204 @@
+"""The redraw set: exactly the scanlines whose VRAM bytes lie on a dirty page, nothing else.
+
+Expected sets come from a plain per-line model of QEMU's vga_draw_graphic loop (the address
+of each displayed line, its first and last page), written independently of the vectorised
+implementation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vgaemu.testing import PortLevelVGA, dac_ops
+
+from test_screenshots import SCENARIOS, crtc, vbe_ops_for  # noqa: E402
+
+
+def make(name: str, **kw) -> PortLevelVGA:
+    vga = PortLevelVGA(**kw)
+    vga.run(SCENARIOS[name]())
+    st = vga.frame()
+    assert st.full
+    assert vga.frame().lines_redrawn == 0
+    return vga
+
+
+def model_line_addresses(s, height):
+    """QEMU's per-line address walk, one Python step per line (the reference)."""
+    if s.vbe_enabled():
+        return [s.vbe_start_addr + y * s.vbe_line_offset for y in range(height)]
+    cr = s.cr
+    line_offset = cr[0x13] << 3
+    addr1 = ((cr[0x0C] << 8) | cr[0x0D]) * 4
+    lc = cr[0x18] | ((cr[0x07] & 0x10) << 4) | ((cr[0x09] & 0x40) << 3)
+    ds = cr[0x09] >> 7
+    ms = ((((cr[0x09] & 0x1F) + 1) << ds) - 1) if cr[0x17] & 1 else ds
+    run, y1, out = ms, 0, []
+    for y in range(height):
+        a = addr1
+        if not cr[0x17] & 1:
+            sh = 14 + ((cr[0x17] >> 6) & 1)
+            a = (a & ~(1 << sh)) | ((y1 & 1) << sh)
+        if not cr[0x17] & 2:
+            a = (a & ~0x8000) | ((y1 & 2) << 14)
+        out.append(a)
+        if not run:
+            m = (cr[0x17] & 3) ^ 3
+            if (y1 & m) == m:
+                addr1 += line_offset
+            y1 += 1
+            run = ms
+        else:
+            run -= 1
+        if y == lc:
+            addr1 = 0
+    return out
+
+
+def expected_lines(vga, dirty_bytes):
+    g = vga.display.geometry
+    pages = {b >> 12 for b in dirty_bytes}
+    addrs = model_line_addresses(vga.state, g.height)
+    return [y for y, a in enumerate(addrs)
+            if any(a >> 12 <= p <= (a + g.bwidth - 1) >> 12 for p in pages)]
+
+
+def redrawn(st):
+    return [y for _, y0, _, h in st.rects for y in range(y0, y0 + h)]
+
+
+def assert_same_as_full_redraw(vga):
+    before = vga.display.framebuffer.copy()
+    vga.display.invalidate()
+    vga.display.update_display()
+    assert np.array_equal(before, vga.display.framebuffer)
+
+
+def test_mode13_one_byte_redraws_exactly_its_page():
+    vga = make("mode13")
+    off = 100 * 320 + 7
+    vga.run([{"op": "writeb", "addr": 0xA0000 + off, "val": 0x55}])
+    st = vga.frame()
+    assert not st.full
+    assert st.dirty_pages == 1
+    want = expected_lines(vga, [off])
+    page = off >> 12
+    rows = [r for r in range(200) if (r * 320) >> 12 <= page <= (r * 320 + 319) >> 12]
+    assert want == [y for r in rows for y in (2 * r, 2 * r + 1)]
+    assert redrawn(st) == want
+    assert st.lines_redrawn == len(want)
+    assert st.rects == ((0, want[0], 640, len(want)),)
+    assert st.bytes_converted == len(want) * 320
+    assert vga.frame().lines_redrawn == 0
+    assert_same_as_full_redraw(vga)
+
+
+def test_idle_frame_redraws_nothing():
+    for name in ("mode13", "mode12", "text80", "vbe640x480x32"):
+        vga = make(name)
+        for _ in range(3):
+            st = vga.frame()
+            assert (st.full, st.lines_redrawn, st.rects, st.bytes_converted) == (False, 0, (), 0)
+
+
+def test_write_outside_visible_area_redraws_nothing():
+    vga = make("mode12")  # 640x480: planar bytes 0..38399 are shown (VRAM bytes < 153600)
+    vga.run([{"op": "write", "addr": 0xA0000 + 45000, "data": "ff" * 64}])
+    st = vga.frame()
+    assert st.lines_redrawn == 0 and not st.full and st.rects == ()
+    assert vga.vram[45000 * 4] == 0xFF
+
+
+def test_dac_write_forces_full_update():
+    vga = make("mode13")
+    vga.run(dac_ops(5, [(63, 0, 0)]))
+    st = vga.frame()
+    assert st.full and st.lines_redrawn == 400
+    # The same colour again changes nothing (QEMU compares the computed palette).
+    vga.run(dac_ops(5, [(63, 0, 0)]))
+    assert vga.frame().lines_redrawn == 0
+
+
+def test_dac_write_of_unused_entry_in_16_colour_mode_is_not_a_full_update():
+    vga = make("mode12")  # the attribute palette references DAC 0-7 and 0x38-0x3F only
+    vga.run(dac_ops(0x20, [(1, 2, 3)]))
+    assert not vga.frame().full
+    vga.run(dac_ops(0x3C, [(1, 2, 3)]))  # AR0C -> DAC 0x3C: used
+    assert vga.frame().full
+
+
+def test_start_address_change_forces_full_update():
+    vga = make("mode12")
+    vga.run(crtc(0x0C, 0x01))
+    st = vga.frame()
+    assert st.full and st.lines_redrawn == 480
+    assert_same_as_full_redraw(vga)
+
+
+def test_full_redraw_leaves_no_stale_dirty_bits():
+    """QEMU skips the snapshot on a full update, so lines written before it are redrawn
+    again on the next frame; here the full update consumes them."""
+    vga = make("mode13")
+    vga.run([{"op": "writeb", "addr": 0xA0000 + 5000, "val": 1}])
+    vga.display.invalidate()
+    assert vga.frame().full
+    assert vga.frame().lines_redrawn == 0
+
+
+def test_lfb_write_marks_lines_dirty():
+    vga = PortLevelVGA()
+    vga.run(vbe_ops_for(640, 480, 32))
+    vga.frame()
+    off = 200 * 2560 + 40
+    vga.lfb_write(off, b"\xff\x00\x00\x00")  # plain RAM store: no VGA code involved
+    st = vga.frame()
+    want = expected_lines(vga, [off])
+    assert redrawn(st) == want == [y for y in range(480)
+                                   if (y * 2560) >> 12 <= off >> 12 <= (y * 2560 + 2559) >> 12]
+    assert tuple(vga.display.surface[200, 10]) == (0, 0, 255)
+
+
+def test_split_screen_write_redraws_lines_below_the_split():
+    vga = make("split12")
+    vga.run([{"op": "writeb", "addr": 0xA0000 + 400, "val": 0xFF}])  # VRAM row 5
+    st = vga.frame()
+    want = expected_lines(vga, [400 * 4])
+    assert redrawn(st) == want
+    assert want and min(want) >= 300  # only the bottom part shows address 0
+    assert_same_as_full_redraw(vga)
+
+
+def test_cga_interleave_redraws_the_even_bank_lines():
+    vga = make("mode04")
+    vga.run([{"op": "writeb", "addr": 0xB8000 + 10, "val": 0xFF}])
+    st = vga.frame()
+    want = expected_lines(vga, [20])
+    assert redrawn(st) == want
+    assert all((y // 2) % 2 == 0 for y in want)  # CGA rows 0, 2, 4, ... (bank 0)
+    vga.run([{"op": "writeb", "addr": 0xBA000 + 10, "val": 0xFF}])
+    st = vga.frame()
+    assert redrawn(st) == expected_lines(vga, [0x4000 + 20])
+    assert all((y // 2) % 2 == 1 for y in redrawn(st))
+    assert_same_as_full_redraw(vga)
+
+
+@pytest.mark.parametrize("name", ["mode0d", "mode10", "modex", "vbe640x480x8",
+                                  "vbe640x480x16", "vbe640x480x24", "vbe1024x768x32"])
+def test_random_writes_match_a_full_redraw(name):
+    vga = make(name)
+    rng = np.random.default_rng(1)
+    g = vga.display.geometry
+    for _ in range(5):
+        offs = sorted(set(rng.integers(0, int(g.line_addr.max()) + g.bwidth, 3).tolist()))
+        for o in offs:
+            vga.lfb_write(o, bytes([int(rng.integers(256))]))
+        st = vga.frame()
+        assert redrawn(st) == expected_lines(vga, offs)
+        assert_same_as_full_redraw(vga)
+
+
+def test_vbe_bank_register_is_not_a_mode_change():
+    vga = make("vbe640x480x32")
+    vga._vbe_write(5, 3)
+    assert not vga.frame().full

@@ -1,0 +1,186 @@
+"""Text mode: only changed cells are redrawn; blink, cursor, 9th column, underline, fonts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vgaemu.testing import PortLevelVGA, ega_palette
+
+from test_screenshots import SCENARIOS, attr, crtc, font16, text_ops  # noqa: E402
+
+CW, CH = 9, 16
+
+
+def make(name="text80", **kw) -> PortLevelVGA:
+    vga = PortLevelVGA(**kw)
+    vga.run(SCENARIOS[name]())
+    st = vga.display.update_display()
+    assert st.full
+    return vga
+
+
+def put(vga, row, col, ch, at, cols=80):
+    vga.run([{"op": "write", "addr": 0xB8000 + 2 * (row * cols + col), "data": bytes([ch, at]).hex()}])
+
+
+def cell(vga, row, col, cw=CW, ch=CH):
+    return np.ascontiguousarray(vga.display.surface[row * ch:(row + 1) * ch, col * cw:(col + 1) * cw])
+
+
+def rgb(dac_index):
+    r, g, b = ega_palette()[dac_index]
+    c = lambda v: (v << 2) | ((v & 1) << 1) | (v & 1)  # noqa: E731
+    return (c(r), c(g), c(b))
+
+
+def test_one_changed_character_redraws_one_cell():
+    vga = make()
+    put(vga, 5, 40, ord("X"), 0x4E)
+    st = vga.display.update_display()
+    assert not st.full
+    assert st.rects == ((40 * CW, 5 * CH, CW, CH),)
+    assert st.lines_redrawn == CH
+    assert st.bytes_converted == 2
+    glyph = cell(vga, 5, 40)
+    assert {tuple(p) for p in glyph.reshape(-1, 3)} == {rgb(0x3E), rgb(4)}  # yellow on red
+
+
+def test_idle_frames_redraw_nothing_until_the_cursor_blinks():
+    vga = make()
+    for _ in range(7):  # frames 1..7: still the cursor's visible phase (8 on, 8 off)
+        st = vga.frame()
+        assert st.rects == () and st.lines_redrawn == 0
+    st = vga.frame()  # frame 8: cursor off -> only its cell
+    assert st.rects == ((10 * CW, 20 * CH, CW, CH),)
+
+
+def test_cursor_shape_position_and_colour():
+    vga = make()
+    c = cell(vga, 20, 10)
+    fg = rgb(7)
+    assert all(tuple(p) == fg for p in c[13:15].reshape(-1, 3))  # CR0A=13, CR0B=14, 9 columns
+    assert all(tuple(p) == (0, 0, 0) for p in c[15].reshape(-1, 3))
+    vga.run(crtc(0x0F, (20 * 80 + 11) & 0xFF))  # move right by one cell
+    st = vga.display.update_display()
+    assert st.rects == ((10 * CW, 20 * CH, 2 * CW, CH),)  # old and new cell, merged
+    vga.run(crtc(0x0A, 0x20))  # cursor off
+    st = vga.display.update_display()
+    assert st.rects == ((11 * CW, 20 * CH, CW, CH),)
+    assert not cell(vga, 20, 11).any()
+
+
+def test_blink_phase_redraws_only_blinking_cells_and_the_cursor():
+    vga = make()
+    for _ in range(15):
+        vga.frame()
+    st = vga.frame()  # frame 16: characters off, cursor visible again
+    rows = {y // CH for _, y0, _, h in st.rects for y in range(y0, y0 + h)}
+    assert rows == {7, 18, 20}  # bright-background row (bit 7), the 8Ch line, the cursor
+    # blinking text shows as its background; attribute 8Ch has background 0 -> black
+    assert not cell(vga, 18, 2).any()
+
+
+def test_qemu_compat_never_blinks_and_uses_bright_backgrounds():
+    vga = make(qemu_compat=True)
+    assert {tuple(p) for p in cell(vga, 18, 2).reshape(-1, 3)} >= {rgb(0x3C)}
+    bg = cell(vga, 7, 2 + 8 * 3)  # attribute 0x8F: bright background 8 = DAC 0x38
+    assert tuple(bg[0, 0]) == rgb(0x38)
+    for _ in range(40):
+        st = vga.frame()
+        assert all(y0 // CH == 20 for _, y0, _, _ in st.rects)  # only the cursor ever changes
+
+
+def test_qemu_cursor_timer():
+    """QEMU: visible at the first draw, toggled every 266 ms of virtual time (16 frames)."""
+    vga = make(qemu_compat=True)
+    seen = []
+    for _ in range(40):
+        vga.frame()
+        seen.append(bool(cell(vga, 20, 10)[13].any()))
+    assert seen[:15] == [True] * 15
+    assert seen[16:31] == [False] * 15
+
+
+def test_ninth_column_hardware_and_qemu():
+    for compat, dup_b0 in ((False, False), (True, True)):
+        vga = make(qemu_compat=compat)
+        put(vga, 22, 0, 0xB1, 0x0F)  # shade: 9th column only repeated in QEMU
+        put(vga, 22, 1, 0xC4, 0x0F)  # horizontal line: repeated in both
+        vga.display.update_display()
+        shade, line = cell(vga, 22, 0), cell(vga, 22, 1)
+        assert np.array_equal(line[:, 8], line[:, 7])
+        assert np.array_equal(shade[:, 8], shade[:, 7]) == dup_b0
+        if not dup_b0:
+            assert not shade[:, 8].any()
+
+
+def test_line_graphics_disabled_leaves_ninth_column_background():
+    vga = make()
+    vga.run(attr(0x10, 0x08))  # AR10 bit 2 off
+    put(vga, 22, 1, 0xC4, 0x0F)
+    vga.display.update_display()
+    assert not cell(vga, 22, 1)[:, 8].any()
+
+
+def test_font_change_is_a_full_update():
+    vga = make()
+    font = bytearray(font16())
+    font[ord("A") * 16:ord("A") * 16 + 16] = b"\xff" * 16
+    from vgaemu.testing import font_load_ops
+    vga.run(font_load_ops(bytes(font), 16))
+    st = vga.display.update_display()
+    assert st.full
+    a = cell(vga, 7, 2)  # 'A' on black with white text (attribute 0x0F)
+    assert all(tuple(p) == rgb(0x3F) for p in a[:, :8].reshape(-1, 3))
+    assert vga.display.update_display().rects == ()
+
+
+def test_second_font_by_attribute_bit_3():
+    vga = make()
+    other = bytes([0x81]) * (256 * 16)
+    from vgaemu.testing import font_load_ops, outb
+    vga.run(font_load_ops(other, 16, base=0x4000))  # character map 1 at plane-2 offset 16K
+    vga.run([outb(0x3C4, 3), outb(0x3C5, 0x04)])  # SR3: map A (attr bit 3 set) = 1, B = 0
+    put(vga, 23, 0, ord("A"), 0x0F)  # bit 3 set: second font
+    put(vga, 23, 1, ord("A"), 0x07)  # bit 3 clear: first font
+    vga.display.update_display()
+    a2, a1 = cell(vga, 23, 0), cell(vga, 23, 1)
+    assert a2[:, 0].all() and a2[:, 7].all() and not a2[:, 3].any()
+    assert not np.array_equal(a1[:, :8].any(axis=2), a2[:, :8].any(axis=2))
+
+
+def test_underline_in_monochrome_emulation():
+    vga = make()
+    vga.run(attr(0x10, 0x0E))  # AR10 bit 1: monochrome emulation
+    vga.run(crtc(0x14, 15))
+    put(vga, 24, 0, ord(" "), 0x01)
+    vga.display.update_display()
+    c = cell(vga, 24, 0)
+    assert all(tuple(p) == rgb(1) for p in c[15].reshape(-1, 3))
+    assert not c[14].any()
+    compat = make(qemu_compat=True)
+    compat.run(attr(0x10, 0x0E) + crtc(0x14, 15))
+    put(compat, 24, 0, ord(" "), 0x01)
+    compat.display.update_display()
+    assert not cell(compat, 24, 0).any()
+
+
+def test_40_column_cells():
+    hw = make("text40")
+    q = make("text40", qemu_compat=True)
+    assert (hw.display.width, q.display.width) == (720, 640)
+    # hardware doubles all 9 dots; QEMU doubles 8 and drops the 9th
+    put(hw, 14, 0, 0xC4, 0x0F, cols=40)
+    hw.display.update_display()
+    line = cell(hw, 14, 0, cw=18)
+    assert line[:, 16:18].any()
+
+
+def test_pel_mask_applies_on_hardware_only():
+    for compat in (False, True):
+        vga = make(qemu_compat=compat)
+        from vgaemu.testing import outb
+        vga.run([outb(0x3C6, 0x00)])
+        st = vga.display.update_display()
+        assert st.full != compat
+        assert (not vga.display.surface.any()) != compat
