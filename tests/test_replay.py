@@ -310,3 +310,57 @@ def test_recorder_refuses_bad_ops():
     assert len(rec) == 2
     with pytest.raises(TraceError, match="cannot write"):
         rec.save("/nonexistent-dir/x.json")
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus and its goldens; compare.py pieces that need no machine
+# ---------------------------------------------------------------------------------------------
+def test_every_trace_has_its_goldens():
+    """One golden per final screenshot and per screendump op, and no stray goldens."""
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    expected = set()
+    for p in sorted((here / "traces").glob("*.json")):
+        expected.add(p.stem + ".png")
+        expected.update(f"{p.stem}-{n}.png" for n in load_trace(p).screendump_names)
+    present = {p.name for p in (here / "golden" / "qemu").glob("*.png")}
+    assert expected - present == set(), "missing goldens: run make qemu-goldens"
+    assert present - expected == set(), "goldens of no trace"
+
+
+def test_find_oracle_errors(tmp_path, monkeypatch):
+    from vgaemu import compare as cmp
+
+    monkeypatch.setenv("VGAEMU_ORACLE", str(tmp_path / "nope.py"))
+    monkeypatch.setattr(cmp, "REPO_ROOT", tmp_path / "repo")
+    with pytest.raises(cmp.CompareError, match="oracle.py\\) was not found; set VGAEMU_ORACLE"):
+        cmp.find_oracle()
+    fake = tmp_path / "oracle.py"
+    fake.write_text("")
+    assert cmp.find_oracle(tmp_path) == fake.resolve()
+    monkeypatch.setenv("VGAEMU_ORACLE", str(fake))
+    assert cmp.find_oracle() == fake.resolve()
+    with pytest.raises(cmp.CompareError, match="QEMU is not installed"):
+        cmp.find_qemu("qemu-system-definitely-missing")
+    with pytest.raises(cmp.CompareError, match="needs golden_dir"):
+        cmp.compare([], qemu=False, out_dir=tmp_path)
+
+
+def test_format_table():
+    from pathlib import Path
+
+    from vgaemu.compare import CompareRow, format_table
+
+    rows = [CompareRow("a", None, (640, 400), (640, 400), 0),
+            CompareRow("a", "mid", (640, 400), (640, 400), 256, Path("/tmp/a-mid.diff.png")),
+            CompareRow("b", None, (720, 400), (640, 400), 288000),
+            CompareRow("c", None, None, None, None, error="QEMU oracle failed: boom")]
+    text = format_table(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == ["trace", "size", "qemu", "size", "differing", "pixels"]
+    assert "0 (identical)" in lines[2]
+    assert lines[3].startswith("a-mid") and "256 (0.10%)" in lines[3] and "/tmp/a-mid.diff.png" in lines[3]
+    assert "(size differs)" in lines[4]
+    assert "ERROR: QEMU oracle failed: boom" in lines[5]
+    assert lines[-1] == "4 screenshot(s), 1 identical, 3 differ or failed"
