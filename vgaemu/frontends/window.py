@@ -29,6 +29,7 @@ from vgaemu.frontends.imaging import pygame, surface_from_array, write_png
 OVERLAY_RGB = np.array([255, 40, 40], dtype=np.float32)
 OVERLAY_ALPHA = 0.55
 OVERLAY_DECAY = 0.8
+OVERLAY_CUTOFF = 0.1   # ~10 frames (1/6 s at 60 Hz) after its last redraw a line is untinted
 
 
 def _guest_exit():
@@ -120,6 +121,7 @@ class WindowSink:
         rects = [(0, 0, width, height)] if switched or stats.full else list(stats.rects)
         redrawn = lines_of_rects(rects, height)
         self._heat *= OVERLAY_DECAY
+        self._heat[self._heat < OVERLAY_CUTOFF] = 0.0
         self._heat[redrawn] = 1.0
         self._share.append(int(stats.lines_redrawn) / height if height else 0.0)
         self._mode = describe_mode(stats, width, height)
@@ -136,7 +138,7 @@ class WindowSink:
             self._clock.tick(self.fps)
         else:
             self._clock.tick()
-        self._title()
+        self._title(force=switched)
 
     def keys(self) -> list[int]:
         self._handle_events()
