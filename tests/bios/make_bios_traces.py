@@ -71,7 +71,8 @@ def gfx_demo(colors=(1, 2, 3, 4)):
 
 
 def traces():
-    t = {}
+    t = {"bios_boot_screen": [{"op": "comment",
+                               "text": "no mode set: the SeaBIOS boot screen, cursor on row 2"}]}
     for mode in (0, 1, 2, 3, 7):
         cols = 40 if mode < 2 else 80
         t[f"bios_text_mode{mode:02x}"] = [i10(mode)] + text_demo(cols)

@@ -52,6 +52,9 @@ ROM_VIDEO_PARAM_TABLE = 0x9A00
 ROM_STD_MODES = 0x6840      # struct stdvga_mode_s vga_modes[], 44 bytes each
 ROM_SVGA_MODES = 0x5C40     # bochsvga modes, 14 bytes each
 
+SEABIOS_BOOT_TEXT = ("SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n"
+                     "Booting from Hard Disk...\r\n")
+
 VBE_OEM_STRING = b"SeaBIOS VBE(C) 2011"
 VBE_VENDOR_STRING = b"SeaBIOS Developers"
 VBE_PRODUCT_STRING = b"SeaBIOS VBE Adapter"
@@ -179,6 +182,18 @@ class VGABios:
                                                               ROM_SEG))
         bda.video_msr = 0x00
         bda.video_pal = 0x00
+
+    def boot(self, *, banner: bool = True) -> None:
+        """What a PC shows when the boot sector starts under QEMU 7.2 + SeaBIOS 1.16.2.
+
+        SeaBIOS switches to text mode 3 through INT 10h (``enable_vga_console``) and prints
+        its banner and the boot message with INT 10h AH=0Eh (attribute 07h), so a guest trace
+        that sets no mode starts from exactly this screen, cursor on row 2.
+        """
+        self.call(0x0003)
+        if banner:
+            for ch in SEABIOS_BOOT_TEXT:
+                self.call(0x0E00 | ord(ch), bx=0x0007)
 
     def _dispi_read(self, reg: int) -> int:
         self.bus.outw16(reg, 0x1CE)
