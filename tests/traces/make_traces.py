@@ -1369,6 +1369,38 @@ def t_vbe_virtual_24bpp(ops):
 
 
 @trace
+def t_vbe_virtual_15bpp(ops):
+    """Virtual width 960 at 800x600x15, x offset 80, y offset 24."""
+    ops += vbe_virtual(15, 800, 600, 960, 80, 24)
+
+
+@trace
+def t_vbe_32bpp_1600x1200(ops):
+    """DISPI 1600x1200x32 (the largest mode the design names): frame, quadrants and a grid of
+    dword stores through the LFB."""
+    W, H = 1600, 1200
+    ops += vbe_set(W, H, 32)
+    for y in range(0, H, 8):
+        for q, col in enumerate((0x00C00000, 0x0000C000, 0x000000C0, 0x00C0C0C0)):
+            if (y < H // 2) == (q < 2):
+                x0 = (q % 2) * (W // 2)
+                ops.append(lfb_fill((y * W + x0) * 4, (W // 2) * 4, col, unit=4))
+    for x in range(0, W, 100):
+        for y in range(0, H, 50):
+            ops.append({"op": "writel", "lfb": h((y * W + x) * 4), "val": "0xFFFFFF"})
+    ops.append(lfb_fill(0, W * 4, 0x00FFFF00, unit=4))
+    ops.append(lfb_fill((H - 1) * W * 4, W * 4, 0x00FFFF00, unit=4))
+
+
+@trace
+def t_text_80x50_cursor(ops):
+    """80x50 (AX=1112h) with the cursor at row 40, col 60 and its shape from AH=01h CX=0607h
+    (8-line cells): first dump, cursor visible."""
+    ops += [int10(0x0003), int10(0x1112, bx=0x0000)]
+    ops += [put_text(40, 50, "cursor here ->  <-", 0x1F), int10(0x0100, cx=0x0607), set_cursor(40, 64)]
+
+
+@trace
 def t_vbe_xoffset_unaligned(ops):
     """x offset 6 at 8 bpp: the start address is kept in 4-byte units (QEMU's
     vbe_start_addr >> 2), so the picture starts at offset 4, not 6."""
