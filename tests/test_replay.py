@@ -364,3 +364,70 @@ def test_format_table():
     assert "(size differs)" in lines[4]
     assert "ERROR: QEMU oracle failed: boom" in lines[5]
     assert lines[-1] == "4 screenshot(s), 1 identical, 3 differ or failed"
+
+
+def _fake_replay_factory(images):
+    """A replay() stand-in returning fixed pictures (compare() logic without a machine)."""
+    from vgaemu.replay import ReplayResult, Screendump
+
+    def fake_replay(trace, *, qemu_compat=False, **kw):
+        res = ReplayResult(machine=None, ops_run=0)
+        res.image = images["final"]
+        res.screendumps = [Screendump(n, img) for n, img in images.items() if n != "final"]
+        return res
+    return fake_replay
+
+
+FAKE_ORACLE = '''
+import sys, numpy as np
+sys.path.insert(0, {repo!r})
+from vgaemu.vga.display import write_png
+args = sys.argv[1:]
+trace, out = args[-2], args[-1]
+img = np.zeros((4, 6, 3), np.uint8)
+write_png(out, img)
+img[0, 0] = 255
+write_png(out[:-4] + "-mid.png", img)
+'''
+
+
+def test_compare_with_a_fake_oracle(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import vgaemu.replay
+    from vgaemu.compare import compare, format_table
+    from vgaemu.vga.display import read_image
+
+    oracle = tmp_path / "oracle.py"
+    oracle.write_text(FAKE_ORACLE.format(repo=str(Path(__file__).resolve().parents[1])))
+    trace = tmp_path / "t1.json"
+    trace.write_text('[{"op": "screendump", "name": "mid"}]')
+    same = np.zeros((4, 6, 3), np.uint8)
+    monkeypatch.setattr(vgaemu.replay, "replay", _fake_replay_factory({"final": same, "mid": same}))
+    rows = compare([trace], out_dir=tmp_path / "out", oracle=oracle, qemu_binary="python3")
+    assert [(r.label, r.size, r.reference_size, r.differing) for r in rows] == [
+        ("t1", (6, 4), (6, 4), 0), ("t1-mid", (6, 4), (6, 4), 1)]
+    assert rows[1].diff_path == tmp_path / "out" / "t1-mid.diff.png"
+    diff = read_image(str(rows[1].diff_path))
+    assert tuple(diff[0, 0]) == (255, 0, 0) and tuple(diff[1, 1]) != (255, 0, 0)
+    assert (tmp_path / "out" / "t1-mid.vgaemu.png").exists()
+    assert "1 identical, 1 differ" in format_table(rows)
+
+
+def test_compare_against_goldens(tmp_path, monkeypatch):
+    import vgaemu.replay
+    from vgaemu.compare import CompareError, compare
+    from vgaemu.vga.display import write_png
+
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    write_png(str(gold / "t2.png"), np.zeros((2, 2, 3), np.uint8))
+    trace = tmp_path / "t2.json"
+    trace.write_text('[]')
+    monkeypatch.setattr(vgaemu.replay, "replay", _fake_replay_factory({"final": np.zeros((3, 2, 3), np.uint8)}))
+    rows = compare([trace], qemu=False, golden_dir=gold, out_dir=tmp_path / "o")
+    assert rows[0].differing == 6 and rows[0].size == (2, 3) and rows[0].reference_size == (2, 2)
+    assert rows[0].diff_path is None  # sizes differ: no diff image, both pictures written
+    assert (tmp_path / "o" / "t2.vgaemu.png").exists() and (tmp_path / "o" / "t2.qemu.png").exists()
+    with pytest.raises(CompareError, match="no such trace file"):
+        compare([tmp_path / "missing.json"], qemu=False, golden_dir=gold, out_dir=tmp_path / "o")
