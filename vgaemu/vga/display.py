@@ -71,10 +71,28 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
     """Sorted row indexes -> [(first, count)] of runs of consecutive rows."""
     if rows.size == 0:
         return []
+    if rows.size < 64:
+        out, start, prev = [], None, None
+        for y in rows.tolist():
+            if y - 1 != prev:
+                if start is not None:
+                    out.append((start, prev - start + 1))
+                start = y
+            prev = y
+        out.append((start, prev - start + 1))
+        return out
     breaks = np.nonzero(np.diff(rows) != 1)[0]
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks + 1, [rows.size]))
     return [(int(rows[a]), int(b - a)) for a, b in zip(starts, ends)]
+
+
+def _linear_step(addrs: np.ndarray) -> int | None:
+    """The constant distance between consecutive line addresses, if there is one."""
+    if addrs.size < 2:
+        return 0
+    d = np.diff(addrs)
+    return int(d[0]) if (d == d[0]).all() and d[0] >= 0 else None
 
 
 class VGADisplay:
@@ -221,7 +239,7 @@ class VGADisplay:
         c = {"geom": g, "a": a, "b": np.where(wrapped, g.snap_npages, b),
              "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
              "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
-             "all": np.arange(g.height)}
+             "all": np.arange(g.height), "step": _linear_step(g.line_addr)}
         self._gcache = c
         return c
 
@@ -251,54 +269,62 @@ class VGADisplay:
 
     def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray, full: bool) -> None:
         addrs = g.line_addr[rows]
-        inv = None
-        if c["repeats"]:
-            addrs, inv = np.unique(addrs, return_inverse=True)
-        pix = self._convert(g, addrs, None if g.pan is None else g.pan[rows] if inv is None else None)
         fb = self._fb
-        if inv is not None:
+        if c["repeats"]:
+            # Double scan: convert each distinct VRAM line once, then copy it to its lines.
+            addrs, inv = np.unique(addrs, return_inverse=True)
+            pix = self._convert(g, addrs, None)
             if full:
                 np.take(pix, inv, axis=0, out=fb)
             else:
                 fb[rows] = pix[inv]
-        elif full:
-            fb[...] = pix
+            return
+        pan = None if g.pan is None else g.pan[rows]
+        if full:
+            self._convert(g, addrs, pan, out=fb)
         else:
-            fb[rows] = pix
+            fb[rows] = self._convert(g, addrs, pan)
 
-    def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None) -> np.ndarray:
-        """The pixels of the lines starting at ``addrs``: (n, surface width) uint32."""
+    def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """The pixels of the lines starting at ``addrs``: (n, surface width) uint32, written
+        into ``out`` when given (the frame buffer on a full redraw: no temporary frame)."""
         drawer = g.drawer
         width = g.width // 2 if g.double else g.width
-        nbytes = g.bwidth
-        extra = 0
-        if pan is not None and pan.any():
-            extra = 4  # one more planar address (8 dots) / four more 256-colour pixels
-        block = self._reader.rows(addrs, nbytes + extra, g.addr_mask + 1)
+        limit = g.addr_mask + 1
+        reader = self._reader
         t = self._tables
+        if drawer in ("32", "24", "16", "15"):
+            step = c_step if (c_step := self._gcache.get("step")) is not None and len(addrs) == g.height else None
+            if drawer in ("32", "24"):
+                src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
+                if out is None:
+                    out = np.empty(src.shape, dtype=np.uint32)
+                return np.bitwise_and(src, np.uint32(0x00FFFFFF), out=out)
+            words = reader.pixels(addrs, "<u2", width, 2, limit, step)
+            lut = render.LUT16 if drawer == "16" else (
+                render.LUT15_ZERO if self.qemu_compat else render.LUT15)
+            return np.take(lut, words, out=out)
+        if drawer == "8":
+            return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)
+        extra = 4 if pan is not None and pan.any() else 0  # one more address: 8 more dots
+        block = reader.rows(addrs, g.bwidth + extra, limit)
         if drawer == "planar4":
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
                                       t["16d"] if g.double else t["16"])
         elif drawer == "cga2":
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])
-        elif drawer == "8d2":
-            pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
-        elif drawer == "8":
-            pix = render.draw_8(block, width, t["256"])
-        elif drawer == "16":
-            pix = render.draw_hicolor(block, width, render.LUT16)
-        elif drawer == "15":
-            pix = render.draw_hicolor(block, width, render.LUT15_ZERO if self.qemu_compat else render.LUT15)
-        elif drawer == "24":
-            pix = render.draw_24(block, width)
         else:
-            pix = render.draw_32(block, width)
+            pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
         if extra:
-            out = np.empty((pix.shape[0], g.width), dtype=np.uint32)
-            for p in np.unique(pan):
+            res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)
+            for p in np.unique(pan).tolist():
                 sel = pan == p
-                out[sel] = pix[sel, int(p):int(p) + g.width]
+                res[sel] = pix[sel, p:p + g.width]
+            return res
+        if out is not None:
+            out[...] = pix
             return out
         return pix
 

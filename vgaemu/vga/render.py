@@ -87,31 +87,63 @@ def doubled(pal32: np.ndarray) -> np.ndarray:
 
 
 class VRAMReader:
-    """Row gathers from VRAM: a sliding-window view makes ``rows[addrs]`` one copy per line."""
+    """Row gathers from VRAM without per-line Python work.
+
+    ``rows`` uses a sliding-window view (one row per possible start byte), so ``win[addrs]``
+    copies each wanted line with one memcpy. ``pixels`` does the same with a typed view
+    (uint16 / uint32 items at a 2-, 3- or 4-byte stride) so that 15/16/24/32 bpp lines come
+    out as pixel words directly, and with ``out=`` straight into the frame buffer.
+    """
 
     __slots__ = ("vram", "_windows")
 
     def __init__(self, vram: np.ndarray):
         self.vram = vram
-        self._windows: dict[tuple[int, int], np.ndarray] = {}
+        self._windows: dict[tuple, np.ndarray] = {}
+
+    def _window(self, dtype: str, width: int, stride: int, limit: int) -> np.ndarray | None:
+        key = (dtype, width, stride, limit)
+        win = self._windows.get(key)
+        if win is None:
+            span = (width - 1) * stride + np.dtype(dtype).itemsize
+            if span > limit:
+                return None
+            win = np.ndarray((limit - span + 1, width), dtype=dtype, buffer=self.vram,
+                             strides=(1, stride))
+            self._windows[key] = win
+        return win
 
     def rows(self, addrs: np.ndarray, nbytes: int, limit: int) -> np.ndarray:
         """Bytes [a, a + nbytes) of VRAM for each address, wrapping at ``limit`` (a power of 2)."""
-        key = (nbytes, limit)
-        win = self._windows.get(key)
-        if win is None:
-            if nbytes > limit:
-                win = None
-            else:
-                win = sliding_window_view(self.vram[:limit], nbytes)
-                self._windows[key] = win
-        if win is not None:
-            fits = addrs <= limit - nbytes
-            if fits.all():
-                return win[addrs]
+        win = self._window("u1", nbytes, 1, limit)
+        if win is not None and int(addrs.max()) < win.shape[0]:
+            return win[addrs]
         # Rare: lines that run past the end of VRAM wrap to its start (QEMU's vbe_size_mask).
         idx = (addrs[:, None] + np.arange(nbytes, dtype=np.int64)[None, :]) & (limit - 1)
         return self.vram[idx]
+
+    def pixels(self, addrs: np.ndarray, dtype: str, width: int, stride: int, limit: int,
+               step: int | None = None) -> np.ndarray:
+        """Little-endian pixel words of ``width`` pixels ``stride`` bytes apart per line.
+
+        With ``step`` (the lines are ``addrs[0] + i * step``, as in VBE modes) the result is a
+        zero-copy strided view of VRAM; otherwise a gathered copy.
+        """
+        size = np.dtype(dtype).itemsize
+        span = (width - 1) * stride + size
+        n = len(addrs)
+        if step is not None and n:
+            first = int(addrs[0])
+            if step >= 0 and first + (n - 1) * step + span <= limit:
+                return np.ndarray((n, width), dtype=dtype, buffer=self.vram, offset=first,
+                                  strides=(step, stride))
+        win = self._window(dtype, width, stride, limit)
+        if win is not None and int(addrs.max()) < win.shape[0]:
+            return win[addrs]
+        idx = (addrs[:, None] + np.arange(span, dtype=np.int64)[None, :]) & (limit - 1)
+        raw = np.ascontiguousarray(self.vram[idx])
+        return np.ndarray((n, width), dtype=dtype, buffer=raw,
+                          strides=(raw.strides[0], stride)).copy()
 
 
 def draw_planar4(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -> np.ndarray:
@@ -160,25 +192,5 @@ def draw_8d2(block: np.ndarray, width: int, pal64: np.ndarray) -> np.ndarray:
     return np.take(pal64, block[:, :width // 2]).view(np.uint32).reshape(n, width)
 
 
-def draw_8(block: np.ndarray, width: int, pal: np.ndarray) -> np.ndarray:
-    return np.take(pal, block[:, :width])
-
-
-def draw_hicolor(block: np.ndarray, width: int, lut: np.ndarray) -> np.ndarray:
-    words = np.ascontiguousarray(block[:, :width * 2]).view("<u2")
-    return np.take(lut, words)
-
-
-def draw_24(block: np.ndarray, width: int) -> np.ndarray:
-    """B, G, R byte triples (vga_draw_line24_le): read each pixel as an unaligned dword."""
-    n = block.shape[0]
-    b = np.ascontiguousarray(block)
-    if b.shape[1] < width * 3 + 1:
-        b = np.concatenate([b, np.zeros((n, width * 3 + 1 - b.shape[1]), np.uint8)], axis=1)
-    v = np.ndarray((n, width), dtype="<u4", buffer=b, strides=(b.strides[0], 3))
-    return v & np.uint32(0x00FFFFFF)
-
-
-def draw_32(block: np.ndarray, width: int) -> np.ndarray:
-    """B, G, R, x (vga_draw_line32_le): already XRGB8888; the x byte is ignored."""
-    return np.ascontiguousarray(block[:, :width * 4]).view("<u4") & np.uint32(0x00FFFFFF)
+def draw_8(block: np.ndarray, width: int, pal: np.ndarray, out=None) -> np.ndarray:
+    return np.take(pal, block[:, :width], out=out)

@@ -1,0 +1,106 @@
+"""Display-loop cost: full redraw vs. one dirty line vs. an idle frame, per mode.
+
+    .venv/bin/python benchmarks/bench_display.py [--repeat N]
+
+For mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
+  full   -- invalidate() + update_display(): every line converted;
+  line   -- one byte written on one scanline (its 4 KiB page is dirty: the lines sharing that
+            page are redrawn -- in text mode, the one changed cell);
+  idle   -- nothing written: snapshot the dirty bitmap, find nothing, return;
+and prints the medians with ratios to the full redraw (goals: line <= 5 %, idle <= 2 %;
+full 640x480x8 <= 2 ms, 1024x768x32 <= 3 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vgaemu.testing import PortLevelVGA, dac_ops, ega_palette, mode_ops, outb, vbe_ops  # noqa: E402
+
+
+def setup(name: str) -> tuple[PortLevelVGA, callable]:
+    rng = np.random.default_rng(0)
+    vga = PortLevelVGA()
+    if name == "mode 13h":
+        vga.run(mode_ops(0x13) + dac_ops(0, [tuple(rng.integers(0, 64, 3)) for _ in range(256)]))
+        vga.lfb_write(0, rng.integers(0, 256, 64000, dtype=np.uint8).tobytes())
+
+        def touch(i):
+            vga.lfb_write(100 * 320 + i % 320, bytes([i & 0xFF]))
+    elif name == "mode 12h":
+        vga.run(mode_ops(0x12) + dac_ops(0, ega_palette()))
+        vga.lfb_write(0, rng.integers(0, 256, 38400 * 4, dtype=np.uint8).tobytes())
+
+        def touch(i):
+            vga.lfb_write((240 * 80 + i % 80) * 4, bytes([i & 0xFF]))
+    elif name == "text 80x25":
+        font = (Path(__file__).resolve().parents[1] / "roms" / "vgafont16.bin").read_bytes()
+        from vgaemu.testing import font_load_ops
+        vga.run(mode_ops(0x03) + dac_ops(0, ega_palette()) + font_load_ops(font, 16))
+        cells = rng.integers(0, 256, (2000, 2), dtype=np.uint8)
+        vga.run([{"op": "write", "addr": 0xB8000, "data": cells.tobytes().hex()}])
+        vga.run([outb(0x3D4, 0x0A), outb(0x3D5, 0x20)])  # cursor off: only the writes count
+
+        def touch(i):
+            vga.run([{"op": "writeb", "addr": 0xB8000 + 2 * (12 * 80 + i % 80), "val": i & 0xFF}])
+    else:
+        w, h = (640, 480) if "640" in name else (1024, 768)
+        vga.run([{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(w, h, 32))
+        vga.lfb_write(0, rng.integers(0, 256, w * h * 4, dtype=np.uint8).tobytes())
+
+        def touch(i):
+            vga.lfb_write((h // 2) * w * 4 + (i % w) * 4, bytes([i & 0xFF]))
+    vga.display.update_display()
+    return vga, touch
+
+
+def measure(vga: PortLevelVGA, touch, repeat: int) -> dict:
+    d = vga.display
+    out = {"full": [], "line": [], "idle": []}
+    lines = {}
+    for i in range(repeat):
+        d.invalidate()
+        t = time.perf_counter()
+        st = d.update_display()
+        out["full"].append(time.perf_counter() - t)
+        lines["full"] = st.lines_redrawn
+        touch(i)
+        t = time.perf_counter()
+        st = d.update_display()
+        out["line"].append(time.perf_counter() - t)
+        lines["line"] = st.lines_redrawn
+        t = time.perf_counter()
+        st = d.update_display()
+        out["idle"].append(time.perf_counter() - t)
+        lines["idle"] = st.lines_redrawn
+    return {k: (statistics.median(v), lines[k]) for k, v in out.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=50)
+    args = ap.parse_args(argv)
+    modes = ["mode 13h", "mode 12h", "text 80x25", "VBE 640x480x32", "VBE 1024x768x32"]
+    print(f"{'mode':16} {'size':>9} {'full ms':>8} {'line ms':>8} {'line/full':>9} "
+          f"{'(lines)':>7} {'idle ms':>8} {'idle/full':>9}")
+    for name in modes:
+        vga, touch = setup(name)
+        r = measure(vga, touch, args.repeat)
+        full = r["full"][0]
+        size = f"{vga.display.width}x{vga.display.height}"
+        print(f"{name:16} {size:>9} {full * 1e3:8.3f} {r['line'][0] * 1e3:8.3f} "
+              f"{r['line'][0] / full:9.1%} {r['line'][1]:7d} {r['idle'][0] * 1e3:8.3f} "
+              f"{r['idle'][0] / full:9.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
