@@ -35,11 +35,32 @@ class RefIO(FakeIO):
         # QEMU 7.2's sr_vbe: the sequencer as memory access sees it while VBE is enabled; only
         # vbe_update_vgaregs ever modifies it (from reset zeros), so 4 bpp modes drop writes.
         self.sr_vbe = bytearray(8)
+        self.dac_state = 0
+
+    def read(self, port):
+        if port == 0x3C7:
+            return self.dac_state
+        return super().read(port)
 
     def sr_eff(self, i):
         return self.sr_vbe[i] if self.dispi[4] & 1 else self.sr[i]
 
-    def write(self, port, val):
+    SR_MASK = (0x03, 0x3D, 0x0F, 0x3F, 0x0E, 0x00, 0x00, 0xFF)
+    GR_MASK = (0x0F, 0x0F, 0x0F, 0x1F, 0x03, 0x7B, 0x0F, 0x0F, 0xFF) + (0,) * 7
+
+    def _write_std(self, port, val):
+        if port == 0x3C4:
+            val &= 7
+        elif port == 0x3C5:
+            val &= self.SR_MASK[self.sr_index & 7]
+        elif port == 0x3CE:
+            val &= 0x0F
+        elif port == 0x3CF:
+            val &= self.GR_MASK[self.gr_index & 0x0F]
+        if port == 0x3C7:
+            self.dac_state = 3
+        elif port == 0x3C8:
+            self.dac_state = 0
         if port == 0x3C9:
             self.dac_rgb[self.dac_sub] = val
             self.dac_sub += 1
@@ -132,7 +153,7 @@ class RefIO(FakeIO):
         self.cr[9] &= ~0x9F
 
     def write(self, port, val):
-        super().write(port, val)
+        self._write_std(port, val)
         base = self._crtc_base()
         if self.dispi[4] & 1 and port in (0x3CF, base + 1):
             self._update_vgaregs()

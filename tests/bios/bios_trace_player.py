@@ -11,6 +11,13 @@ def _num(v):
     return int(v, 0) if isinstance(v, str) else int(v)
 
 
+def _addr(op, m):
+    if "lfb" in op:
+        lfb = getattr(m, "lfb_addr", None) or getattr(getattr(m, "vga", None), "lfb_addr", None)
+        return (lfb or 0xFD000000) + _num(op["lfb"])
+    return _num(op["addr"])
+
+
 def play(ops, m, bios=None, boot=True):
     """Run ``ops`` on machine ``m``; first the boot screen QEMU shows when a trace starts."""
     if bios is None:
@@ -35,18 +42,18 @@ def play(ops, m, bios=None, boot=True):
         elif kind == "inb":
             io.ldub(_num(op["port"]))
         elif kind == "writeb":
-            mem.stb(_num(op["addr"]), _num(op["val"]))
+            mem.stb(_addr(op, m), _num(op["val"]))
         elif kind == "writew":
-            mem.stw_le(_num(op["addr"]), _num(op["val"]))
+            mem.stw_le(_addr(op, m), _num(op["val"]))
         elif kind == "fill":
             unit = _num(op.get("unit", 1))
             val = _num(op["val"]).to_bytes(unit, "little")
             data = val * (_num(op["len"]) // unit)
-            addr = _num(op["addr"])
+            addr = _addr(op, m)
             for i in range(0, len(data), 4096):
                 mem.write(addr + i, data[i:i + 4096])
         elif kind == "write":
-            mem.write(_num(op["addr"]), bytes.fromhex(op["data"]))
+            mem.write(_addr(op, m), bytes.fromhex(op["data"]))
         elif kind in ("comment", "screendump"):
             pass
         else:

@@ -195,6 +195,113 @@ def traces():
     t["bios_vbe_mode13_via_4f02"] = [i10(0x4F02, bx=0x0013)] + tty("via 4F02", 0x0E)
     t["bios_vbe_bank"] = [i10(0x4F02, bx=0x0101), i10(0x4F05, bx=0, dx=1),
                           {"op": "fill", "addr": "0xA0000", "len": 6400, "val": "0x0F"}]
+    # Info blocks written to ES:DI become visible when ES:DI points into mode 13h's window:
+    # each row of 320 pixels shows the bytes a service stored there.
+    def row(r):
+        return r * 320
+    info = [i10(0x0013),
+            i10(0x4F00, es=0xA000, di=row(0)),
+            i10(0x4F01, cx=0x0112, es=0xA000, di=row(2)),
+            i10(0x4F01, cx=0x0101, es=0xA000, di=row(3)),
+            i10(0x4F01, cx=0x0102, es=0xA000, di=row(4)),
+            i10(0x4F01, cx=0x0003, es=0xA000, di=row(5)),
+            i10(0x4F01, cx=0x0013, es=0xA000, di=row(6)),
+            i10(0x4F01, cx=0x4144, es=0xA000, di=row(7)),
+            i10(0x4F01, cx=0x0004, es=0xA000, di=row(8)),
+            i10(0x1B00, bx=0, es=0xA000, di=row(9)),
+            i10(0x1009, es=0xA000, dx=row(10)),
+            i10(0x1017, bx=0, cx=100, es=0xA000, dx=row(11)),
+            i10(0x1C01, cx=0x0007, es=0xA000, bx=row(14)),
+            i10(0x4F04, dx=0x0001, cx=0x000F, es=0xA000, bx=row(18))]
+    t["bios_info_blocks_mode13"] = info
+    t["bios_info_blocks_vbe"] = [i10(0x4F02, bx=0x0101),
+                                 i10(0x4F00, es=0xA000, di=0),
+                                 i10(0x4F01, cx=0x0118, es=0xA000, di=640),
+                                 i10(0x1B00, bx=0, es=0xA000, di=1280),
+                                 i10(0x1C01, cx=0x0007, es=0xA000, bx=1920),
+                                 i10(0x4F04, dx=0x0001, cx=0x000F, es=0xA000, bx=3200)]
+    # graphics fonts: INT 43h from the caller (AX=1121h), ROM fonts with row counts
+    uf = bytes([0x18, 0x3C, 0x7E, 0xFF, 0xFF, 0x7E, 0x3C, 0x18, 0x00, 0x00] * 1) * 256
+    t["bios_gfx_user_font"] = [wstr(HI, uf), i10(0x0012),
+                               i10(0x1121, bx=0x0000, cx=10, dx=0x0020, es=0xFFFF, bp=0x10),
+                               put(2, 2)] + tty("diamonds", 0x0C) + \
+        [i10(0x1123, bx=0x0002), put(20, 0)] + tty("8x8 font now, 25 rows", 0x0A) + \
+        [i10(0x1122, bx=0x0001), put(12, 0)] + tty("8x14 font", 0x0B)
+    t["bios_gfx13_8x16_font"] = [i10(0x0013), i10(0x1124, bx=0x0002), put(3, 1)] + \
+        tty("tall 8x16 letters", 0x2C)
+    # text fonts: custom 10-line font for 40 rows, second character block via AX=1103h
+    tf = bytes([0x00, 0x7E, 0x42, 0x5A, 0x5A, 0x42, 0x7E, 0x00, 0xFF, 0x00]) * 3
+    t["bios_text_font_10lines"] = [wstr(HI, tf), i10(0x0003), cursor_off(),
+                                   i10(0x1110, bx=0x0A00, cx=3, dx=0x41, es=0xFFFF, bp=0x10)] + \
+        [x for r in range(0, 40, 6) for x in [put(r, r)] + tty(f"row {r} ABC")]
+    t["bios_text_second_charset"] = [i10(0x0003), cursor_off(), i10(0x1102, bx=0x0001),
+                                     i10(0x1103, bx=0x0004)] + \
+        [x for a in (0x07, 0x0F, 0x1E, 0x19) for x in [put(a & 0xF, 0),
+                                                        i10(0x0900 | ord("W"), bx=a, cx=12)]]
+    t["bios_text_font_reload_8x16"] = [i10(0x0003), cursor_off(), i10(0x1112, bx=0),
+                                       i10(0x1114, bx=0)] + \
+        [x for r in range(0, 25, 4) for x in [put(r, 0)] + tty(f"back to 25 rows: {r}")]
+    # cursor emulation: scaled in 80x50, not scaled with emulation off (AX=1201h BL=34h)
+    t["bios_cursor_emulation"] = [i10(0x0003), i10(0x0100, cx=0x0607), put(1, 1)] + tty("a")
+    t["bios_cursor_emulation_off"] = [i10(0x1200, bx=0x0034), i10(0x0003),
+                                      i10(0x0100, cx=0x0003), put(1, 1)] + tty("b") + \
+        [i10(0x1201, bx=0x0034)]
+    t["bios_cursor_80x50"] = [i10(0x0003), i10(0x1112, bx=0), i10(0x0100, cx=0x0007),
+                              put(3, 3)] + tty("c")
+    # graphics teletype scrolling the whole screen, AH=0Ah in graphics, CGA mode 6 scroll
+    g = [i10(0x0012)]
+    for r in range(34):
+        g += tty(f"gfx teletype {r}\r\n", 1 + r % 15)
+    t["bios_gfx12_teletype_scroll"] = g
+    t["bios_gfx_0a_and_xor"] = [i10(0x000D), put(1, 1), i10(0x0A00 | ord("Z"), bx=0x0003, cx=5),
+                                put(1, 1), i10(0x0900 | ord("O"), bx=0x0084, cx=3),
+                                put(3, 0), i10(0x0900 | 0xDB, bx=0x000F, cx=40),
+                                put(3, 2), i10(0x0900 | ord("X"), bx=0x008F, cx=4)]
+    g6 = [i10(0x0006)]
+    for r in range(25):
+        g6 += [put(r, r)] + tty(f"mode6 {r}", 1)
+    g6 += [i10(0x0604, bx=0x0000, cx=0x0305, dx=0x1030),
+           i10(0x0702, bx=0x0100, cx=0x1200, dx=0x1818)]
+    t["bios_gfx06_scroll"] = g6
+    g13p = [i10(0x0013)]
+    for r in range(25):
+        g13p += [put(r, 0)] + tty(f"{r:02d}" + "#" * 20, 16 + r)
+    g13p += [i10(0x0703, bx=0x3700, cx=0x0203, dx=0x1410)]
+    t["bios_gfx13_scroll_down"] = g13p
+    # pages in graphics and 40-column text
+    t["bios_text40_page3"] = [i10(0x0001), cursor_off(), put(0, 0, page=3),
+                              i10(0x0900 | ord("3"), bx=0x0300 | 0x4E, cx=30),
+                              put(5, 5, page=0)] + tty("page zero") + [i10(0x0503)]
+    t["bios_gfx0d_page1"] = [i10(0x000D), i10(0x0501), put(2, 2, page=1),
+                             i10(0x0900 | ord("P"), bx=0x010E, cx=5)] + tty("tty", 0x0C)
+    # palette: single entry, all registers + border, overscan, DAC blocks, color pages
+    t["bios_palette_ega_regs"] = [i10(0x0010)] + \
+        [x for c in range(16) for x in [put(c, 0), i10(0x0900 | 0xDB, bx=c, cx=30)]] + \
+        [i10(0x1000, bx=0x3F01), i10(0x1000, bx=0x0902), i10(0x1000, bx=0x2403),
+         i10(0x1000, bx=0x0F15)]
+    t["bios_palette_page_mode16"] = [i10(0x0013)] + \
+        [i10(0x0C00 | c, bx=0, cx=c * 4, dx=y) for c in range(64) for y in (30,)] + \
+        [i10(0x1013, bx=0x0100), i10(0x1013, bx=0x0301), i10(0x0012)] + \
+        [x for c in range(16) for x in [put(c, 0), i10(0x0900 | 0xDB, bx=c, cx=10)]] + \
+        [i10(0x1013, bx=0x0000), i10(0x1013, bx=0x0201)]
+    t["bios_cga_palette_border"] = [i10(0x0005), put(0, 0)] + tty("pal", 3) + \
+        [i10(0x0B00, bx=0x0101), i10(0x0B00, bx=0x0014)]
+    t["bios_vga_addressing_off"] = [i10(0x0003), cursor_off()] + tty("visible") + \
+        [i10(0x1201, bx=0x0032), {"op": "fill", "addr": "0xB8000", "len": 64, "val": "0x4F41",
+                                  "unit": 2}, i10(0x1200, bx=0x0032)]
+    t["bios_vbe_get_start_and_window"] = [i10(0x4F02, bx=0x0105), i10(0x4F05, bx=0x0000, dx=3),
+                                          {"op": "fill", "addr": "0xA0000", "len": 1024,
+                                           "val": "0x28"},
+                                          i10(0x4F07, bx=0x0080, cx=0, dx=200)]
+    t["bios_vbe_scanline_bytes"] = [i10(0x4F02, bx=0x4111), i10(0x4F06, bx=0x0002, cx=2048)] + \
+        tty("2048 bytes per line", 0x0E)
+    t["bios_vbe_32bpp_scroll"] = [i10(0x4F02, bx=0x4142)] + \
+        [x for r in range(32) for x in tty(f"vbe scroll {r}\r\n", 1 + r % 15)]
+    t["bios_vbe_noclear"] = [i10(0x4F02, bx=0x4101), {"op": "fill", "lfb": 0, "len": 64000,
+                                                        "val": "0x20"},
+                             i10(0x4F02, bx=0xC101)]
+    t["bios_mode_invalid"] = [i10(0x0003), cursor_off()] + tty("stays") + \
+        [i10(0x0009), i10(0x4F02, bx=0x0199)]
     return t
 
 

@@ -22,7 +22,6 @@ VBE_WINDOW_ATTRIBUTE_WRITEABLE = 0x04
 VBE_DIRECTCOLOR_RESERVED_BITS_AVAILABLE = 0x02
 VBE_INFO_SIZE = 512
 VBE_MODE_INFO_SIZE = 256
-ENTRY_104F05 = 0x0000  # real-mode window function pointer offset (not callable here)
 
 
 def _vbe_104f00(bios, r: Registers) -> None:
@@ -47,7 +46,7 @@ def _vbe_104f00(bios, r: Registers) -> None:
 
 
 def _vbe_104f01(bios, r: Registers) -> None:
-    from .vgabios import MF_VBEFLAGS, ROM_SEG, vga_bpp
+    from .vgabios import MF_VBEFLAGS, ROM_ENTRY_104F05, ROM_SEG, vga_bpp
     mode = r.cx
     vmode = bios.find_mode(mode & ~MF_VBEFLAGS & 0xFFFF)
     if vmode is None:
@@ -59,7 +58,7 @@ def _vbe_104f01(bios, r: Registers) -> None:
                | VBE_WINDOW_ATTRIBUTE_READABLE | VBE_WINDOW_ATTRIBUTE_WRITEABLE)
     info[3] = 0
     struct.pack_into("<HHHH", info, 4, gran, 64, vmode.sstart, 0)
-    struct.pack_into("<HH", info, 12, ENTRY_104F05, ROM_SEG)
+    struct.pack_into("<HH", info, 12, ROM_ENTRY_104F05, ROM_SEG)
     linesize = -(-(vmode.width * vga_bpp(vmode)) // 8)
     linesize = -(-linesize // 4) * 4  # Bochs/QEMU VGA pitch is 4-byte aligned
     struct.pack_into("<HHH", info, 16, linesize & 0xFFFF, vmode.width, vmode.height)

@@ -36,7 +36,7 @@ VBE_RETURN_STATUS_INVALID = 0x03
 # The ROM image: where SeaVGABIOS 1.16.2 (vgabios-stdvga.bin) keeps these objects, so far
 # pointers handed to the guest (INT 43h, AX=1130h, the VBE info block) are QEMU's values.
 ROM_SEG = 0xC000
-ROM_SIZE = 0xA200
+ROM_SIZE = 0x9C00  # 39936 bytes, as vgabios-stdvga.bin
 ROM_VBE_OEM_STRING = 0x5A30
 ROM_VBE_VENDOR_STRING = 0x5A44
 ROM_VBE_PRODUCT_STRING = 0x5A57
@@ -44,11 +44,12 @@ ROM_VBE_REVISION_STRING = 0x5A6B
 ROM_VGAFONT16 = 0x73C0
 ROM_VGAFONT14 = 0x83C0
 ROM_VGAFONT8 = 0x91C0
-ROM_VGAFONT14ALT = 0x99C0   # SeaBIOS's alternate-glyph tables are empty (one 0x00 byte)
-ROM_VGAFONT16ALT = 0x99C1
-ROM_STATIC_FUNCTIONALITY = 0x99D0
-ROM_SAVE_POINTER_TABLE = 0x99E0
-ROM_VIDEO_PARAM_TABLE = 0x9A00
+ROM_STATIC_FUNCTIONALITY = 0x99C0  # checked: AX=1B00h returns C000:99C0 under QEMU
+ROM_VGAFONT14ALT = 0x99D0   # SeaBIOS's alternate-glyph tables are empty (one 0x00 byte)
+ROM_VGAFONT16ALT = 0x99D1
+ROM_VIDEO_PARAM_TABLE = 0x60E0   # 29 x 64 bytes, built at POST (zeros in the ROM file)
+ROM_SAVE_POINTER_TABLE = 0x6820
+ROM_ENTRY_104F05 = 0x56E3   # VBE window function (far pointer in the mode info block)
 ROM_STD_MODES = 0x6840      # struct stdvga_mode_s vga_modes[], 44 bytes each
 ROM_SVGA_MODES = 0x5C40     # bochsvga modes, 14 bytes each
 
@@ -134,7 +135,7 @@ class VGABios:
         """The C000 segment image: fonts, VBE strings, static tables (our layout of the facts)."""
         t = self.tables
         img = bytearray(ROM_SIZE)
-        img[0:3] = b"\x55\xaa" + bytes((ROM_SIZE + 511) // 512 & 0xFF,)
+        img[0:3] = b"\x55\xaa" + bytes(((ROM_SIZE + 511) // 512) & 0xFF,)
         for off, s in ((ROM_VBE_OEM_STRING, VBE_OEM_STRING),
                        (ROM_VBE_VENDOR_STRING, VBE_VENDOR_STRING),
                        (ROM_VBE_PRODUCT_STRING, VBE_PRODUCT_STRING),
