@@ -184,3 +184,24 @@ def test_pel_mask_applies_on_hardware_only():
         st = vga.display.update_display()
         assert st.full != compat
         assert (not vga.display.surface.any()) != compat
+
+
+def test_pel_panning_shifts_text_on_hardware_only():
+    hw, q = make(), make(qemu_compat=True)
+    before_hw = np.ascontiguousarray(hw.display.surface).copy()
+    before_q = np.ascontiguousarray(q.display.surface).copy()
+    for vga in (hw, q):
+        vga.run(attr(0x13, 0x02))  # 9-dot text: AR13 = 2 shifts by 3 dots
+        vga.display.update_display()
+    assert np.array_equal(q.display.surface, before_q)
+    assert np.array_equal(hw.display.surface[:, :-3], before_hw[:, 3:])
+    # characters written afterwards are drawn panned too
+    put(hw, 5, 0, 0xDB, 0x0F)
+    st = hw.display.update_display()
+    # row 4 too: its extra (panned-in) cell is the first cell of row 5
+    assert st.rects == ((0, 4 * CH, 720, 2 * CH),)
+    assert tuple(hw.display.surface[5 * CH + 3, 0]) == rgb(0x3F)
+    assert tuple(hw.display.surface[4 * CH + 3, 719]) == rgb(0x3F)
+    hw.run(attr(0x13, 0x08))  # 8 = no shift
+    hw.display.update_display()
+    assert hw.display.geometry.pan is None

@@ -120,6 +120,7 @@ class VGADisplay:
         self._tables: dict[str, np.ndarray] = {}
         self._reader = render.VRAMReader(state.vram)
         self._text = TextRenderer(self.qemu_compat)
+        self._text_fb: np.ndarray | None = None
         self._kind = None
         self._gcache: dict = {}
 
@@ -342,11 +343,26 @@ class VGADisplay:
             s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
         if full or font_written or self._text.glyphs is None:
             full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
-        r, cidx = self._text.draw(self._fb, g, s, self._pal16, full, dirty_pages > 0,
+        target = self._fb
+        if g.pan is not None:  # draw one cell wider, then show the panned window of it
+            shape = (g.height, g.cell_addr.shape[1] * g.cw)
+            if self._text_fb is None or self._text_fb.shape != shape:
+                self._text_fb = np.zeros(shape, dtype=np.uint32)
+                full = True
+            target = self._text_fb
+        r, cidx = self._text.draw(target, g, s, self._pal16, full, dirty_pages > 0,
                                   self.clock.now_ns)
         if r.size == 0:
             return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
-        rects = self._text_rects(g, r, cidx)
+        if g.pan is not None:
+            rows = np.unique(r)
+            pans = g.pan[rows]
+            for p in np.unique(pans).tolist():  # at most two: above and below the split
+                ys = (rows[pans == p][:, None] * g.ch + np.arange(g.ch)[None, :]).ravel()
+                self._fb[ys] = target[ys, p:p + g.width]
+            rects = tuple((0, y * g.ch, g.width, n * g.ch) for y, n in _runs(rows))
+        else:
+            rects = self._text_rects(g, r, cidx)
         nrows = np.unique(r).size
         return UpdateStats(full, nrows * g.ch, dirty_pages, int(r.size) * 2, rects,
                            g.width, g.height, g.description, resized)

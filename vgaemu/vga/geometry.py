@@ -76,7 +76,8 @@ HARDWARE_VS_QEMU = (
      "toggles every 266 ms, starting visible at the first draw after a mode change"),
     ("PEL mask 0x3C6", "ANDed with every pixel's DAC index", "ignored"),
     ("horizontal pel panning AR13", "shifts graphics modes left by 0-7 dots "
-     "(AR10 bit 5 keeps the part below line compare unpanned); text panning is not modelled",
+     "and text left (9-dot text: AR13 = 8 is no shift, 0-7 shift 1-8 dots); AR10 bit 5 keeps "
+     "the part below line compare unpanned",
      "ignored"),
     ("screen off SR1 bit 5", "blanks the display", "ignored"),
     ("text double scan CR9 bit 7", "each character scanline shown twice", "ignored"),
@@ -171,6 +172,9 @@ class TextGeometry:
     height: int
     snap_page0: int
     snap_npages: int
+    #: Pel panning in surface pixels per character row (None: no panning). The cells are
+    #: then drawn one column wider (``cell_addr`` has cols + 1 columns) and shifted.
+    pan: np.ndarray | None
     description: str
 
 
@@ -380,7 +384,18 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         wrap = vram_size // 4
     else:
         wrap = min(vram_size, VGA_PLANAR_WRAP_BYTES) // 4
-    cell_addr = (row_addr[:, None] + np.arange(cols, dtype=np.int64)[None, :]) % wrap
+    # Horizontal pel panning (hardware only): 9-dot text takes AR13 = 8 as no shift and 0-7
+    # as 1-8 dots, 8-dot text 0-7; one more cell per row is drawn to pan into.
+    pan = None
+    if not qemu_compat:
+        p = s.ar[AR_PEL] & 0x0F
+        dots = ((p + 1) % 9 if p <= 8 else 0) if glyph_w == 9 else (p if p < 8 else 0)
+        if dots:
+            pan = np.full(rows, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
+            if (s.ar[AR_MODE] & 0x20) and hit.size:
+                pan[int(hit[0]) + 1:] = 0
+    drawn = cols + (1 if pan is not None else 0)
+    cell_addr = (row_addr[:, None] + np.arange(drawn, dtype=np.int64)[None, :]) % wrap
 
     v = s.sr[SR_CHARACTER_MAP]
     font_a = ((((v >> 4) & 1) | ((v << 1) & 6)) * 8192) % wrap
@@ -394,5 +409,5 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         kind="text", cols=cols, rows=rows, cw=cw, ch=ch, glyph_h=glyph_h, glyph_w=glyph_w,
         double_width=double_width, double_scan=double_scan, cell_addr=cell_addr,
         addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=rows * ch,
-        snap_page0=snap_page0, snap_npages=snap_npages,
+        snap_page0=snap_page0, snap_npages=snap_npages, pan=pan,
         description=f"text {cols}x{rows} ({cw}x{ch} cells)")

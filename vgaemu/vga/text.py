@@ -105,7 +105,7 @@ class TextRenderer:
         Returns (row indexes, col indexes) of the drawn cells.
         """
         vram = s.vram
-        rows, cols = g.rows, g.cols
+        rows, cols = g.cell_addr.shape
         cursor_phase, blink_on = self._phases(now_ns)
         ar_mode = s.ar[AR_MODE]
         blink_mode = bool(ar_mode & 0x08) and not self.qemu_compat
