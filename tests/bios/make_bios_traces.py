@@ -302,6 +302,24 @@ def traces():
                              i10(0x4F02, bx=0xC101)]
     t["bios_mode_invalid"] = [i10(0x0003), cursor_off()] + tty("stays") + \
         [i10(0x0009), i10(0x4F02, bx=0x0199)]
+    # every VBE mode the BIOS offers up to 1280x1024 (mode set alone: size, clear, palette)
+    for mode in (0x100, 0x101, 0x102, 0x103, 0x104, 0x105, 0x106, 0x107, 0x10D, 0x10E,
+                 0x10F, 0x110, 0x111, 0x112, 0x113, 0x114, 0x115, 0x116, 0x117, 0x118,
+                 0x119, 0x11A, 0x11B, 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146,
+                 0x148, 0x149, 0x14A, 0x14B, 0x14C, 0x175, 0x178, 0x17B, 0x17E, 0x181,
+                 0x18D, 0x190):
+        t[f"bios_vbe_modeset_{mode:03x}"] = [i10(0x4F02, bx=0x4000 | mode)] + \
+            tty("mode", 0x0F) + [i10(0x0C0F, bx=0, cx=100, dx=100)]
+    # mode sets from states other modes left behind
+    t["bios_mode_sequence"] = [i10(0x0013), i10(0x0003), i10(0x0007), i10(0x0012),
+                               i10(0x4F02, bx=0x4118), i10(0x1201, bx=0x0030),
+                               i10(0x0003), cursor_off()] + tty("after a sequence")
+    t["bios_mode7_after_13"] = [i10(0x0013), i10(0x0007), cursor_off()] + text_demo()
+    t["bios_mode_after_writeprotect"] = [i10(0x0003), {"op": "outw", "port": "0x3D4",
+                                                       "val": "0x8E11"},
+                                         i10(0x0012)] + gfx_demo((9, 10, 11, 12))
+    t["bios_mode_after_dac8"] = [i10(0x4F02, bx=0x4101), i10(0x4F08, bx=0x0800),
+                                 i10(0x0013)] + gfx_demo((40, 41, 42, 43))
     return t
 
 

@@ -93,15 +93,37 @@ class VgaFB:
         elif mm == MM_DIRECT:
             self._gfx_direct(op)
 
+    # Real-mode far accesses: ``base`` is a segment's linear address (offsets wrap at 64K,
+    # as SeaVGABIOS's 16-bit far pointers do - e.g. AH=0Ch at (100,100) in 800x600x8 lands
+    # at offset 80100 & 0xFFFF under QEMU); ``base`` 0 means flat (the LFB, no wrap).
+    def _read(self, base: int, off: int, n: int) -> bytes:
+        if not base:
+            return self.bus.read(off, n)
+        off &= 0xFFFF
+        if off + n <= 0x10000:
+            return self.bus.read(base + off, n)
+        first = 0x10000 - off
+        return self.bus.read(base + off, first) + self._read(base, 0, n - first)
+
+    def _write(self, base: int, off: int, data: bytes) -> None:
+        if not base:
+            self.bus.write(off, data)
+            return
+        off &= 0xFFFF
+        if off + len(data) <= 0x10000:
+            self.bus.write(base + off, data)
+            return
+        first = 0x10000 - off
+        self.bus.write(base + off, data[:first])
+        self._write(base, 0, data[first:])
+
     def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
                         lines: int) -> None:
-        bus = self.bus
         if copylen <= 0 or lines <= 0:
             return
         order = range(lines - 1, -1, -1) if src < dst else range(lines)
         for i in order:
-            data = bus.read(base + src + i * stride, copylen)
-            bus.write(base + dst + i * stride, data)
+            self._write(base, dst + i * stride, self._read(base, src + i * stride, copylen))
 
     def _memset_stride(self, base: int, dst: int, val: bytes, setlen: int, stride: int,
                        lines: int) -> None:
@@ -110,19 +132,19 @@ class VgaFB:
         reps = -(-setlen // len(val))
         data = (val * reps)[:setlen]
         for i in range(max(lines, 0)):
-            self.bus.write(base + dst + i * stride, data)
+            self._write(base, dst + i * stride, data)
 
     def _gfx_planar(self, op: GfxOp) -> None:
         std, bus = self.std, self.bus
         base = SEG_GRAPH * 16
-        dest = (op.y * op.linelength + op.x // 8) & 0xFFFF
+        dest = op.y * op.linelength + op.x // 8
         if op.op == GO_WRITE8:
             for plane in range(4):
                 std.planar4_plane(plane)
                 data = 0
                 for p in range(8):
                     data |= ((op.pixels[p] >> plane) & 1) << (7 - p)
-                bus.writeb(base + dest, data)
+                self._write(base, dest, bytes((data,)))
         elif op.op == GO_MEMSET:
             for plane in range(4):
                 std.planar4_plane(plane)
@@ -130,7 +152,7 @@ class VgaFB:
                 self._memset_stride(base, dest, bytes((data,)), op.xlen // 8, op.linelength,
                                     op.ylen)
         elif op.op == GO_MEMMOVE:
-            src = (op.srcy * op.linelength + op.x // 8) & 0xFFFF
+            src = op.srcy * op.linelength + op.x // 8
             for plane in range(4):
                 std.planar4_plane(plane)
                 self._memmove_stride(base, dest, src, op.xlen // 8, op.linelength, op.ylen)
@@ -138,7 +160,7 @@ class VgaFB:
             pixels = [0] * 8
             for plane in range(4):
                 std.planar4_plane(plane)
-                data = bus.readb(base + dest)
+                data = self._read(base, dest, 1)[0]
                 for p in range(8):
                     pixels[p] |= ((data >> (7 - p)) & 1) << plane
             op.pixels = pixels
@@ -156,12 +178,12 @@ class VgaFB:
                 data = 0
                 for p in range(8):
                     data |= (op.pixels[p] & 1) << (7 - p)
-                bus.writeb(base + dest, data)
+                self._write(base, dest, bytes((data,)))
             else:
                 data = 0
                 for p in range(8):
                     data |= (op.pixels[p] & 3) << ((7 - p) * 2)
-                bus.write(base + dest, data.to_bytes(2, "big"))
+                self._write(base, dest, data.to_bytes(2, "big"))
         elif op.op == GO_MEMSET:
             data = op.pixels[0]
             if bpp == 1:
@@ -182,10 +204,10 @@ class VgaFB:
             if op.y & 1:
                 dest += 0x2000
             if bpp == 1:
-                data = bus.readb(base + dest)
+                data = self._read(base, dest, 1)[0]
                 op.pixels = [(data >> (7 - p)) & 1 for p in range(8)]
             else:
-                data = int.from_bytes(bus.read(base + dest, 2), "big")
+                data = int.from_bytes(self._read(base, dest, 2), "big")
                 op.pixels = [(data >> ((7 - p) * 2)) & 3 for p in range(8)]
 
     def _gfx_packed(self, op: GfxOp) -> None:
@@ -193,7 +215,7 @@ class VgaFB:
         base = SEG_GRAPH * 16
         dest = op.y * op.linelength + op.x
         if op.op == GO_WRITE8:
-            bus.write(base + dest, bytes(p & 0xFF for p in op.pixels))
+            self._write(base, dest, bytes(p & 0xFF for p in op.pixels))
         elif op.op == GO_MEMSET:
             self._memset_stride(base, dest, bytes((op.pixels[0] & 0xFF,)), op.xlen,
                                 op.linelength, op.ylen)
@@ -201,7 +223,7 @@ class VgaFB:
             src = op.srcy * op.linelength + op.x
             self._memmove_stride(base, dest, src, op.xlen, op.linelength, op.ylen)
         else:
-            op.pixels = list(bus.read(base + dest, 8))
+            op.pixels = list(self._read(base, dest, 8))
 
     def _gfx_direct(self, op: GfxOp) -> None:
         fb = self.bios.vbe_framebuffer
@@ -372,11 +394,11 @@ class VgaFB:
         if vmode.memmodel != MM_TEXT:
             self._gfx_write_char(vmode, cp, car, attr)
             return
-        addr = vmode.sstart * 16 + self.text_address(cp)
+        off = self.text_address(cp)
         if use_attr:
-            self.bus.writew(addr, ((attr & 0xFF) << 8) | (car & 0xFF))
+            self._write(vmode.sstart * 16, off, bytes((car & 0xFF, attr & 0xFF)))
         else:
-            self.bus.writeb(addr, car)
+            self._write(vmode.sstart * 16, off, bytes((car & 0xFF,)))
 
     def read_char(self, cp) -> tuple[int, int]:
         vmode = self.bios.current_mode()
@@ -384,8 +406,8 @@ class VgaFB:
             return 0, 0
         if vmode.memmodel != MM_TEXT:
             return self._gfx_read_char(vmode, cp)
-        v = self.bus.readw(vmode.sstart * 16 + self.text_address(cp))
-        return v & 0xFF, v >> 8
+        v = self._read(vmode.sstart * 16, self.text_address(cp), 2)
+        return v[0], v[1]
 
     def write_pixel(self, color: int, x: int, y: int) -> None:
         vmode = self.bios.current_mode()
