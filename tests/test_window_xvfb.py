@@ -44,12 +44,17 @@ def parse_xwd(data: bytes) -> np.ndarray:
      _bits_rgb, _cmap_entries, ncolors, *_rest) = XWD_HEADER.unpack_from(data)
     if version != 7 or pixmap_format != 2:
         raise ValueError(f"expected an XWD v7 ZPixmap dump, got version {version} format {pixmap_format}")
-    if bpp != 32 or visual_class not in (4, 5):  # TrueColor / DirectColor
-        raise ValueError(f"expected a 32 bpp TrueColor dump, got {bpp} bpp visual class {visual_class}")
+    if bpp not in (24, 32) or visual_class not in (4, 5):  # TrueColor / DirectColor
+        raise ValueError(f"expected a 24/32 bpp TrueColor dump, got {bpp} bpp visual class {visual_class}")
+    nbytes = bpp // 8
     offset = header_size + ncolors * 12
     rows = np.frombuffer(data, dtype=np.uint8, count=bytes_per_line * height, offset=offset)
-    rows = rows.reshape(height, bytes_per_line)[:, :width * 4]
-    pixels = rows.copy().view("<u4" if byte_order == 0 else ">u4").reshape(height, width)
+    rows = rows.reshape(height, bytes_per_line)[:, :width * nbytes].reshape(height, width, nbytes)
+    if byte_order != 0:                     # MSBFirst: most significant byte first
+        rows = rows[:, :, ::-1]
+    pixels = np.zeros((height, width), np.uint32)
+    for i in range(nbytes):
+        pixels |= rows[:, :, i].astype(np.uint32) << np.uint32(8 * i)
     out = np.empty((height, width, 3), np.uint8)
     for i, mask in enumerate((red_mask, green_mask, blue_mask)):
         shift = (mask & -mask).bit_length() - 1
@@ -83,6 +88,8 @@ def xdisplay():
 
 
 def xwd_window(display: str, window_id: int) -> np.ndarray:
+    """Dump one window (``-id``): a root dump with windows of another visual on it comes out
+    of xwd in its multi-visual layout, which this reader does not decode."""
     out = subprocess.run(["xwd", "-silent", "-id", str(window_id), "-display", display],
                          capture_output=True, check=True, timeout=30)
     return parse_xwd(out.stdout)
