@@ -13,7 +13,7 @@ from vgaemu.frontends import FrontendError
 from vgaemu.frontends.headless import HeadlessSink
 from vgaemu.frontends.imaging import read_png, write_png
 from vgaemu.frontends.progress import Progress
-from vgaemu.frontends.window import lines_of_rects
+from vgaemu.frontends.window import line_bands, lines_of_rects
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,13 @@ def test_no_frame_no_screenshot(tmp_path):
 def test_lines_of_rects():
     lines = lines_of_rects([(0, 2, 5, 3), (4, 4, 1, 2), (0, 14, 3, 9), (0, 0, 0, 5)], 16)
     assert np.flatnonzero(lines).tolist() == [2, 3, 4, 5, 14, 15]
+
+
+def test_line_bands():
+    lines = np.zeros(10, bool)
+    lines[[0, 1, 4, 7, 8, 9]] = True
+    assert line_bands(lines, 5) == [(0, 0, 5, 2), (0, 4, 5, 1), (0, 7, 5, 3)]
+    assert line_bands(np.zeros(3, bool), 5) == []
 
 
 def test_progress_only_when_asked():

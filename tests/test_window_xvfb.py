@@ -317,3 +317,20 @@ def test_pacing_to_fps(dummy_display):
         sink.frame(m, info)
     elapsed = time.perf_counter() - t0
     assert 11 / 50 * 0.8 < elapsed < 11 / 50 * 3
+
+
+def test_many_cell_rects_become_bands(dummy_display):
+    """Text mode reports one rect per changed cell: the window still shows exactly them."""
+    from vgaemu.frontends.window import WindowSink
+    sink = WindowSink(scale=2, fps=0)
+    m = FakeMachine()
+    frames = fake_frames(m, 2)
+    for info in frames:
+        sink.frame(m, info)
+    s = m.vga.surface
+    rects = tuple((x, y, 8, 16) for y in (16, 48) for x in range(0, 200, 8))   # 50 cells
+    for x, y, w, h in rects:
+        s[y:y + h, x:x + w] = (x, y, 7)
+    sink.frame(m, Info(3, Stats(False, 32, 2, 200 * 32 * 3, rects)))
+    expected = np.repeat(np.repeat(s, 2, axis=0), 2, axis=1)
+    assert np.array_equal(array_from_surface(pygame.display.get_surface()), expected)

@@ -29,6 +29,7 @@ from vgaemu.frontends.imaging import pygame, surface_from_array, write_png
 OVERLAY_RGB = np.array([255, 40, 40], dtype=np.float32)
 OVERLAY_ALPHA = 0.55
 OVERLAY_DECAY = 0.8
+MAX_RECTS = 48
 OVERLAY_CUTOFF = 0.1   # ~10 frames (1/6 s at 60 Hz) after its last redraw a line is untinted
 
 
@@ -53,6 +54,12 @@ def lines_of_rects(rects, height: int) -> np.ndarray:
             marks[y0] += 1
             marks[y1] -= 1
     return np.cumsum(marks[:height]) > 0
+
+
+def line_bands(lines: np.ndarray, width: int) -> list[tuple[int, int, int, int]]:
+    """Full-width rectangles over each run of True scanlines."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], lines.view(np.int8), [0]))))
+    return [(0, int(a), width, int(b - a)) for a, b in zip(edges[::2], edges[1::2])]
 
 
 class WindowSink:
@@ -157,6 +164,10 @@ class WindowSink:
             self._blit(frame, 0, 0, width, height)
             pygame.display.update(pygame.Rect(0, 0, width * s, height * s))
             return
+        if len(rects) > MAX_RECTS:
+            # Text mode reports one rectangle per changed cell; past a few dozen, one blit per
+            # band of changed scanlines costs less than one per cell.
+            rects = line_bands(lines_of_rects(rects, height), width)
         dirty = []
         for x, y, w, h in rects:
             x0, y0 = max(int(x), 0), max(int(y), 0)
