@@ -57,6 +57,10 @@ class VGAState:
     latch: int = 0  # the four 8-bit latches, plane p in bits 8p..8p+7
     sr_index: int = 0
     sr: bytearray = field(default_factory=lambda: bytearray(256))
+    #: The sequencer as the hardware sees it while Bochs VBE is enabled (QEMU's ``sr_vbe``):
+    #: vbe_update_vgaregs sets chain-4 / all planes here and never in ``sr``, so the guest's
+    #: own SR values come back when VBE is turned off. Use :meth:`sr_active` to read SRs.
+    sr_vbe: bytearray = field(default_factory=lambda: bytearray(256))
     gr_index: int = 0
     gr: bytearray = field(default_factory=lambda: bytearray(256))
     ar_index: int = 0
@@ -75,6 +79,8 @@ class VGAState:
     dac_cache: bytearray = field(default_factory=lambda: bytearray(3))
     pel_mask: int = 0xFF
     palette: bytearray = field(default_factory=lambda: bytearray(768))  # 6-bit R,G,B x 256
+    #: VBE_DISPI_8BIT_DAC was set in the last DISPI enable write: palette entries are 8-bit.
+    dac_8bit: bool = False
     bank_offset: int = 0
     vbe_index: int = 0
     vbe_regs: list[int] = field(default_factory=lambda: [0] * VBE_DISPI_INDEX_NB)
@@ -84,6 +90,10 @@ class VGAState:
     #: Bit p set when plane p was written since the display loop last looked: a write to
     #: plane 2 in text mode means the font may have changed (QEMU's ``plane_updated``).
     plane_updated: int = 0
+    #: An alias of VRAM currently serves the chain-4 window directly, so writes there are not
+    #: seen by the VGA code (QEMU's ``has_chain4_alias``: text mode must assume the font
+    #: changed).
+    has_chain4_alias: bool = False
 
     @property
     def vram_size(self) -> int:
@@ -91,3 +101,8 @@ class VGAState:
 
     def vbe_enabled(self) -> bool:
         return bool(self.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED)
+
+    def sr_active(self) -> bytearray:
+        """The sequencer registers in effect (QEMU's ``sr(s, idx)``): ``sr_vbe`` while VBE
+        is enabled, else ``sr``. Port reads of 0x3C5 always return ``sr``."""
+        return self.sr_vbe if self.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED else self.sr
