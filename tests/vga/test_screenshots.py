@@ -257,7 +257,7 @@ SCENARIOS = {
 }
 
 #: Scenarios whose hardware picture differs from QEMU's: their qemu_compat golden is extra.
-QEMU_DIFFERS = {"text80", "text40", "vbe640x480x15"}
+QEMU_DIFFERS = {"text80", "text40"}
 
 
 def run_scenario(name: str, *, qemu_compat: bool = False, frames: int = 0) -> PortLevelVGA:

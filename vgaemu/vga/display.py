@@ -303,8 +303,7 @@ class VGADisplay:
                     out = np.empty(src.shape, dtype=np.uint32)
                 return np.bitwise_and(src, np.uint32(0x00FFFFFF), out=out)
             words = reader.pixels(addrs, "<u2", width, 2, limit, step)
-            lut = render.LUT16 if drawer == "16" else (
-                render.LUT15_ZERO if self.qemu_compat else render.LUT15)
+            lut = render.LUT16 if drawer == "16" else render.LUT15_ZERO
             return np.take(lut, words, out=out)
         if drawer == "8":
             return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)

@@ -83,9 +83,6 @@ HARDWARE_VS_QEMU = (
     ("text double scan CR9 bit 7", "each character scanline shown twice", "ignored"),
     ("CRTC address wrap (VGA modes)", "addresses wrap at 256 KiB of VRAM",
      "wrap at the VRAM size (16 MiB)"),
-    ("VBE 15 bpp colours", "5-bit channels widened by bit replication (white is 255,255,255), "
-     "as 16 bpp", "low 3 bits zero (white is 248,248,248): QEMU draws 15 bpp into a shadow "
-     "surface with vga_draw_line15, while 16 bpp goes through pixman, which replicates"),
     ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
      "forces 100 rows (a hack for CGA 160x100)"),
 )

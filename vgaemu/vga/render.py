@@ -42,12 +42,11 @@ EXPAND2 = _expand_pairs_u32()
 
 
 def _hicolor_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """15/16-bit pixel -> XRGB.
-
-    LUT15/LUT16 widen each channel by bit replication (r5 -> r5 r5[4:2]), as pixman does when
-    QEMU shares a 16 bpp surface with the display (what a QEMU 7.2 screendump of 16 bpp
-    shows). LUT15_ZERO is QEMU 7.2's own vga_draw_line15, used for 15 bpp there (15 bpp is
-    always drawn into a shadow surface): the low bits stay zero, so white is (248,248,248).
+    """15/16-bit pixel -> XRGB, as a QEMU 7.2 screendump shows them (Bochs VBE has no
+    hardware to follow): 16 bpp surfaces are shared with the display and widened by pixman
+    with bit replication (LUT16: r5 -> r5 r5[4:2], white is 255); 15 bpp is always drawn into
+    a shadow surface by vga_draw_line15, whose low bits stay zero (LUT15_ZERO: white is 248).
+    LUT15 (replicating) is kept for front ends that want it.
     """
     v = np.arange(65536, dtype=np.uint32)
     r5, g6, b5 = (v >> 11) & 0x1F, (v >> 5) & 0x3F, v & 0x1F
