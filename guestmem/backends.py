@@ -28,11 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-try:
-    from .errors import BackendError
-except ImportError:  # pragma: no cover - until guestmem/errors.py lands
-    class BackendError(Exception):
-        pass
+from .errors import BackendError
 
 __all__ = [
     "HostMemoryBackend",

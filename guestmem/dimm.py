@@ -22,16 +22,7 @@ from typing import Any
 
 from .backends import BACKEND_TYPES, HostMemoryBackend
 
-try:
-    from .errors import BackendError, DeviceError, MemoryConfigError
-except ImportError:  # pragma: no cover - until guestmem/errors.py lands
-    from .backends import BackendError
-
-    class MemoryConfigError(Exception):
-        pass
-
-    class DeviceError(Exception):
-        pass
+from .errors import BackendError, DeviceError, MemoryConfigError
 
 __all__ = [
     "KiB", "MiB", "GiB", "TiB",
