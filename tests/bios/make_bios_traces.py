@@ -320,6 +320,14 @@ def traces():
                                          i10(0x0012)] + gfx_demo((9, 10, 11, 12))
     t["bios_mode_after_dac8"] = [i10(0x4F02, bx=0x4101), i10(0x4F08, bx=0x0800),
                                  i10(0x0013)] + gfx_demo((40, 41, 42, 43))
+    # EDID (AX=4F15h) made visible: a DAC palette with a unique colour per index, then the
+    # 128-byte blocks stored into rows of mode 13h
+    upal = bytes(b for i in range(256) for b in (i & 63, (i >> 6) & 3, 0))
+    t["bios_vbe_edid"] = [wstr(HI, upal), i10(0x0013),
+                          i10(0x1012, bx=0, cx=256, es=0xFFFF, dx=0x10),
+                          i10(0x4F15, bx=0x0001, dx=0, es=0xA000, di=0),
+                          i10(0x4F15, bx=0x0001, dx=1, es=0xA000, di=320),
+                          i10(0x4F15, bx=0x0001, dx=2, es=0xA000, di=640)]
     return t
 
 

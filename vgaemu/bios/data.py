@@ -64,6 +64,7 @@ class BiosTables:
     palettes: dict[str, bytes]
     std_modes: tuple[VgaMode, ...]
     vbe_modes: tuple[VgaMode, ...]
+    edid: bytes                           # 256 bytes, QEMU -vga std's EDID (VBE AX=4F15h)
 
     def std_mode(self, mode: int) -> VgaMode | None:
         for m in self.std_modes:
@@ -94,5 +95,6 @@ def load_tables() -> BiosTables:
     vbe = [VgaMode(mode=mo, memmodel=_MM_NAMES[mm], width=w, height=h, depth=d,
                    cwidth=cw, cheight=ch, sstart=0xA000)
            for mo, mm, w, h, d, cw, ch in doc["vbe_modes"]]
+    edid = rom_path("vgabios/edid-qemu-stdvga.bin").read_bytes()[:256].ljust(256, b"\0")
     return BiosTables(fonts=fonts, palettes=palettes, std_modes=tuple(std),
-                      vbe_modes=tuple(vbe))
+                      vbe_modes=tuple(vbe), edid=edid)

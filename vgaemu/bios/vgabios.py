@@ -214,9 +214,12 @@ class VGABios:
         self.vbe_total_memory = self._dispi_read(0x0A) * 64 * 1024
         self.vbe_win_granularity = 64
         self.vbe_capabilities = 0x01  # VBE_CAPABILITY_8BIT_DAC
+        # SeaVGABIOS copies the adapter's EDID (QEMU -vga std exposes one in its MMIO BAR);
+        # a machine may supply its own as ``machine.edid``, else QEMU 7.2's default is used.
         edid = getattr(self.machine, "edid", None)
-        if isinstance(edid, (bytes, bytearray)):
-            self.vbe_edid = bytes(edid[:256]).ljust(256, b"\0")
+        if not isinstance(edid, (bytes, bytearray)):
+            edid = self.tables.edid
+        self.vbe_edid = bytes(edid[:256]).ljust(256, b"\0")
         en = self._dispi_read(4)
         self._dispi_write(4, en | 0x02)  # GETCAPS: XRES/BPP read back their maxima
         max_xres = self._dispi_read(1)
