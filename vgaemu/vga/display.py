@@ -362,30 +362,38 @@ class VGADisplay:
             rects = tuple((0, y * g.ch, g.width, n * g.ch) for y, n in _runs(rows))
         else:
             rects = self._text_rects(g, r, cidx)
-        nrows = np.unique(r).size
-        return UpdateStats(full, nrows * g.ch, dirty_pages, int(r.size) * 2, rects,
+        nlines = sum(h for _, _, _, h in rects)
+        return UpdateStats(full, nlines, dirty_pages, int(r.size) * 2, rects,
                            g.width, g.height, g.description, resized)
 
     @staticmethod
     def _text_rects(g: TextGeometry, r: np.ndarray, c: np.ndarray):
-        """One rectangle per run of character rows with the same changed column span."""
-        rows = np.unique(r)
-        cmin = np.full(g.rows, g.cols, dtype=np.int64)
-        cmax = np.full(g.rows, -1, dtype=np.int64)
-        np.minimum.at(cmin, r, c)
-        np.maximum.at(cmax, r, c)
-        rects = []
-        prev = None
-        for row in rows.tolist():
-            span = (int(cmin[row]), int(cmax[row]))
-            if prev is not None and prev[0] == span and prev[1] + prev[2] == row:
-                prev = (span, prev[1], prev[2] + 1)
-                rects[-1] = prev
+        """One rectangle per run of character rows with the same changed column span
+        (``r`` is sorted: np.nonzero order)."""
+        spans: dict[int, list[int]] = {}
+        if r.size <= 256:
+            for row, col in zip(r.tolist(), c.tolist()):
+                sp = spans.get(row)
+                if sp is None:
+                    spans[row] = [col, col]
+                elif col > sp[1]:
+                    sp[1] = col
+        else:
+            rows = np.unique(r)
+            cmin = np.full(g.rows, g.cols, dtype=np.int64)
+            cmax = np.full(g.rows, -1, dtype=np.int64)
+            np.minimum.at(cmin, r, c)
+            np.maximum.at(cmax, r, c)
+            spans = {row: [int(cmin[row]), int(cmax[row])] for row in rows.tolist()}
+        rects: list[list[int]] = []
+        for row, (a, b) in spans.items():
+            last = rects[-1] if rects else None
+            if last is not None and last[0] == a and last[1] == b and last[2] + last[3] == row:
+                last[3] += 1
             else:
-                prev = (span, row, 1)
-                rects.append(prev)
+                rects.append([a, b, row, 1])
         return tuple((a * g.cw, row * g.ch, (b - a + 1) * g.cw, n * g.ch)
-                     for (a, b), row, n in rects)
+                     for a, b, row, n in rects)
 
     # -- blank ------------------------------------------------------------------------
     def _update_blank(self, g: BlankGeometry, full: bool) -> UpdateStats:

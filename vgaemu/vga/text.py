@@ -48,6 +48,7 @@ class TextRenderer:
         self._blink_on = True
         self._q_phase = False
         self._q_blink_time_ms = 0
+        self._words: np.ndarray | None = None
 
     # -- time ---------------------------------------------------------------------------
     def mode_changed(self, now_ns: int) -> None:
@@ -113,8 +114,11 @@ class TextRenderer:
         if full or self._last is None or self._last.shape != (rows, cols):
             full = True
         if full or check_cells:
-            b = g.cell_addr * 4
-            code = vram[b].astype(np.int32) | (vram[b + 1].astype(np.int32) << 8)
+            # char (plane 0) and attribute (plane 1) of planar address a are the little-endian
+            # 16-bit word at VRAM byte 4a: one gather for both.
+            if self._words is None or self._words.base is not vram:
+                self._words = vram[:vram.shape[0] & ~1].view("<u2")
+            code = self._words[g.cell_addr * 2]
         else:
             code = self._last
         if full:
@@ -142,7 +146,7 @@ class TextRenderer:
         r, c = np.nonzero(changed)
         if r.size == 0:
             return r, c
-        cc = code[r, c]
+        cc = code[r, c].astype(np.int64)
         chars = cc & 0xFF
         attrs = cc >> 8
         fg_i = attrs & 0x0F
