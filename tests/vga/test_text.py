@@ -205,3 +205,26 @@ def test_pel_panning_shifts_text_on_hardware_only():
     hw.run(attr(0x13, 0x08))  # 8 = no shift
     hw.display.update_display()
     assert hw.display.geometry.pan is None
+
+
+def test_preset_row_scan_scrolls_text_up_on_hardware():
+    hw, q = make(), make(qemu_compat=True)
+    before_hw = np.ascontiguousarray(hw.display.surface).copy()
+    before_q = np.ascontiguousarray(q.display.surface).copy()
+    for vga in (hw, q):
+        vga.run(crtc(0x08, 5))
+        assert vga.display.update_display().full
+    assert np.array_equal(q.display.surface, before_q)
+    assert np.array_equal(hw.display.surface[:-5], before_hw[5:])
+    put(hw, 3, 0, 0xDB, 0x0F)
+    st = hw.display.update_display()
+    assert st.rects == ((0, 3 * CH - 5, 720, CH),)
+
+
+def test_cursor_skew_on_hardware():
+    hw, q = make(), make(qemu_compat=True)
+    for vga in (hw, q):
+        vga.run(crtc(0x0B, 0x0E | (2 << 5)))
+        vga.display.update_display()
+    assert cell(hw, 20, 12)[13].any() and not cell(hw, 20, 10)[13].any()
+    assert cell(q, 20, 10)[13].any() and not cell(q, 20, 12)[13].any()

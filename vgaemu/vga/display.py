@@ -343,8 +343,9 @@ class VGADisplay:
         if full or font_written or self._text.glyphs is None:
             full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
         target = self._fb
-        if g.pan is not None:  # draw one cell wider, then show the panned window of it
-            shape = (g.height, g.cell_addr.shape[1] * g.cw)
+        shifted = g.pan is not None or g.preset
+        if shifted:  # draw a cell wider / a row taller, then show the panned window of it
+            shape = (g.cell_addr.shape[0] * g.ch, g.cell_addr.shape[1] * g.cw)
             if self._text_fb is None or self._text_fb.shape != shape:
                 self._text_fb = np.zeros(shape, dtype=np.uint32)
                 full = True
@@ -353,13 +354,17 @@ class VGADisplay:
                                   self.clock.now_ns)
         if r.size == 0:
             return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
-        if g.pan is not None:
+        if shifted:
             rows = np.unique(r)
-            pans = g.pan[rows]
+            ys = (rows[:, None] * g.ch + np.arange(g.ch)[None, :]).ravel()
+            out = ys - g.preset
+            keep = (out >= 0) & (out < g.height)
+            ys, out = ys[keep], out[keep]
+            pans = g.pan[ys // g.ch] if g.pan is not None else np.zeros(ys.size, dtype=np.int64)
             for p in np.unique(pans).tolist():  # at most two: above and below the split
-                ys = (rows[pans == p][:, None] * g.ch + np.arange(g.ch)[None, :]).ravel()
-                self._fb[ys] = target[ys, p:p + g.width]
-            rects = tuple((0, y * g.ch, g.width, n * g.ch) for y, n in _runs(rows))
+                sel = pans == p
+                self._fb[out[sel]] = target[ys[sel], p:p + g.width]
+            rects = tuple((0, y, g.width, n) for y, n in _runs(out))
         else:
             rects = self._text_rects(g, r, cidx)
         nlines = sum(h for _, _, _, h in rects)

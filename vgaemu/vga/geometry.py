@@ -35,6 +35,7 @@ CR_H_DISP = 0x01
 CR_V_TOTAL = 0x06
 CR_OVERFLOW = 0x07
 CR_MAX_SCAN = 0x09
+CR_PRESET_ROW = 0x08
 CR_CURSOR_START = 0x0A
 CR_CURSOR_END = 0x0B
 CR_START_HI = 0x0C
@@ -83,6 +84,10 @@ HARDWARE_VS_QEMU = (
     ("text double scan CR9 bit 7", "each character scanline shown twice", "ignored"),
     ("CRTC address wrap (VGA modes)", "addresses wrap at 256 KiB of VRAM",
      "wrap at the VRAM size (16 MiB)"),
+    ("preset row scan CR8 (text)", "the picture starts CR8 & 0x1F scanlines into the first "
+     "character row (smooth scrolling)", "ignored"),
+    ("cursor skew CR0B bits 5-6", "the cursor appears 0-3 character positions to the right",
+     "ignored"),
     ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
      "forces 100 rows (a hack for CGA 160x100)"),
 )
@@ -93,7 +98,7 @@ def _u16(v: int) -> int:
 
 
 #: The registers that decide the mode geometry (not the cursor, not the palette).
-_CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_MAX_SCAN, CR_START_HI, CR_START_LO,
+_CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_PRESET_ROW, CR_MAX_SCAN, CR_START_HI, CR_START_LO,
                      CR_V_DISP_END, CR_OFFSET, CR_UNDERLINE, CR_MODE, CR_LINE_COMPARE)
 
 
@@ -172,6 +177,8 @@ class TextGeometry:
     #: Pel panning in surface pixels per character row (None: no panning). The cells are
     #: then drawn one column wider (``cell_addr`` has cols + 1 columns) and shifted.
     pan: np.ndarray | None
+    #: Preset row scan in surface lines (``cell_addr`` then has rows + 1 rows).
+    preset: int
     description: str
 
 
@@ -391,6 +398,15 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
             pan = np.full(rows, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
             if (s.ar[AR_MODE] & 0x20) and hit.size:
                 pan[int(hit[0]) + 1:] = 0
+    # Preset row scan (CR8 bits 0-4, hardware only): the first character row starts that many
+    # scanlines into its cells -- smooth vertical scrolling; one more row is drawn to scroll
+    # into. Not combined with a line-compare split here (the split row would need its own
+    # scanline phase).
+    preset = 0
+    if not qemu_compat and not hit.size:
+        preset = min(cr[CR_PRESET_ROW] & 0x1F, glyph_h - 1) * (2 if double_scan else 1)
+    if preset:
+        row_addr = np.append(row_addr, row_addr[-1] + step)
     drawn = cols + (1 if pan is not None else 0)
     cell_addr = (row_addr[:, None] + np.arange(drawn, dtype=np.int64)[None, :]) % wrap
 
@@ -406,5 +422,5 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         kind="text", cols=cols, rows=rows, cw=cw, ch=ch, glyph_h=glyph_h, glyph_w=glyph_w,
         double_width=double_width, double_scan=double_scan, cell_addr=cell_addr,
         addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=rows * ch,
-        snap_page0=snap_page0, snap_npages=snap_npages, pan=pan,
+        snap_page0=snap_page0, snap_npages=snap_npages, pan=pan, preset=preset,
         description=f"text {cols}x{rows} ({cw}x{ch} cells)")

@@ -133,8 +133,11 @@ class TextRenderer:
         self._blink_on = blink_on
 
         cr = s.cr
-        cursor_addr = ((cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]) & g.addr_mask
         cstart, cend = cr[CR_CURSOR_START], cr[CR_CURSOR_END]
+        cursor_addr = (cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]
+        if not self.qemu_compat:
+            cursor_addr += (cend >> 5) & 3  # cursor skew: later by 0-3 character clocks
+        cursor_addr &= g.addr_mask
         cursor = (cursor_addr, cstart, cend, bool(cursor_phase and not (cstart & 0x20)))
         if cursor != self._cursor_drawn:
             changed |= g.cell_addr == cursor_addr
