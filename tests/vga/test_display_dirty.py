@@ -202,3 +202,23 @@ def test_vbe_bank_register_is_not_a_mode_change():
     vga = make("vbe640x480x32")
     vga._vbe_write(5, 3)
     assert not vga.frame().full
+
+
+def test_pel_panning_graphics_hardware_only():
+    from test_screenshots import attr
+    for compat in (False, True):
+        vga = make("mode12", qemu_compat=compat)
+        before = np.ascontiguousarray(vga.display.surface).copy()
+        vga.run(attr(0x13, 3))
+        st = vga.frame()
+        if compat:
+            assert np.array_equal(vga.display.surface, before)
+            continue
+        assert st.full
+        assert np.array_equal(vga.display.surface[:, :-3], before[:, 3:])
+        # the 3 dots panned in come from the next planar address: a write there redraws the line
+        vga.lfb_write(80 * 4 * 10 + 80 * 4 - 4 + 4 * 80, b"\xff")  # first address of line 12
+        vga.lfb_write(4 * (80 * 20 + 80), b"\xff\xff\xff\xff")
+        st = vga.frame()
+        assert 20 in redrawn(st)
+        assert_same_as_full_redraw(vga)

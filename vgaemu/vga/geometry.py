@@ -307,7 +307,11 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
 
     addr, _ = _line_addresses(s, height, start, line_offset, line_compare, multi_scan, cga_mode)
     addr &= addr_mask
-    last = (addr + bwidth - 1) & addr_mask
+    pan = None
+    if not qemu_compat and not vbe:
+        pan = _graphics_pan(s, drawer, double, height, line_compare)
+    # A panned line also shows the first dots of the next address: 4 more VRAM bytes.
+    last = (addr + bwidth - 1 + (4 if pan is not None else 0)) & addr_mask
     page0 = addr >> TARGET_PAGE_BITS
     page1 = last >> TARGET_PAGE_BITS
     wraps = bool((last < addr).any())
@@ -317,9 +321,6 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         snap_page0 = int(page0.min())
         snap_npages = int(page1.max()) - snap_page0 + 1
 
-    pan = None
-    if not qemu_compat and not vbe:
-        pan = _graphics_pan(s, drawer, double, height, line_compare)
 
     if vbe:
         desc = f"VBE {width}x{height}x{bpp}"
