@@ -328,6 +328,19 @@ def traces():
                           i10(0x4F15, bx=0x0001, dx=0, es=0xA000, di=0),
                           i10(0x4F15, bx=0x0001, dx=1, es=0xA000, di=320),
                           i10(0x4F15, bx=0x0001, dx=2, es=0xA000, di=640)]
+    # ROM and BDA contents made visible: AH=13h prints memory (ES:BP) as characters
+    def dump(seg, off, n, row):
+        return i10(0x1300, bx=0x000F, cx=n, dx=row << 8, es=seg, bp=off)
+    t["bios_rom_tables_dump"] = [i10(0x0003), i10(0x1112, bx=0), cursor_off(),
+                                 dump(0xC000, 0x0000, 3, 0), dump(0xC000, 0x001E, 3, 1),
+                                 dump(0xC000, 0x6820, 28, 2), dump(0xC000, 0x5A30, 66, 3),
+                                 dump(0xC000, 0x60E0, 1856, 5), dump(0x0000, 0x007C, 4, 30),
+                                 dump(0x0000, 0x010C, 4, 31)]
+    t["bios_bda_dump"] = [i10(0x0012), i10(0x0200, bx=0x0000, dx=0x0305), i10(0x0100, cx=0x0A0B),
+                          i10(0x0003), i10(0x1111, bx=0), i10(0x0200, bx=0x0100, dx=0x0203),
+                          i10(0x0501), i10(0x0500), cursor_off(),
+                          dump(0x0040, 0x0049, 0x1E, 0), dump(0x0040, 0x0084, 7, 2),
+                          dump(0x0040, 0x00A8, 4, 3), dump(0x0040, 0x00B9, 5, 4)]
     return t
 
 

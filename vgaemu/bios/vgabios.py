@@ -135,7 +135,8 @@ class VGABios:
         """The C000 segment image: fonts, VBE strings, static tables (our layout of the facts)."""
         t = self.tables
         img = bytearray(ROM_SIZE)
-        img[0:3] = b"\x55\xaa" + bytes(((ROM_SIZE + 511) // 512) & 0xFF,)
+        img[0:3] = bytes((0x55, 0xAA, (ROM_SIZE // 512) & 0xFF))
+        img[0x1E:0x21] = b"IBM"  # the signature VGA-aware software looks for
         for off, s in ((ROM_VBE_OEM_STRING, VBE_OEM_STRING),
                        (ROM_VBE_VENDOR_STRING, VBE_VENDOR_STRING),
                        (ROM_VBE_PRODUCT_STRING, VBE_PRODUCT_STRING),
@@ -167,6 +168,7 @@ class VGABios:
                      + m.sequ + bytes((m.misc,)) + m.crtc + m.actl + m.grdc)
             off = ROM_VIDEO_PARAM_TABLE + 64 * i
             img[off:off + 64] = entry
+        assert len(img) == ROM_SIZE
         return bytes(img)
 
     def post(self) -> None:
