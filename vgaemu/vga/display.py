@@ -165,6 +165,9 @@ class VGADisplay:
 
     def update_display(self) -> UpdateStats:
         s = self.state
+        if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
+            self._reader = render.VRAMReader(s.vram)
+            self._invalid = True
         key = geometry_key(s)
         full = self._invalid
         if key != self._key:

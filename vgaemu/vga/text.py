@@ -49,6 +49,7 @@ class TextRenderer:
         self._q_phase = False
         self._q_blink_time_ms = 0
         self._words: np.ndarray | None = None
+        self._words_of: np.ndarray | None = None
 
     # -- time ---------------------------------------------------------------------------
     def mode_changed(self, now_ns: int) -> None:
@@ -116,8 +117,9 @@ class TextRenderer:
         if full or check_cells:
             # char (plane 0) and attribute (plane 1) of planar address a are the little-endian
             # 16-bit word at VRAM byte 4a: one gather for both.
-            if self._words is None or self._words.base is not vram:
+            if self._words_of is not vram:
                 self._words = vram[:vram.shape[0] & ~1].view("<u2")
+                self._words_of = vram
             code = self._words[g.cell_addr * 2]
         else:
             code = self._last
