@@ -274,14 +274,10 @@ class VGADisplay:
     def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray, full: bool) -> None:
         addrs = g.line_addr[rows]
         fb = self._fb
-        if c["repeats"]:
+        if c["repeats"] and full:
             # Double scan: convert each distinct VRAM line once, then copy it to its lines.
             addrs, inv = np.unique(addrs, return_inverse=True)
-            pix = self._convert(g, addrs, None)
-            if full:
-                np.take(pix, inv, axis=0, out=fb)
-            else:
-                fb[rows] = pix[inv]
+            np.take(self._convert(g, addrs, None), inv, axis=0, out=fb)
             return
         pan = None if g.pan is None else g.pan[rows]
         if full:
