@@ -26,6 +26,7 @@ from .dirty import DIRTY_MEMORY_NUM, TARGET_PAGE_BITS, TARGET_PAGE_SIZE
 from .errors import AccessError, RegionError
 from .flatview import FlatRange, FlatView, flatview_root, generate_memory_topology
 from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _register_address_space,
+                     address_spaces,
                      memory_region_transaction_begin, memory_region_transaction_commit,
                      unassigned_io_ops)
 
@@ -212,7 +213,7 @@ class AddressSpace:
         _register_address_space(self)
         memory_region_transaction_begin()
         try:
-            self._update_topology({})
+            self._update_topology({}, share_existing=True)
         finally:
             memory_region_transaction_commit()
 
@@ -221,13 +222,20 @@ class AddressSpace:
         """address_space_get_flatview."""
         return self.flatview
 
-    def _update_topology(self, views: dict) -> None:
+    def _update_topology(self, views: dict, share_existing: bool = False) -> None:
         """address_space_set_flatview + address_space_update_topology_pass."""
         froot = flatview_root(self.root)
         key = id(froot)
         new = views.get(key)
         if new is None or new.root is not froot:
-            new = generate_memory_topology(froot)
+            new = None
+            if share_existing:  # a new AddressSpace shares the current view of its root
+                for other in address_spaces():
+                    if other is not self and other.flatview.root is froot and froot is not None:
+                        new = other.flatview
+                        break
+            if new is None:
+                new = generate_memory_topology(froot)
             views[key] = new
         old = self.flatview
         self.flatview = new
