@@ -30,3 +30,16 @@ __all__ = [
     "io_root", "memory_global_dirty_log_sync", "memory_region_transaction",
     "memory_region_transaction_begin", "memory_region_transaction_commit", "unassigned_io_ops",
 ]
+
+# Host memory backends, -m/-object/-device parsing, pc-dimm and the machine's RAM.
+from .backends import (HostMemoryBackend, MemoryBackendFile, MemoryBackendMemfd,
+                       MemoryBackendRam)
+from .dimm import (PCDIMM, MemoryOpts, parse_device_opts, parse_memory_opts,
+                   parse_object_opts)
+from .machine_memory import MachineMemory
+
+__all__ += [
+    "HostMemoryBackend", "MachineMemory", "MemoryBackendFile", "MemoryBackendMemfd",
+    "MemoryBackendRam", "MemoryOpts", "PCDIMM", "parse_device_opts", "parse_memory_opts",
+    "parse_object_opts",
+]
