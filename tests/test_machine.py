@@ -1,0 +1,188 @@
+"""The machine: address spaces, the VGA mapped into them, port helpers and errors."""
+
+import numpy as np
+import pytest
+
+from guestmem import DIRTY_MEMORY_VGA
+from vgaemu.clock import FRAME_NS
+from vgaemu.errors import ConfigError, PortAccessError
+from vgaemu.machine import Machine
+from vgaemu.vga import parse_vram_size
+
+MB = 1 << 20
+LFB = 0xFD000000
+
+
+@pytest.fixture(scope="module")
+def m():
+    return Machine()
+
+
+def fresh():
+    return Machine(memory="32M", vram="4M")
+
+
+def seq(mach, idx, val):
+    mach.outw(0x3C4, idx | val << 8)
+
+
+def gc(mach, idx, val):
+    mach.outw(0x3CE, idx | val << 8)
+
+
+def mode13_memory(mach):
+    mach.outb(0x3C2, 0x63)
+    seq(mach, 2, 0x0F)
+    seq(mach, 4, 0x0E)
+    gc(mach, 5, 0x40)
+    gc(mach, 6, 0x05)
+    gc(mach, 8, 0xFF)
+
+
+def test_mtree_shows_ram_vga_and_ports(m):
+    text = m.mtree()
+    for needle in ("system", "ram-below-4g", "vga-lowmem", "vga.vram", "00000000fd000000",
+                   "00000000000a0000-00000000000bffff (prio 1", "vbe", "00000000000003c0-00000000000003cf"):
+        assert needle in text, needle
+    assert text.count("): vga\n") + text.count("): vga") >= 5
+
+
+def test_exposed_attributes(m):
+    assert m.vga.vram_mr.size == 16 * MB and m.vga.vram.shape == (16 * MB,)
+    assert m.vga.vram_mr.ram_block in m.ram_list.blocks
+    assert m.address_space_memory.root is m.system_memory
+    assert m.address_space_io.root is m.system_io
+    assert m.memory is not None and m.clock.now_ns % FRAME_NS == 0
+
+
+def test_unassigned_ports_read_all_ones(m):
+    assert m.inb(0x80) == 0xFF and m.inw(0x1234) == 0xFFFF and m.inl(0x500) == 0xFFFFFFFF
+    assert m.inb(0x3B0) == 0xFF  # 0x3B0 is not a VGA port QEMU registers
+
+
+def test_lfb_write_sets_vga_dirty_without_vga_code():
+    mach = fresh()
+    vram = mach.vga.vram_mr
+    vram.reset_dirty(0, vram.size, DIRTY_MEMORY_VGA)
+    calls = []
+    mach.vga.window.writeb = lambda *a: calls.append(a)  # any VGA memory callback would show
+    mach.write(LFB + 0x5000, b"\x11\x22\x33\x44")
+    assert list(mach.vga.vram[0x5000:0x5004]) == [0x11, 0x22, 0x33, 0x44]
+    assert vram.get_dirty(0x5000, 1, DIRTY_MEMORY_VGA)
+    assert not vram.get_dirty(0x4000, 0x1000, DIRTY_MEMORY_VGA)
+    assert calls == []
+
+
+def test_legacy_window_over_ram_and_dirty_marking():
+    mach = fresh()
+    mach.outb(0x3C2, 0x67)
+    seq(mach, 2, 0x0F)
+    seq(mach, 4, 0x06)
+    gc(mach, 5, 0x00)
+    gc(mach, 6, 0x05)
+    gc(mach, 8, 0xFF)
+    vram = mach.vga.vram_mr
+    vram.reset_dirty(0, vram.size, DIRTY_MEMORY_VGA)
+    mach.write(0xA0000 + 0x2000, b"\xF0")
+    assert list(mach.vga.vram[0x8000:0x8004]) == [0xF0] * 4
+    assert vram.get_dirty(0x8000, 4, DIRTY_MEMORY_VGA)
+    assert not vram.get_dirty(0, 0x8000, DIRTY_MEMORY_VGA)
+    assert mach.read(0xA2000, 1) == b"\xF0"
+    # RAM under the window is untouched; RAM outside it is plain RAM
+    mach.write(0x9FFFF, b"\x42")
+    assert mach.read(0x9FFFF, 1) == b"\x42"
+
+
+def test_port_word_writes_split_to_index_and_data(m):
+    m.outb(0x3C2, 0x67)
+    m.outw(0x3D4, 0x0E0C)
+    assert m.inb(0x3D4) == 0x0C and m.inb(0x3D5) == 0x0E
+    assert m.inw(0x3D4) == 0x0E0C
+
+
+def test_mono_colour_decode_through_io_space():
+    mach = fresh()
+    mach.outb(0x3C2, 0x66)  # mono
+    mach.outw(0x3B4, 0x120A)
+    assert mach.inb(0x3B5) == 0x12 and mach.inb(0x3D5) == 0xFF
+    mach.outb(0x3C2, 0x67)
+    assert mach.inb(0x3D5) == 0x12 and mach.inb(0x3B5) == 0xFF
+
+
+def test_vbe_ports_and_bank_window():
+    mach = fresh()
+    for idx, val in ((1, 640), (2, 480), (3, 32), (4, 0x41)):
+        mach.outw(0x1CE, idx)
+        mach.outw(0x1CF, val)
+    mach.outw(0x1CE, 0)
+    assert mach.inw(0x1CF) == 0xB0C5
+    mach.outw(0x1CE, 0xA)
+    assert mach.inw(0x1CF) == 64  # 4 MiB
+    assert mach.vga.has_chain4_alias
+    mach.outw(0x1CE, 5)
+    mach.outw(0x1CF, 2)
+    mach.write(0xA0010, b"\xAB\xCD")
+    assert mach.vga.vram[0x20010] == 0xAB and mach.vga.vram[0x20011] == 0xCD
+    assert mach.read(LFB + 0x20010, 2) == b"\xAB\xCD"
+    mach.outw(0x1CF, 0)
+    mach.write(0xA0010, b"\x01")
+    assert mach.vga.vram[0x10] == 1
+
+
+def test_chain4_alias_follows_gr6_sr4_and_gc_state():
+    for compat in (False, True):
+        mach = Machine(memory="32M", vram="4M", qemu_compat=compat)
+        mode13_memory(mach)
+        vga = mach.vga
+        assert vga.has_chain4_alias and vga.state.has_chain4_alias
+        mach.write(0xA0000 + 321, b"\x07")
+        assert vga.vram[321] == 7
+        assert vga.vram_mr.get_dirty(321, 1, DIRTY_MEMORY_VGA)
+        gc(mach, 6, 0x0D)  # B8000/32K: A0000 no longer mapped
+        mach.write(0xA0000 + 322, b"\x09")
+        assert vga.vram[322] == 0
+        mach.write(0xB8000 + 322, b"\x09")
+        assert vga.vram[322] == 9
+        gc(mach, 6, 0x05)
+        seq(mach, 4, 0x06)  # chain 4 off: planar writes, alias gone
+        assert not vga.has_chain4_alias
+        mach.write(0xA0000 + 1, b"\x0F")
+        assert list(vga.vram[4:8]) == [0x0F] * 4
+        seq(mach, 4, 0x0E)
+        assert vga.has_chain4_alias
+        gc(mach, 8, 0x0F)  # hardware: bit mask makes the GC path necessary
+        assert vga.has_chain4_alias == compat
+        mach.write(0xA0000 + 400, b"\xFF")
+        assert vga.vram[400] == (0xFF if compat else 0x0F)
+
+
+def test_frame_advances_virtual_clock_and_draws():
+    mach = fresh()
+    stats = mach.frame()
+    assert mach.clock.now_ns == FRAME_NS
+    assert stats is not None
+
+
+@pytest.mark.parametrize("bad", ["16Q", "", "0M", "1000M", "1.5M", "1023K", -1, None, True])
+def test_bad_vram_size(bad):
+    with pytest.raises(ConfigError):
+        parse_vram_size(bad)
+
+
+def test_vram_size_rounds_up_like_qemu():
+    assert parse_vram_size("12M") == 16 * MB and parse_vram_size(8 * MB) == 8 * MB
+    with pytest.raises(ConfigError):
+        parse_vram_size("1G")  # above QEMU's 512 MiB limit
+
+def test_bad_memory_config_is_config_error():
+    with pytest.raises(ConfigError):
+        Machine(memory="banana")
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.out(0x3C0, 1, size=3), lambda m: m.outb(0x10000, 0), lambda m: m.outb(-1, 0),
+    lambda m: m.outb(0x3C8, 0x100), lambda m: m.inp(0xFFFF, 2), lambda m: m.outw("0x3C4", 1),
+])
+def test_bad_port_access(m, call):
+    with pytest.raises(PortAccessError):
+        call(m)

@@ -1,0 +1,160 @@
+"""A PC-like machine built from guestmem: RAM, the VGA and the two address spaces.
+
+Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
+
+- ``system`` (container, 2^64 bytes): RAM through MachineMemory (``ram-below-4g`` alias of
+  ``pc.ram`` at 0, device memory for pc-dimms when ``maxmem`` is given), ``vga-lowmem`` at
+  0xA0000 with priority 1 over RAM (plus the ``vga.chain4`` alias, priority 2, while chain 4
+  allows it), ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0);
+- ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
+  and ``vbe`` at 0x1CE.
+
+Time is virtual: :attr:`clock` advances by one FRAME_NS per :meth:`frame`, so cursor and
+blink phases and the retrace bit repeat exactly from run to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from guestmem import AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root
+from guestmem.errors import GuestMemError
+
+from vgaemu.clock import FRAME_NS, VirtualClock
+from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
+from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
+
+#: QEMU's "system" region: the whole 64-bit physical address space.
+SYSTEM_MEMORY_SIZE = 1 << 64
+IO_SPACE_SIZE = 0x10000
+
+
+class Machine:
+    """``Machine(memory="64M", vram="16M", objects=(), devices=(), qemu_compat=False)``.
+
+    ``memory``/``objects``/``devices`` take QEMU's ``-m``, ``-object`` and ``-device``
+    syntax (guestmem.MachineMemory); ``vram`` is the VGA memory size ("16M", QEMU's
+    vgamem_mb); ``qemu_compat`` reproduces QEMU 7.2 where it differs from VGA hardware.
+    """
+
+    def __init__(
+        self,
+        memory: str | int = "64M",
+        vram: str | int = VGA_DEFAULT_VRAM,
+        objects: Iterable = (),
+        devices: Iterable = (),
+        *,
+        qemu_compat: bool = False,
+    ) -> None:
+        from guestmem import MachineMemory
+
+        self.qemu_compat = bool(qemu_compat)
+        self.clock = VirtualClock()
+        self.ram_list = RAMList()
+        self.system_memory = MemoryRegion.container("system", SYSTEM_MEMORY_SIZE)
+        self.system_io = io_root("io", IO_SPACE_SIZE)
+        try:
+            self.memory = MachineMemory(memory, ram_list=self.ram_list,
+                                        system_memory=self.system_memory,
+                                        objects=objects, devices=devices)
+        except GuestMemError as e:
+            raise ConfigError(f"memory configuration: {e}") from e
+        self.vga = VGA(ram_list=self.ram_list, vram_size=vram, clock=self.clock,
+                       qemu_compat=self.qemu_compat)
+        self.vga.realize(self.system_memory, self.system_io)
+        self.address_space_memory = AddressSpace(self.system_memory, "memory")
+        self.address_space_io = AddressSpace(self.system_io, "I/O")
+
+    # ------------------------------------------------------------------ time and display
+    def frame(self):
+        """Advance virtual time by one 60 Hz frame and run the display loop."""
+        self.clock.advance(FRAME_NS)
+        return self.vga.update_display()
+
+    def screendump(self, path) -> None:
+        self.vga.screendump(path)
+
+    # ------------------------------------------------------------------ introspection
+    def mtree(self, flatview: bool = False) -> str:
+        """``info mtree`` of both address spaces (guestmem.mtree when it exists)."""
+        try:
+            from guestmem.mtree import mtree
+        except ImportError:
+            return self._mtree_fallback()
+        return mtree([self.address_space_memory, self.address_space_io], flatview=flatview)
+
+    def _mtree_fallback(self) -> str:
+        lines: list[str] = []
+
+        def walk(mr: MemoryRegion, base: int, depth: int) -> None:
+            start = base + (mr.addr or 0) if depth else 0
+            end = start + mr.size - 1
+            lines.append(f"{'  ' * (depth + 1)}{start:016x}-{end:016x} "
+                         f"(prio {mr.priority}, {mr.type_name()}): {mr.name}")
+            for sub in sorted(mr.subregions, key=lambda m: (m.addr, -m.priority)):
+                walk(sub, start, depth + 1)
+
+        for as_ in (self.address_space_memory, self.address_space_io):
+            lines.append(f"address-space: {as_.name}")
+            walk(as_.root, 0, 0)
+            lines.append("")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ port I/O
+    def _check_port(self, port: int, size: int, value: int | None = None) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+            raise PortAccessError(f"I/O port {port!r}: expected an integer 0..0xFFFF")
+        if size not in (1, 2, 4):
+            raise PortAccessError(f"I/O access size {size!r}: expected 1, 2 or 4 bytes")
+        if port + size > IO_SPACE_SIZE:
+            raise PortAccessError(f"I/O port 0x{port:x} with size {size} runs past 0xFFFF")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value < 1 << (8 * size)):
+            raise PortAccessError(f"value {value!r} for a {size}-byte OUT to port 0x{port:x}: "
+                                  f"expected 0..0x{(1 << (8 * size)) - 1:x}")
+
+    def out(self, port: int, value: int, size: int = 1) -> None:
+        self._check_port(port, size, value)
+        res = self.address_space_io.write(port, value.to_bytes(size, "little"))
+        if res != MemTxResult.OK:
+            raise PortAccessError(f"OUT to port 0x{port:x} (size {size}) failed: {res!r}")
+
+    def inp(self, port: int, size: int = 1) -> int:
+        self._check_port(port, size)
+        buf = bytearray(size)
+        res = self.address_space_io.read(port, buf)
+        if res != MemTxResult.OK:
+            raise PortAccessError(f"IN from port 0x{port:x} (size {size}) failed: {res!r}")
+        return int.from_bytes(buf, "little")
+
+    def outb(self, port: int, value: int) -> None:
+        self.out(port, value, 1)
+
+    def outw(self, port: int, value: int) -> None:
+        self.out(port, value, 2)
+
+    def outl(self, port: int, value: int) -> None:
+        self.out(port, value, 4)
+
+    def inb(self, port: int) -> int:
+        return self.inp(port, 1)
+
+    def inw(self, port: int) -> int:
+        return self.inp(port, 2)
+
+    def inl(self, port: int) -> int:
+        return self.inp(port, 4)
+
+    # ------------------------------------------------------------------ memory
+    def write(self, addr: int, data) -> None:
+        """Guest-physical write; raises MemoryAccessError when no region takes it."""
+        res = self.address_space_memory.write(addr, data)
+        if res != MemTxResult.OK:
+            raise MemoryAccessError(f"write of {len(data)} bytes at 0x{addr:x}: {res!r}")
+
+    def read(self, addr: int, n: int) -> bytes:
+        buf = bytearray(n)
+        res = self.address_space_memory.read(addr, buf)
+        if res != MemTxResult.OK:
+            raise MemoryAccessError(f"read of {n} bytes at 0x{addr:x}: {res!r}")
+        return bytes(buf)
