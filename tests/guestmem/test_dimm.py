@@ -360,3 +360,22 @@ def test_close_releases_everything():
     with pytest.raises(DeviceError, match="closed"):
         m.plug("pc-dimm,id=e,memdev=mem1")
     m.close()                                    # idempotent
+
+
+def test_readonly_and_memfd_backends_as_dimms(tmp_path):
+    img = tmp_path / "rom.img"
+    img.write_bytes(b"\x07" * (2 * MiB))
+    m, rl, sysmem = make(objects=[MemoryBackendFile("ro", 2 * MiB, mem_path=img, readonly=True),
+                                  "memory-backend-memfd,id=fd,size=4M"])
+    a = AddressSpace(sysmem, "memory")
+    ro = m.plug("pc-dimm,id=ro,memdev=ro")
+    fd = m.plug("pc-dimm,id=fd,memdev=fd")
+    assert fd.addr == ro.addr + 2 * MiB and ro.mr.readonly
+    a.write(ro.addr, b"abcd")                    # like QEMU's readonly region: write dropped
+    assert a.read_bytes(ro.addr, 4) == b"\x07" * 4
+    a.write(fd.addr + 8, b"memfd")
+    assert bytes(m.backends["fd"].host[8:13]) == b"memfd"
+    ro_backend = m.backends["ro"]
+    m.close()
+    ro_backend.close()
+    assert img.read_bytes() == b"\x07" * (2 * MiB)
