@@ -228,3 +228,25 @@ def test_cursor_skew_on_hardware():
         vga.display.update_display()
     assert cell(hw, 20, 12)[13].any() and not cell(hw, 20, 10)[13].any()
     assert cell(q, 20, 10)[13].any() and not cell(q, 20, 12)[13].any()
+
+
+def test_line_compare_splits_at_the_scanline_on_hardware_and_at_rows_in_qemu():
+    hw, q = make(), make(qemu_compat=True)
+    for vga in (hw, q):
+        vga.run(crtc(0x0A, 0x20))  # cursor off: compare pictures only
+        vga.display.update_display()
+    before_hw = np.ascontiguousarray(hw.display.surface).copy()
+    before_q = np.ascontiguousarray(q.display.surface).copy()
+    for vga in (hw, q):
+        vga.run(crtc(0x07, 0x0F) + crtc(0x09, 0x0F) + crtc(0x18, 100))  # line compare = 100
+        assert vga.display.update_display().full
+    s_hw, s_q = hw.display.surface, q.display.surface
+    assert np.array_equal(s_hw[:101], before_hw[:101])
+    assert np.array_equal(s_hw[101:101 + 16 * 5], before_hw[:16 * 5])
+    assert np.array_equal(s_q[:112], before_q[:112])
+    assert np.array_equal(s_q[112:112 + 16 * 5], before_q[:16 * 5])
+    # a character written at address 0 shows in both panes' copies of row 0
+    put(hw, 0, 0, 0xDB, 0x0F)
+    st = hw.display.update_display()
+    assert st.rects == ((0, 0, 720, 16), (0, 101, 720, 16))
+    assert tuple(hw.display.surface[101 + 3, 2]) == rgb(0x3F)

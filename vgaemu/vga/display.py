@@ -342,8 +342,7 @@ class VGADisplay:
         if full or font_written or self._text.glyphs is None:
             full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
         target = self._fb
-        shifted = g.pan is not None or g.preset
-        if shifted:  # draw a cell wider / a row taller, then show the panned window of it
+        if not g.direct:  # draw whole rows into a scratch buffer, then place them
             shape = (g.cell_addr.shape[0] * g.ch, g.cell_addr.shape[1] * g.cw)
             if self._text_fb is None or self._text_fb.shape != shape:
                 self._text_fb = np.zeros(shape, dtype=np.uint32)
@@ -353,17 +352,19 @@ class VGADisplay:
                                   self.clock.now_ns)
         if r.size == 0:
             return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
-        if shifted:
+        if not g.direct:
             rows = np.unique(r)
-            ys = (rows[:, None] * g.ch + np.arange(g.ch)[None, :]).ravel()
-            out = ys - g.preset
-            keep = (out >= 0) & (out < g.height)
-            ys, out = ys[keep], out[keep]
-            pans = g.pan[ys // g.ch] if g.pan is not None else np.zeros(ys.size, dtype=np.int64)
+            k = np.arange(g.ch)[None, :]
+            src = (rows[:, None] * g.ch + k).ravel()
+            dst = (g.row_y[rows][:, None] + k).ravel()
+            keep = (dst >= np.repeat(g.row_lo[rows], g.ch)) & (dst < np.repeat(g.row_hi[rows], g.ch))
+            src, dst = src[keep], dst[keep]
+            pans = (np.repeat(g.pan[rows], g.ch)[keep] if g.pan is not None
+                    else np.zeros(src.size, dtype=np.int64))
             for p in np.unique(pans).tolist():  # at most two: above and below the split
                 sel = pans == p
-                self._fb[out[sel]] = target[ys[sel], p:p + g.width]
-            rects = tuple((0, y, g.width, n) for y, n in _runs(out))
+                self._fb[dst[sel]] = target[src[sel], p:p + g.width]
+            rects = tuple((0, y, g.width, n) for y, n in _runs(np.unique(dst)))
         else:
             rects = self._text_rects(g, r, cidx)
         nlines = sum(h for _, _, _, h in rects)

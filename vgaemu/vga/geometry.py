@@ -86,6 +86,9 @@ HARDWARE_VS_QEMU = (
      "wrap at the VRAM size (16 MiB)"),
     ("preset row scan CR8 (text)", "the picture starts CR8 & 0x1F scanlines into the first "
      "character row (smooth scrolling)", "ignored"),
+    ("line compare in text mode", "splits at the exact scanline; the lower part starts at "
+     "address 0 with row scan 0", "splits between character rows (the row after the one "
+     "that reaches line compare restarts at address 0)"),
     ("cursor skew CR0B bits 5-6", "the cursor appears 0-3 character positions to the right",
      "ignored"),
     ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
@@ -177,8 +180,16 @@ class TextGeometry:
     #: Pel panning in surface pixels per character row (None: no panning). The cells are
     #: then drawn one column wider (``cell_addr`` has cols + 1 columns) and shifted.
     pan: np.ndarray | None
-    #: Preset row scan in surface lines (``cell_addr`` then has rows + 1 rows).
+    #: Preset row scan in surface lines.
     preset: int
+    #: True when drawn rows are exactly the surface's rows (no panning, preset or
+    #: mid-row split): cells are drawn straight into the surface.
+    direct: bool
+    #: Per drawn row: surface y of its first scanline, and the surface lines [lo, hi) it
+    #: may cover (its pane of the line-compare split).
+    row_y: np.ndarray
+    row_lo: np.ndarray
+    row_hi: np.ndarray
     description: str
 
 
@@ -376,38 +387,51 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
     start = (cr[CR_START_HI] << 8) | cr[CR_START_LO]
     step = (cr[CR_OFFSET] << 3) // 4  # planar addresses per character row
     line_compare = vga_line_compare(s)
-    # vga_draw_text: the row after the one whose scanlines reach line compare restarts at 0.
-    r = np.arange(rows, dtype=np.int64)
-    row_addr = start + step * r
-    line = r * ch
-    hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
-    if hit.size:
-        k = int(hit[0]) + 1
-        row_addr[k:] = step * (r[k:] - k)
     vram_size = s.vram_size
+    height = rows * ch
     if qemu_compat:
         wrap = vram_size // 4
+        # vga_draw_text: the row after the one whose scanlines reach line compare restarts
+        # at address 0 -- the split moves in whole character rows.
+        r = np.arange(rows, dtype=np.int64)
+        row_addr = start + step * r
+        line = r * ch
+        hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
+        if hit.size:
+            k = int(hit[0]) + 1
+            row_addr[k:] = step * (r[k:] - k)
+        row_y = line
+        row_lo = np.zeros(rows, dtype=np.int64)
+        row_hi = np.full(rows, height, dtype=np.int64)
+        pan = None
+        preset = 0
     else:
         wrap = min(vram_size, VGA_PLANAR_WRAP_BYTES) // 4
-    # Horizontal pel panning (hardware only): 9-dot text takes AR13 = 8 as no shift and 0-7
-    # as 1-8 dots, 8-dot text 0-7; one more cell per row is drawn to pan into.
-    pan = None
-    if not qemu_compat:
+        # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
+        # cells (smooth vertical scrolling). Line compare: after scanline ``line_compare`` the
+        # CRTC restarts at address 0 and row scan 0, at any scanline. So the picture is two
+        # panes of whole rows, each drawn into a scratch buffer and copied with an offset.
+        preset = min(cr[CR_PRESET_ROW] & 0x1F, glyph_h - 1) * (2 if double_scan else 1)
+        split = line_compare + 1 if line_compare < height - 1 else height
+        na = -(-(split + preset) // ch)
+        ra = np.arange(na, dtype=np.int64)
+        nb = -(-(height - split) // ch) if split < height else 0
+        rb = np.arange(nb, dtype=np.int64)
+        row_addr = np.concatenate([start + step * ra, step * rb])
+        row_y = np.concatenate([ra * ch - preset, split + rb * ch])
+        row_lo = np.concatenate([np.zeros(na, np.int64), np.full(nb, split, np.int64)])
+        row_hi = np.concatenate([np.full(na, split, np.int64), np.full(nb, height, np.int64)])
+        # Horizontal pel panning: 9-dot text takes AR13 = 8 as no shift and 0-7 as 1-8 dots,
+        # 8-dot text 0-7; one more cell per row is drawn to pan into. AR10 bit 5 leaves the
+        # pane below the split unpanned.
+        pan = None
         p = s.ar[AR_PEL] & 0x0F
         dots = ((p + 1) % 9 if p <= 8 else 0) if glyph_w == 9 else (p if p < 8 else 0)
         if dots:
-            pan = np.full(rows, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
-            if (s.ar[AR_MODE] & 0x20) and hit.size:
-                pan[int(hit[0]) + 1:] = 0
-    # Preset row scan (CR8 bits 0-4, hardware only): the first character row starts that many
-    # scanlines into its cells -- smooth vertical scrolling; one more row is drawn to scroll
-    # into. Not combined with a line-compare split here (the split row would need its own
-    # scanline phase).
-    preset = 0
-    if not qemu_compat and not hit.size:
-        preset = min(cr[CR_PRESET_ROW] & 0x1F, glyph_h - 1) * (2 if double_scan else 1)
-    if preset:
-        row_addr = np.append(row_addr, row_addr[-1] + step)
+            pan = np.full(na + nb, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
+            if s.ar[AR_MODE] & 0x20:
+                pan[na:] = 0
+    direct = pan is None and row_y.size == rows and bool((row_y == np.arange(rows) * ch).all())
     drawn = cols + (1 if pan is not None else 0)
     cell_addr = (row_addr[:, None] + np.arange(drawn, dtype=np.int64)[None, :]) % wrap
 
@@ -423,5 +447,6 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         kind="text", cols=cols, rows=rows, cw=cw, ch=ch, glyph_h=glyph_h, glyph_w=glyph_w,
         double_width=double_width, double_scan=double_scan, cell_addr=cell_addr,
         addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=rows * ch,
-        snap_page0=snap_page0, snap_npages=snap_npages, pan=pan, preset=preset,
+        snap_page0=snap_page0, snap_npages=snap_npages, pan=pan, preset=preset, direct=direct,
+        row_y=row_y, row_lo=row_lo, row_hi=row_hi,
         description=f"text {cols}x{rows} ({cw}x{ch} cells)")
