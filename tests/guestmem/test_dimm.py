@@ -379,3 +379,48 @@ def test_readonly_and_memfd_backends_as_dimms(tmp_path):
     m.close()
     ro_backend.close()
     assert img.read_bytes() == b"\x07" * (2 * MiB)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_SIZES_MIB = [2, 4, 6, 8, 16, 32]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["plug", "plug_at", "unplug"]),
+                          st.integers(0, 7), st.integers(0, 200)), max_size=30))
+def test_random_plug_unplug_keeps_invariants(ops):
+    """Whatever sequence of plugs (good or bad) and unplugs: no overlap in guest addresses,
+    slots or ram_addr ranges, everything inside device-memory, sizes within maxmem, and a
+    failed operation changes nothing."""
+    objects = [f"memory-backend-ram,id=m{i},size={_SIZES_MIB[i % len(_SIZES_MIB)]}M"
+               for i in range(8)]
+    m, rl, sysmem = make("64M,slots=4,maxmem=128M", objects=objects)
+    n = 0
+    for op, which, where in ops:
+        before = state(m, rl)
+        try:
+            if op == "unplug":
+                if not m.dimms:
+                    continue
+                m.unplug(m.dimms[which % len(m.dimms)])
+            else:
+                addr = m.device_memory_base + where * 2 * MiB if op == "plug_at" else None
+                m.plug(PCDIMM(f"d{n}", f"m{which}", addr=addr))
+                n += 1
+        except DeviceError:
+            assert state(m, rl) == before
+        dimms = m.dimms
+        spans = sorted((d.addr, d.addr + d.size) for d in dimms)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+        assert all(m.device_memory_base <= s and e <= m.device_memory_base
+                   + m.device_memory_size for s, e in spans)
+        assert len({d.slot for d in dimms}) == len(dimms) and all(0 <= d.slot < 4 for d in dimms)
+        assert sum(d.size for d in dimms) <= 64 * MiB
+        blocks = sorted((b.offset, b.offset + b.max_length) for b in rl.blocks)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(blocks, blocks[1:]))
+        assert len(rl.blocks) == 1 + len(dimms)
+        assert all(d.backend.is_mapped for d in dimms)
+        assert sum(b.is_mapped for b in m.backends.values()) == 1 + len(dimms)
+    m.close()
+    assert rl.blocks == []
