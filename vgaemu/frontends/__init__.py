@@ -15,13 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-try:
-    from vgaemu.errors import VGAEmuError as _Base
-except ImportError:  # pragma: no cover - until vgaemu.errors exists
-    _Base = Exception
+from vgaemu.errors import VGAEmuError
 
 
-class FrontendError(_Base):
+class FrontendError(VGAEmuError, ValueError):
     """A bad front-end option (frame count, scale, fps, paths) or an impossible request."""
 
 
