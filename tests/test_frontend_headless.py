@@ -120,3 +120,70 @@ def test_progress_only_when_asked():
         p.step()
     p.close()
     assert "4/4 frames" in out.getvalue() and out.getvalue().endswith("\n")
+
+
+# -- on a real Machine, through run_guest ------------------------------------------------------
+GUEST_SCRIPT = '''
+"""Mode 13h: one band of 3 lines per frame, then a text-mode switch at frame 30."""
+
+
+def main(guest):
+    guest.set_mode(0x13)
+    for i in range(40):
+        if i == 30:
+            guest.set_mode(0x03)
+            guest.write(0xB8000, b"H\\x1fi\\x1f")
+        elif i < 30:
+            guest.fill(0xA0000 + (i * 5 % 190) * 320, 320 * 3, 16 + i)
+        guest.frame()
+'''
+
+
+@pytest.fixture
+def guest_script(tmp_path):
+    pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
+    path = tmp_path / "bands.py"
+    path.write_text(GUEST_SCRIPT)
+    return path
+
+
+def test_run_headless_real_machine(guest_script, tmp_path):
+    from vgaemu.frontends.headless import run_headless
+    from vgaemu.machine import Machine
+    m = Machine()
+    r = run_headless(m, guest_script, frames=20, screenshot=tmp_path / "last.png",
+                     screenshot_every=5, screenshot_dir=tmp_path / "every")
+    assert r.frames == 20 and r.last_index == 20 and r.run.stopped == "max_frames"
+    assert np.array_equal(read_png(r.screenshot), m.vga.surface)
+    assert [p.name for p in r.screenshots] == [f"frame-{i:06d}.png" for i in (5, 10, 15, 20)]
+    # every screenshot equals a fresh run stopped at that frame
+    m2 = Machine()
+    r2 = run_headless(m2, guest_script, frames=10)
+    assert np.array_equal(read_png(tmp_path / "every" / "frame-000010.png"), r2.surface)
+    assert not np.array_equal(r2.surface, r.surface)
+
+
+def test_run_headless_to_the_end_and_mode_change(guest_script, tmp_path):
+    from vgaemu.frontends.headless import run_headless
+    from vgaemu.machine import Machine
+    r = run_headless(Machine(), guest_script, frames=None, screenshot=tmp_path / "text.png")
+    assert r.run.stopped == "returned" and r.frames == 40
+    shot = read_png(r.screenshot)
+    assert np.array_equal(shot, r.surface)
+    assert shot.shape == (400, 720, 3)           # 80x25 text, 9x16 cells: the switch happened
+
+
+@pytest.mark.parametrize("frames", [0, -3, 2.5, "7"])
+def test_run_headless_bad_frames(frames, guest_script):
+    from vgaemu.frontends.headless import run_headless
+    from vgaemu.machine import Machine
+    with pytest.raises(FrontendError, match="frames must be a positive integer"):
+        run_headless(Machine(), guest_script, frames=frames)
+
+
+def test_run_headless_missing_script(guest_script, tmp_path):
+    from vgaemu.errors import GuestError
+    from vgaemu.frontends.headless import run_headless
+    from vgaemu.machine import Machine
+    with pytest.raises(GuestError, match="nope.py"):
+        run_headless(Machine(), tmp_path / "nope.py", frames=3)

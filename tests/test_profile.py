@@ -129,3 +129,85 @@ def test_heatmap_many_frames_and_lines(tmp_path):
     heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
     assert heat.shape[1] <= 1100 and heat.shape[0] <= 800
     read_png(r.write_plot(tmp_path / "plot.png"))
+
+
+# -- on a real Machine ---------------------------------------------------------------------------
+GUEST = '''
+def main(guest):
+    guest.set_mode(0x13)
+    for i in range(60):
+        if i % 20 == 19:
+            guest.set_dac(0, [[i % 64, 0, 0]])       # palette change: a full redraw
+        guest.fill(0xA0000 + (i * 3 % 196) * 320, 320 * 2, 32 + i)
+        guest.frame()
+'''
+
+
+@pytest.fixture
+def script(tmp_path):
+    pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
+    p = tmp_path / "bands.py"
+    p.write_text(GUEST)
+    return p
+
+
+class Recorder:
+    def __init__(self):
+        self.stats = []
+
+    def frame(self, machine, info):
+        self.stats.append(info.stats)
+
+    def keys(self):
+        return []
+
+
+def test_profile_numbers_match_the_vga(script, tmp_path):
+    from vgaemu.frontends.profile import profile
+    from vgaemu.guest import load_script, run_guest
+    from vgaemu.machine import Machine
+    report = profile(script, frames=45)
+    rec = Recorder()
+    run_guest(Machine(), load_script(script), rec, max_frames=45)
+    assert report.frames == 45 == len(rec.stats)
+    for fr, st in zip(report.tracked.frames, rec.stats):
+        assert (fr.full, fr.lines_redrawn, fr.dirty_pages, fr.bytes_converted) == \
+            (st.full, st.lines_redrawn, st.dirty_pages, st.bytes_converted)
+    assert all(f.full and f.lines_redrawn == f.height for f in report.full.frames)
+    t = report.totals()
+    assert 1 <= t["tracked"]["full_frames"] < 10
+    assert t["tracked"]["lines_redrawn"] < t["full"]["lines_redrawn"] / 5
+    assert t["tracked"]["bytes_converted"] < t["full"]["bytes_converted"]
+    # the heat map's rows are the lines the VGA reported redrawn
+    m = report.tracked.line_matrix()
+    assert [int(row.sum()) for row in m] == [f.lines_redrawn for f in report.tracked.frames]
+    for name, write in (("p.json", report.to_json), ("p.csv", report.to_csv),
+                        ("plot.png", report.write_plot), ("heat.png", report.write_heatmap)):
+        write(tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 100
+
+
+def test_profile_machine_options_and_errors(script):
+    from vgaemu.errors import ConfigError, GuestError
+    from vgaemu.frontends import FrontendError
+    from vgaemu.frontends.profile import profile
+    from vgaemu.machine import Machine
+    r = profile(script, frames=3, memory="32M", vram="8M")
+    assert r.frames == 3
+    with pytest.raises(FrontendError, match="frames"):
+        profile(script, frames=0)
+    with pytest.raises(FrontendError, match="not both"):
+        profile(script, frames=3, machine_factory=Machine, vram="8M")
+    with pytest.raises(ConfigError):
+        profile(script, frames=3, vram="bogus")
+    with pytest.raises(GuestError):
+        profile(script.parent / "missing.py", frames=3)
+
+
+def test_progress_bar_on_request(script, capsys):
+    from vgaemu.frontends.profile import profile
+    profile(script, frames=5, progress=True)
+    err = capsys.readouterr().err
+    assert "5/5 frames" in err and "dirty tracking" in err and "full redraw" in err
+    profile(script, frames=5)                 # stderr is not a TTY under pytest: silent
+    assert capsys.readouterr().err == ""

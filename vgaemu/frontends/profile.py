@@ -58,6 +58,8 @@ class RunProfile:
             "dirty_pages": sum(r.dirty_pages for r in f),
             "bytes_converted": sum(r.bytes_converted for r in f),
             "update_seconds": sum(r.update_seconds for r in f),
+            # robust against host noise (GC pauses, cold caches) that the sum includes
+            "median_update_seconds": float(np.median([r.update_seconds for r in f])) if f else 0.0,
         }
 
     def line_matrix(self, height: int | None = None) -> np.ndarray:
@@ -155,6 +157,8 @@ class ProfileReport:
                 f"{tr['bytes_converted']} bytes converted, {tr['full_frames']} full frames\n"
                 f"  full redraw:    {fu['update_seconds'] * 1e3:9.2f} ms, {fu['lines_redrawn']} lines, "
                 f"{fu['bytes_converted']} bytes converted\n"
+                f"  median per frame: {tr['median_update_seconds'] * 1e3:.3f} ms tracked, "
+                f"{fu['median_update_seconds'] * 1e3:.3f} ms full\n"
                 f"  time saved: {t['time_saved_ratio']:.1%} (speed-up {speed})")
 
     def write_plot(self, path: str | os.PathLike) -> Path:
@@ -241,28 +245,44 @@ def render_plot(report: ProfileReport, size: tuple[int, int] = (960, 480)) -> py
     series = {name: np.array([f.update_seconds * 1e3 for f in r.frames], dtype=np.float64)
               for name, r in (("tracked", report.tracked), ("full", report.full))}
     n = report.frames
-    ymax = max((float(s.max()) for s in series.values() if len(s)), default=1.0) * 1.08 or 1.0
-    ticks = nice_ticks(0, ymax, 5)
-    ymax = max(ymax, ticks[-1])
-    xmax = max(n - 1, 1)
-    px, py = _axes(canvas, area, xmax, ymax, "frame", "update time (ms)")
+    xs = {name: np.array([f.index for f in r.frames], dtype=np.float64)
+          for name, r in (("tracked", report.tracked), ("full", report.full))}
+    allys = np.concatenate([s for s in series.values() if len(s)] or [np.zeros(1)])
+    peak = float(allys.max())
+    # Host timing has outliers (the first frame's caches, a GC pause) that would flatten the
+    # rest: scale to the bulk and mark what lies above.
+    bulk = float(np.percentile(allys, 98)) * 1.5
+    ymax = (min(peak, bulk) if bulk > 0 else peak) * 1.08 or 1.0
+    ymax = max(ymax, nice_ticks(0, ymax, 5)[-1])
+    xall = np.concatenate([x for x in xs.values() if len(x)] or [np.zeros(1)])
+    xmin, xmax = float(xall.min()), float(xall.max())
+    if xmax <= xmin:
+        xmax = xmin + 1
+    px, py = _axes(canvas, area, xmax, ymax, "frame", "update time (ms)", xmin=xmin)
     canvas.set_clip(area)
     for name in ("full", "tracked"):
         ys = series[name]
         if len(ys) == 0:
             continue
-        pts = np.stack([px(np.arange(len(ys))), py(ys)], axis=1)
+        pts = np.stack([px(xs[name]), py(np.minimum(ys, ymax))], axis=1)
         if len(pts) == 1:
             pygame.draw.circle(canvas, RUN_COLOURS[name], pts[0], 3)
         else:
             pygame.draw.aalines(canvas, RUN_COLOURS[name], False, pts.tolist())
             pygame.draw.lines(canvas, RUN_COLOURS[name], False, pts.tolist(), 2)
+        for x in pts[ys > ymax, 0]:    # off-scale frames: a small triangle at the top edge
+            pygame.draw.polygon(canvas, RUN_COLOURS[name],
+                                [(x - 5, area.top + 9), (x + 5, area.top + 9), (x, area.top + 1)])
     canvas.set_clip(None)
     t = report.totals()
     draw_text(canvas, f"Per-frame display update cost: {report.script}", (area.left, 14), size=24)
     speed = f", speed-up {t['speedup']:.1f}x" if t["speedup"] else ""
     draw_text(canvas, f"{n} frames; dirty tracking saved {t['time_saved_ratio']:.1%} of update time{speed}",
               (area.left, 40), size=18, colour=FRAME_GREY)
+    above = int((allys > ymax).sum())
+    if above:
+        draw_text(canvas, f"{above} frame{'s' if above > 1 else ''} above the scale (max {peak:.2f} ms)",
+                  (area.right, 40), size=16, colour=FRAME_GREY, anchor="topright")
     # Legend, top right inside the plot area.
     lx, ly = area.right - 260, area.top + 10
     box = pygame.Rect(lx - 8, ly - 6, 256, 50)
