@@ -70,7 +70,7 @@ def xdisplay():
         pytest.skip("Xvfb is not installed (Debian package xvfb; .ci/run installs it)")
     if shutil.which("xwd") is None:
         pytest.skip("xwd is not installed (Debian package x11-apps; .ci/run installs it)")
-    proc = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x1024x24",
+    proc = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "2048x1536x24",
                              "-nolisten", "tcp", "-noreset"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -334,3 +334,79 @@ def test_many_cell_rects_become_bands(dummy_display):
     sink.frame(m, Info(3, Stats(False, 32, 2, 200 * 32 * 3, rects)))
     expected = np.repeat(np.repeat(s, 2, axis=0), 2, axis=1)
     assert np.array_equal(array_from_surface(pygame.display.get_surface()), expected)
+
+
+# -- a real guest on the real Machine: window == headless ---------------------------------------
+DEMO = '''
+"""Mode 13h, then 80x25 text: bands of colour, a box, changing every frame."""
+
+
+def main(guest):
+    guest.set_mode(0x13)
+    for i in range(24):
+        guest.fill(0xA0000 + (i * 7 % 190) * 320 + 40, 200, 32 + 3 * i)
+        guest.frame()
+    if guest.frame_index >= 30:
+        return
+    guest.set_mode(0x03)
+    for i in range(40):
+        guest.write(0xB8000 + 160 * (i % 25) + 2 * (i % 80), bytes([65 + i % 26, 0x1E + i % 7]))
+        guest.frame()
+'''
+
+WINDOW_CHILD = textwrap.dedent("""
+    import json, sys
+    from vgaemu.frontends.window import run_window
+    from vgaemu.machine import Machine
+    args = json.loads(sys.argv[1])
+
+    def ready(sink):
+        print(json.dumps({"window": sink.window_id, "frames": sink.frames}), flush=True)
+        sys.stdin.readline()
+
+    run_window(Machine(), args["script"], scale=args["scale"], fps=0, max_frames=args["frames"],
+               hold=False, on_ready=ready)
+""")
+
+
+@pytest.fixture
+def demo_script(tmp_path):
+    pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
+    path = tmp_path / "demo.py"
+    path.write_text(DEMO)
+    return path
+
+
+@pytest.mark.parametrize("frames, scale", [(20, 1), (45, 1), (45, 2)])
+def test_real_window_equals_headless_screenshot(xdisplay, demo_script, tmp_path, frames, scale):
+    from vgaemu.frontends.headless import run_headless
+    from vgaemu.machine import Machine
+    proc = run_child(WINDOW_CHILD, xdisplay, {"script": str(demo_script), "scale": scale,
+                                              "frames": frames})
+    shot = capture_child(proc, xdisplay)
+    headless = run_headless(Machine(), demo_script, frames=frames,
+                            screenshot=tmp_path / "headless.png")
+    expected = read_png(headless.screenshot)
+    expected = np.repeat(np.repeat(expected, scale, axis=0), scale, axis=1)
+    assert shot.shape == expected.shape
+    differing = np.count_nonzero((shot != expected).any(axis=2))
+    if differing:
+        from vgaemu.frontends.imaging import write_png
+        write_png(tmp_path / "window.png", shot)
+    assert differing == 0, f"{differing} pixels differ; window capture in {tmp_path / 'window.png'}"
+
+
+def test_run_window_dummy_stops_and_reports(dummy_display, demo_script, tmp_path):
+    from vgaemu.frontends.window import run_window
+    from vgaemu.machine import Machine
+    seen = []
+    r = run_window(Machine(), demo_script, fps=0, max_frames=10, screenshot_dir=tmp_path,
+                   on_ready=lambda sink: seen.append(sink.frames))
+    assert r.frames == 10 and seen == [10] and not r.quit_by_user and r.run.stopped == "max_frames"
+    # a guest that ends by itself is held on screen until Esc (posted here before the run)
+    pygame.display.init()
+    def quit_soon(sink):
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0,
+                                             unicode="", scancode=0))
+    r = run_window(Machine(), demo_script, fps=0, hold=True, on_ready=quit_soon)
+    assert r.run.stopped == "returned" and r.frames == 64 and r.quit_by_user
