@@ -410,3 +410,15 @@ def test_run_window_dummy_stops_and_reports(dummy_display, demo_script, tmp_path
                                              unicode="", scancode=0))
     r = run_window(Machine(), demo_script, fps=0, hold=True, on_ready=quit_soon)
     assert r.run.stopped == "returned" and r.frames == 64 and r.quit_by_user
+
+
+def test_no_display_is_a_clear_error(monkeypatch):
+    """Without DISPLAY, SDL silently falls back to an invisible driver: refuse, point to --headless."""
+    from vgaemu.frontends.window import WindowSink
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("SDL_VIDEODRIVER", raising=False)
+    pygame.display.quit()
+    with pytest.raises(FrontendError, match="--headless"):
+        WindowSink()
+    assert not pygame.display.get_init()

@@ -30,6 +30,8 @@ OVERLAY_RGB = np.array([255, 40, 40], dtype=np.float32)
 OVERLAY_ALPHA = 0.55
 OVERLAY_DECAY = 0.8
 MAX_RECTS = 48
+#: SDL video drivers that show nothing; allowed only when asked for by SDL_VIDEODRIVER.
+NO_SCREEN_DRIVERS = ("offscreen", "dummy")
 OVERLAY_CUTOFF = 0.1   # ~10 frames (1/6 s at 60 Hz) after its last redraw a line is untinted
 
 
@@ -101,6 +103,14 @@ class WindowSink:
         except pygame.error as e:
             raise FrontendError(f"cannot open a window ({e}); is DISPLAY set? use --headless "
                                 "to run without one") from e
+        driver = pygame.display.get_driver()
+        if driver in NO_SCREEN_DRIVERS and os.environ.get("SDL_VIDEODRIVER") != driver:
+            # SDL falls back to an invisible driver when it finds no display: say so rather
+            # than run a window nobody can see.
+            pygame.display.quit()
+            raise FrontendError(f"no display to open a window on (SDL fell back to its "
+                                f"{driver!r} driver; DISPLAY={os.environ.get('DISPLAY')!r}); "
+                                "use --headless to run without one")
 
     def _resize(self, width: int, height: int) -> None:
         try:
