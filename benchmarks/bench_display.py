@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_display.py [--repeat N]
 
-For mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
+On a vgaemu.Machine (guestmem dirty bitmaps, writes through its address spaces), for
+mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
   full   -- invalidate() + update_display(): every line converted;
   line   -- one byte written on one scanline (its 4 KiB page is dirty: the lines sharing that
             page are redrawn -- in text mode, the one changed cell);
@@ -23,12 +24,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vgaemu.testing import PortLevelVGA, dac_ops, ega_palette, mode_ops, outb, vbe_ops  # noqa: E402
+from vgaemu.testing import MachineVGA, dac_ops, ega_palette, mode_ops, outb, vbe_ops  # noqa: E402
 
 
-def setup(name: str) -> tuple[PortLevelVGA, callable]:
+def setup(name: str) -> tuple[MachineVGA, callable]:
     rng = np.random.default_rng(0)
-    vga = PortLevelVGA()
+    vga = MachineVGA()
     if name == "mode 13h":
         vga.run(mode_ops(0x13) + dac_ops(0, [tuple(rng.integers(0, 64, 3)) for _ in range(256)]))
         vga.lfb_write(0, rng.integers(0, 256, 64000, dtype=np.uint8).tobytes())
@@ -62,7 +63,7 @@ def setup(name: str) -> tuple[PortLevelVGA, callable]:
     return vga, touch
 
 
-def measure(vga: PortLevelVGA, touch, repeat: int) -> dict:
+def measure(vga: MachineVGA, touch, repeat: int) -> dict:
     d = vga.display
     out = {"full": [], "line": [], "idle": []}
     lines = {}

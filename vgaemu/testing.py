@@ -406,3 +406,53 @@ class PortLevelVGA:
         self.vram[dest] = val
         for page in np.unique(dest >> 12).tolist():
             self.dirty.set_dirty_range(page << 12, 4096)
+
+
+class MachineVGA:
+    """The same test interface as :class:`PortLevelVGA` on a real :class:`vgaemu.Machine`:
+    ops go through the machine's I/O and memory address spaces (guestmem dispatch, the VGA's
+    port and window handlers, the LFB as plain RAM), so dirty bits come from guestmem."""
+
+    LFB = 0xFD000000
+
+    def __init__(self, *, qemu_compat: bool = False, vram: str = "16M", memory: str = "32M"):
+        from .machine import Machine
+
+        self.machine = Machine(memory=memory, vram=vram, qemu_compat=qemu_compat)
+        self.vga = self.machine.vga
+        self.display = self.vga.display
+        self.state = self.vga.state
+        self.vram = self.state.vram
+        self.clock = self.machine.clock
+
+    def run(self, ops) -> None:
+        m = self.machine
+        for op in ops:
+            kind = op["op"]
+            num = (lambda v: int(v, 0) if isinstance(v, str) else int(v))
+            if kind == "outb":
+                m.outb(num(op["port"]), num(op["val"]) & 0xFF)
+            elif kind == "outw":
+                m.outw(num(op["port"]), num(op["val"]) & 0xFFFF)
+            elif kind == "inb":
+                m.inb(num(op["port"]))
+            elif kind in ("writeb", "writew", "writel", "write", "fill"):
+                addr = self.LFB + num(op["lfb"]) if "lfb" in op else num(op["addr"])
+                if kind == "write":
+                    data = bytes.fromhex(op["data"])
+                elif kind == "fill":
+                    unit = num(op.get("unit", 1))
+                    data = num(op["val"]).to_bytes(unit, "little") * (num(op["len"]) // unit)
+                else:
+                    size = {"writeb": 1, "writew": 2, "writel": 4}[kind]
+                    data = num(op["val"]).to_bytes(size, "little")
+                m.write(addr, data)
+            elif kind != "comment":
+                raise ValueError(f"op {kind!r} is not supported by MachineVGA")
+
+    def lfb_write(self, offset: int, data: bytes) -> None:
+        """A plain store to the linear framebuffer: RAM, no VGA code runs."""
+        self.machine.write(self.LFB + offset, bytes(data))
+
+    def frame(self):
+        return self.machine.frame()

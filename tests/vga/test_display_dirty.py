@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgaemu.testing import PortLevelVGA, dac_ops
+from vgaemu.testing import MachineVGA, dac_ops
 
 from test_screenshots import SCENARIOS, crtc, vbe_ops_for  # noqa: E402
 
 
-def make(name: str, **kw) -> PortLevelVGA:
-    vga = PortLevelVGA(**kw)
+def make(name: str, **kw) -> MachineVGA:
+    vga = MachineVGA(**kw)
     vga.run(SCENARIOS[name]())
     st = vga.frame()
     assert st.full
@@ -147,11 +147,19 @@ def test_full_redraw_leaves_no_stale_dirty_bits():
 
 
 def test_lfb_write_marks_lines_dirty():
-    vga = PortLevelVGA()
+    vga = MachineVGA()
     vga.run(vbe_ops_for(640, 480, 32))
     vga.frame()
+    calls = []
+    regions = [vga.vga.lowmem, vga.vga.vbe_region] + [mr for _, mr in vga.vga.port_regions]
+    for mr in regions:  # count every VGA callback from here on
+        ops = mr.ops
+        for name in ("read", "write"):
+            fn = getattr(ops, name)
+            setattr(ops, name, (lambda f, n: lambda *a: (calls.append((mr.name, n)), f(*a))[1])(fn, name))
     off = 200 * 2560 + 40
-    vga.lfb_write(off, b"\xff\x00\x00\x00")  # plain RAM store: no VGA code involved
+    vga.lfb_write(off, b"\xff\x00\x00\x00")  # a plain store through the LFB: guest RAM
+    assert calls == []
     st = vga.frame()
     want = expected_lines(vga, [off])
     assert redrawn(st) == want == [y for y in range(480)
@@ -200,7 +208,7 @@ def test_random_writes_match_a_full_redraw(name):
 
 def test_vbe_bank_register_is_not_a_mode_change():
     vga = make("vbe640x480x32")
-    vga._vbe_write(5, 3)
+    vga.run([{"op": "outw", "port": 0x1CE, "val": 5}, {"op": "outw", "port": 0x1CF, "val": 3}])
     assert not vga.frame().full
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from vgaemu.testing import PortLevelVGA, ega_palette
+from vgaemu.testing import MachineVGA, ega_palette
 
 from test_screenshots import SCENARIOS, attr, crtc, font16, text_ops  # noqa: E402
 
 CW, CH = 9, 16
 
 
-def make(name="text80", **kw) -> PortLevelVGA:
-    vga = PortLevelVGA(**kw)
+def make(name="text80", **kw) -> MachineVGA:
+    vga = MachineVGA(**kw)
     vga.run(SCENARIOS[name]())
     st = vga.display.update_display()
     assert st.full
