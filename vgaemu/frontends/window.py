@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from vgaemu.frontends import FrontendError, check_frames, load_main
-from vgaemu.frontends.imaging import pygame, surface_from_array, write_png
+from vgaemu.frontends.imaging import pygame, write_png
 
 #: The overlay's tint (a warm red) and how fast a redrawn line's tint fades per frame.
 OVERLAY_RGB = np.array([255, 40, 40], dtype=np.float32)
@@ -190,7 +190,10 @@ class WindowSink:
             pygame.display.update(dirty)
 
     def _blit(self, pixels: np.ndarray, x: int, y: int, w: int, h: int) -> None:
-        img = surface_from_array(pixels)
+        # One packing copy of the (strided) surface view; the Surface borrows that buffer,
+        # which lives until the blit below is done.
+        packed = np.ascontiguousarray(pixels)
+        img = pygame.image.frombuffer(packed, (w, h), "RGB")
         if self.scale != 1:
             # pygame.transform.scale is nearest-neighbour: integer scaling keeps pixels square.
             img = pygame.transform.scale(img, (w * self.scale, h * self.scale))
