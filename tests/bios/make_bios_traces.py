@@ -250,7 +250,7 @@ def traces():
                               put(3, 3)] + tty("c")
     # graphics teletype scrolling the whole screen, AH=0Ah in graphics, CGA mode 6 scroll
     g = [i10(0x0012)]
-    for r in range(34):
+    for r in range(31):
         g += tty(f"gfx teletype {r}\r\n", 1 + r % 15)
     t["bios_gfx12_teletype_scroll"] = g
     t["bios_gfx_0a_and_xor"] = [i10(0x000D), put(1, 1), i10(0x0A00 | ord("Z"), bx=0x0003, cx=5),
