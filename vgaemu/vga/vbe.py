@@ -10,7 +10,9 @@ vbe_update_vgaregs) is the reference, reproduced exactly, quirks included:
   planes in a separate sequencer copy (``sr_vbe``) that is only ever OR-ed into;
 - enabling clears ``yres * line_offset`` bytes of VRAM unless NOCLEARMEM;
 - an ENABLE write that does not turn VBE on resets the bank offset (not the BANK register);
-- VIRT_HEIGHT is read-only (computed), VIDEO_MEMORY_64K reads the VRAM size in 64K units.
+- VIRT_HEIGHT is read-only (computed), VIDEO_MEMORY_64K reads the VRAM size in 64K units;
+- the display start is truncated to a multiple of 4 bytes (QEMU's ``vbe_start_addr`` is
+  ``offset / 4``; ``VGAState.vbe_start_addr`` holds it in bytes).
 """
 
 from __future__ import annotations
@@ -200,7 +202,9 @@ class BochsVBE:
 
         r[VBE_DISPI_INDEX_VIRT_HEIGHT] = maxy & 0xFFFF
         s.vbe_line_offset = linelength
-        s.vbe_start_addr = offset // 4
+        # QEMU keeps start_addr in units of 4 bytes (offset / 4); VGAState documents bytes,
+        # so store that same 4-byte-aligned address in bytes.
+        s.vbe_start_addr = offset & ~3
 
     def update_vgaregs(self) -> None:
         """Program the VGA registers for the enabled VBE mode (QEMU vbe_update_vgaregs);
