@@ -219,10 +219,10 @@ def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
     """The VBE display start in VRAM bytes (``vbe_start_addr`` is kept in bytes here).
 
     QEMU keeps it in dwords (offset / 4), so an x offset that is not a multiple of 4 bytes
-    (24 bpp) starts the picture up to 3 bytes early; ``qemu_compat`` reproduces that.
+    (24 bpp) starts the picture up to 3 bytes early. Bochs VBE exists only in emulators, so
+    there is no hardware to follow: both modes do what QEMU does.
     """
-    start = int(s.vbe_start_addr)
-    return start & ~3 if qemu_compat else start
+    return int(s.vbe_start_addr) & ~3
 
 
 def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
