@@ -279,3 +279,19 @@ def test_dirty_memory_growth_invalidates_fast_path(machine):
     ram.reset_dirty(0, P, DirtyClient.VGA)
     as_.stl_le(0x10, 2)
     assert ram.get_dirty(0, P, DirtyClient.VGA)
+
+
+@pytest.mark.parametrize("client", list(DirtyClient))
+@pytest.mark.parametrize("vga_log, migration", [(False, False), (True, False), (False, True), (True, True)])
+def test_each_client_is_remarked_after_its_own_clear(machine, client, vga_log, migration):
+    rl, sysmem, ram, as_ = machine
+    ram.set_log(vga_log, DirtyClient.VGA)
+    if migration:
+        rl.global_dirty_log_start()
+    logging = {DirtyClient.CODE: True, DirtyClient.VGA: vga_log, DirtyClient.MIGRATION: migration}
+    for store in (lambda: as_.stl_le(0x7008, 1), lambda: as_.write(0x7010, b"ab"),
+                  lambda: as_.stq_be(0x7ffc, 1)):      # the last one straddles pages 7 and 8
+        rl.dirty.set_dirty_range(0, 0x100000)
+        ram.reset_dirty(0, 0x100000, client)
+        store()
+        assert ram.get_dirty(0x7000, 4096, client) == logging[client]
