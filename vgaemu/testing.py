@@ -162,7 +162,8 @@ def ega_palette() -> list[tuple[int, int, int]]:
 
 
 def vbe_ops(width: int, height: int, bpp: int, *, noclear: bool = False,
-            virt_width: int | None = None, x: int = 0, y: int = 0, dac8: bool = False) -> list[dict]:
+            virt_width: int | None = None, x: int = 0, y: int = 0,
+            dac8: bool = False) -> list[dict]:
     """Bochs DISPI writes for a linear VBE mode (ports 0x1CE/0x1CF, 16-bit)."""
     ops = []
 

@@ -156,7 +156,10 @@ def test_lfb_write_marks_lines_dirty():
         ops = mr.ops
         for name in ("read", "write"):
             fn = getattr(ops, name)
-            setattr(ops, name, (lambda f, n: lambda *a: (calls.append((mr.name, n)), f(*a))[1])(fn, name))
+            def counted(*a, _f=fn, _n=name, _mr=mr.name):
+                calls.append((_mr, _n))
+                return _f(*a)
+            setattr(ops, name, counted)
     off = 200 * 2560 + 40
     vga.lfb_write(off, b"\xff\x00\x00\x00")  # a plain store through the LFB: guest RAM
     assert calls == []

@@ -133,7 +133,8 @@ def planar_ops(mode: int, width: int, height: int) -> list[dict]:
     planes = np.zeros((4, height, bpl), dtype=np.uint8)
     y = np.arange(height)[:, None]
     x = np.arange(bpl)[None, :]
-    colour = (x * 16 // bpl + (y // (height // 4)) * 5) & 15  # 16 vertical bands, shifted per quarter
+    # 16 vertical bands, shifted per quarter of the screen
+    colour = (x * 16 // bpl + (y // (height // 4)) * 5) & 15
     for p in range(4):
         planes[p] = np.where((colour >> p) & 1, 0xFF, 0x00)
     planes[:, :, ::7] ^= np.uint8(0x81)  # thin stripes: pixel-level detail
@@ -171,7 +172,8 @@ def mode13_image() -> np.ndarray:
 
 
 def mode13_ops() -> list[dict]:
-    return mode_ops(0x13) + dac_ops(0, default_256_palette()) + [write(0xA0000, mode13_image().reshape(-1))]
+    return (mode_ops(0x13) + dac_ops(0, default_256_palette())
+            + [write(0xA0000, mode13_image().reshape(-1))])
 
 
 def modex_ops() -> list[dict]:

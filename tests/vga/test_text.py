@@ -6,7 +6,7 @@ import numpy as np
 
 from vgaemu.testing import MachineVGA, ega_palette
 
-from test_screenshots import SCENARIOS, attr, crtc, font16, text_ops  # noqa: E402
+from test_screenshots import SCENARIOS, attr, crtc, font16  # noqa: E402
 
 CW, CH = 9, 16
 
@@ -20,11 +20,13 @@ def make(name="text80", **kw) -> MachineVGA:
 
 
 def put(vga, row, col, ch, at, cols=80):
-    vga.run([{"op": "write", "addr": 0xB8000 + 2 * (row * cols + col), "data": bytes([ch, at]).hex()}])
+    addr = 0xB8000 + 2 * (row * cols + col)
+    vga.run([{"op": "write", "addr": addr, "data": bytes([ch, at]).hex()}])
 
 
 def cell(vga, row, col, cw=CW, ch=CH):
-    return np.ascontiguousarray(vga.display.surface[row * ch:(row + 1) * ch, col * cw:(col + 1) * cw])
+    y, x = row * ch, col * cw
+    return np.ascontiguousarray(vga.display.surface[y:y + ch, x:x + cw])
 
 
 def rgb(dac_index):

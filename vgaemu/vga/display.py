@@ -295,7 +295,7 @@ class VGADisplay:
         reader = self._reader
         t = self._tables
         if drawer in ("32", "24", "16", "15"):
-            step = c_step if (c_step := self._gcache.get("step")) is not None and len(addrs) == g.height else None
+            step = self._gcache.get("step") if len(addrs) == g.height else None
             if drawer in ("32", "24"):
                 src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
                 if out is None:
@@ -357,7 +357,8 @@ class VGADisplay:
             k = np.arange(g.ch)[None, :]
             src = (rows[:, None] * g.ch + k).ravel()
             dst = (g.row_y[rows][:, None] + k).ravel()
-            keep = (dst >= np.repeat(g.row_lo[rows], g.ch)) & (dst < np.repeat(g.row_hi[rows], g.ch))
+            lo, hi = np.repeat(g.row_lo[rows], g.ch), np.repeat(g.row_hi[rows], g.ch)
+            keep = (dst >= lo) & (dst < hi)
             src, dst = src[keep], dst[keep]
             pans = (np.repeat(g.pan[rows], g.ch)[keep] if g.pan is not None
                     else np.zeros(src.size, dtype=np.int64))

@@ -101,7 +101,8 @@ def _u16(v: int) -> int:
 
 
 #: The registers that decide the mode geometry (not the cursor, not the palette).
-_CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_PRESET_ROW, CR_MAX_SCAN, CR_START_HI, CR_START_LO,
+_CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_PRESET_ROW, CR_MAX_SCAN,
+                     CR_START_HI, CR_START_LO,
                      CR_V_DISP_END, CR_OFFSET, CR_UNDERLINE, CR_MODE, CR_LINE_COMPARE)
 
 
@@ -212,7 +213,8 @@ def vga_line_compare(s: VGAState) -> int:
 
 def vga_vertical_display_end(s: VGAState) -> int:
     cr = s.cr
-    return (cr[CR_V_DISP_END] | ((cr[CR_OVERFLOW] & 0x02) << 7) | ((cr[CR_OVERFLOW] & 0x40) << 3)) + 1
+    ov = cr[CR_OVERFLOW]
+    return (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
 
 
 def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
@@ -310,7 +312,8 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
     elif bpp == 8:
         drawer, bits, double, palette = "8", 8, False, 256
     elif bpp in (15, 16, 24, 32):
-        drawer, bits, double, palette = str(bpp), 24 if bpp == 24 else (32 if bpp == 32 else 16), False, 0
+        bits = {15: 16, 16: 16, 24: 24, 32: 32}[bpp]
+        drawer, double, palette = str(bpp), False, 0
     else:
         drawer, bits, double, palette = "8", 8, False, 256
     bwidth = (width * bits + 7) // 8
@@ -345,7 +348,8 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         plane_mask=plane_mask, description=desc)
 
 
-def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int, line_compare: int) -> np.ndarray | None:
+def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
+                  line_compare: int) -> np.ndarray | None:
     """Horizontal pel panning (AR13) in pixels of the surface, per displayed line.
 
     Hardware: 16/4-colour modes shift by AR13 & 7 dots; the 256-colour mode by (AR13 & 7) >> 1

@@ -10,7 +10,6 @@ surface format (pixman x8r8g8b8); the palette tables are built once per palette 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .state import VGAState
 
