@@ -233,3 +233,28 @@ def test_pel_panning_graphics_hardware_only():
         st = vga.frame()
         assert 20 in redrawn(st)
         assert_same_as_full_redraw(vga)
+
+
+def test_screen_off_blanks_on_hardware_only():
+    from test_screenshots import seq
+    for compat in (False, True):
+        vga = make("mode13", qemu_compat=compat)
+        vga.run(seq(1, 0x21))  # SR1 bit 5: screen off
+        st = vga.frame()
+        assert st.mode == ("VGA 256-colour 640x400" if compat else "blank (screen off)")
+        assert (not vga.display.surface.any()) != compat
+        assert vga.display.surface.shape == (400, 640, 3)  # blank keeps the last size
+        vga.run(seq(1, 0x01))
+        assert vga.frame().full != compat or compat
+        assert vga.display.surface.any()
+
+
+def test_palette_address_source_off_blanks():
+    from test_screenshots import attr
+    vga = make("mode12")
+    vga.run([{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
+    st = vga.frame()
+    assert st.full and st.mode == "blank" and not vga.display.surface.any()
+    assert vga.frame().rects == ()
+    vga.run(attr(0x00, 0x00))  # ends with index 0x20: the picture comes back
+    assert vga.frame().full and vga.display.surface.any()
