@@ -245,7 +245,7 @@ def test_screen_off_blanks_on_hardware_only():
         assert (not vga.display.surface.any()) != compat
         assert vga.display.surface.shape == (400, 640, 3)  # blank keeps the last size
         vga.run(seq(1, 0x01))
-        assert vga.frame().full != compat or compat
+        vga.frame()
         assert vga.display.surface.any()
 
 
