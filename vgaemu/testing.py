@@ -8,7 +8,10 @@
 
 Also here, for tests that program the VGA register by register: the standard IBM VGA mode
 register sets (:data:`VGA_MODE_REGISTERS`) as port writes in the oracle trace format (so the
-same list of ops can run here and in real QEMU through ``shared/oracle/oracle.py``).
+same list of ops can run here and in real QEMU through ``shared/oracle/oracle.py``), and two
+harnesses that run such op lists: :class:`MachineVGA` (a real ``vgaemu.Machine``: the tests'
+default) and :class:`PortLevelVGA` (a minimal stand-in with no guestmem, for display tests in
+isolation).
 """
 
 from __future__ import annotations
