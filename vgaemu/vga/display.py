@@ -244,6 +244,19 @@ class VGADisplay:
              "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
              "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
              "all": np.arange(g.height), "step": _linear_step(g.line_addr)}
+        if not c["wrapped"]:
+            # page -> lines index (CSR): lines_of_page[ptr[p]:ptr[p + 1]] are the lines whose
+            # bytes touch snapshot page p, in line order -- a frame with a few dirty pages
+            # finds its lines with a slice per page instead of a pass over all lines.
+            counts = (b - a).astype(np.int64)
+            total = int(counts.sum())
+            first = np.repeat(a - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+            page_of_entry = first + np.arange(total)
+            line_of_entry = np.repeat(np.arange(g.height), counts)
+            order = np.argsort(page_of_entry, kind="stable")
+            ptr = np.zeros(g.snap_npages + 1, dtype=np.int64)
+            np.cumsum(np.bincount(page_of_entry, minlength=g.snap_npages), out=ptr[1:])
+            c["csr"] = (ptr.tolist(), line_of_entry[order])
         self._gcache = c
         return c
 
@@ -257,6 +270,12 @@ class VGADisplay:
             rows = c["all"]
         elif dirty_pages == 0:
             return UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description)
+        elif dirty_pages <= 4 and "csr" in c:
+            ptr, lines = c["csr"]
+            parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
+            rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            if rows.size == 0:
+                return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         else:
             cs = np.zeros(pages.size + 1, dtype=np.int32)
             np.cumsum(pages, out=cs[1:])
