@@ -186,3 +186,13 @@ def test_bad_memory_config_is_config_error():
 def test_bad_port_access(m, call):
     with pytest.raises(PortAccessError):
         call(m)
+
+
+def test_memory_objects_and_dimms_pass_through():
+    mach = Machine(memory="64M,slots=2,maxmem=1G", vram="8M",
+                   objects=["memory-backend-ram,id=m1,size=128M"],
+                   devices=["pc-dimm,id=d1,memdev=m1"])
+    text = mach.mtree()
+    assert "device-memory" in text and "m1" in text
+    mach.write(0x100000000, b"\x5A")
+    assert mach.read(0x100000000, 1) == b"\x5A"
