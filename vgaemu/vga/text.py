@@ -35,6 +35,9 @@ HW_CURSOR_FRAMES = 8
 HW_BLINK_FRAMES = 16
 
 
+_NONE = np.zeros(0, dtype=np.int64)
+
+
 class TextRenderer:
     """Per-display text state: glyph tables, the last drawn cells, cursor and blink phases."""
 
@@ -112,8 +115,20 @@ class TextRenderer:
         ar_mode = s.ar[AR_MODE]
         blink_mode = bool(ar_mode & 0x08) and not self.qemu_compat
 
+        cr = s.cr
+        cstart, cend = cr[CR_CURSOR_START], cr[CR_CURSOR_END]
+        cursor_addr = (cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]
+        if not self.qemu_compat:
+            cursor_addr += (cend >> 5) & 3  # cursor skew: later by 0-3 character clocks
+        cursor_addr &= g.addr_mask
+        cursor = (cursor_addr, cstart, cend, bool(cursor_phase and not (cstart & 0x20)))
+        blink_flip = blink_mode and blink_on != self._blink_on
+        self._blink_on = blink_on
+
         if full or self._last is None or self._last.shape != (rows, cols):
             full = True
+        elif not check_cells and not blink_flip and cursor == self._cursor_drawn:
+            return _NONE, _NONE  # an idle frame: nothing in VRAM, no phase or cursor change
         if full or check_cells:
             # char (plane 0) and attribute (plane 1) of planar address a are the little-endian
             # 16-bit word at VRAM byte 4a: one gather for both.
@@ -130,17 +145,8 @@ class TextRenderer:
         else:
             changed = np.zeros((rows, cols), dtype=bool)
 
-        if blink_mode and blink_on != self._blink_on:
+        if blink_flip:
             changed |= (code & 0x8000) != 0
-        self._blink_on = blink_on
-
-        cr = s.cr
-        cstart, cend = cr[CR_CURSOR_START], cr[CR_CURSOR_END]
-        cursor_addr = (cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]
-        if not self.qemu_compat:
-            cursor_addr += (cend >> 5) & 3  # cursor skew: later by 0-3 character clocks
-        cursor_addr &= g.addr_mask
-        cursor = (cursor_addr, cstart, cend, bool(cursor_phase and not (cstart & 0x20)))
         if cursor != self._cursor_drawn:
             changed |= g.cell_addr == cursor_addr
             if self._cursor_drawn is not None:
