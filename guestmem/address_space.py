@@ -31,6 +31,7 @@ from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _registe
                      unassigned_io_ops)
 
 ADDR_LIMIT = 1 << 64
+assert TARGET_PAGE_BITS == 12, "the fast paths below hard-code 4 KiB pages"
 _PAGE_MASK_LOW = TARGET_PAGE_SIZE - 1
 
 
@@ -337,74 +338,100 @@ class AddressSpace:
 
     # -- the access paths ------------------------------------------------------------------
     def _install_fast_paths(self) -> None:
-        # The MRU cache: [c_start, c_end) is readable RAM, [c_start, c_wend) writable RAM.
+        # The MRU cache, bound into closures: [c_start, c_end) is directly readable RAM,
+        # [c_start, c_wend) directly writable RAM; host offset = addr - c_hdelta, ram_addr =
+        # addr - c_radelta.  [c_oklo, c_okhi) is one page of it known dirty for every client
+        # in c_mask as of c_dm.clear_generation == c_okgen (any clear bumps the generation).
+        empty = memoryview(b"")
         c_start, c_end, c_wend = 1, 0, 0
-        c_mv = memoryview(b"")
+        c_mv = c_r0 = c_r1 = c_r2 = empty
         c_hdelta = c_radelta = c_mask = 0
-        c_r0 = c_r1 = c_r2 = c_mv
+        c_oklo, c_okhi, c_okgen = 1, 0, -1
+        c_epoch = 0
+        c_dm = None
         c_mark = None
         as_ = self
+        OK = _OK
 
         def invalidate():
-            nonlocal c_start, c_end, c_wend, c_mv, c_r0, c_r1, c_r2, c_mark
+            nonlocal c_start, c_end, c_wend, c_mv, c_r0, c_r1, c_r2, c_mark, c_dm, c_oklo, c_okhi
+            nonlocal c_epoch
+            c_epoch += 1
+            c_oklo, c_okhi = 1, 0
             c_start, c_end, c_wend = 1, 0, 0
-            c_mv = c_r0 = c_r1 = c_r2 = memoryview(b"")
-            c_mark = None
+            c_mv = c_r0 = c_r1 = c_r2 = empty
+            c_mark = c_dm = None
 
-        def fill(fr: FlatRange):
-            nonlocal c_start, c_end, c_wend, c_mv, c_hdelta, c_radelta, c_mask, c_r0, c_r1, c_r2, c_mark
-            if not fr.direct_read:
-                return
-            host = fr.host
-            if fr.direct_write and not host.flags.writeable:
-                return
+        def fill(fr: FlatRange) -> bool:
+            nonlocal c_start, c_end, c_wend, c_mv, c_hdelta, c_radelta, c_mask, c_r0, c_r1, c_r2
+            nonlocal c_mark, c_dm, c_oklo, c_okhi, c_epoch
+            cl = fr.check_clients
+            if not fr.direct_read or cl is None or (fr.direct_write and fr.host_mv.readonly):
+                return False
             rl = fr.ram_list
-            mask = fr.dirty_log_mask
-            rows = rl.dirty.rows
-            checks = [rows[c] for c in range(DIRTY_MEMORY_NUM) if mask & (1 << c)]
-            if not checks:
-                return  # nothing logs this RAM (never the case while CODE is always on)
-            while len(checks) < 3:
-                checks.append(checks[0])
+            dm = rl.dirty
+            rows = dm.rows
+            c_epoch += 1
+            c_oklo, c_okhi = 1, 0
             c_start = 1
             c_end = c_wend = 0
-            c_r0, c_r1, c_r2 = checks
-            c_mv = memoryview(host)
+            c_r0 = rows[cl[0]]
+            c_r1 = rows[cl[1]]
+            c_r2 = rows[cl[2]]
+            c_mv = fr.host_mv
             c_hdelta = fr.host_delta
             c_radelta = fr.ram_addr_delta
-            c_mask = mask
+            c_mask = fr.dirty_log_mask
             c_mark = rl.invalidate_and_set_dirty
+            c_dm = dm
             c_wend = fr.end if fr.direct_write else fr.addr
             c_end = fr.end
             c_start = fr.addr
+            return True
+
+        def refill(addr) -> bool:
+            fr = as_.flatview.lookup(addr)
+            return fr is not None and fill(fr)
+
+        def mark(ra, n):
+            """A RAM write of [ra, ra+n) outside the known-dirty page: check the bits and mark
+            (invalidate_and_set_dirty) if any client sees a clean page."""
+            nonlocal c_oklo, c_okhi, c_okgen
+            epoch = c_epoch
+            gen = c_dm.clear_generation
+            p = ra >> 12
+            if (ra & 4095) + n <= 4096:
+                if not (c_r0[p] and c_r1[p] and c_r2[p]):
+                    c_mark(ra, n, c_mask)
+                if epoch == c_epoch:  # the hook may have changed the map under us
+                    lo = (p << 12) + c_radelta
+                    c_oklo, c_okhi, c_okgen = max(lo, c_start), min(lo + 4096, c_wend), gen
+            elif n:
+                c_mark(ra, n, c_mask)
+            return OK
 
         self._invalidate_cache = invalidate
         self._fill_cache = fill
-
-        def rw_generic(addr, buf, is_write):
-            return as_._rw_slow(addr, buf, is_write)
 
         def write(addr, data):
             """address_space_write: copy `data` (bytes-like) to guest address `addr`."""
             try:
                 n = len(data)
-                hit = c_start <= addr and addr + n <= c_wend
-            except TypeError:
-                hit = False
-            if hit:
-                o = addr - c_hdelta
-                try:
+                if c_oklo <= addr and addr + n <= c_okhi:
+                    o = addr - c_hdelta
                     c_mv[o:o + n] = data
-                except (TypeError, ValueError):
-                    return as_._rw_slow(addr, data, True)
-                ra = addr - c_radelta
-                p = ra >> TARGET_PAGE_BITS
-                if (ra & _PAGE_MASK_LOW) + n <= TARGET_PAGE_SIZE and c_r0[p] and c_r1[p] and c_r2[p]:
-                    return _OK
-                if n:
-                    c_mark(ra, n, c_mask)
-                return _OK
-            return as_._rw_slow(addr, data, True)
+                    # checked after the copy: a clear in between makes us mark again
+                    if c_dm.clear_generation == c_okgen:
+                        return OK
+                    return mark(addr - c_radelta, n)
+                if not (c_start <= addr and addr + n <= c_wend):
+                    if not refill(addr) or not (addr + n <= c_wend):
+                        return as_._rw_slow(addr, data, True)
+                o = addr - c_hdelta
+                c_mv[o:o + n] = data
+            except (TypeError, ValueError):
+                return as_._rw_slow(addr, data, True)
+            return mark(addr - c_radelta, n)
 
         def read(addr, buf):
             """address_space_read: fill the writable bytes-like `buf` from guest `addr`."""
@@ -417,7 +444,7 @@ class AddressSpace:
                 if hit:
                     o = addr - c_hdelta
                     buf[0:n] = c_mv[o:o + n]
-                    return _OK
+                    return OK
             return as_._rw_slow(addr, buf, False)
 
         def read_bytes(addr, n):
@@ -446,6 +473,8 @@ class AddressSpace:
                 try:
                     if c_start <= addr and addr + size <= c_end:
                         return unpack(c_mv, addr - c_hdelta)[0]
+                    if refill(addr) and addr + size <= c_end:
+                        return unpack(c_mv, addr - c_hdelta)[0]
                 except TypeError:
                     pass
                 out = bytearray(size)
@@ -459,21 +488,19 @@ class AddressSpace:
 
             def st(addr, val):
                 try:
-                    if c_start <= addr and addr + size <= c_wend:
+                    if c_oklo <= addr and addr + size <= c_okhi:
                         pack(c_mv, addr - c_hdelta, val & vmask)
-                        ra = addr - c_radelta
-                        p = ra >> TARGET_PAGE_BITS
-                        if (ra & _PAGE_MASK_LOW) + size <= TARGET_PAGE_SIZE and c_r0[p] and c_r1[p] and c_r2[p]:
-                            return _OK
-                        c_mark(ra, size, c_mask)
-                        return _OK
-                except TypeError:
-                    pass
-                try:
-                    return as_._rw_slow(addr, struct.pack(fmt, val & vmask), True)
+                        if c_dm.clear_generation == c_okgen:
+                            return OK
+                        return mark(addr - c_radelta, size)
+                    if not (c_start <= addr and addr + size <= c_wend):
+                        if not refill(addr) or not (addr + size <= c_wend):
+                            return as_._rw_slow(addr, struct.pack(fmt, val & vmask), True)
+                    pack(c_mv, addr - c_hdelta, val & vmask)
                 except TypeError:
                     raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
                                       f"integers") from None
+                return mark(addr - c_radelta, size)
             return st
 
         self.write = write
@@ -517,7 +544,7 @@ class AddressSpace:
             if is_write:
                 if fr.direct_write:
                     o = a - fr.host_delta
-                    fr.host[o:o + l] = np.frombuffer(mv[pos:pos + l], dtype=np.uint8)
+                    fr.host_mv[o:o + l] = mv[pos:pos + l]
                     ra = a - fr.ram_addr_delta
                     fr.ram_list.invalidate_and_set_dirty(ra, l, fr.dirty_log_mask)
                     self._fill_cache(fr)
@@ -528,7 +555,7 @@ class AddressSpace:
             else:
                 if fr.direct_read:
                     o = a - fr.host_delta
-                    mv[pos:pos + l] = memoryview(fr.host)[o:o + l]
+                    mv[pos:pos + l] = fr.host_mv[o:o + l]
                     self._fill_cache(fr)
                 else:
                     res |= self._mmio(fr, a, mv, pos, l, False)

@@ -15,9 +15,6 @@ import bisect
 
 from .dirty import TARGET_PAGE_BITS
 
-DIRECT_NONE = 0
-
-
 class FlatRange:
     """[addr, addr+size) of the address space answered by `mr` at `offset_in_region`.
 
@@ -28,7 +25,7 @@ class FlatRange:
 
     __slots__ = ("addr", "size", "end", "mr", "offset_in_region", "readonly", "romd_mode",
                  "dirty_log_mask", "nonvolatile", "direct_read", "direct_write", "rom_write",
-                 "host", "host_delta", "ram_addr_delta", "ram_list")
+                 "host", "host_mv", "host_delta", "ram_addr_delta", "ram_list", "check_clients")
 
     def __init__(self, addr, size, mr, offset_in_region, readonly, romd_mode, dirty_log_mask,
                  nonvolatile=False):
@@ -50,14 +47,18 @@ class FlatRange:
         self.direct_read = block is not None and (is_ram or (mr.kind == "rom_device" and self.romd_mode))
         self.direct_write = is_ram and not self.readonly
         self.rom_write = is_ram and self.readonly
+        clients = [c for c in range(3) if self.dirty_log_mask & (1 << c)]
+        self.check_clients = tuple((clients * 3)[:3]) if clients else None
         if block is not None:
             self.host = block.host
+            self.host_mv = memoryview(block.host)
             # host offset of address a = a - host_delta; ram_addr of a = a - ram_addr_delta
             self.host_delta = self.addr - self.offset_in_region
             self.ram_addr_delta = self.addr - self.offset_in_region - block.offset
             self.ram_list = mr.ram_list
         else:
             self.host = None
+            self.host_mv = None
             self.host_delta = 0
             self.ram_addr_delta = 0
             self.ram_list = None
@@ -91,15 +92,40 @@ class FlatRange:
 class FlatView:
     """Sorted, non-overlapping FlatRanges with a bisect lookup.  Immutable once built."""
 
-    __slots__ = ("ranges", "starts", "root", "__weakref__")
+    __slots__ = ("ranges", "starts", "root", "_pages", "__weakref__")
+
+    #: bound on the page memo (entries); it is simply emptied when full
+    PAGE_MEMO_MAX = 1 << 16
 
     def __init__(self, ranges: list[FlatRange], root=None):
         self.ranges = ranges
         self.starts = [r.addr for r in ranges]
         self.root = root
+        # Memo of pages that one range covers entirely: page number -> FlatRange.  Filled
+        # lazily by lookups (the view is immutable, so entries never go stale); pages that
+        # hold a range boundary (sub-page MMIO, I/O ports) always take the bisect.
+        self._pages: dict[int, FlatRange] = {}
 
     def lookup(self, addr: int) -> FlatRange | None:
         """The range containing addr, or None for unassigned addresses."""
+        r = self._pages.get(addr >> TARGET_PAGE_BITS)
+        if r is not None:
+            return r
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0:
+            r = self.ranges[i]
+            if addr < r.end:
+                page = addr >> TARGET_PAGE_BITS
+                if r.addr <= page << TARGET_PAGE_BITS and (page + 1) << TARGET_PAGE_BITS <= r.end:
+                    pages = self._pages
+                    if len(pages) >= self.PAGE_MEMO_MAX:
+                        pages.clear()
+                    pages[page] = r
+                return r
+        return None
+
+    def lookup_bisect(self, addr: int) -> FlatRange | None:
+        """lookup without the page memo (what a cold lookup costs)."""
         i = bisect.bisect_right(self.starts, addr) - 1
         if i >= 0:
             r = self.ranges[i]
