@@ -1,0 +1,466 @@
+"""A bus-master DMA engine: copies and fills guest memory the way a PCI device does in QEMU.
+
+Why it exists: the VGA's dirty tracking must see device writes exactly as it sees CPU
+stores. In QEMU a device moves data with ``address_space_map``/``unmap`` (or
+``dma_memory_rw``, which is ``address_space_rw`` underneath): RAM is mapped directly and
+``address_space_unmap`` marks the written pages dirty (``invalidate_and_set_dirty``); anything
+else (MMIO such as the legacy VGA window at 0xA0000) is reached through a *bounce buffer* that
+``address_space_map`` fills (reads) or ``unmap`` writes back (writes), at most one target page
+at a time, so a transfer into MMIO proceeds in pieces: map, copy, unmap, repeat. This engine
+does the same on guestmem's AddressSpace, so a blit into the LFB sets the VGA dirty bits of
+exactly the pages it wrote, and a blit into the legacy window runs through the planar logic.
+
+The transfer runs to completion inside the MMIO write that sets ``CONTROL.START`` (QEMU
+devices often defer to a bottom half; completing synchronously keeps runs repeatable), so a
+guest reads ``STATUS.DONE`` (or ``STATUS.ERROR``) right after starting it.
+
+Register block (little-endian, 32-bit registers, 32-bit accesses only; offsets from
+``DMA_MMIO_BASE``; RO = read-only, W1C = write one to clear):
+
+=======  ============  ==================================================================
+offset   name          meaning
+=======  ============  ==================================================================
+0x00     ID (RO)       ``DMA_ID`` = 0x31414D44 ("DMA1")
+0x04     CONTROL       bit 0 START (write 1 to run; reads back 0), bit 1 FILL (0 = copy
+                       source to destination, 1 = fill destination with FILL_VALUE),
+                       bit 2 TWO_D (rows: WIDTH x HEIGHT with strides; else LENGTH bytes),
+                       bits 4-5 FILL_UNIT (0 = 1 byte, 1 = 2 bytes, 2 = 4 bytes)
+0x08     STATUS (W1C)  bit 0 BUSY, bit 1 DONE, bit 2 ERROR; bits 8-15 error code (RO,
+                       cleared with ERROR)
+0x0C     BYTES (RO)    bytes written by the last transfer
+0x10     SRC_LO        source guest-physical address, bits 0-31
+0x14     SRC_HI        source address, bits 32-63 (DIMMs live above 4 GiB)
+0x18     DST_LO        destination address, bits 0-31
+0x1C     DST_HI        destination address, bits 32-63
+0x20     LENGTH        1-D transfer length in bytes
+0x24     WIDTH         2-D: bytes per row
+0x28     HEIGHT        2-D: rows
+0x2C     SRC_STRIDE    2-D: bytes from one source row to the next (signed 32-bit)
+0x30     DST_STRIDE    2-D: bytes from one destination row to the next (signed 32-bit)
+0x34     FILL_VALUE    fill pattern (low FILL_UNIT bytes, little-endian)
+0x38     ERR_ADDR_LO   first address at fault (bits 0-31) when STATUS.ERROR
+0x3C     ERR_ADDR_HI   bits 32-63 of it
+=======  ============  ==================================================================
+
+Error codes (``DMAError``): 1 BAD_LENGTH (0 bytes, more than ``DMA_MAX_TRANSFER``, a length
+that is not a multiple of FILL_UNIT, or a 2-D source row/destination row below address 0 or
+above 2**64), 2 SRC_UNASSIGNED, 3 DST_UNASSIGNED (part of a range maps to no region), 4
+OVERLAP (copy mode: some source byte is also a destination byte, compared as guest-physical
+addresses, as a device sees them), 5 BAD_MODE (reserved FILL_UNIT value), 6 BUS_ERROR (the
+memory core reported a MemTxResult error while moving data). The whole transfer is checked
+before its first byte moves: on an error nothing in guest memory changes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from guestmem.address_space import MemTxResult
+from guestmem.region import AccessConstraints, MemoryRegion, MemoryRegionOps
+
+DMA_MMIO_BASE = 0xFEB00000
+DMA_MMIO_SIZE = 0x1000
+DMA_ID = 0x31414D44  # "DMA1" in memory order
+#: Largest transfer (bytes written): two 1600x1200x32 frames fit, a runaway length does not.
+DMA_MAX_TRANSFER = 64 << 20
+
+REG_ID = 0x00
+REG_CONTROL = 0x04
+REG_STATUS = 0x08
+REG_BYTES = 0x0C
+REG_SRC_LO = 0x10
+REG_SRC_HI = 0x14
+REG_DST_LO = 0x18
+REG_DST_HI = 0x1C
+REG_LENGTH = 0x20
+REG_WIDTH = 0x24
+REG_HEIGHT = 0x28
+REG_SRC_STRIDE = 0x2C
+REG_DST_STRIDE = 0x30
+REG_FILL_VALUE = 0x34
+REG_ERR_ADDR_LO = 0x38
+REG_ERR_ADDR_HI = 0x3C
+
+CTRL_START = 1 << 0
+CTRL_FILL = 1 << 1
+CTRL_2D = 1 << 2
+CTRL_UNIT_SHIFT = 4
+CTRL_UNIT_MASK = 3 << CTRL_UNIT_SHIFT
+
+STATUS_BUSY = 1 << 0
+STATUS_DONE = 1 << 1
+STATUS_ERROR = 1 << 2
+STATUS_CODE_SHIFT = 8
+
+
+class DMAError(enum.IntEnum):
+    NONE = 0
+    BAD_LENGTH = 1
+    SRC_UNASSIGNED = 2
+    DST_UNASSIGNED = 3
+    OVERLAP = 4
+    BAD_MODE = 5
+    BUS_ERROR = 6
+
+
+@dataclass(frozen=True, slots=True)
+class TransferStats:
+    """What the last transfer did, for tests and the profiler (not guest visible)."""
+
+    bytes: int
+    pieces: int  # map/copy/unmap rounds on the destination side
+    bounced_pieces: int  # of those, how many went through a bounce buffer (not RAM)
+    error: DMAError
+
+
+class _Fault(Exception):
+    def __init__(self, code: DMAError, addr: int) -> None:
+        super().__init__(code, addr)
+        self.code = code
+        self.addr = addr
+
+
+def _s32(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+class DMAEngine:
+    """The device: its register file, the MMIO region that exposes it, and the mover.
+
+    ``address_space`` is the bus the engine masters (the machine's ``address_space_memory``).
+    ``write_hook(addr, data)`` / ``fill_hook(addr, length, value, unit)``, when set, are told
+    every destination range the engine wrote, with the bytes; the trace recorder uses them to
+    record a transfer as the memory writes it caused (a trace player has no DMA engine).
+    """
+
+    def __init__(self, address_space, *, name: str = "dma-engine") -> None:
+        self.address_space = address_space
+        self.regs = [0] * (DMA_MMIO_SIZE // 4)
+        self.regs[REG_ID // 4] = DMA_ID
+        exact4 = AccessConstraints(min_access_size=4, max_access_size=4)
+        self.mmio = MemoryRegion.io(
+            name, DMA_MMIO_SIZE,
+            MemoryRegionOps(read=self._mmio_read, write=self._mmio_write, valid=exact4, impl=exact4),
+        )
+        self.last = TransferStats(0, 0, 0, DMAError.NONE)
+        self.write_hook: Callable[[int, bytes], None] | None = None
+        self.fill_hook: Callable[[int, int, int, int], None] | None = None
+
+    # ---- wiring -------------------------------------------------------------------------
+
+    def map_into(self, system_memory, base: int = DMA_MMIO_BASE) -> None:
+        system_memory.add_subregion(base, self.mmio)
+
+    # ---- the register block -------------------------------------------------------------
+
+    def _mmio_read(self, offset: int, size: int) -> int:
+        if offset % 4 or offset >= 0x40:
+            return 0
+        return self.regs[offset // 4]
+
+    def _mmio_write(self, offset: int, value: int, size: int) -> None:
+        if offset % 4 or offset >= 0x40:
+            return
+        value &= 0xFFFFFFFF
+        idx = offset // 4
+        if offset in (REG_ID, REG_BYTES, REG_ERR_ADDR_LO, REG_ERR_ADDR_HI):
+            return
+        if offset == REG_STATUS:
+            keep = self.regs[idx] & ~(value & (STATUS_DONE | STATUS_ERROR))
+            if value & STATUS_ERROR:
+                keep &= ~(0xFF << STATUS_CODE_SHIFT)
+            self.regs[idx] = keep
+            return
+        if offset == REG_CONTROL:
+            self.regs[idx] = value & ~CTRL_START
+            if value & CTRL_START:
+                self.start()
+            return
+        self.regs[idx] = value
+
+    def reg(self, offset: int) -> int:
+        return self.regs[offset // 4]
+
+    def set_reg(self, offset: int, value: int) -> None:
+        """Host-side register write with the same effect as a guest MMIO write."""
+        self._mmio_write(offset, value, 4)
+
+    @property
+    def status(self) -> int:
+        return self.regs[REG_STATUS // 4]
+
+    @property
+    def error(self) -> DMAError:
+        return DMAError((self.status >> STATUS_CODE_SHIFT) & 0xFF) if self.status & STATUS_ERROR else DMAError.NONE
+
+    # ---- the transfer ---------------------------------------------------------------------
+
+    def _rows(self) -> tuple[int, int, int, int, int, int]:
+        """(src, dst, width, height, src_stride, dst_stride): a 1-D transfer is one row."""
+        r = self.regs
+        src = r[REG_SRC_LO // 4] | r[REG_SRC_HI // 4] << 32
+        dst = r[REG_DST_LO // 4] | r[REG_DST_HI // 4] << 32
+        if r[REG_CONTROL // 4] & CTRL_2D:
+            return (src, dst, r[REG_WIDTH // 4], r[REG_HEIGHT // 4],
+                    _s32(r[REG_SRC_STRIDE // 4]), _s32(r[REG_DST_STRIDE // 4]))
+        return src, dst, r[REG_LENGTH // 4], 1, 0, 0
+
+    def start(self) -> DMAError:
+        """Run the programmed transfer: validate all of it, then move it row by row."""
+        r = self.regs
+        r[REG_STATUS // 4] = STATUS_BUSY
+        try:
+            code = self._run()
+            err_addr = 0
+        except _Fault as fault:
+            code, err_addr = fault.code, fault.addr
+            self.last = TransferStats(0, 0, 0, code)
+        r[REG_ERR_ADDR_LO // 4] = err_addr & 0xFFFFFFFF
+        r[REG_ERR_ADDR_HI // 4] = (err_addr >> 32) & 0xFFFFFFFF
+        if code:
+            r[REG_STATUS // 4] = STATUS_ERROR | int(code) << STATUS_CODE_SHIFT
+        else:
+            r[REG_STATUS // 4] = STATUS_DONE
+        r[REG_BYTES // 4] = self.last.bytes & 0xFFFFFFFF
+        return code
+
+    def _run(self) -> DMAError:
+        ctrl = self.regs[REG_CONTROL // 4]
+        fill = bool(ctrl & CTRL_FILL)
+        unit_sel = (ctrl & CTRL_UNIT_MASK) >> CTRL_UNIT_SHIFT
+        if unit_sel == 3:
+            raise _Fault(DMAError.BAD_MODE, 0)
+        unit = 1 << unit_sel
+        src, dst, width, height, sstride, dstride = self._rows()
+        total = width * height
+        if width == 0 or height == 0 or total > DMA_MAX_TRANSFER or (fill and width % unit):
+            raise _Fault(DMAError.BAD_LENGTH, dst)
+        rows = np.arange(height, dtype=np.int64)
+        dst_starts = dst + rows * dstride
+        self._check_rows(dst_starts, width, DMAError.DST_UNASSIGNED, is_write=True)
+        if not fill:
+            src_starts = src + rows * sstride
+            self._check_rows(src_starts, width, DMAError.SRC_UNASSIGNED, is_write=False)
+            self._check_overlap(src_starts, dst_starts, width)
+        # Everything is valid: now move the bytes.
+        self._pieces = self._bounced = 0
+        if fill:
+            pattern = (self.regs[REG_FILL_VALUE // 4] & ((1 << (8 * unit)) - 1)).to_bytes(unit, "little")
+            row_data = np.frombuffer(pattern * (width // unit), dtype=np.uint8)
+            value = int.from_bytes(pattern, "little")
+            for d in dst_starts.tolist():
+                self._write_row(d, row_data)
+                if self.fill_hook is not None:
+                    self.fill_hook(d, width, value, unit)
+        else:
+            for s, d in zip(src_starts.tolist(), dst_starts.tolist()):
+                data = self._read_row(s, width)
+                self._write_row(d, data)
+                if self.write_hook is not None:
+                    self.write_hook(d, data.tobytes())
+        self.last = TransferStats(total, self._pieces, self._bounced, DMAError.NONE)
+        return DMAError.NONE
+
+    # ---- validation (before any byte moves) ---------------------------------------------
+
+    def _check_rows(self, starts: np.ndarray, width: int, code: DMAError, *, is_write: bool) -> None:
+        lo = int(starts.min())
+        hi = int(starts.max()) + width
+        if lo < 0 or hi > 1 << 64:
+            raise _Fault(DMAError.BAD_LENGTH, lo if lo < 0 else hi)
+        # One look-up covers the common case: the whole span lies in assigned memory.
+        bad = self._first_unassigned(lo, hi - lo)
+        if bad is None:
+            return
+        for s in starts.tolist():
+            bad = self._first_unassigned(s, width)
+            if bad is not None:
+                raise _Fault(code, bad)
+
+    def _first_unassigned(self, addr: int, length: int) -> int | None:
+        """First address of [addr, addr+length) that no region answers, like QEMU's
+        ``address_space_access_valid`` failing on ``unassigned_mem_ops``."""
+        return first_unassigned(self.address_space, addr, length)
+
+    @staticmethod
+    def _check_overlap(src_starts: np.ndarray, dst_starts: np.ndarray, width: int) -> None:
+        if int(src_starts.max()) + width <= int(dst_starts.min()) or \
+           int(dst_starts.max()) + width <= int(src_starts.min()):
+            return
+        # Row intervals [d, d+width) and [s, s+width) meet when |d - s| < width.
+        d_sorted = np.sort(dst_starts)
+        lo = np.searchsorted(d_sorted, src_starts - width, side="right")
+        hi = np.searchsorted(d_sorted, src_starts + width, side="left")
+        hit = np.nonzero(hi > lo)[0]
+        if hit.size:
+            s = int(src_starts[hit[0]])
+            d = int(d_sorted[lo[hit[0]]])
+            raise _Fault(DMAError.OVERLAP, max(s, d))
+
+    # ---- moving data: map, copy, unmap, repeat ------------------------------------------
+
+    def _read_row(self, addr: int, length: int) -> np.ndarray:
+        out = np.empty(length, dtype=np.uint8)
+        as_ = self.address_space
+        pos = 0
+        while pos < length:
+            m = as_.map(addr + pos, length - pos, False)
+            if m is None:  # the bounce buffer is busy: fall back to dma_memory_rw
+                self._bus_rw(addr + pos, out[pos:], is_write=False)
+                return out
+            buf = np.frombuffer(m.buf, dtype=np.uint8)
+            n = min(len(buf), length - pos)
+            if n <= 0:
+                as_.unmap(m, False, 0)
+                raise _Fault(DMAError.BUS_ERROR, addr + pos)
+            out[pos:pos + n] = buf[:n]
+            as_.unmap(m, False, n)
+            pos += n
+        return out
+
+    def _write_row(self, addr: int, data: np.ndarray) -> None:
+        as_ = self.address_space
+        length = len(data)
+        pos = 0
+        while pos < length:
+            m = as_.map(addr + pos, length - pos, True)
+            if m is None:
+                self._bus_rw(addr + pos, data[pos:], is_write=True)
+                self._pieces += 1
+                return
+            buf = np.frombuffer(m.buf, dtype=np.uint8)
+            n = min(len(buf), length - pos)
+            if n <= 0:
+                as_.unmap(m, True, 0)
+                raise _Fault(DMAError.BUS_ERROR, addr + pos)
+            buf[:n] = data[pos:pos + n]
+            as_.unmap(m, True, n)
+            self._pieces += 1
+            if getattr(m, "bounce", False):
+                self._bounced += 1
+            pos += n
+
+    def _bus_rw(self, addr: int, buf: np.ndarray, *, is_write: bool) -> None:
+        from guestmem.address_space import DMADirection, dma_memory_rw
+
+        direction = DMADirection.FROM_DEVICE if is_write else DMADirection.TO_DEVICE
+        view = memoryview(buf) if is_write else memoryview(buf).cast("B")
+        res = dma_memory_rw(self.address_space, addr, view, direction)
+        if res != MemTxResult.OK:
+            raise _Fault(DMAError.BUS_ERROR, addr)
+
+
+def first_unassigned(address_space, addr: int, length: int) -> int | None:
+    """First address in [addr, addr+length) that maps to no region of the address space."""
+    fv = address_space.current_map() if hasattr(address_space, "current_map") else address_space.flatview
+    end = addr + length
+    pos = addr
+    while pos < end:
+        fr = fv.lookup(pos)
+        if fr is None or _is_unassigned(fr):
+            return pos
+        pos = fr.addr + fr.size
+    return None
+
+
+def _is_unassigned(fr) -> bool:
+    mr = getattr(fr, "mr", None)
+    return mr is None
+
+
+def attach(machine) -> DMAEngine:
+    """The machine's DMA engine: the one it already has, or a new one mapped at DMA_MMIO_BASE."""
+    engine = getattr(machine, "dma", None)
+    if isinstance(engine, DMAEngine):
+        return engine
+    engine = DMAEngine(machine.address_space_memory)
+    engine.map_into(machine.system_memory)
+    try:
+        machine.dma = engine
+    except AttributeError:
+        pass
+    return engine
+
+
+class DMADriver:
+    """The guest side: programs the engine through its MMIO registers, as a guest driver would.
+
+    Every register write is a 32-bit store on the memory address space, so the engine sees
+    exactly what a real guest's driver would make it see; a transfer that ends in
+    ``STATUS.ERROR`` raises ``error_type`` naming the error code and the address at fault.
+    """
+
+    def __init__(self, address_space, base: int = DMA_MMIO_BASE, *, error_type: type[Exception] = RuntimeError,
+                 engine: DMAEngine | None = None) -> None:
+        self.address_space = address_space
+        self.base = base
+        self.engine = engine
+        self._error_type = error_type
+
+    def _w(self, reg: int, value: int) -> None:
+        res = self.address_space.stl_le(self.base + reg, value & 0xFFFFFFFF)
+        if res:
+            raise self._error_type(f"DMA register write at 0x{self.base + reg:X} failed: {MemTxResult(res)!r}"
+                                   f" (is the DMA engine mapped at 0x{self.base:X}?)")
+
+    def _r(self, reg: int) -> int:
+        return self.address_space.ldl_le(self.base + reg)
+
+    def _go(self, control: int, what: str) -> int:
+        self._w(REG_CONTROL, control | CTRL_START)
+        status = self._r(REG_STATUS)
+        if status & STATUS_ERROR:
+            code = DMAError((status >> STATUS_CODE_SHIFT) & 0xFF)
+            at = self._r(REG_ERR_ADDR_LO) | self._r(REG_ERR_ADDR_HI) << 32
+            self._w(REG_STATUS, STATUS_ERROR | STATUS_DONE)
+            raise self._error_type(f"DMA {what} failed: {code.name} at address 0x{at:X}")
+        self._w(REG_STATUS, STATUS_DONE)
+        return self._r(REG_BYTES)
+
+    def _addrs(self, src: int, dst: int) -> None:
+        self._w(REG_SRC_LO, src)
+        self._w(REG_SRC_HI, src >> 32)
+        self._w(REG_DST_LO, dst)
+        self._w(REG_DST_HI, dst >> 32)
+
+    def copy(self, src: int, dst: int, length: int) -> int:
+        """Copy ``length`` bytes from guest-physical ``src`` to ``dst``; returns bytes moved."""
+        self._addrs(src, dst)
+        self._w(REG_LENGTH, length)
+        return self._go(0, f"copy of {length} bytes 0x{src:X} -> 0x{dst:X}")
+
+    def blit(self, src: int, dst: int, width: int, height: int, src_stride: int, dst_stride: int) -> int:
+        """2-D copy: ``height`` rows of ``width`` bytes, rows ``*_stride`` bytes apart."""
+        self._addrs(src, dst)
+        self._w(REG_WIDTH, width)
+        self._w(REG_HEIGHT, height)
+        self._w(REG_SRC_STRIDE, src_stride)
+        self._w(REG_DST_STRIDE, dst_stride)
+        return self._go(CTRL_2D, f"blit {width}x{height} 0x{src:X} -> 0x{dst:X}")
+
+    def fill(self, dst: int, length: int, value: int, unit: int = 1) -> int:
+        """Fill ``length`` bytes at ``dst`` with ``value`` repeated in ``unit``-byte pieces."""
+        self._addrs(0, dst)
+        self._w(REG_LENGTH, length)
+        self._w(REG_FILL_VALUE, value)
+        return self._go(CTRL_FILL | _unit_bits(unit), f"fill of {length} bytes at 0x{dst:X}")
+
+    def fill_rect(self, dst: int, width: int, height: int, dst_stride: int, value: int, unit: int = 1) -> int:
+        """2-D fill: ``height`` rows of ``width`` bytes, ``dst_stride`` apart."""
+        self._addrs(0, dst)
+        self._w(REG_WIDTH, width)
+        self._w(REG_HEIGHT, height)
+        self._w(REG_DST_STRIDE, dst_stride)
+        self._w(REG_FILL_VALUE, value)
+        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), f"fill {width}x{height} at 0x{dst:X}")
+
+
+def _unit_bits(unit: int) -> int:
+    try:
+        return {1: 0, 2: 1, 4: 2}[unit] << CTRL_UNIT_SHIFT
+    except KeyError:
+        raise ValueError(f"DMA fill unit must be 1, 2 or 4 bytes, not {unit!r}") from None

@@ -1,0 +1,448 @@
+"""Scripted guests: a Python ``main(guest)`` drives the machine as a guest program would.
+
+A guest does nothing a real guest could not: port I/O on the I/O address space, loads and
+stores through ``address_space_rw`` on the memory address space (so every RAM write marks
+the dirty bitmaps exactly as a CPU store does in QEMU), INT 10h calls into the VGA BIOS (which
+itself only writes ports and memory), and transfers by the DMA engine. ``frame()`` hands the
+machine to the display loop for one 60 Hz frame, like the guest being preempted while the
+display refresh timer runs.
+
+Recording (``run_guest(..., recorder=TraceRecorder)``) writes what the guest did in the
+oracle trace format (see ``/shared/oracle/README.md``) so the same run replays here and in
+real QEMU:
+
+* port I/O as ``outb/outw/outl/inb/inw/inl`` (port reads matter: ``inb 0x3DA`` resets the
+  attribute flip-flop);
+* memory stores that reach the picture as ``writeb/w/l``, ``write`` and ``fill`` ops, in the
+  ``lfb`` form inside the linear framebuffer (QEMU's BAR0 is found at run time) and the
+  ``addr`` form in the legacy window 0xA0000-0xBFFFF; stores to RAM elsewhere have no effect
+  on the screen by themselves, and whatever reaches the screen from them does so by a DMA
+  transfer that is recorded as the stores it caused;
+* BIOS calls as ``int10`` ops with the registers passed (not the port writes the BIOS makes);
+* frames as ``int`` ops ``{"op": "int", "num": "0x15", "ax": "0x8600", "cx": .., "dx": ..}``:
+  INT 15h AH=86h waits CX:DX microseconds, one frame (``FRAME_US``). The trace format has no
+  frame op; a ``screendump`` per frame would stop QEMU for a QMP round trip and write one PNG
+  per frame. The wait is what a frame *is* to the picture: time passing, which moves the
+  cursor and character blink. QEMU waits that long on its virtual clock, ``vgaemu replay``
+  advances its clock by the same microseconds, and the live run advances by exactly
+  ``FRAME_US`` per frame too, so blink phases agree in all three. The screendump at the end of
+  the trace is the last frame. Only when the user asks for periodic screenshots
+  (``--screenshot-every K``) are ``screendump`` ops recorded, at those frames, named
+  ``frame-NNNNNN`` like the headless front end's files.
+* memory reads as ``comment`` ops (``{"op": "comment", "readb": "0xA0000"}``): the format has
+  no memory-read op. Reads of RAM have no side effect; reads of the legacy window load the
+  VGA latches, so a guest whose picture depends on latches loaded by reads replays with
+  different latches (documented limitation of the trace format).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import time
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from vgaemu.errors import GuestError
+
+#: One 60 Hz frame of virtual time, in whole microseconds: what INT 15h AH=86h can wait, so
+#: a recorded run and its replay (here or in QEMU) see the same time at every op.
+FRAME_US = 16667
+LEGACY_WINDOW_START = 0xA0000
+LEGACY_WINDOW_END = 0xC0000
+
+
+class GuestExit(BaseException):
+    """Raised inside the guest's ``frame()`` to end the run (frame limit, window closed).
+
+    A BaseException, like ``SystemExit`` and ``GeneratorExit``, so that a guest's own
+    ``except Exception`` does not swallow it.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    index: int
+    stats: Any  # vgaemu.vga.display.UpdateStats
+    update_seconds: float
+
+
+class FrameSink(Protocol):
+    def frame(self, machine, info: FrameInfo) -> None: ...
+
+    def keys(self) -> list[int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    frames: int  # display updates run
+    stopped: str  # "returned" (main ended), "max_frames", or "quit" (the front end ended it)
+    wall_seconds: float
+    update_seconds: float  # time spent in vga.update_display()
+
+
+class NullSink:
+    """A sink that watches nothing: for running a guest only for its effect on the machine."""
+
+    def frame(self, machine, info: FrameInfo) -> None:
+        pass
+
+    def keys(self) -> list[int]:
+        return []
+
+
+def _hexnum(v: int) -> str:
+    return f"0x{v:X}"
+
+
+class Guest:
+    """The handle ``main(guest)`` receives. See the module docstring for what is recorded."""
+
+    def __init__(self, machine, sink: FrameSink | None = None, *, recorder=None, max_frames: int | None = None,
+                 force_full: bool = False, screendump_every: int | None = None) -> None:
+        self.machine = machine
+        self.sink = sink if sink is not None else NullSink()
+        self.max_frames = max_frames
+        self.force_full = force_full
+        self.frame_index = 0
+        self.update_seconds = 0.0
+        self._mem = machine.address_space_memory
+        self._io = machine.address_space_io
+        self._recorder = recorder
+        self._screendump_every = screendump_every
+        self._dirty_since_frame = False
+        self._bios = None
+        self._dma = None
+        from vgaemu.replay import lfb_base_of
+
+        self.lfb_base = lfb_base_of(machine)
+        self.lfb_size = int(machine.vga.state.vram_size)
+
+    # ---- recording ----------------------------------------------------------------------
+
+    def _record(self, op: dict) -> None:
+        if self._recorder is not None:
+            self._recorder.record(op)
+
+    def _target(self, addr: int, length: int) -> dict | None:
+        """The trace address field for a store to [addr, addr+length), or None when the store
+        cannot affect the picture (plain RAM, device registers)."""
+        if self.lfb_base <= addr and addr + length <= self.lfb_base + self.lfb_size:
+            return {"lfb": _hexnum(addr - self.lfb_base)}
+        if LEGACY_WINDOW_START <= addr and addr + length <= LEGACY_WINDOW_END:
+            return {"addr": _hexnum(addr)}
+        return None
+
+    def _record_store(self, op: str, addr: int, length: int, **fields) -> None:
+        if self._recorder is None:
+            return
+        where = self._target(addr, length)
+        if where is not None:
+            self._record({"op": op, **where, **fields})
+
+    def _record_dma_write(self, addr: int, data: bytes) -> None:
+        self._record_store("write", addr, len(data), data=data.hex())
+
+    def _record_dma_fill(self, addr: int, length: int, value: int, unit: int) -> None:
+        self._record_store("fill", addr, length, len=_hexnum(length), val=_hexnum(value), unit=unit)
+
+    # ---- port I/O -------------------------------------------------------------------------
+
+    def outb(self, port: int, val: int) -> None:
+        self._dirty_since_frame = True
+        self._io.stb(port, val & 0xFF)
+        self._record({"op": "outb", "port": _hexnum(port), "val": _hexnum(val & 0xFF)})
+
+    def outw(self, port: int, val: int) -> None:
+        self._dirty_since_frame = True
+        self._io.stw_le(port, val & 0xFFFF)
+        self._record({"op": "outw", "port": _hexnum(port), "val": _hexnum(val & 0xFFFF)})
+
+    def outl(self, port: int, val: int) -> None:
+        self._dirty_since_frame = True
+        self._io.stl_le(port, val & 0xFFFFFFFF)
+        self._record({"op": "outl", "port": _hexnum(port), "val": _hexnum(val & 0xFFFFFFFF)})
+
+    def inb(self, port: int) -> int:
+        self._record({"op": "inb", "port": _hexnum(port)})
+        return self._io.ldub(port)
+
+    def inw(self, port: int) -> int:
+        self._record({"op": "inw", "port": _hexnum(port)})
+        return self._io.lduw_le(port)
+
+    def inl(self, port: int) -> int:
+        self._record({"op": "inl", "port": _hexnum(port)})
+        return self._io.ldl_le(port)
+
+    # ---- memory ---------------------------------------------------------------------------
+
+    def write(self, addr: int, data) -> None:
+        """Store bytes (bytes-like or any numpy array, in C order) at guest-physical ``addr``."""
+        if isinstance(data, np.ndarray):
+            data = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+        else:
+            data = np.frombuffer(data, dtype=np.uint8)
+        self._dirty_since_frame = True
+        self._check(self._mem.write(addr, data), "write", addr, len(data))
+        if self._recorder is not None:
+            self._record_store("write", addr, len(data), data=data.tobytes().hex())
+
+    def read(self, addr: int, n: int) -> bytes:
+        buf = bytearray(n)
+        self._check(self._mem.read(addr, buf), "read", addr, n)
+        self._record_read("read", addr, n)
+        return bytes(buf)
+
+    def fill(self, addr: int, n: int, value: int, unit: int = 1) -> None:
+        """``rep stos``: ``n`` bytes of ``value`` repeated in ``unit``-byte (1, 2, 4) pieces."""
+        if unit not in (1, 2, 4) or n % unit:
+            raise GuestError(f"fill at 0x{addr:X}: unit must be 1, 2 or 4 and divide len={n} (got unit={unit})")
+        value &= (1 << (8 * unit)) - 1
+        pattern = np.frombuffer(value.to_bytes(unit, "little"), dtype=np.uint8)
+        data = np.tile(pattern, n // unit)
+        self._dirty_since_frame = True
+        self._check(self._mem.write(addr, data), "fill", addr, n)
+        self._record_store("fill", addr, n, len=_hexnum(n), val=_hexnum(value), unit=unit)
+
+    def _store(self, op: str, size: int, addr: int, val: int) -> None:
+        val &= (1 << (8 * size)) - 1
+        self._dirty_since_frame = True
+        self._check(self._mem.write(addr, val.to_bytes(size, "little")), op, addr, size)
+        self._record_store(op, addr, size, val=_hexnum(val))
+
+    def writeb(self, addr: int, val: int) -> None:
+        self._store("writeb", 1, addr, val)
+
+    def writew(self, addr: int, val: int) -> None:
+        self._store("writew", 2, addr, val)
+
+    def writel(self, addr: int, val: int) -> None:
+        self._store("writel", 4, addr, val)
+
+    def _load(self, op: str, size: int, addr: int) -> int:
+        buf = bytearray(size)
+        self._check(self._mem.read(addr, buf), op, addr, size)
+        self._record_read(op, addr, size)
+        return int.from_bytes(buf, "little")
+
+    def readb(self, addr: int) -> int:
+        return self._load("readb", 1, addr)
+
+    def readw(self, addr: int) -> int:
+        return self._load("readw", 2, addr)
+
+    def readl(self, addr: int) -> int:
+        return self._load("readl", 4, addr)
+
+    def _record_read(self, op: str, addr: int, n: int) -> None:
+        if self._recorder is not None and self._target(addr, n) is not None:
+            self._record({"op": "comment", op: _hexnum(addr), "len": n})
+
+    @staticmethod
+    def _check(res, op: str, addr: int, n: int) -> None:
+        if res:
+            from guestmem.address_space import MemTxResult
+
+            name = MemTxResult(int(res)).name or str(int(res))
+            raise GuestError(f"{op} of {n} byte(s) at 0x{addr:X} failed: {name}"
+                             " (no RAM or device answers there)" if "DECODE" in name else
+                             f"{op} of {n} byte(s) at 0x{addr:X} failed: {name}")
+
+    # ---- BIOS -----------------------------------------------------------------------------
+
+    @property
+    def bios(self):
+        if self._bios is None:
+            from vgaemu.bios import VGABios
+
+            self._bios = VGABios(self.machine)
+        return self._bios
+
+    def int10(self, **regs: int):
+        """INT 10h with the given registers (ax, bx, cx, dx, si, di, bp, es); returns them
+        as the BIOS left them (``Registers``)."""
+        from vgaemu.bios import Registers
+
+        bad = set(regs) - {"ax", "bx", "cx", "dx", "si", "di", "bp", "es"}
+        if bad or "ax" not in regs:
+            raise GuestError(f"int10 needs ax and takes only ax bx cx dx si di bp es, got {sorted(regs)}")
+        regs = {k: int(v) & 0xFFFF for k, v in regs.items()}
+        self._dirty_since_frame = True
+        self._record({"op": "int10", **{k: _hexnum(v) for k, v in regs.items()}})
+        return self.bios.int10(Registers(**regs))
+
+    def set_mode(self, mode: int) -> None:
+        """INT 10h AH=00h: a standard mode (bit 7 set keeps video memory)."""
+        self.int10(ax=mode & 0xFF)
+
+    def vbe_set_mode(self, mode: int, lfb: bool = True, clear: bool = True) -> None:
+        """INT 10h AX=4F02h: a VBE mode (e.g. 0x118 = 1024x768x32 in SeaVGABIOS's list)."""
+        bx = (mode & 0x1FF) | (0x4000 if lfb else 0) | (0 if clear else 0x8000)
+        res = self.int10(ax=0x4F02, bx=bx)
+        if res is not None and getattr(res, "ax", 0x004F) != 0x004F:
+            raise GuestError(f"VBE mode 0x{mode:X} not set: BIOS returned AX=0x{res.ax:04X}")
+
+    def set_cursor(self, row: int, col: int, page: int = 0) -> None:
+        self.int10(ax=0x0200, bx=page << 8, dx=(row << 8) | col)
+
+    def set_cursor_shape(self, start: int, end: int, visible: bool = True) -> None:
+        """INT 10h AH=01h: cursor scanlines ``start``..``end`` (CH bit 5 hides the cursor)."""
+        self.int10(ax=0x0100, cx=((start & 0x1F) | (0 if visible else 0x20)) << 8 | (end & 0x1F))
+
+    def hide_cursor(self) -> None:
+        self.set_cursor_shape(0, 0, visible=False)
+
+    def load_font(self, height: int = 16, block: int = 0) -> None:
+        """INT 10h AX=1111h/1112h/1114h: the ROM 8x14/8x8/8x16 font, re-programming the text
+        rows (80x28, 80x50, 80x25 in mode 3)."""
+        al = {14: 0x11, 8: 0x12, 16: 0x14}.get(height)
+        if al is None:
+            raise GuestError(f"load_font: height must be 8, 14 or 16, not {height}")
+        self.int10(ax=0x1100 | al, bx=block & 0xFF)
+
+    def set_palette(self, index: int, r: int, g: int, b: int) -> None:
+        """INT 10h AX=1010h: one DAC entry, 6-bit components."""
+        self.int10(ax=0x1010, bx=index & 0xFF, cx=((g & 0x3F) << 8) | (b & 0x3F), dx=(r & 0x3F) << 8)
+
+    def set_dac(self, start: int, colours) -> None:
+        """Program DAC entries ``start``.. directly through ports 0x3C8/0x3C9, as demos do
+        every frame; ``colours`` is an (N, 3) array of 6-bit R, G, B."""
+        rgb = np.asarray(colours, dtype=np.int64).reshape(-1, 3) & 0x3F
+        self.outb(0x3C8, start & 0xFF)
+        for v in rgb.reshape(-1).tolist():
+            self.outb(0x3C9, v)
+
+    # ---- DMA -----------------------------------------------------------------------------
+
+    @property
+    def dma(self):
+        """The DMA engine's driver: ``copy``, ``blit``, ``fill``, ``fill_rect`` (vgaemu.dma)."""
+        if self._dma is None:
+            from vgaemu import dma
+
+            engine = dma.attach(self.machine)
+            if self._recorder is not None:
+                engine.write_hook = self._record_dma_write
+                engine.fill_hook = self._record_dma_fill
+            self._dma = dma.DMADriver(self._mem, dma.DMA_MMIO_BASE, error_type=GuestError, engine=engine)
+        self._dirty_since_frame = True
+        return self._dma
+
+    # ---- frames and input -----------------------------------------------------------------
+
+    def frame(self) -> FrameInfo:
+        """Let the display loop run one frame; raises GuestExit once the run should end."""
+        machine = self.machine
+        if self.max_frames is not None and self.frame_index >= self.max_frames:
+            raise GuestExit("frame limit")
+        machine.clock.advance(FRAME_US * 1000)
+        vga = machine.vga
+        if self.force_full:
+            vga.invalidate()
+        t0 = time.perf_counter()
+        stats = vga.update_display()
+        dt = time.perf_counter() - t0
+        self.update_seconds += dt
+        self.frame_index += 1
+        self._dirty_since_frame = False
+        info = FrameInfo(self.frame_index, stats, dt)
+        if self._recorder is not None:
+            self._record({"op": "int", "num": "0x15", "ax": "0x8600",
+                          "cx": _hexnum(FRAME_US >> 16), "dx": _hexnum(FRAME_US & 0xFFFF)})
+            if self._screendump_every and self.frame_index % self._screendump_every == 0:
+                self._record({"op": "screendump", "name": f"frame-{self.frame_index:06d}"})
+        self.sink.frame(machine, info)
+        if self.max_frames is not None and self.frame_index >= self.max_frames:
+            raise GuestExit("frame limit")
+        return info
+
+    def keys(self) -> list[int]:
+        """Key codes (pygame) pressed since the last call; always [] headless."""
+        return list(self.sink.keys())
+
+    @property
+    def vga(self):
+        return self.machine.vga
+
+
+# ---- scripts ----------------------------------------------------------------------------
+
+
+def load_script(path) -> Callable:
+    """Load a guest script and return its ``main``; errors name the file and line."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GuestError(f"guest script not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GuestError(f"cannot read guest script {path}: {exc}") from None
+    try:
+        code = compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        raise GuestError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    module = types.ModuleType(f"vgaemu_guest_{path.stem}")
+    module.__file__ = str(path)
+    try:
+        exec(code, module.__dict__)
+    except Exception as exc:
+        raise GuestError(_describe(exc, path, "while loading")) from None
+    main = module.__dict__.get("main")
+    if not callable(main):
+        raise GuestError(f"{path}: defines no main(guest) function")
+    main.__vgaemu_script__ = str(path)
+    return main
+
+
+def _describe(exc: BaseException, path, when: str) -> str:
+    """``FILE:LINE: ExcType: message`` at the deepest frame inside the guest script."""
+    where = str(path) if path else None
+    line = None
+    for fs in traceback.extract_tb(exc.__traceback__):
+        if where is None or os.path.abspath(fs.filename) == os.path.abspath(where):
+            line = fs.lineno
+            where = fs.filename
+    msg = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, GuestError):
+        msg = str(exc)
+    if where is not None and line is not None:
+        return f"{where}:{line}: {msg} ({when})" if when != "running" else f"{where}:{line}: {msg}"
+    return f"{path}: {msg} ({when})" if path else msg
+
+
+def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_frames: int | None = None,
+              force_full: bool = False, recorder=None, screendump_every: int | None = None) -> RunResult:
+    """Run ``main(guest)`` until it returns, ``max_frames`` frames ran, or the sink quits.
+
+    A generator ``main`` runs one frame per ``yield``. When ``main`` returns having changed
+    the machine since its last frame (or never having run one), one more frame is run so the
+    front end shows its final picture, as QEMU's screendump redraws before it saves.
+    """
+    guest = Guest(machine, sink, recorder=recorder, max_frames=max_frames, force_full=force_full,
+                  screendump_every=screendump_every)
+    script = getattr(main, "__vgaemu_script__", None) or getattr(getattr(main, "__code__", None), "co_filename", None)
+    t0 = time.perf_counter()
+    stopped = "returned"
+    try:
+        try:
+            result = main(guest)
+            if inspect.isgenerator(result):
+                for _ in result:
+                    guest.frame()
+            if guest._dirty_since_frame or guest.frame_index == 0:
+                guest.frame()
+        except GuestExit:
+            limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
+            stopped = "max_frames" if limit else "quit"
+    except GuestError as exc:
+        raise GuestError(_describe(exc, script, "running")) from None
+    except Exception as exc:
+        raise GuestError(_describe(exc, script, "running")) from exc
+    return RunResult(guest.frame_index, stopped, time.perf_counter() - t0, guest.update_seconds)
