@@ -43,7 +43,10 @@ def _guest_exit():
 def describe_mode(stats, width: int, height: int) -> str:
     """The mode as the title shows it: the display loop's own name for it, else WxH."""
     mode = getattr(stats, "mode", None)
-    return f"{mode} {width}x{height}" if mode else f"{width}x{height}"
+    size = f"{width}x{height}"
+    if not mode:
+        return size
+    return str(mode) if size in str(mode) else f"{mode} {size}"
 
 
 def lines_of_rects(rects, height: int) -> np.ndarray:
@@ -92,6 +95,7 @@ class WindowSink:
         self._machine = None
         self._clock = pygame.time.Clock()
         self._share = deque(maxlen=60)
+        self._frame_times = deque(maxlen=61)   # shown fps: frames over the last ~second
         self._title_at = 0.0
         self._mode = ""
         self._open()
@@ -155,6 +159,7 @@ class WindowSink:
             self._clock.tick(self.fps)
         else:
             self._clock.tick()
+        self._frame_times.append(time.monotonic())
         self._title(force=switched)
 
     def keys(self) -> list[int]:
@@ -216,7 +221,9 @@ class WindowSink:
             return
         self._title_at = now
         share = sum(self._share) / len(self._share) if self._share else 0.0
-        parts = [self.title, self._mode, f"{self._clock.get_fps():.0f} fps",
+        times = self._frame_times
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        parts = [self.title, self._mode, f"{fps:.0f} fps",
                  f"{share:.0%} lines redrawn"]
         if self.overlay:
             parts.append("overlay")
