@@ -238,11 +238,22 @@ class PlanarMemory:
         return v
 
     def write(self, offset: int, value: int, size: int) -> None:
+        """``io`` region write callback: the bytes in address order; the VRAM range they
+        touched is marked dirty once (marking costs more than the byte write)."""
         if size == 1:
             self.writeb(offset, value)
             return
-        for i in range(size):
-            self.writeb(offset + i, value >> (8 * i))
+        touched: list[int] = []
+        real = self.set_dirty
+        self.set_dirty = lambda addr, n: touched.extend((addr, addr + n))
+        try:
+            for i in range(size):
+                self.writeb(offset + i, value >> (8 * i))
+        finally:
+            self.set_dirty = real
+        if touched:
+            lo, hi = min(touched), max(touched)
+            real(lo, hi - lo)
 
     # ------------------------------------------------------------------ chain-4 alias
     def chain4_window(self) -> Chain4Window | None:
