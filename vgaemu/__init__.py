@@ -1,3 +1,31 @@
-"""vgaemu: a VGA/framebuffer emulator on guestmem, a Python model of QEMU's guest RAM core."""
+"""vgaemu: a VGA/framebuffer emulator on guestmem, a Python model of QEMU's guest RAM core.
+
+    from vgaemu import Machine, run_guest, replay, profile, Guest
+"""
 
 __version__ = "0.1.0"
+
+# Imported on first use, so ``import vgaemu`` (and ``vgaemu --version``) stays cheap and does
+# not start pygame.
+_LAZY = {
+    "Machine": ("vgaemu.machine", "Machine"),
+    "replay": ("vgaemu.replay", "replay"),
+    "TraceRecorder": ("vgaemu.replay", "TraceRecorder"),
+    "profile": ("vgaemu.frontends.profile", "profile"),
+    "Guest": ("vgaemu.guest", "Guest"),
+    "run_guest": ("vgaemu.guest", "run_guest"),
+    "load_script": ("vgaemu.guest", "load_script"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'vgaemu' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(target[0]), target[1])
+    globals()[name] = value
+    return value

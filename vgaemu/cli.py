@@ -1,18 +1,385 @@
-"""The ``vgaemu`` command line (also ``python -m vgaemu``)."""
+"""The ``vgaemu`` command line (also ``python -m vgaemu``).
+
+    vgaemu run SCRIPT [--headless] [--frames N] [--screenshot PATH] [--screenshot-every K DIR]
+                      [--scale S] [--fps F] [--record TRACE.json] [--qemu-compat]
+    vgaemu replay TRACE [--screenshot OUT.png] [--qemu-compat]
+    vgaemu compare TRACE... --qemu [--out DIR]
+    vgaemu profile SCRIPT --frames N [--json F] [--csv F] [--plot F] [--heatmap F]
+    vgaemu info [mtree|ramblock|memory-devices|all]
+    vgaemu demo
+
+Every subcommand takes QEMU's machine options: ``-m 64M,slots=4,maxmem=1G``,
+``-object memory-backend-ram,id=mem1,size=128M``, ``-device pc-dimm,id=dimm1,memdev=mem1``
+(both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo in
+``roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault and
+exit non-zero; set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from vgaemu import __version__
 
+DEFAULT_DEMO = "plasma"
+HEADLESS_DEFAULT_FRAMES = 120
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A problem with what the user asked for; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line (``vgaemu run: error: ...``)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _machine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("machine options (as QEMU's)")
+    g.add_argument("-m", dest="memory", default="64M", metavar="SIZE[,slots=N,maxmem=M]",
+                   help="guest RAM, e.g. 64M or 64M,slots=4,maxmem=1G (default 64M)")
+    g.add_argument("-object", dest="objects", action="append", default=[], metavar="OPTS",
+                   help="memory backend, e.g. memory-backend-ram,id=mem1,size=128M (repeatable)")
+    g.add_argument("-device", dest="devices", action="append", default=[], metavar="OPTS",
+                   help="device, e.g. pc-dimm,id=dimm1,memdev=mem1 (repeatable)")
+    g.add_argument("--vram", default="16M", metavar="SIZE", help="VGA memory (default 16M)")
+    g.add_argument("--qemu-compat", action="store_true",
+                   help="reproduce QEMU 7.2 where it differs from VGA hardware")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return v
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vgaemu", description=__doc__)
+    parser = _Parser(prog="vgaemu", allow_abbrev=False,
+                     description="A VGA emulator on a Python model of QEMU's guest RAM core.",
+                     epilog="Run 'vgaemu SUBCOMMAND --help' for the options of each.")
     parser.add_argument("--version", action="version", version=f"vgaemu {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run a guest script in a window (or --headless)", allow_abbrev=False,
+                       description="Run a guest script: a Python file defining main(guest).")
+    p.add_argument("script", metavar="SCRIPT", help="guest script path, or a demo name (plasma, text, ...)")
+    p.add_argument("--headless", action="store_true", help="no window: run and write screenshots")
+    p.add_argument("--frames", type=_positive_int, metavar="N",
+                   help=f"stop after N frames (headless default: {HEADLESS_DEFAULT_FRAMES})")
+    p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
+    p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
+                   help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
+    p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
+    p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
+                   help="window frame rate (default 60; 0 = unpaced)")
+    p.add_argument("--overlay", action="store_true", help="start with the redrawn-lines overlay on (key D)")
+    p.add_argument("--record", metavar="TRACE.json", help="record what the guest did as a replayable trace")
+    _machine_options(p)
+
+    p = sub.add_parser("replay", help="replay a guest trace (the oracle's format)", allow_abbrev=False)
+    p.add_argument("trace", metavar="TRACE", help="trace file (JSON list, {'ops': [...]}, or JSON lines)")
+    p.add_argument("--screenshot", metavar="OUT.png", help="write the final picture (and OUT-<name>.png per screendump op)")
+    _machine_options(p)
+
+    p = sub.add_parser("compare", help="replay traces here and in real QEMU and diff the screenshots",
+                       allow_abbrev=False)
+    p.add_argument("traces", nargs="+", metavar="TRACE")
+    p.add_argument("--qemu", action="store_true", required=True, help="compare against real QEMU (the oracle)")
+    p.add_argument("--out", default="compare-out", metavar="DIR", help="where screenshots and diff images go")
+    _machine_options(p)
+
+    p = sub.add_parser("profile", help="measure what dirty tracking saves", allow_abbrev=False)
+    p.add_argument("script", metavar="SCRIPT")
+    p.add_argument("--frames", type=_positive_int, required=True, metavar="N")
+    p.add_argument("--json", metavar="F")
+    p.add_argument("--csv", metavar="F")
+    p.add_argument("--plot", metavar="F", help="PNG plot of per-frame cost, tracked vs full")
+    p.add_argument("--heatmap", metavar="F", help="PNG of which scanlines were redrawn in which frame")
+    _machine_options(p)
+
+    p = sub.add_parser("info", help="print the machine's memory map, RAM blocks, memory devices",
+                       allow_abbrev=False)
+    p.add_argument("what", nargs="?", default="all", choices=["mtree", "ramblock", "memory-devices", "all"])
+    _machine_options(p)
+
+    p = sub.add_parser("demo", help=f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
+                       allow_abbrev=False)
+    p.add_argument("--screenshot", default="vgaemu-demo.png", metavar="PATH",
+                   help="where the headless run writes its screenshot (default vgaemu-demo.png)")
+    p.add_argument("--frames", type=_positive_int, default=None, metavar="N")
+    _machine_options(p)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+# ---- helpers ----------------------------------------------------------------------------
+
+
+def demos_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "roms" / "demos"
+
+
+def resolve_script(name: str) -> Path:
+    """A script path as given, else ``roms/demos/NAME.py``."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    if os.sep not in name and "/" not in name:
+        stem = name[:-3] if name.endswith(".py") else name
+        for d in (demos_dir(),):
+            cand = d / f"{stem}.py"
+            if cand.is_file():
+                return cand
+    known = ", ".join(sorted(q.stem for q in demos_dir().glob("*.py"))) or "none"
+    raise CLIError(f"guest script not found: {name} (not a file, nor a demo; demos: {known})")
+
+
+def make_machine(args):
+    from vgaemu.machine import Machine
+
+    return Machine(memory=args.memory, vram=args.vram, objects=tuple(args.objects),
+                   devices=tuple(args.devices), qemu_compat=args.qemu_compat)
+
+
+def display_available() -> bool:
+    """True when a pygame window can be opened (a display server is there)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return False
+    if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+        return False
+    try:
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+
+        pygame.display.init()
+        ok = pygame.display.get_driver() not in ("dummy", "offscreen")
+        pygame.display.quit()
+        return ok
+    except Exception:
+        return False
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ---- subcommands ------------------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    from vgaemu.guest import load_script, run_guest
+
+    script = resolve_script(args.script)
+    every = None
+    if args.screenshot_every:
+        k, shot_dir = args.screenshot_every
+        try:
+            every = _positive_int(k)
+        except argparse.ArgumentTypeError as e:
+            raise CLIError(f"--screenshot-every K: {e}") from None
+        Path(shot_dir).mkdir(parents=True, exist_ok=True)
+    main = load_script(script)
+    machine = make_machine(args)
+    recorder = None
+    if args.record:
+        from vgaemu.replay import TraceRecorder
+
+        recorder = TraceRecorder()
+    frames = args.frames
+    if args.headless:
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        from vgaemu.frontends.headless import HeadlessSink
+
+        if frames is None:
+            frames = HEADLESS_DEFAULT_FRAMES
+        sink = HeadlessSink(screenshot_every=every, screenshot_dir=args.screenshot_every[1] if every else None)
+        try:
+            result = run_guest(machine, main, sink, max_frames=frames, recorder=recorder, screendump_every=every)
+        finally:
+            if recorder is not None:
+                recorder.save(args.record)
+        _say(f"{script.name}: {result.frames} frame(s), {result.stopped}")
+        if args.screenshot:
+            path = sink.write_screenshot(args.screenshot)
+            _say(f"screenshot written to {Path(path).resolve()}")
+        if every:
+            _say(f"{len(sink.screenshots)} screenshot(s) written to {Path(args.screenshot_every[1]).resolve()}")
+    else:
+        from vgaemu.frontends.window import WindowSink
+
+        if every:
+            raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
+        sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
+                          title=f"vgaemu - {script.stem}")
+        try:
+            result = run_guest(machine, main, sink, max_frames=frames, recorder=recorder)
+            if args.screenshot:
+                path = sink.screenshot(args.screenshot)
+            if result.stopped == "returned" and not sink.quit_requested and sink.frames:
+                sink.hold()
+        finally:
+            sink.close()
+            if recorder is not None:
+                recorder.save(args.record)
+    if recorder is not None:
+        _say(f"trace of {len(recorder)} op(s) written to {Path(args.record).resolve()}")
     return 0
+
+
+def cmd_replay(args) -> int:
+    from vgaemu.replay import replay
+
+    if not Path(args.trace).is_file():
+        raise CLIError(f"trace not found: {args.trace}")
+    machine = make_machine(args)
+    result = replay(args.trace, screenshot=args.screenshot, machine=machine)
+    _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
+    if args.screenshot:
+        _say(f"screenshot written to {Path(args.screenshot).resolve()}")
+        for d in result.screendumps:
+            if d.path is not None:
+                _say(f"screendump {d.name!r} written to {Path(d.path).resolve()}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from vgaemu.compare import compare, format_table
+
+    rows = compare(args.traces, qemu=True, out_dir=args.out, qemu_compat=args.qemu_compat)
+    _say(format_table(rows))
+    return 0 if all(r.matches for r in rows) else EXIT_ERROR
+
+
+def cmd_profile(args) -> int:
+    from vgaemu.frontends.profile import profile
+
+    script = resolve_script(args.script)
+    from vgaemu.guest import load_script
+
+    load_script(script)  # report a broken script once, before either run
+    report = profile(str(script), frames=args.frames, machine_factory=lambda: make_machine(args),
+                     name=script.stem)
+    _say(report.summary())
+    for flag, write in (("json", report.to_json), ("csv", report.to_csv),
+                        ("plot", report.write_plot), ("heatmap", report.write_heatmap)):
+        path = getattr(args, flag)
+        if path:
+            write(path)
+            _say(f"{flag} written to {Path(path).resolve()}")
+    return 0
+
+
+def format_memory_devices(machine) -> str:
+    """HMP's ``info memory-devices`` and ``info memory_size_summary``."""
+    out = []
+    for dev in machine.memory.query_memory_devices():
+        data = dev["data"]
+        out.append(f"Memory device [{dev['type']}]: \"{data.get('id', '')}\"")
+        for key in ("addr", "slot", "node", "size", "memdev", "hotplugged", "hotpluggable"):
+            v = data[key]
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            elif key == "addr":
+                v = f"0x{v:x}"
+            out.append(f"  {key}: {v}")
+    summary = machine.memory.query_memory_size_summary()
+    out.append(f"base memory: {summary['base-memory']}")
+    out.append(f"plugged memory: {summary['plugged-memory']}")
+    return "\n".join(out)
+
+
+def cmd_info(args) -> int:
+    from guestmem.mtree import ramblock_info
+
+    machine = make_machine(args)
+    parts = []
+    if args.what in ("mtree", "all"):
+        parts.append(machine.mtree())
+    if args.what in ("ramblock", "all"):
+        parts.append(ramblock_info(machine.ram_list))
+    if args.what in ("memory-devices", "all"):
+        parts.append(format_memory_devices(machine))
+    _say("\n\n".join(p.rstrip("\n") for p in parts))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from vgaemu.guest import load_script, run_guest
+
+    script = resolve_script(DEFAULT_DEMO)
+    main = load_script(script)
+    machine = make_machine(args)
+    if display_available():
+        from vgaemu.frontends.window import WindowSink
+
+        _say(f"vgaemu demo: {script.stem} in a window (Esc quits, F12 screenshot, D overlay, P pause)")
+        sink = WindowSink(scale=2, title=f"vgaemu demo - {script.stem}")
+        try:
+            run_guest(machine, main, sink, max_frames=args.frames)
+        finally:
+            sink.close()
+        return 0
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from vgaemu.frontends.headless import HeadlessSink
+
+    frames = args.frames or HEADLESS_DEFAULT_FRAMES
+    sink = HeadlessSink()
+    result = run_guest(machine, main, sink, max_frames=frames)
+    path = Path(sink.write_screenshot(args.screenshot)).resolve()
+    _say(f"vgaemu demo: no display found, ran {script.stem} headless for {result.frames} frames")
+    _say(f"screenshot written to {path}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "replay": cmd_replay, "compare": cmd_compare, "profile": cmd_profile,
+            "info": cmd_info, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print(f"vgaemu {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line, no traceback (VGAEMU_TRACEBACK=1 shows it)
+        if os.environ.get("VGAEMU_TRACEBACK"):
+            raise
+        print(f"vgaemu {args.command}: error: {_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _message(exc: BaseException) -> str:
+    from guestmem.errors import GuestMemError
+    from vgaemu.errors import VGAEmuError
+
+    if isinstance(exc, (CLIError, VGAEmuError, GuestMemError)):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc} (an internal error; VGAEMU_TRACEBACK=1 shows where)"
