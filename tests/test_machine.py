@@ -196,3 +196,15 @@ def test_memory_objects_and_dimms_pass_through():
     assert "device-memory" in text and "m1" in text
     mach.write(0x100000000, b"\x5A")
     assert mach.read(0x100000000, 1) == b"\x5A"
+
+
+def test_reset_returns_vga_to_power_on_state():
+    mach = fresh()
+    mode13_memory(mach)
+    assert mach.vga.has_chain4_alias
+    mach.write(0xA0000, b"\x05")
+    mach.reset()
+    st = mach.vga.state
+    assert st.msr == 0 and st.sr[4] == 0 and not mach.vga.has_chain4_alias
+    assert mach.vga.vram[0] == 5  # VRAM survives a reset
+    assert mach.inb(0x3D5) == 0xFF  # mono decode after reset

@@ -65,6 +65,11 @@ class Machine:
         self.address_space_memory = AddressSpace(self.system_memory, "memory")
         self.address_space_io = AddressSpace(self.system_io, "I/O")
 
+    def reset(self) -> None:
+        """System reset: the VGA returns to its power-on registers (QEMU vga_reset); RAM,
+        VRAM contents and virtual time are kept."""
+        self.vga.reset()
+
     # ------------------------------------------------------------------ time and display
     def frame(self):
         """Advance virtual time by one 60 Hz frame and run the display loop."""
