@@ -336,6 +336,13 @@ def traces():
                                  dump(0xC000, 0x6820, 28, 2), dump(0xC000, 0x5A30, 66, 3),
                                  dump(0xC000, 0x60E0, 1856, 5), dump(0x0000, 0x007C, 4, 30),
                                  dump(0x0000, 0x010C, 4, 31)]
+    # AH=13h AL=2 reads (char, attribute) pairs: each byte shows as a glyph or as colours
+    def dump2(seg, off, n, row):
+        return i10(0x1302, bx=0x0000, cx=n, dx=row << 8, es=seg, bp=off)
+    t["bios_rom_pairs_dump"] = [i10(0x0003), cursor_off(),
+                                dump2(0xC000, 0x5C2A, 8, 0), dump2(0xC000, 0x5C2B, 8, 1),
+                                dump2(0xC000, 0x99BF, 4, 2), dump2(0xC000, 0x99C0, 4, 3),
+                                dump2(0xC000, 0x99C8, 4, 4), dump2(0xC000, 0x5A30, 32, 5)]
     t["bios_bda_dump"] = [i10(0x0012), i10(0x0200, bx=0x0000, dx=0x0305), i10(0x0100, cx=0x0A0B),
                           i10(0x0003), i10(0x1111, bx=0), i10(0x0200, bx=0x0100, dx=0x0203),
                           i10(0x0501), i10(0x0500), cursor_off(),

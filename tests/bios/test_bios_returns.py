@@ -83,6 +83,8 @@ def test_font_info(bios):
     assert (r.es, r.bp, r.cx, r.dl) == (0xC000, 0x91C0 + 0x400, 16, 24)
     r = call(bios, 0x1130, bx=0x0200)
     assert (r.es, r.bp) == (0xC000, 0x83C0)
+    assert call(bios, 0x1130, bx=0x0500).bp == 0x5C2B
+    assert call(bios, 0x1130, bx=0x0700).bp == 0x5C2A
     r = call(bios, 0x1130, bx=0x0800, cx=0x1234)
     assert r.cx == 0x1234  # unknown BH: registers untouched
 

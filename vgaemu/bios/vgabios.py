@@ -45,8 +45,8 @@ ROM_VGAFONT16 = 0x73C0
 ROM_VGAFONT14 = 0x83C0
 ROM_VGAFONT8 = 0x91C0
 ROM_STATIC_FUNCTIONALITY = 0x99C0  # checked: AX=1B00h returns C000:99C0 under QEMU
-ROM_VGAFONT14ALT = 0x99D0   # SeaBIOS's alternate-glyph tables are empty (one 0x00 byte)
-ROM_VGAFONT16ALT = 0x99D1
+ROM_VGAFONT16ALT = 0x5C2A   # SeaBIOS's alternate-glyph tables are empty (a 0x00 byte);
+ROM_VGAFONT14ALT = 0x5C2B   # AX=1130h BH=5/7 return these (checked by dumping them in QEMU)
 ROM_VIDEO_PARAM_TABLE = 0x60E0   # 29 x 64 bytes, built at POST (zeros in the ROM file)
 ROM_SAVE_POINTER_TABLE = 0x6820
 ROM_ENTRY_104F05 = 0x56E3   # VBE window function (far pointer in the mode info block)
@@ -145,12 +145,14 @@ class VGABios:
         img[ROM_VGAFONT16:ROM_VGAFONT16 + 4096] = t.fonts[16]
         img[ROM_VGAFONT14:ROM_VGAFONT14 + 3584] = t.fonts[14]
         img[ROM_VGAFONT8:ROM_VGAFONT8 + 2048] = t.fonts[8]
-        modes = 0
-        for m in t.std_modes:
-            if m.mode < 0x14:
-                modes |= 1 << m.mode
+        # The 0x66 0x90 bytes are the ROM's alignment padding after the alternate-font bytes.
+        img[ROM_VGAFONT16ALT:ROM_VGAFONT16ALT + 2] = b"\0\0"
+        img[ROM_VGAFONT14ALT + 1:ROM_SVGA_MODES] = b"\x66\x90" * ((ROM_SVGA_MODES
+                                                                   - ROM_VGAFONT14ALT - 1) // 2)
+        # Static functionality (AX=1B00h): QEMU's SeaVGABIOS reports modes 00h-0Dh (FF 3F 00
+        # 00, read back through AH=13h), 200/350/400 lines, 2 of 8 character blocks.
         img[ROM_STATIC_FUNCTIONALITY:ROM_STATIC_FUNCTIONALITY + 16] = struct.pack(
-            "<I3xBBBH2xBx", modes, 0x07, 0x02, 0x08, 0x0CE7, 0)
+            "<I3xBBBH2xBx", 0x00003FFF, 0x07, 0x02, 0x08, 0x0CE7, 0)
         img[ROM_SAVE_POINTER_TABLE:ROM_SAVE_POINTER_TABLE + 4] = struct.pack(
             "<HH", ROM_VIDEO_PARAM_TABLE, ROM_SEG)
         for i, mode in enumerate(_PARAM_MODES):
