@@ -32,11 +32,7 @@ def _make_machine():
 
 #: Traces that fail because of the VGA model, not the BIOS (they pass on the reference VGA in
 #: test_bios_refvga.py); xfail until the VGA is fixed, then they pass and report XPASS.
-VGA_MODEL_ISSUES = {
-    "bios_vbe_display_start": "vga/vbe.py keeps vbe_start_addr in dwords (offset // 4) while "
-                              "vga/geometry.py reads it as bytes",
-    "bios_vbe_get_start_and_window": "same vbe_start_addr unit mismatch (AX=4F07h)",
-}
+VGA_MODEL_ISSUES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("trace", [pytest.param(t, marks=pytest.mark.xfail(
