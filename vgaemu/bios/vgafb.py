@@ -299,6 +299,9 @@ class VgaFB:
             usexor = True
             fgattr &= 0x7F
         glyph = self.bus.read(font, cheight)
+        if vmode.memmodel == MM_PLANAR and not usexor:
+            self._planar_write_glyph(op, glyph, fgattr, bgattr)
+            return
         for i in range(cheight):
             fontline = glyph[i]
             if usexor:
@@ -311,6 +314,26 @@ class VgaFB:
             op.op = GO_WRITE8
             self.handle_gfx_op(op)
             op.y += 1
+
+    def _planar_write_glyph(self, op: GfxOp, glyph: bytes, fg: int, bg: int) -> None:
+        """A character cell in a planar mode, plane by plane.
+
+        SeaVGABIOS writes each scanline's four planes in turn (GO_WRITE8); without XOR it
+        never reads, so writing all scanlines of plane 0, then plane 1, ... leaves VRAM, the
+        registers (map mask 0Fh, read map 0) and the latches exactly as its order does, with
+        a quarter of the register writes.
+        """
+        std = self.std
+        base = SEG_GRAPH * 16
+        dest = op.y * op.linelength + op.x // 8
+        for plane in range(4):
+            std.planar4_plane(plane)
+            fgon = 0xFF if (fg >> plane) & 1 else 0x00
+            bgon = 0xFF if (bg >> plane) & 1 else 0x00
+            for i, line in enumerate(glyph):
+                self._write(base, dest + i * op.linelength,
+                            bytes(((line & fgon) | (~line & bgon)) & 0xFF for _ in (0,)))
+        std.planar4_plane(-1)
 
     def _gfx_read_char(self, vmode: VgaMode, cp) -> tuple[int, int]:
         bda = self.bios.bda
