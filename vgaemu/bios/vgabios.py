@@ -13,7 +13,7 @@ import struct
 
 from . import bda as B
 from .bda import BiosDataArea
-from .data import MM_CGA, MM_DIRECT, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode, load_tables
+from .data import MM_CGA, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode, load_tables
 from .registers import Registers, linear
 from .stdvga import VGAREG_MDA_CRTC_ADDRESS, Bus, StdVGA
 from .vgafb import VgaFB

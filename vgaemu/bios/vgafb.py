@@ -331,8 +331,8 @@ class VgaFB:
             fgon = 0xFF if (fg >> plane) & 1 else 0x00
             bgon = 0xFF if (bg >> plane) & 1 else 0x00
             for i, line in enumerate(glyph):
-                self._write(base, dest + i * op.linelength,
-                            bytes(((line & fgon) | (~line & bgon)) & 0xFF for _ in (0,)))
+                bits = ((line & fgon) | (~line & bgon)) & 0xFF
+                self._write(base, dest + i * op.linelength, bytes((bits,)))
         std.planar4_plane(-1)
 
     def _gfx_read_char(self, vmode: VgaMode, cp) -> tuple[int, int]:
