@@ -43,13 +43,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _machine_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("machine options (as QEMU's)")
-    g.add_argument("-m", dest="memory", default="64M", metavar="SIZE[,slots=N,maxmem=M]",
-                   help="guest RAM, e.g. 64M or 64M,slots=4,maxmem=1G (default 64M)")
+    g.add_argument("-m", dest="memory", default=None, metavar="SIZE[,slots=N,maxmem=M]",
+                   help="guest RAM, e.g. 64M or 64M,slots=4,maxmem=1G (default 64M, or what the script's MACHINE asks)")
     g.add_argument("-object", dest="objects", action="append", default=[], metavar="OPTS",
                    help="memory backend, e.g. memory-backend-ram,id=mem1,size=128M (repeatable)")
     g.add_argument("-device", dest="devices", action="append", default=[], metavar="OPTS",
                    help="device, e.g. pc-dimm,id=dimm1,memdev=mem1 (repeatable)")
-    g.add_argument("--vram", default="16M", metavar="SIZE", help="VGA memory (default 16M)")
+    g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
 
@@ -154,11 +154,22 @@ def resolve_script(name: str) -> Path:
     raise CLIError(f"guest script not found: {name} (not a file, nor a demo; demos: {known})")
 
 
-def make_machine(args):
+def make_machine(args, main=None):
+    """The machine of the command-line options, on top of what the script's MACHINE asks."""
+    from vgaemu.guest import machine_options
     from vgaemu.machine import Machine
 
-    return Machine(memory=args.memory, vram=args.vram, objects=tuple(args.objects),
-                   devices=tuple(args.devices), qemu_compat=args.qemu_compat)
+    opts = {"memory": "64M", "vram": "16M", "objects": (), "devices": (), "qemu_compat": False}
+    if main is not None:
+        opts.update(machine_options(main))
+    if args.memory is not None:
+        opts["memory"] = args.memory
+    if args.vram is not None:
+        opts["vram"] = args.vram
+    opts["objects"] = (*opts["objects"], *args.objects)
+    opts["devices"] = (*opts["devices"], *args.devices)
+    opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
+    return Machine(**opts)
 
 
 def display_available() -> bool:
@@ -199,7 +210,7 @@ def cmd_run(args) -> int:
             raise CLIError(f"--screenshot-every K: {e}") from None
         Path(shot_dir).mkdir(parents=True, exist_ok=True)
     main = load_script(script)
-    machine = make_machine(args)
+    machine = make_machine(args, main)
     recorder = None
     if args.record:
         from vgaemu.replay import TraceRecorder
@@ -276,8 +287,8 @@ def cmd_profile(args) -> int:
     script = resolve_script(args.script)
     from vgaemu.guest import load_script
 
-    load_script(script)  # report a broken script once, before either run
-    report = profile(str(script), frames=args.frames, machine_factory=lambda: make_machine(args),
+    main = load_script(script)  # report a broken script once, before either run
+    report = profile(str(script), frames=args.frames, machine_factory=lambda: make_machine(args, main),
                      name=script.stem)
     _say(report.summary())
     for flag, write in (("json", report.to_json), ("csv", report.to_csv),
@@ -328,7 +339,7 @@ def cmd_demo(args) -> int:
 
     script = resolve_script(DEFAULT_DEMO)
     main = load_script(script)
-    machine = make_machine(args)
+    machine = make_machine(args, main)
     if display_available():
         from vgaemu.frontends.window import WindowSink
 

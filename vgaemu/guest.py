@@ -398,7 +398,22 @@ def load_script(path) -> Callable:
     if not callable(main):
         raise GuestError(f"{path}: defines no main(guest) function")
     main.__vgaemu_script__ = str(path)
+    options = module.__dict__.get("MACHINE", {})
+    if not isinstance(options, dict) or set(options) - MACHINE_OPTION_NAMES:
+        raise GuestError(f"{path}: MACHINE must be a dict with keys from {sorted(MACHINE_OPTION_NAMES)}, "
+                         f"got {options!r}")
+    main.__vgaemu_machine__ = dict(options)
     return main
+
+
+#: What a script's ``MACHINE = {...}`` may ask for (the machine options of the CLI).
+MACHINE_OPTION_NAMES = frozenset({"memory", "vram", "objects", "devices", "qemu_compat"})
+
+
+def machine_options(main) -> dict:
+    """The machine a script asks for (``MACHINE = {"memory": "64M,slots=2,maxmem=1G"}``); the
+    CLI and the demo tests build the machine from it, command-line options override it."""
+    return dict(getattr(main, "__vgaemu_machine__", {}))
 
 
 def _describe(exc: BaseException, path, when: str) -> str:
