@@ -428,8 +428,10 @@ def make_machine(*, memory: str = "64M", vram: str = "16M", qemu_compat: bool = 
 
 
 def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=None,
-           qemu_compat: bool = False, memory: str = "64M", vram: str = "16M") -> ReplayResult:
-    """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default).
+           qemu_compat: bool = False, memory: str = "64M", vram: str = "16M",
+           boot: bool = True) -> ReplayResult:
+    """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default, booted like
+    QEMU's oracle guest unless ``boot=False``: VGA BIOS POST and SeaBIOS's text screen).
 
     Each ``screendump`` op redraws and keeps a copy of the picture (and writes
     ``OUT-<name>.png`` when ``screenshot`` is given); the end of the trace redraws and writes
@@ -439,9 +441,14 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
     """
     t0 = time.perf_counter()
     parsed = load_trace(trace)
-    if machine is None:
+    fresh = machine is None
+    if fresh:
         machine = make_machine(memory=memory, vram=vram, qemu_compat=qemu_compat)
     runner = _Runner(machine)
+    if fresh and boot:
+        # The oracle's trace starts after SeaBIOS booted: VGA BIOS POST, then text mode 3
+        # with SeaBIOS's banner (what a trace that sets no mode shows).
+        runner.bios.boot()
     vga = machine.vga
     result = ReplayResult(machine, 0)
     for op in parsed.ops:
