@@ -343,6 +343,16 @@ def traces():
                                 dump2(0xC000, 0x5C2A, 8, 0), dump2(0xC000, 0x5C2B, 8, 1),
                                 dump2(0xC000, 0x99BF, 4, 2), dump2(0xC000, 0x99C0, 4, 3),
                                 dump2(0xC000, 0x99C8, 4, 4), dump2(0xC000, 0x5A30, 32, 5)]
+    # save/restore video state (AH=1Ch, VBE 4F04h) through a buffer at FFFF:0010
+    t["bios_state_restore_text"] = [i10(0x0003), cursor_off()] + tty("saved text state") + \
+        [i10(0x1010, bx=0x0001, dx=0x3F00, cx=0x2000),
+         i10(0x1C01, cx=0x0007, es=0xFFFF, bx=0x0010), i10(0x0092),
+         i10(0x0C0F, bx=0, cx=10, dx=10),
+         i10(0x1C02, cx=0x0007, es=0xFFFF, bx=0x0010)]
+    t["bios_state_restore_vbe"] = [i10(0x4F02, bx=0xC101)] + tty("vbe state", 0x0E) + \
+        [i10(0x4F07, bx=0, cx=0, dx=2),
+         i10(0x4F04, dx=0x0001, cx=0x000F, es=0xFFFF, bx=0x0010), i10(0x0083),
+         i10(0x4F04, dx=0x0002, cx=0x000F, es=0xFFFF, bx=0x0010)]
     t["bios_bda_dump"] = [i10(0x0012), i10(0x0200, bx=0x0000, dx=0x0305), i10(0x0100, cx=0x0A0B),
                           i10(0x0003), i10(0x1111, bx=0), i10(0x0200, bx=0x0100, dx=0x0203),
                           i10(0x0501), i10(0x0500), cursor_off(),
