@@ -1,0 +1,208 @@
+"""The scripted-guest API: what main(guest) can do, how runs stop, and what a recording holds."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from vgaemu.errors import GuestError
+from vgaemu.guest import FRAME_US, FrameInfo, Guest, GuestExit, load_script, run_guest
+from vgaemu.machine import Machine
+from vgaemu.replay import TraceRecorder
+
+RAM = 0x100000
+
+
+class Sink:
+    def __init__(self, keys=()):
+        self.infos = []
+        self._keys = list(keys)
+
+    def frame(self, machine, info):
+        assert isinstance(info, FrameInfo)
+        self.infos.append(info)
+
+    def keys(self):
+        k, self._keys = self._keys, []
+        return k
+
+
+@pytest.fixture
+def guest():
+    return Guest(Machine())
+
+
+def test_memory_access_through_the_address_space(guest):
+    guest.write(RAM, b"\x01\x02\x03\x04")
+    assert guest.read(RAM, 4) == b"\x01\x02\x03\x04"
+    guest.writew(RAM, 0xBEEF)
+    guest.writel(RAM + 4, 0x12345678)
+    assert guest.readw(RAM) == 0xBEEF and guest.readl(RAM + 4) == 0x12345678
+    assert guest.readb(RAM + 7) == 0x12
+    guest.write(RAM + 16, np.array([[1, 2], [3, 4]], dtype="<u2"))   # any numpy array, C order
+    assert guest.read(RAM + 16, 8) == bytes([1, 0, 2, 0, 3, 0, 4, 0])
+    guest.fill(RAM + 32, 8, 0xA1B2, unit=2)
+    assert guest.read(RAM + 32, 8) == bytes([0xB2, 0xA1] * 4)
+
+
+def test_bad_addresses_raise_guest_error_naming_the_address(guest):
+    with pytest.raises(GuestError, match="write of 4 byte.*0xF0000000.*DECODE_ERROR"):
+        guest.write(0xF0000000, b"abcd")
+    with pytest.raises(GuestError, match="0xF0000010"):
+        guest.readl(0xF0000010)
+    with pytest.raises(GuestError, match="unit"):
+        guest.fill(RAM, 3, 0, unit=2)
+
+
+def test_port_io_reaches_the_vga(guest):
+    guest.outb(0x3C8, 5)
+    for v in (10, 20, 30):
+        guest.outb(0x3C9, v)
+    guest.outb(0x3C7, 5)
+    assert [guest.inb(0x3C9) for _ in range(3)] == [10, 20, 30]
+    guest.outw(0x3C4, 0x0F02)  # index + data in one OUT, as DOS programs do
+    assert guest.machine.vga.state.sr[2] == 0x0F
+
+
+def test_bios_services(guest):
+    guest.set_mode(0x13)
+    assert guest.int10(ax=0x0F00).al == 0x13
+    guest.set_mode(0x03)
+    guest.set_cursor(5, 17)
+    assert guest.int10(ax=0x0300).dx == (5 << 8) | 17
+    guest.set_cursor_shape(6, 7)
+    assert guest.int10(ax=0x0300).cx == 0x0607
+    guest.set_palette(1, 63, 0, 0)
+    assert bytes(guest.machine.vga.state.palette[3:6]) == bytes([63, 0, 0])
+    guest.set_dac(2, [[1, 2, 3], [4, 5, 6]])
+    assert bytes(guest.machine.vga.state.palette[6:12]) == bytes([1, 2, 3, 4, 5, 6])
+    guest.load_font(8)  # 80x50
+    assert guest.int10(ax=0x1130, bx=0).cx == 8
+    guest.vbe_set_mode(0x144)
+    assert guest.machine.vga.update_display().width == 1024
+    with pytest.raises(GuestError, match="int10 needs ax"):
+        guest.int10(bx=1)
+
+
+def test_generator_main_runs_one_frame_per_yield_until_max_frames():
+    seen = []
+
+    def main(guest):
+        guest.set_mode(0x13)
+        while True:
+            seen.append(guest.frame_index)
+            yield
+
+    sink = Sink()
+    m = Machine()
+    t0 = m.clock.now_ns
+    res = run_guest(m, main, sink, max_frames=5)
+    assert res.frames == 5 and res.stopped == "max_frames"
+    assert [i.index for i in sink.infos] == [1, 2, 3, 4, 5]
+    assert seen == [0, 1, 2, 3, 4]
+    assert m.clock.now_ns - t0 == 5 * FRAME_US * 1000
+
+
+def test_plain_main_gets_a_final_frame_and_guest_exit_is_not_swallowed():
+    def main(guest):
+        guest.set_mode(0x13)
+        guest.fill(0xA0000, 320 * 200, 4)
+
+    sink = Sink()
+    res = run_guest(Machine(), main, sink)
+    assert res.frames == 1 and res.stopped == "returned"
+    assert sink.infos[0].stats.full
+
+    def stubborn(guest):
+        while True:
+            try:
+                guest.frame()
+            except Exception:  # a guest's own catch-all must not keep it running
+                pass
+
+    assert run_guest(Machine(), stubborn, Sink(), max_frames=3).frames == 3
+
+
+def test_keys_come_from_the_sink():
+    got = []
+
+    def main(guest):
+        got.extend(guest.keys())
+        yield
+
+    run_guest(Machine(), main, Sink(keys=[97, 98]), max_frames=1)
+    assert got == [97, 98]
+
+
+def test_sink_can_end_the_run():
+    class Quitter(Sink):
+        def frame(self, machine, info):
+            if info.index == 2:
+                raise GuestExit("window closed")
+
+    def main(guest):
+        while True:
+            yield
+
+    res = run_guest(Machine(), main, Quitter())
+    assert res.frames == 2 and res.stopped == "quit"
+
+
+def write_script(tmp_path, body, name="g.py"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(body))
+    return p
+
+
+def test_load_script_errors_name_file_and_line(tmp_path):
+    with pytest.raises(GuestError, match="not found"):
+        load_script(tmp_path / "missing.py")
+    with pytest.raises(GuestError, match=r"g\.py:3: syntax error"):
+        load_script(write_script(tmp_path, "x = 1\n\ndef main(guest) pass\n"))
+    with pytest.raises(GuestError, match="defines no main"):
+        load_script(write_script(tmp_path, "x = 1\n"))
+    with pytest.raises(GuestError, match=r"g\.py:2: ZeroDivisionError"):
+        load_script(write_script(tmp_path, "x = 1\ny = 1 / 0\n"))
+    main = load_script(write_script(tmp_path, """\
+        def main(guest):
+            guest.set_mode(0x13)
+            guest.writeb(0xF0000000, 1)
+    """))
+    with pytest.raises(GuestError, match=r"g\.py:3: .*0xF0000000"):
+        run_guest(Machine(), main, Sink())
+    main = load_script(write_script(tmp_path, """\
+        def main(guest):
+            yield
+            raise KeyError("boom")
+    """))
+    with pytest.raises(GuestError, match=r"g\.py:3: KeyError: 'boom'"):
+        run_guest(Machine(), main, Sink())
+
+
+def test_recording_holds_what_reaches_the_picture():
+    rec = TraceRecorder()
+
+    def main(guest):
+        guest.set_mode(0x13)                 # int10
+        guest.outb(0x3C8, 1)                 # ports
+        guest.inb(0x3DA)
+        guest.writeb(0xA0000, 7)             # legacy window: addr form
+        guest.write(RAM, b"\x01" * 64)       # plain RAM: no effect on the picture, not recorded
+        guest.readb(0xA0000)                 # a latch load: a comment (no read op in the format)
+        yield
+        guest.vbe_set_mode(0x144)
+        guest.writel(guest.lfb_base + 8, 0x00FF00FF)     # lfb form
+        guest.dma.copy(RAM, guest.lfb_base + 4096, 64)   # DMA: recorded as the write it caused
+        guest.dma.fill(guest.lfb_base, 16, 0x11223344, unit=4)
+
+    run_guest(Machine(), main, Sink(), recorder=rec)
+    ops = rec.ops
+    kinds = [o["op"] for o in ops]
+    assert kinds[:6] == ["int10", "outb", "inb", "writeb", "comment", "int"]
+    assert ops[0]["ax"] == "0x13" and ops[3]["addr"] == "0xA0000"
+    assert ops[4]["readb"] == "0xA0000"
+    assert ops[5] == {"op": "int", "num": "0x15", "ax": "0x8600", "cx": "0x0", "dx": hex(FRAME_US).upper().replace("X", "x")}
+    assert {"op": "writel", "lfb": "0x8", "val": "0xFF00FF"} in ops
+    assert {"op": "write", "lfb": "0x1000", "data": "01" * 64} in ops
+    assert {"op": "fill", "lfb": "0x0", "len": "0x10", "val": "0x11223344", "unit": 4} in ops
+    assert not any(o.get("addr") == hex(RAM) for o in ops)
