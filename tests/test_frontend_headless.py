@@ -141,7 +141,6 @@ def main(guest):
 
 @pytest.fixture
 def guest_script(tmp_path):
-    pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
     path = tmp_path / "bands.py"
     path.write_text(GUEST_SCRIPT)
     return path

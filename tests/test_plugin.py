@@ -13,7 +13,6 @@ import pytest
 from vgaemu.frontends.imaging import read_png
 
 pytest_plugins = ["pytester"]
-pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
 
 # A user's test module: a scripted guest that paints one row per frame in a colour read from
 # the environment, so the same test can be made to pass and fail.

@@ -269,7 +269,7 @@ def test_keys_screenshot_overlay(dummy_display, tmp_path, capsys):
 
 def test_escape_and_close_quit(dummy_display):
     from vgaemu.frontends.window import WindowSink
-    GuestExit = pytest.importorskip("vgaemu.guest").GuestExit
+    from vgaemu.guest import GuestExit
     for event in (pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0, unicode="", scancode=0),
                   pygame.event.Event(pygame.QUIT)):
         sink = WindowSink(fps=0)
@@ -371,7 +371,6 @@ WINDOW_CHILD = textwrap.dedent("""
 
 @pytest.fixture
 def demo_script(tmp_path):
-    pytest.importorskip("vgaemu.guest", reason="the guest runner (vgaemu/guest.py) has not landed")
     path = tmp_path / "demo.py"
     path.write_text(DEMO)
     return path
