@@ -240,6 +240,8 @@ def cmd_run(args) -> int:
 
         if every:
             raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
+            raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
         sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
                           title=f"vgaemu - {script.stem}")
         try:
