@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/vgaemu demo
+	$(BIN)/vgaemu demo --screenshot build/vgaemu-demo.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

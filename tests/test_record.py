@@ -55,3 +55,20 @@ def test_screenshot_every_records_screendump_ops(tmp_path):
     assert r.returncode == 0, r.stderr
     assert np.array_equal(read_png(tmp_path / "out-frame-000002.png"),
                           read_png(tmp_path / "shots" / "frame-000002.png"))
+
+
+@pytest.mark.skipif(__import__("shutil").which("qemu-system-i386") is None,
+                    reason="QEMU (qemu-system-i386) is not installed; the oracle needs it")
+def test_recordings_replay_in_real_qemu_pixel_exact(tmp_path):
+    """The point of recording in the oracle's format: real QEMU draws the same picture (DMA
+    transfers arrive as plain LFB writes, frames as INT 15h waits)."""
+    from vgaemu.compare import compare
+
+    traces = []
+    for demo, frames in (("sprites", 2), ("modex", 2)):
+        main = load_script(DEMOS / f"{demo}.py")
+        rec = TraceRecorder()
+        run_guest(Machine(**machine_options(main)), main, None, max_frames=frames, recorder=rec)
+        traces.append(rec.save(tmp_path / f"{demo}.json"))
+    rows = compare(traces, qemu=True, out_dir=tmp_path / "cmp")
+    assert [(r.trace, r.differing, r.error) for r in rows] == [("sprites", 0, None), ("modex", 0, None)]
