@@ -127,3 +127,14 @@ def test_bad_fill_unit_is_bad_mode():
     engine.set_reg(dma.REG_LENGTH, 16)
     engine.set_reg(dma.REG_CONTROL, dma.CTRL_FILL | 3 << dma.CTRL_UNIT_SHIFT | dma.CTRL_START)
     assert engine.error == dma.DMAError.BAD_MODE
+
+
+def test_register_block_moves_out_of_the_way_of_a_large_lfb():
+    m = Machine(vram="64M")   # LFB 0xFD000000..0x101000000 covers 0xFEB00000
+    engine = dma.attach(m)
+    assert engine.base != dma.DMA_MMIO_BASE
+    assert m.address_space_memory.ldl_le(engine.base + dma.REG_ID) == dma.DMA_ID
+    g = Guest(m)
+    g.fill(SRC, 64, 0x77)
+    g.dma.copy(SRC, SRC + 0x1000, 64)
+    assert g.read(SRC + 0x1000, 64) == b"\x77" * 64

@@ -146,6 +146,7 @@ class DMAEngine:
             name, DMA_MMIO_SIZE,
             MemoryRegionOps(read=self._mmio_read, write=self._mmio_write, valid=exact4, impl=exact4),
         )
+        self.base: int | None = None  # where map_into put the register block
         self.last = TransferStats(0, 0, 0, DMAError.NONE)
         self.write_hook: Callable[[int, bytes], None] | None = None
         self.fill_hook: Callable[[int, int, int, int], None] | None = None
@@ -154,6 +155,7 @@ class DMAEngine:
 
     def map_into(self, system_memory, base: int = DMA_MMIO_BASE) -> None:
         system_memory.add_subregion(base, self.mmio)
+        self.base = base
 
     # ---- the register block -------------------------------------------------------------
 
@@ -356,7 +358,7 @@ class DMAEngine:
 
 def first_unassigned(address_space, addr: int, length: int) -> int | None:
     """First address in [addr, addr+length) that maps to no region of the address space."""
-    fv = address_space.current_map() if hasattr(address_space, "current_map") else address_space.flatview
+    fv = address_space.current_map()
     end = addr + length
     pos = addr
     while pos < end:
@@ -372,18 +374,42 @@ def _is_unassigned(fr) -> bool:
     return mr is None
 
 
+#: Where the register block may go, in order: QEMU's pc puts PCI BARs just below 4 GiB; the
+#: second choice is for a VRAM so large (> 27 MiB) that the LFB at 0xFD000000 covers the first.
+DMA_MMIO_CANDIDATES = (DMA_MMIO_BASE, 0xFC000000, 0xFB000000, 0xF0000000)
+
+
 def attach(machine) -> DMAEngine:
-    """The machine's DMA engine: the one it already has, or a new one mapped at DMA_MMIO_BASE."""
+    """The machine's DMA engine: the one it already has, or a new one mapped at the first
+    free address of DMA_MMIO_CANDIDATES (``engine.base``)."""
     engine = getattr(machine, "dma", None)
     if isinstance(engine, DMAEngine):
         return engine
     engine = DMAEngine(machine.address_space_memory)
-    engine.map_into(machine.system_memory)
+    as_ = machine.address_space_memory
+    for base in DMA_MMIO_CANDIDATES:
+        fv = as_.current_map()
+        if fv.lookup(base) is None and fv.lookup(base + DMA_MMIO_SIZE - 1) is None \
+                and first_assigned(as_, base, DMA_MMIO_SIZE) is None:
+            break
+    else:
+        raise RuntimeError("no free guest-physical address for the DMA engine's registers")
+    engine.map_into(machine.system_memory, base)
     try:
         machine.dma = engine
     except AttributeError:
         pass
     return engine
+
+
+def first_assigned(address_space, addr: int, length: int) -> int | None:
+    """First address in [addr, addr+length) that some region answers."""
+    fv = address_space.current_map()
+    fr = fv.lookup(addr)
+    if fr is not None:
+        return addr
+    nxt = fv.next_start(addr)
+    return nxt if nxt is not None and nxt < addr + length else None
 
 
 class DMADriver:

@@ -331,7 +331,7 @@ class Guest:
             if self._recorder is not None:
                 engine.write_hook = self._record_dma_write
                 engine.fill_hook = self._record_dma_fill
-            self._dma = dma.DMADriver(self._mem, dma.DMA_MMIO_BASE, error_type=GuestError, engine=engine)
+            self._dma = dma.DMADriver(self._mem, engine.base, error_type=GuestError, engine=engine)
         self._dirty_since_frame = True
         return self._dma
 
