@@ -46,7 +46,7 @@ def test_memory_access_through_the_address_space(guest):
 
 
 def test_bad_addresses_raise_guest_error_naming_the_address(guest):
-    with pytest.raises(GuestError, match="write of 4 byte.*0xF0000000.*DECODE_ERROR"):
+    with pytest.raises(GuestError, match="write of 4 byte.*address 0xF0000000.*DECODE_ERROR"):
         guest.write(0xF0000000, b"abcd")
     with pytest.raises(GuestError, match="0xF0000010"):
         guest.readl(0xF0000010)
@@ -206,3 +206,25 @@ def test_recording_holds_what_reaches_the_picture():
     assert {"op": "write", "lfb": "0x1000", "data": "01" * 64} in ops
     assert {"op": "fill", "lfb": "0x0", "len": "0x10", "val": "0x11223344", "unit": 4} in ops
     assert not any(o.get("addr") == hex(RAM) for o in ops)
+
+
+def test_bad_ports_and_sink_failures():
+    g = Guest(Machine())
+    with pytest.raises(GuestError, match="port 65536"):
+        g.outb(0x10000, 1)
+    with pytest.raises(GuestError, match="outside the I/O space"):
+        g.inl(0xFFFE)
+
+    class Broken(Sink):
+        def frame(self, machine, info):
+            raise RuntimeError("display gone")
+
+    def main(guest):
+        while True:
+            try:
+                guest.frame()
+            except Exception:
+                pass
+
+    with pytest.raises(RuntimeError, match="display gone"):   # the front end's error, unwrapped
+        run_guest(Machine(), main, Broken())

@@ -66,6 +66,15 @@ class GuestExit(BaseException):
     """
 
 
+class _SinkFailure(BaseException):
+    """Carries a front end's exception out through the guest's code untouched (a guest's
+    ``except Exception`` must not swallow it, and it is not the guest's fault)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class FrameInfo:
     index: int
@@ -99,6 +108,11 @@ class NullSink:
 
 def _hexnum(v: int) -> str:
     return f"0x{v:X}"
+
+
+def _check_port(op: str, port, size: int) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0x10000 - size:
+        raise GuestError(f"{op}: port {port!r} is outside the I/O space 0..0x{0x10000 - size:X}")
 
 
 class Guest:
@@ -154,32 +168,37 @@ class Guest:
 
     # ---- port I/O -------------------------------------------------------------------------
 
-    def outb(self, port: int, val: int) -> None:
+    def _out(self, op: str, size: int, port: int, val: int) -> None:
+        _check_port(op, port, size)
+        val &= (1 << (8 * size)) - 1
         self._dirty_since_frame = True
-        self._io.stb(port, val & 0xFF)
-        self._record({"op": "outb", "port": _hexnum(port), "val": _hexnum(val & 0xFF)})
+        self._check(self._io.write(port, val.to_bytes(size, "little")), op, port, size, space="port")
+        self._record({"op": op, "port": _hexnum(port), "val": _hexnum(val)})
+
+    def _in(self, op: str, size: int, port: int) -> int:
+        _check_port(op, port, size)
+        buf = bytearray(size)
+        self._check(self._io.read(port, buf), op, port, size, space="port")
+        self._record({"op": op, "port": _hexnum(port)})
+        return int.from_bytes(buf, "little")
+
+    def outb(self, port: int, val: int) -> None:
+        self._out("outb", 1, port, val)
 
     def outw(self, port: int, val: int) -> None:
-        self._dirty_since_frame = True
-        self._io.stw_le(port, val & 0xFFFF)
-        self._record({"op": "outw", "port": _hexnum(port), "val": _hexnum(val & 0xFFFF)})
+        self._out("outw", 2, port, val)
 
     def outl(self, port: int, val: int) -> None:
-        self._dirty_since_frame = True
-        self._io.stl_le(port, val & 0xFFFFFFFF)
-        self._record({"op": "outl", "port": _hexnum(port), "val": _hexnum(val & 0xFFFFFFFF)})
+        self._out("outl", 4, port, val)
 
     def inb(self, port: int) -> int:
-        self._record({"op": "inb", "port": _hexnum(port)})
-        return self._io.ldub(port)
+        return self._in("inb", 1, port)
 
     def inw(self, port: int) -> int:
-        self._record({"op": "inw", "port": _hexnum(port)})
-        return self._io.lduw_le(port)
+        return self._in("inw", 2, port)
 
     def inl(self, port: int) -> int:
-        self._record({"op": "inl", "port": _hexnum(port)})
-        return self._io.ldl_le(port)
+        return self._in("inl", 4, port)
 
     # ---- memory ---------------------------------------------------------------------------
 
@@ -246,14 +265,13 @@ class Guest:
             self._record({"op": "comment", op: _hexnum(addr), "len": n})
 
     @staticmethod
-    def _check(res, op: str, addr: int, n: int) -> None:
+    def _check(res, op: str, addr: int, n: int, space: str = "address") -> None:
         if res:
             from guestmem.address_space import MemTxResult
 
             name = MemTxResult(int(res)).name or str(int(res))
-            raise GuestError(f"{op} of {n} byte(s) at 0x{addr:X} failed: {name}"
-                             " (no RAM or device answers there)" if "DECODE" in name else
-                             f"{op} of {n} byte(s) at 0x{addr:X} failed: {name}")
+            hint = " (no RAM or device answers there)" if "DECODE" in name else ""
+            raise GuestError(f"{op} of {n} byte(s) at {space} 0x{addr:X} failed: {name}{hint}")
 
     # ---- BIOS -----------------------------------------------------------------------------
 
@@ -358,7 +376,12 @@ class Guest:
                           "cx": _hexnum(FRAME_US >> 16), "dx": _hexnum(FRAME_US & 0xFFFF)})
             if self._screendump_every and self.frame_index % self._screendump_every == 0:
                 self._record({"op": "screendump", "name": f"frame-{self.frame_index:06d}"})
-        self.sink.frame(machine, info)
+        try:
+            self.sink.frame(machine, info)
+        except (GuestExit, _SinkFailure):
+            raise
+        except Exception as exc:
+            raise _SinkFailure(exc) from exc
         if self.max_frames is not None and self.frame_index >= self.max_frames:
             raise GuestExit("frame limit")
         return info
@@ -456,6 +479,8 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
         except GuestExit:
             limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
             stopped = "max_frames" if limit else "quit"
+    except _SinkFailure as failure:
+        raise failure.error
     except GuestError as exc:
         raise GuestError(_describe(exc, script, "running")) from None
     except Exception as exc:
