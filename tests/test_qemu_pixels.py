@@ -38,6 +38,8 @@ QEMU_COMPAT = load_compat_list()
 XFAIL: dict[str, str] = {
     "edge_attr_blanked": "vgaemu draws a black 640x480 screen where QEMU shows its placeholder text"
                          " (1044 pixels, dump 'blank') -- VGA display, qemu_compat blank mode",
+    "m13_chain4_128k": "hardware mode shows black (256000 pixels) where QEMU and hardware show the picture"
+                       " stored through B0000h with GR6 map 0 (qemu_compat matches) -- VGA chain-4 path",
 }
 
 

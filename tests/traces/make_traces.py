@@ -1719,6 +1719,91 @@ def t_edge_oddeven_graphics(ops):
     ops += [seq(4, 0x06), gc(5, 0x00)]
 
 
+@trace
+def t_edge_9dot_lge_off(ops):
+    """AR10 bit 2 (line graphics enable) cleared: the 9th column is background for every
+    glyph, C0h-DFh included."""
+    ops += [int10(0x0003), cursor_off()]
+    ops.append(put_text(2, 0, [c for c in range(0xC0, 0xE0) for _ in (0, 1)], 0x1E))
+    ops.append(put_text(4, 0, [0xC4] * 40 + [0xDB] * 40, 0x4F))
+    ops += attr(0x10, 0x08)
+
+
+@trace
+def t_edge_text_color_plane_enable(ops):
+    """Colour plane enable (AR12 = 03h) in text mode: attribute colours lose bits 2 and 3."""
+    ops += [int10(0x0003), cursor_off()]
+    for fg in range(16):
+        ops.append(put_text(2 + fg, 0, [0xDB] * 12 + list(" fg %2d" % fg), fg | 0x10))
+    ops += attr(0x12, 0x03)
+
+
+@trace
+def t_edge_text_color_select(ops):
+    """Colour select in text mode: AR14 = 04h (DAC bits 6-7 = 01), dump 'cs', then AR10
+    bit 7 with AR14 = 0Bh (bits 4-5 from AR14 too). DAC 64-255 loaded with a ramp."""
+    ops += [int10(0x0003), cursor_off()]
+    ops += dac(64, [((i * 5) % 64, (i * 3) % 64, 63 - (i % 64)) for i in range(192)])
+    for fg in range(16):
+        ops.append(put_text(2 + fg, 0, [0xDB] * 12 + list(" fg %2d" % fg), fg | 0x10))
+    ops += attr(0x14, 0x04) + [dump("cs")] + attr(0x10, 0x8C) + attr(0x14, 0x0B)
+
+
+@trace
+def t_edge_line_compare_zero(ops):
+    """Line compare 0 and 1 in mode 12h with the start address 100 lines down: dump 'lc0'
+    (split right after the first line), then line compare 1."""
+    ops += [int10(0x0012)] + planar_ramp16() + planar_rect(0, 100, 80, 40, 0x0F) + planar_reset()
+    ops += start_address(100 * 80) + line_compare(0, 0x3E, 0x40) + [dump("lc0")]
+    ops += line_compare(1, 0x3E, 0x40)
+
+
+@trace
+def t_m13_map_mask_chain4(ops):
+    """Chain-4 stores with a partial map mask (SR2 = 05h): only pixels with x & 3 in {0, 2}
+    are written (QEMU also drops its chain-4 alias for the fast path)."""
+    ops += [int10(0x0013)]
+    for y in range(0, 200, 2):
+        ops.append(fill(0xA0000 + y * 320, 320, 40 + (y // 10)))
+    ops += [seq(2, 0x05)]
+    for y in range(1, 200, 2):
+        ops.append(fill(0xA0000 + y * 320, 320, 15))
+    ops.append(seq(2, 0x0F))
+
+
+@trace
+def t_m13_chain4_128k(ops):
+    """Mode 13h with GR6 memory map 0 (A0000h-BFFFFh, 128 KiB): stores at B0000h reach VRAM
+    64 KiB up; the start address (counted in 4-byte units) 4000h shows them."""
+    ops += [int10(0x0013), gc(6, 0x01)]
+    for y in range(200):
+        ops.append(fill(0xB0000 + y * 320, 320, 64 + (y // 4) % 64 if y < 150 else 0x0F))
+    ops += start_address(0x4000)
+
+
+@trace
+def t_edge_chain4_ignores_gc(ops):
+    """Mode 13h stores with enable set/reset (GR1=0Fh, GR0=05h), a rotate and the AND
+    function programmed: QEMU's chain-4 path stores the CPU byte as is."""
+    ops += [int10(0x0013), gc(0, 0x05), gc(1, 0x0F), gc(3, 0x0B), gc(8, 0x0F)]
+    for y in range(100):
+        ops.append(fill(0xA0000 + y * 320, 320, 32 + (y // 4)))
+    ops += [gc(0, 0), gc(1, 0), gc(3, 0), gc(8, 0xFF)]
+
+
+@trace
+def t_edge_vbe_fixup(ops):
+    """Bochs DISPI sanity fix-ups (QEMU's vbe_fixup_regs): xres 1003 -> 1000, bpp 12 -> 8,
+    virtual width 500 (< xres) -> 1000, y offset 5000 clamped to what VRAM holds."""
+    ops += [outw(0x1CE, 4), outw(0x1CF, 0), outw(0x1CE, 1), outw(0x1CF, 1003), outw(0x1CE, 2),
+            outw(0x1CF, 300), outw(0x1CE, 3), outw(0x1CF, 12), outw(0x1CE, 6), outw(0x1CF, 500),
+            outw(0x1CE, 4), outw(0x1CF, 0x41)]
+    ops += dac(0, [((i * 7) % 64, (i * 5) % 64, (i * 3) % 64) for i in range(256)])
+    for y in range(0, 300):
+        ops.append(lfb_fill(y * 1000, 1000, ((y // 10) * 0x01010101) & 0xFFFFFFFF, unit=4))
+    ops += [dump("fixed")] + dispi(9, 5000)
+
+
 JSONL = {"mix_jsonl_numbers"}
 
 
