@@ -600,9 +600,11 @@ class AddressSpace:
                 res |= _DECODE_ERROR
                 continue
             stop = min(fr.end, end)
-            if fr.host is not None:
+            if fr.host is not None and fr.host_mv.readonly:
+                res |= MemTxResult.ACCESS_ERROR  # a read-only backend's memory cannot change
+            elif fr.host is not None:
                 o = a - fr.host_delta
-                fr.host[o:o + stop - a] = np.frombuffer(mv[a - addr:stop - addr], dtype=np.uint8)
+                fr.host_mv[o:o + stop - a] = mv[a - addr:stop - addr]
                 fr.ram_list.invalidate_and_set_dirty(a - fr.ram_addr_delta, stop - a,
                                                      fr.mr.effective_dirty_log_mask())
             a = stop

@@ -163,7 +163,7 @@ def model_read(model, root, addr, n):
     return bytes(out), bad
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 @given(machines(), accesses(), st.data())
 def test_random_trees_match_naive_model(m, ops, data):
     rl, root, model = m
