@@ -360,7 +360,10 @@ def t_text_mode7_mono(ops):
 def t_text_mode7_underline(ops):
     """Mode 7 underline attributes 01/09: hardware underlines on scan line 13 (CRTC 14h);
     QEMU 7.2 draws no underline (qemu_compat)."""
-    ops += [int10(0x0007), cursor_off(0x3B4)]
+    # SeaVGABIOS programs the CRTC at 3B4h before switching the misc register to mono, so
+    # after mode 3 those writes are ignored (QEMU's vga_ioport_invalid) and CR14 keeps mode 3's
+    # 1Fh (no underline row): set the underline location (scan line 13) explicitly.
+    ops += [int10(0x0007), cursor_off(0x3B4), crtc(0x14, 0x0D, 0x3B4)]
     B = 0xB0000
     ops.append(put_text(1, 0, "underlined 01", 0x01, base=B))
     ops.append(put_text(2, 0, "intense underlined 09", 0x09, base=B))
