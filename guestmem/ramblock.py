@@ -240,7 +240,11 @@ class RAMList:
                     raise RAMBlockError(f"cannot set up guest memory {idstr!r}: {e}") from None
                 host = np.frombuffer(mm, dtype=np.uint8)
             block = RAMBlock(self, idstr, host, offset, used, maxlen, flags, mr, backend, page_size, mm)
-            self.dirty.grow((offset + maxlen) >> TARGET_PAGE_BITS)
+            try:
+                self.dirty.grow((offset + maxlen) >> TARGET_PAGE_BITS)
+            except MemoryError:
+                raise RAMBlockError(f"cannot grow the dirty bitmaps to cover RAMBlock {idstr!r} "
+                                    f"({maxlen:#x} bytes at ram_addr {offset:#x})") from None
             # Bitmaps never shrink: a reused gap may still hold stale bits.
             self.dirty.clear_dirty_range(offset, maxlen)
             i = bisect.bisect_left(self._offsets, offset)
