@@ -1501,6 +1501,23 @@ def t_vbe_mode_switches(ops):
     ops += vbe_set(1600, 1200, 8, enable=0xC1)
 
 
+@trace
+def t_vbe_bios_functions(ops):
+    """VBE services beyond 4F02h: 1024x768x8 (4105h), 4F08h DAC width 8, 4F09h palette from
+    ES:DI (B,G,R,pad), 4F06h scan line length 1280 pixels, 4F07h display start (64, 32)."""
+    ops.append(int10(0x4F02, bx=0x4105))
+    ops.append(int10(0x4F08, bx=0x0800))
+    pal = b"".join(bytes([(i * 3) & 255, (i * 5) & 255, 255 - i, 0]) for i in range(256))
+    ops.append(write(SCRATCH, pal))
+    ops.append(int10(0x4F09, bx=0x0000, cx=256, dx=0, es=SCRATCH_ES, di=SCRATCH_OFF))
+    ops.append(int10(0x4F06, bx=0x0000, cx=1280))
+    for y in range(0, 820, 2):
+        row = bytes(((x // 16) + (y // 16) * 3) & 0xFF for x in range(1280))
+        ops.append(lfb_write(y * 1280, row))
+    ops.append(dump("pitch"))
+    ops.append(int10(0x4F07, bx=0x0000, cx=64, dx=32))
+
+
 # ---------------------------------------------------------------------------------------------
 # Mixed: mode switches and exercises of the sequence a real program uses
 # ---------------------------------------------------------------------------------------------
@@ -1805,6 +1822,18 @@ def t_edge_vbe_fixup(ops):
     for y in range(0, 300):
         ops.append(lfb_fill(y * 1000, 1000, ((y // 10) * 0x01010101) & 0xFFFFFFFF, unit=4))
     ops += [dump("fixed")] + dispi(9, 5000)
+
+
+@trace
+def t_edge_cursor_phase_modes(ops):
+    """The cursor blink phase across mode changes, all within one blink period: text dump
+    't1' (first text draw: visible), text mode 1 set (still text) dump 't2', graphics dump
+    'g', then text mode 3 again (final). QEMU restarts its blink timer when the display
+    switches between text and graphics, toggling the phase on the next text draw."""
+    ops += [int10(0x0003), put_text(0, 0, "phase test", 0x07), set_cursor(1, 0), dump("t1")]
+    ops += [int10(0x0001), set_cursor(1, 0), dump("t2")]
+    ops += [int10(0x0012), dump("g")]
+    ops += [int10(0x0003), put_text(0, 0, "back in mode 3", 0x07), set_cursor(1, 0)]
 
 
 JSONL = {"mix_jsonl_numbers"}
