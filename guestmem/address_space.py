@@ -350,8 +350,8 @@ class AddressSpace:
         c_epoch = 0
         c_dm = None
         c_mark = None
-        as_ = self
         OK = _OK
+        as_ = self
 
         def invalidate():
             nonlocal c_start, c_end, c_wend, c_mv, c_r0, c_r1, c_r2, c_mark, c_dm, c_oklo, c_okhi
@@ -400,6 +400,8 @@ class AddressSpace:
             epoch = c_epoch
             gen = c_dm.clear_generation
             p = ra >> 12
+            if not n:
+                return OK
             if (ra & 4095) + n <= 4096:
                 if not (c_r0[p] and c_r1[p] and c_r2[p]):
                     c_mark(ra, n, c_mask)

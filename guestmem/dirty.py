@@ -188,6 +188,8 @@ class DirtyMemory:
             raise DirtyMemoryError(
                 f"ram_addr range {start:#x}+{length:#x} is beyond the dirty bitmaps "
                 f"(which cover {self._npages << TARGET_PAGE_BITS:#x} bytes)")
+        if not length:
+            return 0, 0
         return start >> TARGET_PAGE_BITS, (end + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
 
     # -- setters ----------------------------------------------------------------------------

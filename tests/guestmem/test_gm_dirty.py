@@ -104,3 +104,11 @@ def test_zero_length_is_a_noop():
     dm.set_dirty_range(P, 0)
     assert not dm.get_dirty(0, 2 * P, 0)
     assert not dm.get_dirty(P, 0, 0)
+
+
+def test_zero_length_ranges_touch_no_page():
+    dm = DirtyMemory(4)
+    dm.set_dirty_range(P + 5, 0)
+    assert not dm.get_dirty(0, 4 * P, DirtyClient.VGA)
+    assert not dm.test_and_clear_dirty(P + 5, 0, DirtyClient.VGA)
+    assert len(dm.snapshot_and_clear_dirty(P + 5, 0, DirtyClient.VGA)) == 0

@@ -275,3 +275,51 @@ def test_rom_device_romd_mode(rl):
     assert flash.type_name() == "i/o"
     flash.rom_device_set_romd(True)
     assert flash.type_name() == "romd"
+
+
+def test_dropped_address_space_leaves_registry(rl):
+    import gc
+    from guestmem.region import address_spaces
+    root = MemoryRegion.container("root", 0x10000)
+    as_ = AddressSpace(root, "short-lived")
+    as_.stl_le(0, 1)
+    assert any(a is as_ for a in address_spaces())
+    del as_
+    gc.collect()
+    assert not any(a.name == "short-lived" for a in address_spaces())
+
+
+def test_unregister_listener_and_global_sync(rl):
+    from guestmem import memory_global_dirty_log_sync
+    root = MemoryRegion.container("root", 0x10000)
+    ram = MemoryRegion.ram("ram", P, ram_list=rl)
+    root.add_subregion(0, ram)
+    as_ = AddressSpace(root, "t")
+    ev = []
+
+    class L(MemoryListener):
+        def region_add(self, s):
+            ev.append(("add", s.mr.name))
+
+        def region_del(self, s):
+            ev.append(("del", s.mr.name))
+
+        def log_start(self, s):
+            ev.append(("log_start", s.old_dirty_log_mask, s.dirty_log_mask))
+
+        def log_sync(self, s):
+            ev.append(("sync", s.mr.name))
+
+    l = L()
+    as_.register_listener(l)
+    assert ev == [("add", "ram"), ("log_start", 0, 0b010)]
+    ev.clear()
+    memory_global_dirty_log_sync(rl)
+    assert ev == [("sync", "ram")]
+    ev.clear()
+    as_.unregister_listener(l)
+    assert ev == [("del", "ram")]
+    with pytest.raises(RegionError):
+        as_.unregister_listener(l)
+    with pytest.raises(RegionError):
+        as_.register_listener(object())
