@@ -132,6 +132,8 @@ def accesses():
         st.tuples(st.just("read"), addr, size, st.just(0)),
         st.tuples(st.just("stl_le"), addr, st.just(4), st.integers(0, 2**32 - 1)),
         st.tuples(st.just("ldq_be"), addr, st.just(8), st.just(0)),
+        st.tuples(st.just("dma_write"), addr, size, st.integers(0, 255)),
+        st.tuples(st.just("dma_read"), addr, size, st.just(0)),
     ), max_size=25)
 
 
@@ -200,6 +202,29 @@ def test_random_trees_match_naive_model(m, ops, data):
             want, bad = model_read(model, root, addr, n)
             assert bytes(buf) == want
             assert res == (MemTxResult.DECODE_ERROR if bad else MemTxResult.OK)
+        elif op == "dma_write":
+            m = as_.map(addr, n, True)
+            if m is None:
+                assert n == 0
+                continue
+            assert 0 < len(m.buf) <= n
+            payload = bytes((val + 3 * i) & 0xFF for i in range(len(m.buf)))
+            m.buf[:] = np.frombuffer(payload, np.uint8)
+            as_.unmap(m, True, len(payload))
+            for mr, off in list(model_write(model, root, addr, payload)):
+                page = (mr.ram_block.offset + off) // P
+                mask = mr.effective_dirty_log_mask()
+                for c in range(3):
+                    if mask & (1 << c):
+                        expected[c].add(page)
+        elif op == "dma_read":
+            m = as_.map(addr, n, False)
+            if m is None:
+                assert n == 0
+                continue
+            want, _ = model_read(model, root, addr, len(m.buf))
+            assert m.buf.tobytes() == want
+            as_.unmap(m, False, len(m.buf))
         elif op == "snapshot":
             if rl.dirty.npages:
                 snap = rl.dirty.snapshot_and_clear_dirty(0, rl.dirty.size, val)
