@@ -41,7 +41,7 @@ def _as_list(address_space_or_list) -> list:
 
 
 def _print_mr(out: list, mr: MemoryRegion, level: int, base: int, alias_queue: list,
-              display_disabled: bool) -> None:
+              display_disabled: bool, legacy: bool) -> None:
     cur_start = base + mr.addr
     cur_end = cur_start + _mr_size(mr.size)
     prefix = ""
@@ -57,19 +57,19 @@ def _print_mr(out: list, mr: MemoryRegion, level: int, base: int, alias_queue: l
             alias_queue.append(mr.alias)
         if mr.enabled or display_disabled:
             out.append(f"{prefix}{indent}{cur_start:016x}-{cur_end:016x} (prio {mr.priority}, "
-                       f"{nv}{mr.type_name()}): alias {mr.name} @{mr.alias.name} "
+                       f"{nv}{mr.type_name(legacy)}): alias {mr.name} @{mr.alias.name} "
                        f"{mr.alias_offset:016x}-{mr.alias_offset + _mr_size(mr.size):016x}"
                        f"{disabled}\n")
     elif mr.enabled or display_disabled:
         out.append(f"{prefix}{indent}{cur_start:016x}-{cur_end:016x} (prio {mr.priority}, "
-                   f"{nv}{mr.type_name()}): {mr.name}{disabled}\n")
+                   f"{nv}{mr.type_name(legacy)}): {mr.name}{disabled}\n")
     # QEMU's print queue: by address, higher priority first at equal addresses, otherwise in
     # subregion-list order (a stable sort).
     for sub in sorted(mr.subregions, key=lambda s: (s.addr, -s.priority)):
-        _print_mr(out, sub, level + 1, cur_start, alias_queue, display_disabled)
+        _print_mr(out, sub, level + 1, cur_start, alias_queue, display_disabled, legacy)
 
 
-def _mtree_as(spaces: list, display_disabled: bool) -> str:
+def _mtree_as(spaces: list, display_disabled: bool, legacy: bool) -> str:
     out: list[str] = []
     groups: list[tuple[MemoryRegion, list]] = []
     for as_ in spaces:
@@ -83,19 +83,19 @@ def _mtree_as(spaces: list, display_disabled: bool) -> str:
     for root, members in groups:
         for as_ in sorted(members, key=lambda a: a.name):
             out.append(f"address-space: {as_.name}\n")
-        _print_mr(out, root, 1, 0, alias_queue, display_disabled)
+        _print_mr(out, root, 1, 0, alias_queue, display_disabled, legacy)
         out.append("\n")
     i = 0
     while i < len(alias_queue):  # the queue grows while aliases of aliases are printed
         mr = alias_queue[i]
         out.append(f"memory-region: {mr.name}\n")
-        _print_mr(out, mr, 1, 0, alias_queue, display_disabled)
+        _print_mr(out, mr, 1, 0, alias_queue, display_disabled, legacy)
         out.append("\n")
         i += 1
     return "".join(out)
 
 
-def _mtree_flatview(spaces: list) -> str:
+def _mtree_flatview(spaces: list, legacy: bool) -> str:
     out: list[str] = []
     views: list[tuple[object, list]] = []
     for as_ in spaces:
@@ -119,7 +119,7 @@ def _mtree_flatview(spaces: list) -> str:
             continue
         for r in fv.ranges:
             mr = r.mr
-            kind = "rom" if r.readonly else mr.type_name()
+            kind = "rom" if r.readonly else mr.type_name(legacy)
             nv = "nv-" if r.nonvolatile else ""
             line = (f"{MTREE_INDENT}{r.addr:016x}-{r.addr + _mr_size(r.size):016x} "
                     f"(prio {mr.priority}, {nv}{kind}): {mr.name}")
@@ -130,12 +130,16 @@ def _mtree_flatview(spaces: list) -> str:
     return "".join(out)
 
 
-def mtree(address_space_or_list=None, flatview: bool = False, *, disabled: bool = False) -> str:
+def mtree(address_space_or_list=None, flatview: bool = False, *, disabled: bool = False,
+          legacy: bool = False) -> str:
     """HMP `info mtree` (flatview=True: `info mtree -f`; disabled=True: `-d`).
 
-    Takes one AddressSpace, a list of them, or None for every live address space."""
+    Takes one AddressSpace, a list of them, or None for every live address space.
+    legacy=True prints root regions as "i/o" like QEMU before its 2026 change (e.g. 7.2)."""
     spaces = _as_list(address_space_or_list)
-    return _mtree_flatview(spaces) if flatview else _mtree_as(spaces, disabled)
+    if flatview:
+        return _mtree_flatview(spaces, legacy)
+    return _mtree_as(spaces, disabled, legacy)
 
 
 def ramblock_info(ram_list: RAMList) -> str:

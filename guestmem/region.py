@@ -420,17 +420,19 @@ class MemoryRegion:
     def is_romd(self) -> bool:
         return self.kind == "rom_device" and self.romd_mode
 
-    def type_name(self) -> str:
-        """memory_region_type, as `info mtree` prints it."""
+    def type_name(self, legacy: bool = False) -> str:
+        """memory_region_type, as `info mtree` prints it.  Current QEMU calls a region with
+        no container (a tree's root) "container"; before that change (QEMU <= 10.x, e.g. the
+        7.2 packaged by Debian) it said "i/o" -- pass legacy=True for that."""
         if self.alias is not None:
-            return self.alias.type_name()
+            return self.alias.type_name(legacy)
         if self.is_romd():
             return "romd"
         if self.is_rom():
             return "rom"
         if self.is_ram():
             return "ram"
-        if self.container is None:
+        if self.container is None and not legacy:
             return "container"
         return "i/o"
 

@@ -113,3 +113,29 @@ def test_info_ramblock():
 def test_size_to_str_like_qemu():
     assert [size_to_str(v) for v in (0, 512, 4096, 2 << 20, 1536 << 20, 1000)] == \
         ["0 B", "512 B", "4 KiB", "2 MiB", "1.5 GiB", "0.977 KiB"]
+
+
+def test_io_flatview_like_qemu_7_2():
+    """Lines copied from `info mtree -f` of qemu-system-x86_64 7.2 (-M pc): rtc at 0x70 with
+    rtc-index over its first port; the io root answers the gaps (legacy type names)."""
+    io = io_root()
+    rtc = MemoryRegion.io("rtc", 2, OPS)
+    rtc.add_subregion(0, MemoryRegion.io("rtc-index", 1, OPS))
+    io.add_subregion(0x70, rtc)
+    io.add_subregion(0x7E, MemoryRegion.io("kvmvapic", 2, OPS))
+    as_ = AddressSpace(io, "I/O")
+    out = mtree(as_, flatview=True, legacy=True).splitlines()
+    assert out[:7] == [
+        "FlatView #0",
+        ' AS "I/O", root: io',
+        " Root memory region: io",
+        "  0000000000000000-000000000000006f (prio 0, i/o): io",
+        "  0000000000000070-0000000000000070 (prio 0, i/o): rtc-index",
+        "  0000000000000071-0000000000000071 (prio 0, i/o): rtc @0000000000000001",
+        "  0000000000000072-000000000000007d (prio 0, i/o): io @0000000000000072",
+    ]
+    assert mtree(as_, legacy=True).splitlines()[1:4] == [
+        "  0000000000000000-000000000000ffff (prio 0, i/o): io",
+        "    0000000000000070-0000000000000071 (prio 0, i/o): rtc",
+        "      0000000000000070-0000000000000070 (prio 0, i/o): rtc-index",
+    ]

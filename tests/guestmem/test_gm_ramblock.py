@@ -190,3 +190,21 @@ def test_code_hook_called_before_dirty_on_protected_pages():
     rl.invalidate_and_set_dirty(a.offset + P + 8, 16, 0b111)
     assert calls == [(a.offset + P + 8, 16, False)]
     assert rl.dirty.get_dirty(a.offset + P, P, DirtyClient.CODE)
+
+
+def test_offsets_and_order_match_a_real_qemu_pc_machine():
+    """`info ramblock` of qemu-system-x86_64 -M pc -m 128 -vga std (QEMU 7.2): blocks created
+    in this order land at these offsets and are listed largest-first."""
+    rl = RAMList()
+    created = [("pc.ram", 128 * MiB, None), ("pc.bios", 256 << 10, None),
+               ("pc.rom", 128 << 10, None), ("0000:00:02.0/vga.vram", 16 * MiB, None),
+               ("0000:00:02.0/vga.rom", 64 << 10, None),
+               ("/rom@etc/acpi/tables", 128 << 10, 2 * MiB),
+               ("/rom@etc/table-loader", 4096, 64 << 10), ("/rom@etc/acpi/rsdp", 4096, None)]
+    for name, size, max_size in created:
+        rl.ram_block_add(name, size, max_size=max_size)
+    assert [(b.idstr, b.offset) for b in rl.qemu_order] == [
+        ("pc.ram", 0x0), ("0000:00:02.0/vga.vram", 0x8080000),
+        ("/rom@etc/acpi/tables", 0x90C0000), ("pc.bios", 0x8000000), ("pc.rom", 0x8040000),
+        ("0000:00:02.0/vga.rom", 0x9080000), ("/rom@etc/table-loader", 0x92C0000),
+        ("/rom@etc/acpi/rsdp", 0x9300000)]
