@@ -22,7 +22,7 @@ from enum import IntEnum, IntFlag
 
 import numpy as np
 
-from .dirty import DIRTY_MEMORY_NUM, TARGET_PAGE_BITS, TARGET_PAGE_SIZE
+from .dirty import TARGET_PAGE_BITS, TARGET_PAGE_SIZE
 from .errors import AccessError, RegionError
 from .flatview import FlatRange, FlatView, flatview_root, generate_memory_topology
 from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _register_address_space,
@@ -195,6 +195,12 @@ class AddressSpace:
       rw(addr, buf, is_write) -> MemTxResult; read(addr, buf); write(addr, data);
       read_bytes(addr, n) -> bytes; ldub/lduw_le/lduw_be/ldl_le/ldl_be/ldq_le/ldq_be(addr) -> int;
       stb/stw_le/stw_be/stl_le/stl_be/stq_le/stq_be(addr, value) -> MemTxResult.
+
+    Threads: the access methods keep a most-recently-used range cache, so one AddressSpace
+    serves one thread at a time -- as in QEMU, where every vCPU has its own AddressSpace over
+    the shared root.  Several AddressSpaces over one root share its FlatView and cost little.
+    Dirty tracking itself is thread-safe: any thread may snapshot_and_clear while others
+    write, and no dirty bit is lost.
     """
 
     def __init__(self, root: MemoryRegion, name: str):

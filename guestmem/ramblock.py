@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from .dirty import (DIRTY_CLIENTS_ALL, DIRTY_MEMORY_CODE, TARGET_PAGE_BITS, TARGET_PAGE_SIZE,
+from .dirty import (DIRTY_CLIENTS_ALL, DIRTY_MEMORY_CODE, TARGET_PAGE_BITS,
                     DirtyMemory, page_align_up)
 from .errors import RAMBlockError
 

@@ -1,6 +1,6 @@
 import pytest
 
-from guestmem import (AccessConstraints, AddressSpace, Endianness, MemoryListener,
+from guestmem import (AccessConstraints, AddressSpace, MemoryListener,
                       MemoryRegion, MemoryRegionOps, RAMList, RegionError, GuestMemError,
                       memory_region_transaction, memory_region_transaction_begin,
                       memory_region_transaction_commit)
