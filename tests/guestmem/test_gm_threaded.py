@@ -5,6 +5,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 from guestmem import AddressSpace, DirtyClient, MemoryRegion, RAMList
 
@@ -12,24 +13,27 @@ P = 4096
 NPAGES = 1024
 
 
-def test_concurrent_snapshot_and_clear_loses_no_page():
+@pytest.mark.parametrize("writers", [1, 2])
+def test_concurrent_snapshot_and_clear_loses_no_page(writers):
     rl = RAMList()
     root = MemoryRegion.container("system", 1 << 32)
     vram = MemoryRegion.ram("vga.vram", NPAGES * P, ram_list=rl)
     vram.set_log(True, DirtyClient.VGA)
     root.add_subregion(0, vram)
-    as_ = AddressSpace(root, "memory")
+    spaces = [AddressSpace(root, f"cpu-memory-{i}") for i in range(writers)]  # one per thread
     vram.reset_dirty(0, NPAGES * P, DirtyClient.VGA)
 
-    written = np.zeros(NPAGES, dtype=bool)
+    written = np.zeros((writers, NPAGES), dtype=bool)
     seen = np.zeros(NPAGES, dtype=bool)
+    finished = []
     done = threading.Event()
     snapshots = [0]
 
-    def writer():
-        rng = random.Random(1234)
+    def writer(k):
+        as_ = spaces[k]
+        rng = random.Random(1234 + k)
         try:
-            for i in range(60000):
+            for i in range(60000 // writers):
                 page = rng.randrange(NPAGES)
                 off = page * P + rng.randrange(P - 8)
                 kind = i % 3
@@ -41,9 +45,11 @@ def test_concurrent_snapshot_and_clear_loses_no_page():
                     m = as_.map(off, 8, True)
                     m.buf[:] = 1
                     as_.unmap(m, True, 8)
-                written[page] = True
+                written[k, page] = True
         finally:
-            done.set()
+            finished.append(k)
+            if len(finished) == writers:
+                done.set()
 
     def snapshotter():
         while not done.is_set():
@@ -54,7 +60,8 @@ def test_concurrent_snapshot_and_clear_loses_no_page():
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
     try:
-        threads = [threading.Thread(target=writer), threading.Thread(target=snapshotter)]
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+        threads.append(threading.Thread(target=snapshotter))
         for t in threads:
             t.start()
         for t in threads:
@@ -64,6 +71,7 @@ def test_concurrent_snapshot_and_clear_loses_no_page():
     final = vram.snapshot_and_clear_dirty(0, NPAGES * P, DirtyClient.VGA)
     seen |= final.pages
     assert snapshots[0] > 10
+    written = written.any(axis=0)
     assert written.any()
     missing = np.flatnonzero(written & ~seen)
     assert missing.size == 0, f"pages written but never reported dirty: {missing[:10]}"
