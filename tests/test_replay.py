@@ -404,7 +404,8 @@ def test_compare_with_a_fake_oracle(tmp_path, monkeypatch):
     trace.write_text('[{"op": "screendump", "name": "mid"}]')
     same = np.zeros((4, 6, 3), np.uint8)
     monkeypatch.setattr(vgaemu.replay, "replay", _fake_replay_factory({"final": same, "mid": same}))
-    rows = compare([trace], out_dir=tmp_path / "out", oracle=oracle, qemu_binary="python3")
+    rows = compare([trace], out_dir=tmp_path / "out", oracle=oracle, qemu_binary="python3",
+                   side_by_side=True)
     assert [(r.label, r.size, r.reference_size, r.differing) for r in rows] == [
         ("t1", (6, 4), (6, 4), 0), ("t1-mid", (6, 4), (6, 4), 1)]
     assert rows[1].diff_path == tmp_path / "out" / "t1-mid.diff.png"
@@ -412,6 +413,8 @@ def test_compare_with_a_fake_oracle(tmp_path, monkeypatch):
     assert tuple(diff[0, 0]) == (255, 0, 0) and tuple(diff[1, 1]) != (255, 0, 0)
     assert (tmp_path / "out" / "t1-mid.vgaemu.png").exists()
     assert "1 identical, 1 differ" in format_table(rows)
+    assert read_image(str(tmp_path / "out" / "t1.side.png")).shape == (4, 6 + 8 + 6, 3)
+    assert read_image(str(tmp_path / "out" / "t1-mid.side.png")).shape == (4, 3 * 6 + 2 * 8, 3)
 
 
 def test_compare_against_goldens(tmp_path, monkeypatch):

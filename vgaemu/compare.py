@@ -104,11 +104,13 @@ def _run_oracle(oracle: Path, qemu: str, trace: Path, out: Path, timeout: float)
 def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: str | os.PathLike,
             qemu_compat: bool = False, oracle: str | os.PathLike | None = None,
             qemu_binary: str | None = None, golden_dir: str | os.PathLike | None = None,
-            jobs: int = 2, timeout: float = 60.0) -> list[CompareRow]:
+            jobs: int = 2, timeout: float = 60.0, side_by_side: bool = False) -> list[CompareRow]:
     """Compare vgaemu's screenshots of each trace with QEMU's (or with ``golden_dir``).
 
     QEMU runs ``jobs`` traces in parallel while vgaemu replays; a trace that fails on one side
-    gives a row with ``error`` set and the others still run.
+    gives a row with ``error`` set and the others still run. ``side_by_side`` also writes
+    ``<label>.side.png`` (QEMU | vgaemu, with the diff as a third panel on a mismatch) for
+    every screenshot, matching or not -- the picture for a README or a bug report.
     """
     from vgaemu.golden import count_differences, diff_image
     from vgaemu.replay import load_trace, replay
@@ -175,11 +177,33 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
                     if rsize == size:
                         diff_path = out / f"{label}.diff.png"
                         write_png(str(diff_path), diff_image(image, ref))
+                if side_by_side:
+                    write_png(str(out / f"{label}.side.png"), side_by_side_image(ref, image))
                 rows.append(CompareRow(name, dump, size, rsize, n, diff_path))
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
     return rows
+
+
+def side_by_side_image(reference, actual, gap: int = 8):
+    """QEMU's picture, then vgaemu's, then (if they differ and have one size) the diff, on a
+    dark grey strip; pictures of different sizes are top-aligned."""
+    import numpy as np
+
+    from vgaemu.golden import diff_image
+
+    panels = [reference, actual]
+    if reference.shape == actual.shape and (reference != actual).any():
+        panels.append(diff_image(actual, reference))
+    h = max(p.shape[0] for p in panels)
+    w = sum(p.shape[1] for p in panels) + gap * (len(panels) - 1)
+    out = np.full((h, w, 3), 48, dtype=np.uint8)
+    x = 0
+    for p in panels:
+        out[:p.shape[0], x:x + p.shape[1]] = p
+        x += p.shape[1] + gap
+    return out
 
 
 def format_table(rows: Sequence[CompareRow]) -> str:
@@ -211,4 +235,5 @@ def format_table(rows: Sequence[CompareRow]) -> str:
     return "\n".join(out)
 
 
-__all__ = ["CompareRow", "CompareError", "compare", "format_table", "find_oracle", "find_qemu"]
+__all__ = ["CompareRow", "CompareError", "compare", "format_table", "find_oracle", "find_qemu",
+           "side_by_side_image"]
