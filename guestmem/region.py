@@ -124,7 +124,7 @@ unassigned_io_ops = MemoryRegionOps(read=_unassigned_io_read, write=_unassigned_
 # ------------------------------------------------------------------------------------------
 _transaction_depth = 0
 _pending_roots: set = set()
-_pending_all = False
+_pending_spaces: list = []  # address spaces to rebuild whatever their root (global dirty log)
 _address_spaces: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
 _as_serial = itertools.count()
 
@@ -153,20 +153,20 @@ def memory_region_transaction_begin() -> None:
 def memory_region_transaction_commit() -> None:
     """End a transaction; at depth 0 rebuild the FlatViews of every changed address space and
     tell their MemoryListeners what changed."""
-    global _transaction_depth, _pending_roots, _pending_all
+    global _transaction_depth, _pending_roots, _pending_spaces
     if _transaction_depth <= 0:
         raise RegionError("memory_region_transaction_commit() without a matching begin()")
     _transaction_depth -= 1
     if _transaction_depth:
         return
-    while _pending_roots or _pending_all:
-        roots, everything = _pending_roots, _pending_all
-        _pending_roots, _pending_all = set(), False
+    while _pending_roots or _pending_spaces:
+        roots, spaces = _pending_roots, _pending_spaces
+        _pending_roots, _pending_spaces = set(), []
         views: dict = {}
         _transaction_depth += 1  # listeners may edit the map; their edits land in a new round
         try:
             for as_ in address_spaces():
-                if everything or as_.root in roots:
+                if as_.root in roots or any(as_ is s for s in spaces):
                     as_._update_topology(views)
         finally:
             _transaction_depth -= 1
@@ -205,14 +205,13 @@ def _changed(mr: "MemoryRegion") -> None:
 def _global_dirty_log_changed(ram_list: RAMList) -> None:
     """memory_global_dirty_log_start/stop: masks of every RAM range change, so rebuild; tell
     listeners through log_global_start/stop."""
-    global _pending_all
     on = ram_list.global_dirty_log
     memory_region_transaction_begin()
     try:
         for as_ in address_spaces():
             if ram_list in as_._ram_lists:
                 as_._pending_global_log(on)
-        _pending_all = True
+                _pending_spaces.append(as_)
     finally:
         memory_region_transaction_commit()
 

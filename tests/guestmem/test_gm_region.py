@@ -323,3 +323,18 @@ def test_unregister_listener_and_global_sync(rl):
         as_.unregister_listener(l)
     with pytest.raises(RegionError):
         as_.register_listener(object())
+
+
+def test_global_dirty_log_of_one_machine_leaves_the_other_alone():
+    views = []
+    for i in range(2):
+        rl = RAMList()
+        root = MemoryRegion.container("system", 1 << 32)
+        root.add_subregion(0, MemoryRegion.ram("pc.ram", P, ram_list=rl))
+        views.append((rl, AddressSpace(root, "memory")))
+    (rl1, as1), (rl2, as2) = views
+    fv2 = as2.flatview
+    rl1.global_dirty_log_start()
+    assert as2.flatview is fv2
+    assert as1.flatview.ranges[0].dirty_log_mask == 0b110
+    assert as2.flatview.ranges[0].dirty_log_mask == 0b010
