@@ -32,7 +32,7 @@ def test_cli_record_then_replay_gives_the_same_screenshot(tmp_path):
 
 
 @pytest.mark.parametrize("demo,frames", [("text", 20), ("sprites", 6), ("modex", 5), ("dimm", 64),
-                                         ("palette_cycle", 4)])
+                                         ("palette_cycle", 4), ("planar", 8)])
 def test_demo_recordings_replay_pixel_exact(demo, frames):
     main = load_script(DEMOS / f"{demo}.py")
     machine = Machine(**machine_options(main))
@@ -65,10 +65,33 @@ def test_recordings_replay_in_real_qemu_pixel_exact(tmp_path):
     from vgaemu.compare import compare
 
     traces = []
-    for demo, frames in (("sprites", 2), ("modex", 2)):
+    for demo, frames in (("sprites", 2), ("modex", 2), ("planar", 7)):
         main = load_script(DEMOS / f"{demo}.py")
         rec = TraceRecorder()
         run_guest(Machine(**machine_options(main)), main, None, max_frames=frames, recorder=rec)
         traces.append(rec.save(tmp_path / f"{demo}.json"))
     rows = compare(traces, qemu=True, out_dir=tmp_path / "cmp")
-    assert [(r.trace, r.differing, r.error) for r in rows] == [("sprites", 0, None), ("modex", 0, None)]
+    assert [(r.trace, r.differing, r.error) for r in rows] == [("sprites", 0, None), ("modex", 0, None),
+                                                               ("planar", 0, None)]
+
+
+def test_planar_latch_reads_are_recorded_as_bios_read_pixel():
+    """Planar read-modify-write needs the latches a read loads; the trace carries each read as
+    INT 10h AH=0Dh of the same byte, then restores map mask, read map and index registers."""
+    rec = TraceRecorder()
+
+    def main(guest):
+        guest.set_mode(0x12)
+        guest.outw(0x3C4, 0x0302)      # map mask 3
+        guest.outw(0x3CE, 0x0104)      # read map 1
+        guest.readb(0xA0000 + 81 * 3 + 5)
+        guest.outb(0x3CE, 8)
+
+    run_guest(Machine(), main, None, recorder=rec)
+    i = next(k for k, o in enumerate(rec.ops) if o.get("readb"))
+    assert rec.ops[i + 1] == {"op": "int10", "ax": "0xD00", "bx": "0x0", "cx": hex(((81 * 3 + 5) % 80) * 8).upper().replace("X", "x"),
+                              "dx": hex((81 * 3 + 5) // 80)}
+    assert rec.ops[i + 2:i + 6] == [{"op": "outw", "port": "0x3C4", "val": "0x302"},
+                                    {"op": "outw", "port": "0x3CE", "val": "0x104"},
+                                    {"op": "outb", "port": "0x3C4", "val": "0x2"},
+                                    {"op": "outb", "port": "0x3CE", "val": "0x4"}]

@@ -30,9 +30,12 @@ real QEMU:
   (``--screenshot-every K``) are ``screendump`` ops recorded, at those frames, named
   ``frame-NNNNNN`` like the headless front end's files.
 * memory reads as ``comment`` ops (``{"op": "comment", "readb": "0xA0000"}``): the format has
-  no memory-read op. Reads of RAM have no side effect; reads of the legacy window load the
-  VGA latches, so a guest whose picture depends on latches loaded by reads replays with
-  different latches (documented limitation of the trace format).
+  no memory-read op. Reads of RAM and the LFB have no side effect. Reads of the legacy window
+  load the VGA latches, which planar drawing depends on (write modes 1-3, the bit mask): in
+  a planar BIOS mode the read is also recorded as an INT 10h AH=0Dh read-pixel of the same
+  byte, which loads the same latches in QEMU and here, plus the port writes that undo the
+  BIOS's register changes (``Guest._latch_load_ops``). In other modes (mode X, text) a
+  guest whose picture depends on latches from reads replays with different latches.
 """
 
 from __future__ import annotations
@@ -261,8 +264,47 @@ class Guest:
         return self._load("readl", 4, addr)
 
     def _record_read(self, op: str, addr: int, n: int) -> None:
-        if self._recorder is not None and self._target(addr, n) is not None:
-            self._record({"op": "comment", op: _hexnum(addr), "len": n})
+        if self._recorder is None or self._target(addr, n) is None:
+            return
+        latch_ops = self._latch_load_ops(addr + n - 1) if LEGACY_WINDOW_START <= addr < LEGACY_WINDOW_END else None
+        self._record({"op": "comment", op: _hexnum(addr), "len": n,
+                      **({"as": "int10 AH=0Dh"} if latch_ops else {})})
+        for o in latch_ops or ():
+            self._record(o)
+
+    def _latch_load_ops(self, addr: int) -> list[dict] | None:
+        """Trace ops that load the VGA latches from ``addr`` as a read of it does.
+
+        The trace format has no memory read, but in a planar BIOS mode INT 10h AH=0Dh (read
+        pixel) reads the byte at y * linelength + x / 8 of every plane (SeaVGABIOS
+        ``gfx_planar`` GO_READ8), which leaves the latches holding that byte's four planes,
+        exactly as the guest's read did. The BIOS leaves map mask 0x0F and read map 0 and the
+        sequencer/graphics index registers at 2 and 4: the ops after it put the guest's values
+        back. Elsewhere (text, packed, VBE) None: the read stays a comment.
+        """
+        from vgaemu.bios.data import MM_PLANAR
+
+        st = self.machine.vga.state
+        if st.vbe_enabled() or (st.gr[6] >> 2) & 3 not in (0, 1):
+            return None
+        try:
+            vmode = self.bios.current_mode()
+        except Exception:
+            return None
+        if vmode is None or vmode.memmodel != MM_PLANAR:
+            return None
+        off = addr - LEGACY_WINDOW_START
+        linelength = self.bios.hw_get_linelength(vmode)
+        if linelength <= 0 or off >= 0x10000 or (off // linelength) > 0xFFFF:
+            return None
+        y, x = divmod(off, linelength)
+        return [
+            {"op": "int10", "ax": "0xD00", "bx": "0x0", "cx": _hexnum(x * 8), "dx": _hexnum(y)},
+            {"op": "outw", "port": "0x3C4", "val": _hexnum(st.sr[2] << 8 | 0x02)},
+            {"op": "outw", "port": "0x3CE", "val": _hexnum(st.gr[4] << 8 | 0x04)},
+            {"op": "outb", "port": "0x3C4", "val": _hexnum(st.sr_index)},
+            {"op": "outb", "port": "0x3CE", "val": _hexnum(st.gr_index)},
+        ]
 
     @staticmethod
     def _check(res, op: str, addr: int, n: int, space: str = "address") -> None:
@@ -280,7 +322,8 @@ class Guest:
         if self._bios is None:
             from vgaemu.bios import VGABios
 
-            self._bios = VGABios(self.machine)
+            bios = getattr(self.machine, "bios", None)   # the machine's own, where it has one
+            self._bios = bios if isinstance(bios, VGABios) else VGABios(self.machine)
         return self._bios
 
     def int10(self, **regs: int):
