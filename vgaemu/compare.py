@@ -141,7 +141,9 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
             try:
                 parsed = load_trace(p)
                 result = replay(parsed, qemu_compat=qemu_compat)
-                mine = [(None, result.image)] + [(d.name, d.image) for d in result.screendumps]
+                # a repeated dump name overwrites QEMU's file: compare the last one
+                dumps = {d.name: d.image for d in result.screendumps}
+                mine = [(None, result.image)] + list(dumps.items())
                 local_error = None
             except VGAEmuError as e:
                 mine, local_error = [], str(e)

@@ -192,7 +192,6 @@ def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
 def parse_ops(raw_ops: Iterable[Any], source: str = "<trace>") -> Trace:
     """Validate every op; raise TraceError (prefixed by ``source``) at the first bad one."""
     ops: list[TraceOp] = []
-    names: set[str] = set()
     snaps = 0
     raw_list = list(raw_ops)
     ignored = 0
@@ -209,11 +208,8 @@ def parse_ops(raw_ops: Iterable[Any], source: str = "<trace>") -> Trace:
             ignored = len(raw_list) - i - 1
             break
         if op.kind == "screendump":
+            # A repeated name is allowed, as in the oracle: the later dump overwrites the file.
             snaps += 1
-            if op.name in names:
-                raise TraceError(f"{source}: {op.where}: screendump name {op.name!r} used twice "
-                                 "(each writes OUT-<name>.png)")
-            names.add(op.name)
         ops.append(op)
     return Trace(tuple(ops), source, ignored)
 
@@ -297,7 +293,8 @@ class ReplayResult:
     seconds: float = 0.0
 
     def dump(self, name: str) -> Screendump:
-        for d in self.screendumps:
+        """The last screendump called ``name`` (a later dump of a name replaces its file)."""
+        for d in reversed(self.screendumps):
             if d.name == name:
                 return d
         raise KeyError(name)
@@ -488,7 +485,6 @@ class TraceRecorder:
         self.ops: list[dict] = []
         self.validate = validate
         self._snaps = 0
-        self._names: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -499,9 +495,6 @@ class TraceRecorder:
             if parsed is not None and parsed.kind == "int":
                 _check_supported_int(parsed)
             if parsed is not None and parsed.kind == "screendump":
-                if parsed.name in self._names:
-                    raise TraceError(f"{parsed.where}: screendump name {parsed.name!r} used twice")
-                self._names.add(parsed.name)
                 self._snaps += 1
         self.ops.append(dict(op))
 
