@@ -138,3 +138,23 @@ def test_register_block_moves_out_of_the_way_of_a_large_lfb():
     g.fill(SRC, 64, 0x77)
     g.dma.copy(SRC, SRC + 0x1000, 64)
     assert g.read(SRC + 0x1000, 64) == b"\x77" * 64
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(src=st.integers(0, 300), dst=st.integers(0, 300), width=st.integers(1, 40),
+       height=st.integers(1, 8), ss=st.integers(-60, 60), ds=st.integers(-60, 60))
+def test_overlap_check_matches_byte_sets(src, dst, width, height, ss, ds):
+    rows = np.arange(height)
+    s_starts, d_starts = src + 1000 + rows * ss, dst + 1000 + rows * ds
+    s_bytes = {a + i for a in s_starts.tolist() for i in range(width)}
+    d_bytes = {a + i for a in d_starts.tolist() for i in range(width)}
+    try:
+        dma.DMAEngine._check_overlap(s_starts, d_starts, width)
+        overlap = False
+    except dma._Fault as f:
+        overlap = True
+        assert f.code == dma.DMAError.OVERLAP
+    assert overlap == bool(s_bytes & d_bytes)
