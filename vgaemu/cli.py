@@ -253,7 +253,8 @@ def cmd_run(args) -> int:
             result = run_guest(machine, main, sink, max_frames=frames, recorder=recorder)
             if args.screenshot:
                 path = sink.screenshot(args.screenshot)
-            if result.stopped == "returned" and not sink.quit_requested and sink.frames:
+            # A guest that ends by itself stays on screen until Esc, unless --frames bounded the run.
+            if frames is None and result.stopped == "returned" and not sink.quit_requested and sink.frames:
                 sink.hold()
         finally:
             sink.close()
