@@ -208,3 +208,35 @@ def test_reset_returns_vga_to_power_on_state():
     assert st.msr == 0 and st.sr[4] == 0 and not mach.vga.has_chain4_alias
     assert mach.vga.vram[0] == 5  # VRAM survives a reset
     assert mach.inb(0x3D5) == 0xFF  # mono decode after reset
+
+
+def test_vga_bios_image_is_a_rom_the_guest_cannot_write():
+    """vga.rom at 0xC0000 as QEMU maps option ROMs: a ``rom`` region over RAM, sized as the
+    image rounded up to a power of two, filled by the loader; guest stores are dropped."""
+    from vgaemu.bios.data import load_tables
+
+    mach = fresh()
+    rom = mach.vga_rom
+    assert rom.is_rom() and rom.size == 0x10000 and rom.priority == 1
+    assert "00000000000c0000-00000000000cffff (prio 1, rom): vga.rom" in mach.mtree()
+    fonts = load_tables().fonts
+    font16 = 0xC0000 + 0x73C0
+    assert mach.read(font16, 4096) == fonts[16]
+    mach.write(0xC0000, bytes(0x10000))  # every byte of the ROM, as a guest store
+    mach.write(font16 + 16 * ord("A"), b"\xFF" * 16)
+    assert mach.read(0xC0000, 2) == b"\x55\xAA"
+    assert mach.read(font16, 4096) == fonts[16]
+    mach.bios.call(0x0003)
+    r = mach.bios.call(0x1130, bx=0x0600)  # 8x16 font pointer
+    assert (r.es, r.bp) == (0xC000, 0x73C0)
+    for bh, height in ((0x01, 16), (0x02, 14), (0x03, 8), (0x06, 16)):  # BH=1: INT 43h
+        r = mach.bios.call(0x1130, bx=bh << 8)
+        assert mach.read((r.es << 4) + r.bp, 256 * height) == fonts[height], bh
+
+
+def test_machine_bios_posts_on_first_use():
+    mach = fresh()
+    assert mach.bios.machine is mach and not mach.bios.posted
+    assert mach.vga.state.msr == 0  # power-on registers until the BIOS runs
+    assert mach.bios.call(0x0013).al == 0x20
+    assert mach.bios.posted and mach.read(0x449, 1) == b"\x13"

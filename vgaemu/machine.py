@@ -5,9 +5,13 @@ Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
 - ``system`` (container, 2^64 bytes): RAM through MachineMemory (``ram-below-4g`` alias of
   ``pc.ram`` at 0, device memory for pc-dimms when ``maxmem`` is given), ``vga-lowmem`` at
   0xA0000 with priority 1 over RAM (plus the ``vga.chain4`` alias, priority 2, while chain 4
-  allows it), ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0);
+  allows it), ``vga.rom`` (the VGA BIOS image, a ``rom`` region) at 0xC0000 with priority 1
+  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0);
 - ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
   and ``vbe`` at 0x1CE.
+
+The VGA BIOS (:attr:`bios`, INT 10h) belongs to the machine; it runs its POST the first time
+it is used, so a machine driven only through ports keeps the VGA's power-on registers.
 
 Time is virtual: :attr:`clock` advances by one FRAME_NS per :meth:`frame`, so cursor and
 blink phases and the retrace bit repeat exactly from run to run.
@@ -20,6 +24,8 @@ from collections.abc import Iterable
 from guestmem import AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root
 from guestmem.errors import GuestMemError
 
+from vgaemu.bios import VGABios
+from vgaemu.bios.vgabios import ROM_SEG
 from vgaemu.clock import FRAME_NS, VirtualClock
 from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
 from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
@@ -27,6 +33,13 @@ from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
 #: QEMU's "system" region: the whole 64-bit physical address space.
 SYSTEM_MEMORY_SIZE = 1 << 64
 IO_SPACE_SIZE = 0x10000
+#: Where the VGA BIOS image is mapped: the start of the PC's option ROM area (C000:0000).
+VGA_ROM_ADDR = ROM_SEG << 4
+
+
+def option_rom_size(image_size: int) -> int:
+    """QEMU's pci_add_option_rom: the ROM region is the image rounded up to a power of two."""
+    return 1 << max(image_size - 1, 0).bit_length()
 
 
 class Machine:
@@ -62,8 +75,13 @@ class Machine:
         self.vga = VGA(ram_list=self.ram_list, vram_size=vram, clock=self.clock,
                        qemu_compat=self.qemu_compat)
         self.vga.realize(self.system_memory, self.system_io)
+        self.vga_rom = MemoryRegion.rom("vga.rom", option_rom_size(len(VGABios.rom_image())),
+                                        ram_list=self.ram_list)
+        self.system_memory.add_subregion(VGA_ROM_ADDR, self.vga_rom, priority=1)
         self.address_space_memory = AddressSpace(self.system_memory, "memory")
         self.address_space_io = AddressSpace(self.system_io, "I/O")
+        self.bios = VGABios(self, post=False)
+        self.bios.load_rom(VGA_ROM_ADDR)
 
     def reset(self) -> None:
         """System reset: the VGA returns to its power-on registers (QEMU vga_reset); RAM,

@@ -1,7 +1,7 @@
 """Register values the BIOS returns, as SeaVGABIOS 1.16.2 computes them (vgabios.c, vbe.c).
 
-Screens can't show registers, so these are checked against the source's rules; the
-reference VGA answers the port reads the BIOS makes.
+Screens can't show registers, BDA fields or memory the BIOS fills, so these are checked
+against the source's rules, on ``vgaemu.Machine`` and its own BIOS (``machine.bios``).
 """
 
 from __future__ import annotations
@@ -10,15 +10,24 @@ import struct
 
 import pytest
 
-from bios_refvga import RefMachine
-from vgaemu.bios import Registers, VGABios
+from vgaemu.bios import BIOSError, Registers
+from vgaemu.bios.data import load_tables
+from vgaemu.machine import Machine
 
 
 @pytest.fixture
 def bios():
-    b = VGABios(RefMachine())
+    b = Machine(memory="32M").bios
     b.boot(banner=False)
     return b
+
+
+def ram(bios, addr, n=1):
+    return bios.machine.read(addr, n)
+
+
+def u16(bios, addr):
+    return struct.unpack("<H", ram(bios, addr, 2))[0]
 
 
 def call(bios, ax, **kw):
@@ -131,17 +140,15 @@ def test_vbe_edid(bios):
     r = call(bios, 0x4F15, bx=0x0000)
     assert (r.ax, r.bx) == (0x004F, 0x0103)
     call(bios, 0x4F15, bx=0x0001, dx=0, es=0x2000, di=0)
-    ram = bios.machine.address_space_memory.ram
-    assert ram[0x20000:0x20008] == b"\x00\xff\xff\xff\xff\xff\xff\x00"
+    assert ram(bios, 0x20000, 8) == b"\x00\xff\xff\xff\xff\xff\xff\x00"
     assert call(bios, 0x4F15, bx=0x0001, dx=2, es=0x2000, di=0).ax == 0x014F
 
 
 def test_functionality_info(bios):
     r = call(bios, 0x1B00, bx=0, es=0x2000, di=0x10)
     assert r.al == 0x1B
-    ram = bios.machine.address_space_memory.ram
-    assert struct.unpack_from("<HH", ram, 0x20010) == (0x99C0, 0xC000)
-    assert ram[0x20014] == 0x03  # BDA video mode
+    assert struct.unpack("<HH", ram(bios, 0x20010, 4)) == (0x99C0, 0xC000)
+    assert ram(bios, 0x20014) == b"\x03"  # BDA video mode
 
 
 def test_save_restore_roundtrip(bios):
@@ -152,4 +159,124 @@ def test_save_restore_roundtrip(bios):
     r = call(bios, 0x1015, bx=0x20)
     assert (r.dh, r.ch, r.cl) == (0x11, 0x22, 0x33)
     assert call(bios, 0x0F00).al == 0x03
-    assert bios.machine.address_space_io.misc & 1
+    assert bios.machine.inb(0x3CC) & 1
+
+
+def test_registers_halves_and_validation():
+    r = Registers(ax=0x1234)
+    r.al = 0x56
+    assert r.ax == 0x1256 and r.ah == 0x12
+    r.carry = True
+    assert r.flags & 1
+    with pytest.raises(BIOSError):
+        r.bh = 0x100
+    with pytest.raises(BIOSError):
+        Registers(ax=0x10000)
+
+
+def test_mode3_programs_registers_and_bda(bios):
+    m = bios.machine
+    assert call(bios, 0x0003).al == 0x30
+    st = m.vga.state
+    assert m.inb(0x3CC) == 0x67
+    assert bytes(st.cr[:25]).hex() == "5f4f50825581bf1f004f0d0e000000009c8e8f281f96b9a3ff"
+    assert bytes(st.ar[:20]).hex() == "000102030405140738393a3b3c3d3e3f0c000f08"
+    assert st.ar_index & 0x20  # video enabled
+    assert bytes(st.palette[:6]) == bytes([0, 0, 0, 0, 0, 0x2A])
+    assert ram(bios, 0x449, 2) == bytes([3, 80]) and ram(bios, 0x484) == bytes([24])
+    assert u16(bios, 0x44C) == 4096 and u16(bios, 0x463) == 0x3D4 and u16(bios, 0x460) == 0x0607
+    assert ram(bios, 0xB8000, 4) == b"\x20\x07\x20\x07"
+    # INT 43h -> the 8x16 font in the ROM image at C000:73C0, which holds the glyphs
+    assert struct.unpack("<HH", ram(bios, 0x43 * 4, 4)) == (0x73C0, 0xC000)
+    assert ram(bios, 0xC73C0, 4096) == load_tables().fonts[16]
+
+
+def test_noclear_bit_keeps_memory(bios):
+    bios.machine.write(0xB8000, b"X")
+    call(bios, 0x0083)
+    assert ram(bios, 0xB8000) == b"X"
+    assert call(bios, 0x0F00).al == 0x83
+
+
+def test_teletype_wraps_and_scrolls(bios):
+    call(bios, 0x0200, dx=0x184F)  # row 24, col 79
+    call(bios, 0x0E41)
+    r = call(bios, 0x0300)
+    assert (r.dh, r.dl) == (24, 0)
+    assert ram(bios, 0xB8000 + 23 * 160 + 158) == b"A"  # scrolled up one line
+
+
+def test_write_string_with_attributes(bios):
+    bios.machine.write(0x7000, b"H\x1fi\x2e")
+    call(bios, 0x1303, cx=2, dx=0x0203, es=0x0700, bp=0)
+    assert ram(bios, 0xB8000 + 2 * 160 + 6, 4) == b"H\x1fi\x2e"
+    assert call(bios, 0x0300).dx == 0x0205
+
+
+def test_ffff_segment_pointer_is_not_wrapped(bios):
+    bios.machine.write(0x100010, b"Z\x4e")
+    call(bios, 0x1302, cx=1, dx=0, es=0xFFFF, bp=0x0020)
+    assert ram(bios, 0xB8000, 2) == b"Z\x4e"
+
+
+def test_vbe_info_and_mode_set(bios):
+    r = call(bios, 0x4F00, es=0x1000, di=0)
+    assert r.ax == 0x004F
+    info = ram(bios, 0x10000, 512)
+    assert info[:4] == b"VESA" and struct.unpack_from("<H", info, 4)[0] == 0x0300
+    assert struct.unpack_from("<H", info, 0x12)[0] == 256  # 16 MiB in 64K units
+    assert struct.unpack_from("<HH", info, 0x0E) == (34, 0x1000)
+    count = info[34:].index(b"\xff\xff") // 2
+    modes = struct.unpack_from(f"<{count}H", info, 34)
+    assert 0x112 in modes and 0x13 in modes
+    assert call(bios, 0x4F01, cx=0x4112, es=0x1000, di=0x200).ax == 0x004F
+    mi = ram(bios, 0x10200, 256)
+    assert struct.unpack_from("<H", mi, 0)[0] & 0x80  # linear framebuffer
+    assert struct.unpack_from("<HHH", mi, 0x10) == (1920, 640, 480)
+    assert struct.unpack_from("<I", mi, 0x28)[0] == 0xFD000000
+    assert call(bios, 0x4F02, bx=0x4112).ax == 0x004F
+    assert list(bios.machine.vga.state.vbe_regs[1:5]) == [640, 480, 24, 0x41]
+    assert call(bios, 0x4F03).bx == 0x4112
+    assert call(bios, 0x4F01, cx=0x1FF).ax == 0x014F
+    assert call(bios, 0x4F02, bx=0x1FF).ax == 0x014F
+
+
+def test_unknown_functions_leave_registers(bios):
+    for ax in (0x1D00, 0x7700, 0x1099, 0x11FF, 0x12FF):
+        r = Registers(ax=ax, bx=0x1299)
+        assert bios.int10(r) == r
+    assert call(bios, 0x4F0B).ax == 0x0100
+
+
+def test_dac_services(bios):
+    call(bios, 0x1010, bx=5, dx=0x0A00, cx=0x0B0C)
+    r = call(bios, 0x1015, bx=5)
+    assert (r.dh, r.ch, r.cl) == (0x0A, 0x0B, 0x0C)
+    call(bios, 0x1018, bx=0x7F)
+    assert call(bios, 0x1019).bl == 0x7F
+
+
+def test_font_load_80x50(bios):
+    call(bios, 0x1112, bx=0)
+    assert ram(bios, 0x484, 2) == bytes([49, 8])
+    assert bios.machine.vga.state.cr[9] & 0x1F == 7
+    assert u16(bios, 0x460) == 0x0607
+    r = call(bios, 0x1130, bx=0x0300)
+    assert (r.es, r.bp, r.cx, r.dl) == (0xC000, 0x91C0, 8, 49)
+
+
+def test_save_restore_sizes(bios):
+    r = call(bios, 0x1C00, cx=7)
+    assert r.al == 0x1C and r.bx == (70 + 44 + 772) // 64
+    assert call(bios, 0x4F04, dx=0, cx=0x0F).ax == 0x004F
+
+
+def test_bios_writes_mark_vram_dirty_through_the_lfb(bios):
+    from guestmem import DIRTY_MEMORY_VGA
+
+    call(bios, 0x4F02, bx=0x4112)
+    vram = bios.machine.vga.vram_mr
+    vram.reset_dirty(0, vram.size, DIRTY_MEMORY_VGA)
+    call(bios, 0x0E41, bx=0x000F)
+    assert vram.get_dirty(0, 4096 * 16, DIRTY_MEMORY_VGA)
+    assert not vram.get_dirty(8 << 20, 4096, DIRTY_MEMORY_VGA)

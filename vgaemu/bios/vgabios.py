@@ -3,13 +3,15 @@
 ``VGABios(machine)`` behaves like the VGA option ROM QEMU runs for ``-vga std``
 (SeaVGABIOS 1.16.2, bochs/stdvga build): every service of its INT 10h handler, with its
 state in the BIOS data area at 0x400 and its data (fonts, tables, VBE strings) in a ROM image
-at C000:0000, and every effect on the display made through port and memory accesses on the
+at C000:0000 (the machine maps it as the read-only ``vga.rom`` region, filled by the firmware
+loader), and every effect on the display made through port and memory accesses on the
 machine's address spaces, as the real BIOS makes them.
 """
 
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from . import bda as B
 from .bda import BiosDataArea
@@ -86,12 +88,60 @@ def vga_bpp(vmode: VgaMode) -> int:
     return vmode.depth
 
 
+@lru_cache(maxsize=1)
+def _rom_image() -> bytes:
+    """The C000 segment image (the same for every machine: built once)."""
+    t = load_tables()
+    img = bytearray(ROM_SIZE)
+    img[0:3] = bytes((0x55, 0xAA, (ROM_SIZE // 512) & 0xFF))
+    img[0x1E:0x21] = b"IBM"  # the signature VGA-aware software looks for
+    for off, s in ((ROM_VBE_OEM_STRING, VBE_OEM_STRING),
+                   (ROM_VBE_VENDOR_STRING, VBE_VENDOR_STRING),
+                   (ROM_VBE_PRODUCT_STRING, VBE_PRODUCT_STRING),
+                   (ROM_VBE_REVISION_STRING, VBE_REVISION_STRING)):
+        img[off:off + len(s) + 1] = s + b"\0"
+    img[ROM_VGAFONT16:ROM_VGAFONT16 + 4096] = t.fonts[16]
+    img[ROM_VGAFONT14:ROM_VGAFONT14 + 3584] = t.fonts[14]
+    img[ROM_VGAFONT8:ROM_VGAFONT8 + 2048] = t.fonts[8]
+    # The 0x66 0x90 bytes are the ROM's alignment padding after the alternate-font bytes.
+    img[ROM_VGAFONT16ALT:ROM_VGAFONT16ALT + 2] = b"\0\0"
+    img[ROM_VGAFONT14ALT + 1:ROM_SVGA_MODES] = b"\x66\x90" * ((ROM_SVGA_MODES
+                                                               - ROM_VGAFONT14ALT - 1) // 2)
+    # Static functionality (AX=1B00h): QEMU's SeaVGABIOS reports modes 00h-0Dh (FF 3F 00
+    # 00, read back through AH=13h), 200/350/400 lines, 2 of 8 character blocks.
+    img[ROM_STATIC_FUNCTIONALITY:ROM_STATIC_FUNCTIONALITY + 16] = struct.pack(
+        "<I3xBBBH2xBx", 0x00003FFF, 0x07, 0x02, 0x08, 0x0CE7, 0)
+    img[ROM_SAVE_POINTER_TABLE:ROM_SAVE_POINTER_TABLE + 4] = struct.pack(
+        "<HH", ROM_VIDEO_PARAM_TABLE, ROM_SEG)
+    for i, mode in enumerate(_PARAM_MODES):
+        if not mode:
+            continue
+        m = t.std_mode(mode)
+        if m is None:
+            continue
+        if m.memmodel == MM_TEXT:
+            tw, th = m.width, m.height - 1
+        else:
+            tw, th = m.width // m.cwidth, m.height // m.cheight - 1
+        entry = (struct.pack("<BBBH", tw, th, m.cheight,
+                             calc_page_size(m.memmodel, m.width, m.height))
+                 + m.sequ + bytes((m.misc,)) + m.crtc + m.actl + m.grdc)
+        off = ROM_VIDEO_PARAM_TABLE + 64 * i
+        img[off:off + 64] = entry
+    assert len(img) == ROM_SIZE
+    return bytes(img)
+
+
 class VGABios:
     """The video BIOS of one :class:`vgaemu.Machine` (or anything with the two address spaces).
 
-    ``post()`` (run by the constructor unless ``post=False``) does what SeaVGABIOS's
-    ``vga_post`` does: stdvga setup, Bochs DISPI detection, the BDA defaults, the ROM image.
+    ``post()`` does what SeaVGABIOS's ``vga_post`` does: stdvga setup, Bochs DISPI detection,
+    the BDA defaults. The constructor runs it unless ``post=False``; then the first ``int10``
+    or ``boot`` does (``Machine`` builds its BIOS that way: SeaBIOS runs the VGA option ROM
+    before any guest code, and a machine used only at register level never needs it).
     ``int10(regs)`` runs one INT 10h call and returns the registers as the call returns them.
+    The ROM image itself is not written by POST: the machine loads it (``load_rom``) into its
+    ``vga.rom`` region, which the guest cannot write.
     """
 
     def __init__(self, machine, *, post: bool = True, lfb_addr: int | None = None) -> None:
@@ -115,6 +165,7 @@ class VGABios:
         for i, m in enumerate(self.tables.vbe_modes):
             self._mode_by_offset[ROM_SVGA_MODES + 14 * i + 2] = m
         self._offset_of = {id(m): off for off, m in self._mode_by_offset.items()}
+        self.posted = False
         if post:
             self.post()
 
@@ -131,51 +182,23 @@ class VGABios:
         from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS
         return VBE_DISPI_LFB_PHYSICAL_ADDRESS
 
-    def rom_image(self) -> bytes:
+    @staticmethod
+    def rom_image() -> bytes:
         """The C000 segment image: fonts, VBE strings, static tables (our layout of the facts)."""
-        t = self.tables
-        img = bytearray(ROM_SIZE)
-        img[0:3] = bytes((0x55, 0xAA, (ROM_SIZE // 512) & 0xFF))
-        img[0x1E:0x21] = b"IBM"  # the signature VGA-aware software looks for
-        for off, s in ((ROM_VBE_OEM_STRING, VBE_OEM_STRING),
-                       (ROM_VBE_VENDOR_STRING, VBE_VENDOR_STRING),
-                       (ROM_VBE_PRODUCT_STRING, VBE_PRODUCT_STRING),
-                       (ROM_VBE_REVISION_STRING, VBE_REVISION_STRING)):
-            img[off:off + len(s) + 1] = s + b"\0"
-        img[ROM_VGAFONT16:ROM_VGAFONT16 + 4096] = t.fonts[16]
-        img[ROM_VGAFONT14:ROM_VGAFONT14 + 3584] = t.fonts[14]
-        img[ROM_VGAFONT8:ROM_VGAFONT8 + 2048] = t.fonts[8]
-        # The 0x66 0x90 bytes are the ROM's alignment padding after the alternate-font bytes.
-        img[ROM_VGAFONT16ALT:ROM_VGAFONT16ALT + 2] = b"\0\0"
-        img[ROM_VGAFONT14ALT + 1:ROM_SVGA_MODES] = b"\x66\x90" * ((ROM_SVGA_MODES
-                                                                   - ROM_VGAFONT14ALT - 1) // 2)
-        # Static functionality (AX=1B00h): QEMU's SeaVGABIOS reports modes 00h-0Dh (FF 3F 00
-        # 00, read back through AH=13h), 200/350/400 lines, 2 of 8 character blocks.
-        img[ROM_STATIC_FUNCTIONALITY:ROM_STATIC_FUNCTIONALITY + 16] = struct.pack(
-            "<I3xBBBH2xBx", 0x00003FFF, 0x07, 0x02, 0x08, 0x0CE7, 0)
-        img[ROM_SAVE_POINTER_TABLE:ROM_SAVE_POINTER_TABLE + 4] = struct.pack(
-            "<HH", ROM_VIDEO_PARAM_TABLE, ROM_SEG)
-        for i, mode in enumerate(_PARAM_MODES):
-            if not mode:
-                continue
-            m = t.std_mode(mode)
-            if m is None:
-                continue
-            if m.memmodel == MM_TEXT:
-                tw, th = m.width, m.height - 1
-            else:
-                tw, th = m.width // m.cwidth, m.height // m.cheight - 1
-            entry = (struct.pack("<BBBH", tw, th, m.cheight,
-                                 calc_page_size(m.memmodel, m.width, m.height))
-                     + m.sequ + bytes((m.misc,)) + m.crtc + m.actl + m.grdc)
-            off = ROM_VIDEO_PARAM_TABLE + 64 * i
-            img[off:off + 64] = entry
-        assert len(img) == ROM_SIZE
-        return bytes(img)
+        return _rom_image()
+
+    def load_rom(self, addr: int = ROM_SEG << 4) -> None:
+        """The firmware loader's copy of the image to ``addr``: straight into the host memory
+        of the ROM region there (QEMU's rom loader / address_space_write_rom), which guest
+        stores cannot change."""
+        res = self.machine.address_space_memory.write_rom(addr, self.rom_image())
+        if res:
+            from .registers import BIOSError
+            raise BIOSError(f"VGA BIOS image at 0x{addr:X}: no ROM or RAM there ({res!r})")
 
     def post(self) -> None:
-        """vga_post: hardware setup, DISPI probe, BDA defaults, ROM image and font vectors."""
-        self.bus.write(ROM_SEG * 16, self.rom_image())
+        """vga_post: hardware setup, DISPI probe, BDA defaults and font vectors."""
+        self.posted = True
         self.std.setup()
         self._bochsvga_setup()
         bda = self.bda
@@ -195,6 +218,8 @@ class VGABios:
         its banner and the boot message with INT 10h AH=0Eh (attribute 07h), so a guest trace
         that sets no mode starts from exactly this screen, cursor on row 2.
         """
+        if not self.posted:
+            self.post()
         self.call(0x0003)
         if banner:
             for ch in SEABIOS_BOOT_TEXT:
@@ -503,6 +528,8 @@ class VGABios:
         if not isinstance(regs, Registers):
             from .registers import BIOSError
             raise BIOSError(f"int10 expects a Registers record, got {type(regs).__name__}")
+        if not self.posted:
+            self.post()
         r = regs.copy()
         handler = _HANDLERS.get(r.ah)
         if handler is not None:
