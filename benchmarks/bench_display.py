@@ -23,48 +23,49 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "vga"))
 
-from vgaemu.testing import MachineVGA, dac_ops, ega_palette, mode_ops, outb, vbe_ops  # noqa: E402
+from vgaemu.machine import Machine  # noqa: E402
+from vgaprog import (dac_ops, ega_palette, font, font_load_ops, lfb_write, machine,  # noqa: E402
+                     mode_ops, outb, run, vbe_ops)
 
 
-def setup(name: str) -> tuple[MachineVGA, callable]:
+def setup(name: str) -> tuple[Machine, callable]:
     rng = np.random.default_rng(0)
-    vga = MachineVGA()
+    m = machine()
     if name == "mode 13h":
-        vga.run(mode_ops(0x13) + dac_ops(0, [tuple(rng.integers(0, 64, 3)) for _ in range(256)]))
-        vga.lfb_write(0, rng.integers(0, 256, 64000, dtype=np.uint8).tobytes())
+        run(m, mode_ops(0x13) + dac_ops(0, [tuple(rng.integers(0, 64, 3)) for _ in range(256)]))
+        lfb_write(m, 0, rng.integers(0, 256, 64000, dtype=np.uint8).tobytes())
 
         def touch(i):
-            vga.lfb_write(100 * 320 + i % 320, bytes([i & 0xFF]))
+            lfb_write(m, 100 * 320 + i % 320, bytes([i & 0xFF]))
     elif name == "mode 12h":
-        vga.run(mode_ops(0x12) + dac_ops(0, ega_palette()))
-        vga.lfb_write(0, rng.integers(0, 256, 38400 * 4, dtype=np.uint8).tobytes())
+        run(m, mode_ops(0x12) + dac_ops(0, ega_palette()))
+        lfb_write(m, 0, rng.integers(0, 256, 38400 * 4, dtype=np.uint8).tobytes())
 
         def touch(i):
-            vga.lfb_write((240 * 80 + i % 80) * 4, bytes([i & 0xFF]))
+            lfb_write(m, (240 * 80 + i % 80) * 4, bytes([i & 0xFF]))
     elif name == "text 80x25":
-        font = (Path(__file__).resolve().parents[1] / "roms" / "vgafont16.bin").read_bytes()
-        from vgaemu.testing import font_load_ops
-        vga.run(mode_ops(0x03) + dac_ops(0, ega_palette()) + font_load_ops(font, 16))
+        run(m, mode_ops(0x03) + dac_ops(0, ega_palette()) + font_load_ops(font(16), 16))
         cells = rng.integers(0, 256, (2000, 2), dtype=np.uint8)
-        vga.run([{"op": "write", "addr": 0xB8000, "data": cells.tobytes().hex()}])
-        vga.run([outb(0x3D4, 0x0A), outb(0x3D5, 0x20)])  # cursor off: only the writes count
+        run(m, [{"op": "write", "addr": 0xB8000, "data": cells.tobytes().hex()}])
+        run(m, [outb(0x3D4, 0x0A), outb(0x3D5, 0x20)])  # cursor off: only the writes count
 
         def touch(i):
-            vga.run([{"op": "writeb", "addr": 0xB8000 + 2 * (12 * 80 + i % 80), "val": i & 0xFF}])
+            run(m, [{"op": "writeb", "addr": 0xB8000 + 2 * (12 * 80 + i % 80), "val": i & 0xFF}])
     else:
         w, h = (640, 480) if "640" in name else (1024, 768)
-        vga.run([{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(w, h, 32))
-        vga.lfb_write(0, rng.integers(0, 256, w * h * 4, dtype=np.uint8).tobytes())
+        run(m, [{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(w, h, 32))
+        lfb_write(m, 0, rng.integers(0, 256, w * h * 4, dtype=np.uint8).tobytes())
 
         def touch(i):
-            vga.lfb_write((h // 2) * w * 4 + (i % w) * 4, bytes([i & 0xFF]))
-    vga.display.update_display()
-    return vga, touch
+            lfb_write(m, (h // 2) * w * 4 + (i % w) * 4, bytes([i & 0xFF]))
+    m.vga.display.update_display()
+    return m, touch
 
 
-def measure(vga: MachineVGA, touch, repeat: int) -> dict:
-    d = vga.display
+def measure(m: Machine, touch, repeat: int) -> dict:
+    d = m.vga.display
     out = {"full": [], "line": [], "idle": []}
     lines = {}
     for i in range(repeat):
@@ -93,10 +94,10 @@ def main(argv=None) -> int:
     print(f"{'mode':16} {'size':>9} {'full ms':>8} {'line ms':>8} {'line/full':>9} "
           f"{'(lines)':>7} {'idle ms':>8} {'idle/full':>9}")
     for name in modes:
-        vga, touch = setup(name)
-        r = measure(vga, touch, args.repeat)
+        m, touch = setup(name)
+        r = measure(m, touch, args.repeat)
         full = r["full"][0]
-        size = f"{vga.display.width}x{vga.display.height}"
+        size = f"{m.vga.display.width}x{m.vga.display.height}"
         print(f"{name:16} {size:>9} {full * 1e3:8.3f} {r['line'][0] * 1e3:8.3f} "
               f"{r['line'][0] / full:9.1%} {r['line'][1]:7d} {r['idle'][0] * 1e3:8.3f} "
               f"{r['idle'][0] / full:9.1%}")

@@ -10,18 +10,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgaemu.testing import MachineVGA, dac_ops
+from vgaemu.machine import Machine
+
+from vgaprog import dac_ops, lfb_write, machine, run  # noqa: E402
 
 from test_screenshots import SCENARIOS, crtc, vbe_ops_for  # noqa: E402
 
 
-def make(name: str, **kw) -> MachineVGA:
-    vga = MachineVGA(**kw)
-    vga.run(SCENARIOS[name]())
-    st = vga.frame()
+def make(name: str, **kw) -> Machine:
+    mach = machine(**kw)
+    run(mach, SCENARIOS[name]())
+    st = mach.frame()
     assert st.full
-    assert vga.frame().lines_redrawn == 0
-    return vga
+    assert mach.frame().lines_redrawn == 0
+    return mach
 
 
 def model_line_addresses(s, height):
@@ -56,10 +58,10 @@ def model_line_addresses(s, height):
     return out
 
 
-def expected_lines(vga, dirty_bytes):
-    g = vga.display.geometry
+def expected_lines(mach, dirty_bytes):
+    g = mach.vga.display.geometry
     pages = {b >> 12 for b in dirty_bytes}
-    addrs = model_line_addresses(vga.state, g.height)
+    addrs = model_line_addresses(mach.vga.state, g.height)
     return [y for y, a in enumerate(addrs)
             if any(a >> 12 <= p <= (a + g.bwidth - 1) >> 12 for p in pages)]
 
@@ -68,21 +70,21 @@ def redrawn(st):
     return [y for _, y0, _, h in st.rects for y in range(y0, y0 + h)]
 
 
-def assert_same_as_full_redraw(vga):
-    before = vga.display.framebuffer.copy()
-    vga.display.invalidate()
-    vga.display.update_display()
-    assert np.array_equal(before, vga.display.framebuffer)
+def assert_same_as_full_redraw(mach):
+    before = mach.vga.display.framebuffer.copy()
+    mach.vga.display.invalidate()
+    mach.vga.display.update_display()
+    assert np.array_equal(before, mach.vga.display.framebuffer)
 
 
 def test_mode13_one_byte_redraws_exactly_its_page():
-    vga = make("mode13")
+    mach = make("mode13")
     off = 100 * 320 + 7
-    vga.run([{"op": "writeb", "addr": 0xA0000 + off, "val": 0x55}])
-    st = vga.frame()
+    run(mach, [{"op": "writeb", "addr": 0xA0000 + off, "val": 0x55}])
+    st = mach.frame()
     assert not st.full
     assert st.dirty_pages == 1
-    want = expected_lines(vga, [off])
+    want = expected_lines(mach, [off])
     page = off >> 12
     rows = [r for r in range(200) if (r * 320) >> 12 <= page <= (r * 320 + 319) >> 12]
     assert want == [y for r in rows for y in (2 * r, 2 * r + 1)]
@@ -90,68 +92,68 @@ def test_mode13_one_byte_redraws_exactly_its_page():
     assert st.lines_redrawn == len(want)
     assert st.rects == ((0, want[0], 640, len(want)),)
     assert st.bytes_converted == len(want) * 320
-    assert vga.frame().lines_redrawn == 0
-    assert_same_as_full_redraw(vga)
+    assert mach.frame().lines_redrawn == 0
+    assert_same_as_full_redraw(mach)
 
 
 def test_idle_frame_redraws_nothing():
     for name in ("mode13", "mode12", "text80", "vbe640x480x32"):
-        vga = make(name)
+        mach = make(name)
         for _ in range(3):
-            st = vga.frame()
+            st = mach.frame()
             assert (st.full, st.lines_redrawn, st.rects, st.bytes_converted) == (False, 0, (), 0)
 
 
 def test_write_outside_visible_area_redraws_nothing():
-    vga = make("mode12")  # 640x480: planar bytes 0..38399 are shown (VRAM bytes < 153600)
-    vga.run([{"op": "write", "addr": 0xA0000 + 45000, "data": "ff" * 64}])
-    st = vga.frame()
+    mach = make("mode12")  # 640x480: planar bytes 0..38399 are shown (VRAM bytes < 153600)
+    run(mach, [{"op": "write", "addr": 0xA0000 + 45000, "data": "ff" * 64}])
+    st = mach.frame()
     assert st.lines_redrawn == 0 and not st.full and st.rects == ()
-    assert vga.vram[45000 * 4] == 0xFF
+    assert mach.vga.vram[45000 * 4] == 0xFF
 
 
 def test_dac_write_forces_full_update():
-    vga = make("mode13")
-    vga.run(dac_ops(5, [(63, 0, 0)]))
-    st = vga.frame()
+    mach = make("mode13")
+    run(mach, dac_ops(5, [(63, 0, 0)]))
+    st = mach.frame()
     assert st.full and st.lines_redrawn == 400
     # The same colour again changes nothing (QEMU compares the computed palette).
-    vga.run(dac_ops(5, [(63, 0, 0)]))
-    assert vga.frame().lines_redrawn == 0
+    run(mach, dac_ops(5, [(63, 0, 0)]))
+    assert mach.frame().lines_redrawn == 0
 
 
 def test_dac_write_of_unused_entry_in_16_colour_mode_is_not_a_full_update():
-    vga = make("mode12")  # the attribute palette references DAC 0-7 and 0x38-0x3F only
-    vga.run(dac_ops(0x20, [(1, 2, 3)]))
-    assert not vga.frame().full
-    vga.run(dac_ops(0x3C, [(1, 2, 3)]))  # AR0C -> DAC 0x3C: used
-    assert vga.frame().full
+    mach = make("mode12")  # the attribute palette references DAC 0-7 and 0x38-0x3F only
+    run(mach, dac_ops(0x20, [(1, 2, 3)]))
+    assert not mach.frame().full
+    run(mach, dac_ops(0x3C, [(1, 2, 3)]))  # AR0C -> DAC 0x3C: used
+    assert mach.frame().full
 
 
 def test_start_address_change_forces_full_update():
-    vga = make("mode12")
-    vga.run(crtc(0x0C, 0x01))
-    st = vga.frame()
+    mach = make("mode12")
+    run(mach, crtc(0x0C, 0x01))
+    st = mach.frame()
     assert st.full and st.lines_redrawn == 480
-    assert_same_as_full_redraw(vga)
+    assert_same_as_full_redraw(mach)
 
 
 def test_full_redraw_leaves_no_stale_dirty_bits():
     """QEMU skips the snapshot on a full update, so lines written before it are redrawn
     again on the next frame; here the full update consumes them."""
-    vga = make("mode13")
-    vga.run([{"op": "writeb", "addr": 0xA0000 + 5000, "val": 1}])
-    vga.display.invalidate()
-    assert vga.frame().full
-    assert vga.frame().lines_redrawn == 0
+    mach = make("mode13")
+    run(mach, [{"op": "writeb", "addr": 0xA0000 + 5000, "val": 1}])
+    mach.vga.display.invalidate()
+    assert mach.frame().full
+    assert mach.frame().lines_redrawn == 0
 
 
 def test_lfb_write_marks_lines_dirty():
-    vga = MachineVGA()
-    vga.run(vbe_ops_for(640, 480, 32))
-    vga.frame()
+    mach = machine()
+    run(mach, vbe_ops_for(640, 480, 32))
+    mach.frame()
     calls = []
-    regions = [vga.vga.lowmem, vga.vga.vbe_region] + [mr for _, mr in vga.vga.port_regions]
+    regions = [mach.vga.lowmem, mach.vga.vbe_region] + [mr for _, mr in mach.vga.port_regions]
     for mr in regions:  # count every VGA callback from here on
         ops = mr.ops
         for name in ("read", "write"):
@@ -161,100 +163,100 @@ def test_lfb_write_marks_lines_dirty():
                 return _f(*a)
             setattr(ops, name, counted)
     off = 200 * 2560 + 40
-    vga.lfb_write(off, b"\xff\x00\x00\x00")  # a plain store through the LFB: guest RAM
+    lfb_write(mach, off, b"\xff\x00\x00\x00")  # a plain store through the LFB: guest RAM
     assert calls == []
-    st = vga.frame()
-    want = expected_lines(vga, [off])
+    st = mach.frame()
+    want = expected_lines(mach, [off])
     assert redrawn(st) == want == [y for y in range(480)
                                    if (y * 2560) >> 12 <= off >> 12 <= (y * 2560 + 2559) >> 12]
-    assert tuple(vga.display.surface[200, 10]) == (0, 0, 255)
+    assert tuple(mach.vga.display.surface[200, 10]) == (0, 0, 255)
 
 
 def test_split_screen_write_redraws_lines_below_the_split():
-    vga = make("split12")
-    vga.run([{"op": "writeb", "addr": 0xA0000 + 400, "val": 0xFF}])  # VRAM row 5
-    st = vga.frame()
-    want = expected_lines(vga, [400 * 4])
+    mach = make("split12")
+    run(mach, [{"op": "writeb", "addr": 0xA0000 + 400, "val": 0xFF}])  # VRAM row 5
+    st = mach.frame()
+    want = expected_lines(mach, [400 * 4])
     assert redrawn(st) == want
     assert want and min(want) >= 300  # only the bottom part shows address 0
-    assert_same_as_full_redraw(vga)
+    assert_same_as_full_redraw(mach)
 
 
 def test_cga_interleave_redraws_the_even_bank_lines():
-    vga = make("mode04")
-    vga.run([{"op": "writeb", "addr": 0xB8000 + 10, "val": 0xFF}])
-    st = vga.frame()
-    want = expected_lines(vga, [20])
+    mach = make("mode04")
+    run(mach, [{"op": "writeb", "addr": 0xB8000 + 10, "val": 0xFF}])
+    st = mach.frame()
+    want = expected_lines(mach, [20])
     assert redrawn(st) == want
     assert all((y // 2) % 2 == 0 for y in want)  # CGA rows 0, 2, 4, ... (bank 0)
-    vga.run([{"op": "writeb", "addr": 0xBA000 + 10, "val": 0xFF}])
-    st = vga.frame()
-    assert redrawn(st) == expected_lines(vga, [0x4000 + 20])
+    run(mach, [{"op": "writeb", "addr": 0xBA000 + 10, "val": 0xFF}])
+    st = mach.frame()
+    assert redrawn(st) == expected_lines(mach, [0x4000 + 20])
     assert all((y // 2) % 2 == 1 for y in redrawn(st))
-    assert_same_as_full_redraw(vga)
+    assert_same_as_full_redraw(mach)
 
 
 @pytest.mark.parametrize("name", ["mode0d", "mode10", "modex", "vbe640x480x8",
                                   "vbe640x480x16", "vbe640x480x24", "vbe1024x768x32"])
 def test_random_writes_match_a_full_redraw(name):
-    vga = make(name)
+    mach = make(name)
     rng = np.random.default_rng(1)
-    g = vga.display.geometry
+    g = mach.vga.display.geometry
     for _ in range(5):
         offs = sorted(set(rng.integers(0, int(g.line_addr.max()) + g.bwidth, 3).tolist()))
         for o in offs:
-            vga.lfb_write(o, bytes([int(rng.integers(256))]))
-        st = vga.frame()
-        assert redrawn(st) == expected_lines(vga, offs)
-        assert_same_as_full_redraw(vga)
+            lfb_write(mach, o, bytes([int(rng.integers(256))]))
+        st = mach.frame()
+        assert redrawn(st) == expected_lines(mach, offs)
+        assert_same_as_full_redraw(mach)
 
 
 def test_vbe_bank_register_is_not_a_mode_change():
-    vga = make("vbe640x480x32")
-    vga.run([{"op": "outw", "port": 0x1CE, "val": 5}, {"op": "outw", "port": 0x1CF, "val": 3}])
-    assert not vga.frame().full
+    mach = make("vbe640x480x32")
+    run(mach, [{"op": "outw", "port": 0x1CE, "val": 5}, {"op": "outw", "port": 0x1CF, "val": 3}])
+    assert not mach.frame().full
 
 
 def test_pel_panning_graphics_hardware_only():
     from test_screenshots import attr
     for compat in (False, True):
-        vga = make("mode12", qemu_compat=compat)
-        before = np.ascontiguousarray(vga.display.surface).copy()
-        vga.run(attr(0x13, 3))
-        st = vga.frame()
+        mach = make("mode12", qemu_compat=compat)
+        before = np.ascontiguousarray(mach.vga.display.surface).copy()
+        run(mach, attr(0x13, 3))
+        st = mach.frame()
         if compat:
-            assert np.array_equal(vga.display.surface, before)
+            assert np.array_equal(mach.vga.display.surface, before)
             continue
         assert st.full
-        assert np.array_equal(vga.display.surface[:, :-3], before[:, 3:])
+        assert np.array_equal(mach.vga.display.surface[:, :-3], before[:, 3:])
         # the 3 dots panned in come from the next planar address: a write there redraws the line
-        vga.lfb_write(80 * 4 * 10 + 80 * 4 - 4 + 4 * 80, b"\xff")  # first address of line 12
-        vga.lfb_write(4 * (80 * 20 + 80), b"\xff\xff\xff\xff")
-        st = vga.frame()
+        lfb_write(mach, 80 * 4 * 10 + 80 * 4 - 4 + 4 * 80, b"\xff")  # first address of line 12
+        lfb_write(mach, 4 * (80 * 20 + 80), b"\xff\xff\xff\xff")
+        st = mach.frame()
         assert 20 in redrawn(st)
-        assert_same_as_full_redraw(vga)
+        assert_same_as_full_redraw(mach)
 
 
 def test_screen_off_blanks_on_hardware_only():
     from test_screenshots import seq
     for compat in (False, True):
-        vga = make("mode13", qemu_compat=compat)
-        vga.run(seq(1, 0x21))  # SR1 bit 5: screen off
-        st = vga.frame()
+        mach = make("mode13", qemu_compat=compat)
+        run(mach, seq(1, 0x21))  # SR1 bit 5: screen off
+        st = mach.frame()
         assert st.mode == ("VGA 256-colour 640x400" if compat else "blank (screen off)")
-        assert (not vga.display.surface.any()) != compat
-        assert vga.display.surface.shape == (400, 640, 3)  # blank keeps the last size
-        vga.run(seq(1, 0x01))
-        vga.frame()
-        assert vga.display.surface.any()
+        assert (not mach.vga.display.surface.any()) != compat
+        assert mach.vga.display.surface.shape == (400, 640, 3)  # blank keeps the last size
+        run(mach, seq(1, 0x01))
+        mach.frame()
+        assert mach.vga.display.surface.any()
 
 
 def test_palette_address_source_off_blanks():
     from test_screenshots import attr
-    vga = make("mode12")
-    vga.run([{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
-    st = vga.frame()
-    assert st.full and st.mode == "blank" and not vga.display.surface.any()
-    assert vga.frame().rects == ()
-    vga.run(attr(0x00, 0x00))  # ends with index 0x20: the picture comes back
-    assert vga.frame().full and vga.display.surface.any()
+    mach = make("mode12")
+    run(mach, [{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
+    st = mach.frame()
+    assert st.full and st.mode == "blank" and not mach.vga.display.surface.any()
+    assert mach.frame().rects == ()
+    run(mach, attr(0x00, 0x00))  # ends with index 0x20: the picture comes back
+    assert mach.frame().full and mach.vga.display.surface.any()

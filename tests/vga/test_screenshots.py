@@ -9,30 +9,23 @@ checked by eye and, where noted, against QEMU 7.2's screendump of the same trace
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vgaemu.testing import (
-    MachineVGA,
+from vgaemu.machine import Machine
+
+from vgaprog import (  # noqa: E402
     dac_ops,
     ega_palette,
+    font,
     font_load_ops,
+    machine,
     mode_ops,
     outb,
+    run,
     vbe_ops,
 )
-
-ROMS = Path(__file__).resolve().parents[2] / "roms"
-
-
-def font16() -> bytes:
-    return (ROMS / "vgafont16.bin").read_bytes()
-
-
-def font8() -> bytes:
-    return (ROMS / "vgafont8.bin").read_bytes()
 
 
 def crtc(index: int, value: int) -> list[dict]:
@@ -111,7 +104,7 @@ def text_screen_ops(cols: int, rows: int) -> list[dict]:
 def text_ops(mode: int, cols: int, rows: int) -> list[dict]:
     ops = mode_ops(mode)
     ops += dac_ops(0, ega_palette())
-    ops += font_load_ops(font16(), 16)
+    ops += font_load_ops(font(16), 16)
     ops += text_screen_ops(cols, rows)
     ops += crtc(0x0A, 0x0D) + crtc(0x0B, 0x0E)
     pos = 20 * cols + 10
@@ -263,19 +256,19 @@ SCENARIOS = {
 QEMU_DIFFERS = {"text80", "text40"}
 
 
-def run_scenario(name: str, *, qemu_compat: bool = False, frames: int = 0) -> MachineVGA:
-    vga = MachineVGA(qemu_compat=qemu_compat)
-    vga.run(SCENARIOS[name]())
-    vga.display.update_display()
+def run_scenario(name: str, *, qemu_compat: bool = False, frames: int = 0) -> Machine:
+    mach = machine(qemu_compat=qemu_compat)
+    run(mach, SCENARIOS[name]())
+    mach.vga.display.update_display()
     for _ in range(frames):
-        vga.frame()
-    return vga
+        mach.frame()
+    return mach
 
 
 @functools.lru_cache(maxsize=None)
 def picture(name: str, qemu_compat: bool = False) -> np.ndarray:
     """The first frame of a scenario (read-only; shared by the tests that only look)."""
-    pic = np.ascontiguousarray(run_scenario(name, qemu_compat=qemu_compat).display.surface)
+    pic = np.ascontiguousarray(run_scenario(name, qemu_compat=qemu_compat).vga.display.surface)
     pic.flags.writeable = False
     return pic
 
@@ -297,8 +290,8 @@ def test_screenshot_qemu_compat(name, assert_screenshot):
 def test_text_blink_off_phase(assert_screenshot):
     """16 frames later (hardware): blinking characters show as background, the cursor is in
     its visible phase again (8 on / 8 off)."""
-    vga = run_scenario("text80", frames=16)
-    assert_screenshot(vga.display, "text80-blink-off")
+    mach = run_scenario("text80", frames=16)
+    assert_screenshot(mach.vga.display, "text80-blink-off")
 
 
 def test_surface_sizes():
@@ -311,22 +304,22 @@ def test_surface_sizes():
 
 
 def test_screendump_ppm_and_png(tmp_path):
-    vga = run_scenario("mode13")
-    vga.display.screendump(tmp_path / "a.ppm")
-    vga.display.screendump(tmp_path / "a.png")
+    mach = run_scenario("mode13")
+    mach.vga.display.screendump(tmp_path / "a.ppm")
+    mach.vga.display.screendump(tmp_path / "a.png")
     from vgaemu.vga.display import read_image
     a = read_image(str(tmp_path / "a.ppm"))
     b = read_image(str(tmp_path / "a.png"))
     assert a.shape == (400, 640, 3)
     assert np.array_equal(a, b)
-    assert np.array_equal(a, vga.display.surface)
+    assert np.array_equal(a, mach.vga.display.surface)
     raw = (tmp_path / "a.ppm").read_bytes()
     assert raw.startswith(b"P6\n640 400\n255\n")
 
 
 def test_screendump_bad_extension(tmp_path):
     from vgaemu.errors import VGAEmuError
-    vga = run_scenario("mode13")
+    mach = run_scenario("mode13")
     with pytest.raises(VGAEmuError, match="unknown extension '.bmp'"):
-        vga.display.screendump(tmp_path / "a.bmp")
+        mach.vga.display.screendump(tmp_path / "a.bmp")
     assert not (tmp_path / "a.bmp").exists()
