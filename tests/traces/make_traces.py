@@ -1518,6 +1518,37 @@ def t_vbe_bios_functions(ops):
     ops.append(int10(0x4F07, bx=0x0000, cx=64, dx=32))
 
 
+@trace
+def t_ega_mode6a(ops):
+    """Mode 6Ah (SeaVGABIOS's 800x600x16 planar, 100 bytes per line): bars and text."""
+    ops += [int10(0x006A)] + planar_bars(100, 500) + planar_reset()
+    ops += [set_cursor(33, 2)] + teletype("Mode 6Ah 800x600", color=14)
+
+
+@trace
+def t_m13_noclear(ops):
+    """Mode 93h (13h with bit 7: keep video memory) after drawing in mode 13h: the picture
+    survives the mode set, the DAC is reloaded (custom entries revert)."""
+    ops += [int10(0x0013)]
+    for y in range(200):
+        ops.append(fill(0xA0000 + y * 320, 320, y & 0xFF))
+    ops += dac(1, [(63, 0, 0)] * 40) + [int10(0x0093)]
+
+
+@trace
+def t_text_scanlines_350(ops):
+    """AX=1201h BL=30h (select 350 scan lines for the next text mode set), then mode 3.
+    SeaVGABIOS accepts the call but its mode 3 stays 400 lines with the 8x16 font."""
+    ops += [int10(0x1201, bx=0x0030), int10(0x0003), cursor_off()] + text_sampler(80)
+
+
+@trace
+def t_text_scanlines_200(ops):
+    """AX=1200h BL=30h (select 200 scan lines), then mode 1: SeaVGABIOS keeps its 400-line
+    8x16 40-column text (QEMU draws the cells 16 pixels wide: qemu_compat)."""
+    ops += [int10(0x1200, bx=0x0030), int10(0x0001), cursor_off()] + text_sampler(40)
+
+
 # ---------------------------------------------------------------------------------------------
 # Mixed: mode switches and exercises of the sequence a real program uses
 # ---------------------------------------------------------------------------------------------
