@@ -30,11 +30,12 @@ def gc(mach, idx, val):
     mach.outw(0x3CE, idx | val << 8)
 
 
-def mode13_memory(mach):
-    mach.outb(0x3C2, 0x63)
+def mode13_memory(mach, *, misc=0x63, sr4=0x0E, gr5=0x40):
+    """Memory mode of 13h (chain 4, A0000/64K); sr4=0x06, gr5=0 gives planar 12h access."""
+    mach.outb(0x3C2, misc)
     seq(mach, 2, 0x0F)
-    seq(mach, 4, 0x0E)
-    gc(mach, 5, 0x40)
+    seq(mach, 4, sr4)
+    gc(mach, 5, gr5)
     gc(mach, 6, 0x05)
     gc(mach, 8, 0xFF)
 
@@ -75,12 +76,7 @@ def test_lfb_write_sets_vga_dirty_without_vga_code():
 
 def test_legacy_window_over_ram_and_dirty_marking():
     mach = fresh()
-    mach.outb(0x3C2, 0x67)
-    seq(mach, 2, 0x0F)
-    seq(mach, 4, 0x06)
-    gc(mach, 5, 0x00)
-    gc(mach, 6, 0x05)
-    gc(mach, 8, 0xFF)
+    mode13_memory(mach, misc=0x67, sr4=0x06, gr5=0x00)
     vram = mach.vga.vram_mr
     vram.reset_dirty(0, vram.size, DIRTY_MEMORY_VGA)
     mach.write(0xA0000 + 0x2000, b"\xF0")

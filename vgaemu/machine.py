@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 from guestmem import AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root
 from guestmem.errors import GuestMemError
+from guestmem.mtree import mtree
 
 from vgaemu.bios import VGABios
 from vgaemu.bios.vgabios import ROM_SEG
@@ -99,29 +100,8 @@ class Machine:
 
     # ------------------------------------------------------------------ introspection
     def mtree(self, flatview: bool = False) -> str:
-        """``info mtree`` of both address spaces (guestmem.mtree when it exists)."""
-        try:
-            from guestmem.mtree import mtree
-        except ImportError:
-            return self._mtree_fallback()
+        """``info mtree`` (``-f`` with ``flatview``) of both address spaces."""
         return mtree([self.address_space_memory, self.address_space_io], flatview=flatview)
-
-    def _mtree_fallback(self) -> str:
-        lines: list[str] = []
-
-        def walk(mr: MemoryRegion, base: int, depth: int) -> None:
-            start = base + (mr.addr or 0) if depth else 0
-            end = start + mr.size - 1
-            lines.append(f"{'  ' * (depth + 1)}{start:016x}-{end:016x} "
-                         f"(prio {mr.priority}, {mr.type_name()}): {mr.name}")
-            for sub in sorted(mr.subregions, key=lambda m: (m.addr, -m.priority)):
-                walk(sub, start, depth + 1)
-
-        for as_ in (self.address_space_memory, self.address_space_io):
-            lines.append(f"address-space: {as_.name}")
-            walk(as_.root, 0, 0)
-            lines.append("")
-        return "\n".join(lines)
 
     # ------------------------------------------------------------------ port I/O
     def _check_port(self, port: int, size: int, value: int | None = None) -> None:

@@ -7,29 +7,15 @@ loads it once and derives the in-memory records the services use.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from vgaemu.romfile import rom_path
 
 # Memory models (VBE mode-info numbering, as SeaVGABIOS's MM_* constants).
 MM_TEXT, MM_CGA, MM_HERCULES, MM_PLANAR, MM_PACKED, MM_NONCHAIN, MM_DIRECT, MM_YUV = range(8)
 _MM_NAMES = {"text": MM_TEXT, "cga": MM_CGA, "hercules": MM_HERCULES, "planar": MM_PLANAR,
              "packed": MM_PACKED, "nonchain": MM_NONCHAIN, "direct": MM_DIRECT, "yuv": MM_YUV}
-
-
-def rom_path(name: str) -> Path:
-    """Find a ROM file: $VGAEMU_ROM_PATH first, then the repository's roms/ directory."""
-    try:  # the project-wide lookup, once it exists
-        from vgaemu.romfile import rom_path as project_rom_path  # type: ignore
-        return Path(project_rom_path(name))
-    except ImportError:
-        pass
-    for base in filter(None, os.environ.get("VGAEMU_ROM_PATH", "").split(os.pathsep)):
-        cand = Path(base) / name
-        if cand.exists():
-            return cand
-    return Path(__file__).resolve().parents[2] / "roms" / name
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-try:  # the package-wide base class
-    from vgaemu.errors import VGAEmuError as _Base
-except ImportError:  # pragma: no cover - early in the project's life
-    class _Base(Exception):  # type: ignore[no-redef]
-        pass
+from vgaemu.errors import VGAEmuError
 
 
-class BIOSError(_Base, ValueError):
+class BIOSError(VGAEmuError, ValueError):
     """A BIOS call was given something no real-mode caller could pass (e.g. AX > 0xFFFF)."""
 
 

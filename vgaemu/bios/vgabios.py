@@ -171,16 +171,11 @@ class VGABios:
 
     # ------------------------------------------------------------------ POST
     def _find_lfb(self) -> int:
+        """Where the machine maps the framebuffer (QEMU's BAR0; SeaVGABIOS reads it from PCI)."""
         if self._lfb_addr is not None:
             return self._lfb_addr
-        m = self.machine
-        for obj, name in ((m, "lfb_addr"), (m, "lfb_base"), (getattr(m, "vga", None), "lfb_addr"),
-                          (getattr(m, "vga", None), "lfb_base")):
-            val = getattr(obj, name, None) if obj is not None else None
-            if isinstance(val, int) and val:
-                return val
         from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS
-        return VBE_DISPI_LFB_PHYSICAL_ADDRESS
+        return getattr(self.machine.vga, "lfb_addr", None) or VBE_DISPI_LFB_PHYSICAL_ADDRESS
 
     @staticmethod
     def rom_image() -> bytes:
