@@ -1867,7 +1867,8 @@ def t_edge_cursor_phase_modes(ops):
     ops += [int10(0x0003), put_text(0, 0, "back in mode 3", 0x07), set_cursor(1, 0)]
 
 
-JSONL = {"mix_jsonl_numbers"}
+JSONL = {"mix_jsonl_numbers"}          # written as JSON lines
+OBJECT_FORM = {"m13_offset"}           # written as {"ops": [...]}
 
 
 def main(argv=None):
@@ -1885,6 +1886,8 @@ def main(argv=None):
             if name in JSONL:
                 f.write("# %s: JSON lines form (one op per line)\n" % name)
                 f.write("".join(json.dumps(o) + "\n" for o in ops))
+            elif name in OBJECT_FORM:
+                f.write('{"ops": [\n' + ",\n".join(json.dumps(o) for o in ops) + "\n]}\n")
             else:
                 f.write("[\n" + ",\n".join(json.dumps(o) for o in ops) + "\n]\n")
     if not only:
