@@ -433,3 +433,18 @@ def test_compare_against_goldens(tmp_path, monkeypatch):
     assert (tmp_path / "o" / "t2.vgaemu.png").exists() and (tmp_path / "o" / "t2.qemu.png").exists()
     with pytest.raises(CompareError, match="no such trace file"):
         compare([tmp_path / "missing.json"], qemu=False, golden_dir=gold, out_dir=tmp_path / "o")
+
+
+def test_replay_boots_a_machine_whose_bios_never_ran():
+    """The CLI builds its own Machine (machine options) and passes it in: it must start from
+    SeaBIOS's screen like QEMU's guest, exactly as a machine replay() creates itself."""
+    from vgaemu.machine import Machine
+
+    trace = [{"op": "comment"}]  # sets no mode: the boot screen is the picture
+    own = replay(trace)
+    given = replay(trace, machine=Machine())
+    assert own.image.shape == (400, 720, 3)
+    assert (own.image == given.image).all() and own.image.any()
+    used = Machine()
+    used.bios.call(0x0013)
+    assert replay(trace, machine=used).image.shape == (400, 640, 3)  # not booted again

@@ -426,9 +426,12 @@ def make_machine(*, memory: str = "64M", vram: str = "16M", qemu_compat: bool = 
 
 def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=None,
            qemu_compat: bool = False, memory: str = "64M", vram: str = "16M",
-           boot: bool = True) -> ReplayResult:
-    """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default, booted like
-    QEMU's oracle guest unless ``boot=False``: VGA BIOS POST and SeaBIOS's text screen).
+           boot: bool | None = None) -> ReplayResult:
+    """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default).
+
+    ``boot`` (default: when the machine's BIOS has never run) first does what QEMU does before
+    the oracle's guest code starts: VGA BIOS POST and SeaBIOS's text screen, so a trace that
+    sets no mode, or programs Bochs DISPI directly, sees the same registers, DAC and VRAM.
 
     Each ``screendump`` op redraws and keeps a copy of the picture (and writes
     ``OUT-<name>.png`` when ``screenshot`` is given); the end of the trace redraws and writes
@@ -442,7 +445,12 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
     if fresh:
         machine = make_machine(memory=memory, vram=vram, qemu_compat=qemu_compat)
     runner = _Runner(machine)
-    if fresh and boot:
+    if boot is None:
+        # a machine whose BIOS never ran (fresh, or built by the CLI from machine options) is
+        # where QEMU's oracle guest starts from only after SeaBIOS booted it
+        bios = getattr(machine, "bios", None)
+        boot = fresh or (bios is not None and getattr(bios, "posted", True) is False)
+    if boot:
         # The oracle's trace starts after SeaBIOS booted: VGA BIOS POST, then text mode 3
         # with SeaBIOS's banner (what a trace that sets no mode shows).
         runner.bios.boot()

@@ -8,7 +8,8 @@ in vgaemu (tests/test_qemu_pixels.py requires every pixel to match).
 
 Rules that keep every trace deterministic in QEMU:
 
-* every trace starts with a mode set (int10 or Bochs DISPI), never with SeaBIOS's boot screen;
+* every trace starts with a mode set (int10 or Bochs DISPI), except boot_screen and
+  boot_dispi_8bpp, which show what SeaBIOS leaves behind;
 * the text cursor may show only in the first screendump of a run: QEMU toggles its blink phase
   on the first text draw and then every ~266 ms of virtual time, so later dumps turn it off
   (CRTC 0x0A bit 5) -- except ``text_cursor_blink_wait``, which waits 400 ms between dumps;
@@ -1865,6 +1866,22 @@ def t_edge_cursor_phase_modes(ops):
     ops += [int10(0x0001), set_cursor(1, 0), dump("t2")]
     ops += [int10(0x0012), dump("g")]
     ops += [int10(0x0003), put_text(0, 0, "back in mode 3", 0x07), set_cursor(1, 0)]
+
+
+@trace
+def t_boot_screen(ops):
+    """No mode set at all: what SeaBIOS left on the screen when the boot sector started (its
+    banner, "Booting from Hard Disk...", the cursor on row 2) -- the state every trace starts
+    from."""
+
+
+@trace
+def t_boot_dispi_8bpp(ops):
+    """Bochs DISPI 8 bpp programmed straight after boot, without touching the DAC: the
+    colours are whatever the boot-time mode 3 palette holds (entries 0-63; the rest black)."""
+    ops += vbe_set(640, 480, 8)
+    for y in range(480):
+        ops.append(lfb_fill(y * 640, 640, ((y // 2) & 0xFF) * 0x01010101, unit=4))
 
 
 JSONL = {"mix_jsonl_numbers"}          # written as JSON lines
