@@ -110,41 +110,46 @@ class StdVGA:
     def misc_mask(self, off: int, on: int) -> None:
         self.misc_write((self.misc_read() & ~off) | on)
 
+    # An index/data pair (sequencer, graphics controller, CRTC): index at ``port``, data at
+    # ``port + 1``; a write is one 16-bit OUT (index, data), as SeaVGABIOS's stdvga_*_write.
+    def _ind_read(self, port: int, index: int) -> int:
+        self.bus.outb(index, port)
+        return self.bus.inb(port + 1)
+
+    def _ind_write(self, port: int, index: int, value: int) -> None:
+        self.bus.outw(((value & 0xFF) << 8) | index, port)
+
+    def _ind_mask(self, port: int, index: int, off: int, on: int) -> None:
+        self.bus.outb(index, port)
+        v = self.bus.inb(port + 1)
+        self.bus.outb((v & ~off) | on, port + 1)
+
     def sequ_read(self, index: int) -> int:
-        self.bus.outb(index, VGAREG_SEQU_ADDRESS)
-        return self.bus.inb(VGAREG_SEQU_DATA)
+        return self._ind_read(VGAREG_SEQU_ADDRESS, index)
 
     def sequ_write(self, index: int, value: int) -> None:
-        self.bus.outw(((value & 0xFF) << 8) | index, VGAREG_SEQU_ADDRESS)
+        self._ind_write(VGAREG_SEQU_ADDRESS, index, value)
 
     def sequ_mask(self, index: int, off: int, on: int) -> None:
-        self.bus.outb(index, VGAREG_SEQU_ADDRESS)
-        v = self.bus.inb(VGAREG_SEQU_DATA)
-        self.bus.outb((v & ~off) | on, VGAREG_SEQU_DATA)
+        self._ind_mask(VGAREG_SEQU_ADDRESS, index, off, on)
 
     def grdc_read(self, index: int) -> int:
-        self.bus.outb(index, VGAREG_GRDC_ADDRESS)
-        return self.bus.inb(VGAREG_GRDC_DATA)
+        return self._ind_read(VGAREG_GRDC_ADDRESS, index)
 
     def grdc_write(self, index: int, value: int) -> None:
-        self.bus.outw(((value & 0xFF) << 8) | index, VGAREG_GRDC_ADDRESS)
+        self._ind_write(VGAREG_GRDC_ADDRESS, index, value)
 
     def grdc_mask(self, index: int, off: int, on: int) -> None:
-        self.bus.outb(index, VGAREG_GRDC_ADDRESS)
-        v = self.bus.inb(VGAREG_GRDC_DATA)
-        self.bus.outb((v & ~off) | on, VGAREG_GRDC_DATA)
+        self._ind_mask(VGAREG_GRDC_ADDRESS, index, off, on)
 
     def crtc_read(self, crtc: int, index: int) -> int:
-        self.bus.outb(index, crtc)
-        return self.bus.inb(crtc + 1)
+        return self._ind_read(crtc, index)
 
     def crtc_write(self, crtc: int, index: int, value: int) -> None:
-        self.bus.outw(((value & 0xFF) << 8) | index, crtc)
+        self._ind_write(crtc, index, value)
 
     def crtc_mask(self, crtc: int, index: int, off: int, on: int) -> None:
-        self.bus.outb(index, crtc)
-        v = self.bus.inb(crtc + 1)
-        self.bus.outb((v & ~off) | on, crtc + 1)
+        self._ind_mask(crtc, index, off, on)
 
     def attr_read(self, index: int) -> int:
         b = self.bus
