@@ -30,6 +30,14 @@ def make(size=16 * MB):
     return st, vbe, out, inp, changes
 
 
+def enable(out, xres, yres, bpp):
+    """XRES, YRES, BPP, then ENABLE with the LFB bit: the usual DISPI mode set."""
+    out(1, xres)
+    out(2, yres)
+    out(3, bpp)
+    out(4, 0x41)
+
+
 def test_id_and_video_memory():
     st, vbe, out, inp, _ = make()
     assert inp(0) == 0xB0C5
@@ -52,10 +60,7 @@ def test_getcaps():
 def test_enable_640x480x32_programs_vga_and_clears():
     st, vbe, out, inp, changes = make()
     st.vram[:] = 0xAA
-    out(1, 640)
-    out(2, 480)
-    out(3, 32)
-    out(4, 0x41)
+    enable(out, 640, 480, 32)
     assert st.vbe_enabled() and st.vbe_line_offset == 2560 and st.vbe_start_addr == 0
     assert inp(6) == 640 and inp(7) == (16 * MB) // 2560
     assert not st.vram[: 480 * 2560].any() and st.vram[480 * 2560] == 0xAA
@@ -99,10 +104,7 @@ def test_fixups():
 
 def test_virtual_width_and_offsets_give_start_address():
     st, vbe, out, inp, _ = make(size=8 * MB)
-    out(1, 640)
-    out(2, 480)
-    out(3, 8)
-    out(4, 0x41)
+    enable(out, 640, 480, 8)
     out(6, 1024)
     out(8, 16)
     out(9, 10)
@@ -120,10 +122,7 @@ def test_bank_and_enable_quirk():
     assert st.bank_offset == 3 << 16
     out(5, 0x1FF)  # masked by vbe_bank_mask (VRAM 16M -> 255)
     assert inp(5) == 0xFF
-    out(1, 640)
-    out(2, 480)
-    out(3, 8)
-    out(4, 0x41)
+    enable(out, 640, 480, 8)
     out(5, 2)
     out(4, 0x41)  # enable again: QEMU resets bank_offset, keeps the register
     assert st.bank_offset == 0 and inp(5) == 2
@@ -132,10 +131,7 @@ def test_bank_and_enable_quirk():
 def test_disable_restores_guest_sequencer():
     st, vbe, out, inp, _ = make()
     st.sr[4] = 0x06
-    out(1, 640)
-    out(2, 480)
-    out(3, 8)
-    out(4, 0x41)
+    enable(out, 640, 480, 8)
     assert st.sr_active()[4] & 0x08
     out(4, 0)
     assert st.sr_active()[4] == 0x06
@@ -143,10 +139,7 @@ def test_disable_restores_guest_sequencer():
 
 def test_gr_and_cr_writes_reasserted_while_enabled():
     st, vbe, out, inp, _ = make()
-    out(1, 800)
-    out(2, 600)
-    out(3, 16)
-    out(4, 0x41)
+    enable(out, 800, 600, 16)
     regs = VGARegisters(st, vbe=vbe)
     regs.write(0x3C2, 0x01)
     regs.write(0x3CE, 6)
@@ -160,10 +153,7 @@ def test_gr_and_cr_writes_reasserted_while_enabled():
 def test_4bpp_planar_mode():
     st, vbe, out, inp, _ = make()
     st.sr_vbe[1] = 0x08
-    out(1, 800)
-    out(2, 600)
-    out(3, 4)
-    out(4, 0x41)
+    enable(out, 800, 600, 4)
     assert st.vbe_line_offset == 400 and (st.gr[5] >> 5) & 3 == 0 and st.sr_vbe[1] & 8 == 0
 
 

@@ -63,6 +63,9 @@ VBE_VENDOR_STRING = b"SeaBIOS Developers"
 VBE_PRODUCT_STRING = b"SeaBIOS VBE Adapter"
 VBE_REVISION_STRING = b"Rev. 1"
 
+# AH=11h: the ROM font (cell height) each "load ROM font" subfunction loads
+_ROM_FONT_LOADS = {0x01: 14, 0x11: 14, 0x02: 8, 0x12: 8, 0x04: 16, 0x14: 16}
+
 # stdvga_build_video_param: which mode each of the 29 video parameter table entries holds
 _PARAM_MODES = (0, 0, 0, 0, 0x04, 0x05, 0x06, 0x07, 0, 0, 0, 0, 0, 0x0D, 0x0E, 0,
                 0, 0x0F, 0x10, 0, 0, 0, 0, 0x01, 0x03, 0x07, 0x11, 0x12, 0x13)
@@ -684,20 +687,13 @@ class VGABios:
             std.load_font(src, r.cx, r.dx, r.bl, r.bh)
             if al == 0x10:
                 self.set_scan_lines(r.bh)
-        elif al in (0x01, 0x11):
-            std.load_font(self._font(14), 0x100, 0, r.bl, 14)
-            if al == 0x11:
-                self.set_scan_lines(14)
-        elif al in (0x02, 0x12):
-            std.load_font(self._font(8), 0x100, 0, r.bl, 8)
-            if al == 0x12:
-                self.set_scan_lines(8)
+        elif al in _ROM_FONT_LOADS:  # 01h/02h/04h load a ROM font; 11h/12h/14h also set rows
+            height = _ROM_FONT_LOADS[al]
+            std.load_font(self._font(height), 0x100, 0, r.bl, height)
+            if al & 0x10:
+                self.set_scan_lines(height)
         elif al == 0x03:
             std.set_text_block_specifier(r.bl)
-        elif al in (0x04, 0x14):
-            std.load_font(self._font(16), 0x100, 0, r.bl, 16)
-            if al == 0x14:
-                self.set_scan_lines(16)
         elif al == 0x20:
             self.set_ivt(0x1F, r.es, r.bp)
         elif al == 0x21:
