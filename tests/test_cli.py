@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import requires_qemu
+
 from vgaemu import __version__
 from vgaemu.frontends.imaging import read_png
 
@@ -131,7 +133,7 @@ def test_demo_without_display_runs_headless_and_says_where(tmp_path):
     assert read_png(tmp_path / "vgaemu-demo.png").shape == (400, 640, 3)
 
 
-@pytest.mark.skipif(shutil.which("qemu-system-i386") is None, reason="QEMU (qemu-system-i386) is not installed")
+@requires_qemu
 def test_compare_with_qemu(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps([{"op": "int10", "ax": "0x13"},
                                                  {"op": "fill", "addr": "0xA0000", "len": 64000, "val": 2}]))

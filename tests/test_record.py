@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import requires_qemu
+
 from vgaemu.frontends.imaging import read_png
 from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
@@ -57,8 +59,7 @@ def test_screenshot_every_records_screendump_ops(tmp_path):
                           read_png(tmp_path / "shots" / "frame-000002.png"))
 
 
-@pytest.mark.skipif(__import__("shutil").which("qemu-system-i386") is None,
-                    reason="QEMU (qemu-system-i386) is not installed; the oracle needs it")
+@requires_qemu
 def test_recordings_replay_in_real_qemu_pixel_exact(tmp_path):
     """The point of recording in the oracle's format: real QEMU draws the same picture (DMA
     transfers arrive as plain LFB writes, frames as INT 15h waits)."""
