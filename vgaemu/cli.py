@@ -169,12 +169,7 @@ def make_machine(args, main=None):
     opts["objects"] = (*opts["objects"], *args.objects)
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
-    machine = Machine(**opts)
-    if getattr(machine, "dma", None) is None:
-        from vgaemu.dma import attach
-
-        attach(machine)  # the DMA engine is part of the machine (DESIGN.md §3)
-    return machine
+    return Machine(**opts)
 
 
 def display_available() -> bool:

@@ -6,7 +6,8 @@ Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
   ``pc.ram`` at 0, device memory for pc-dimms when ``maxmem`` is given), ``vga-lowmem`` at
   0xA0000 with priority 1 over RAM (plus the ``vga.chain4`` alias, priority 2, while chain 4
   allows it), ``vga.rom`` (the VGA BIOS image, a ``rom`` region) at 0xC0000 with priority 1
-  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0);
+  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0), ``dma-engine``
+  (the bus-master DMA engine's registers, :attr:`dma`) at 0xFEB00000;
 - ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
   and ``vbe`` at 0x1CE.
 
@@ -25,6 +26,7 @@ from guestmem import AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root
 from guestmem.errors import GuestMemError
 from guestmem.mtree import mtree
 
+from vgaemu import dma
 from vgaemu.bios import VGABios
 from vgaemu.bios.vgabios import ROM_SEG
 from vgaemu.clock import FRAME_NS, VirtualClock
@@ -83,6 +85,8 @@ class Machine:
         self.address_space_io = AddressSpace(self.system_io, "I/O")
         self.bios = VGABios(self, post=False)
         self.bios.load_rom(VGA_ROM_ADDR)
+        self.dma = None
+        self.dma = dma.attach(self)  # the bus-master DMA engine's MMIO block (vgaemu.dma)
 
     def reset(self) -> None:
         """System reset: the VGA returns to its power-on registers (QEMU vga_reset); RAM,
