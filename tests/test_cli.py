@@ -140,3 +140,24 @@ def test_compare_with_qemu(tmp_path):
     r = vgaemu("compare", "t.json", "--qemu", "--out", "cmp", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "identical" in r.stdout
+
+
+def test_compare_against_stored_screendumps_writes_side_by_side(tmp_path):
+    """No QEMU needed: compare with QEMU's committed screendumps; exit 1 when any differ."""
+    traces = Path(__file__).parent / "traces"
+    golden = Path(__file__).parent / "golden" / "qemu"
+    r = vgaemu("compare", str(traces / "planar_logical_ops.json"), str(traces / "text_blink.json"),
+               "--golden-dir", str(golden), "--out", "cmp", "--side-by-side", cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr       # text_blink blinks on hardware, not in QEMU
+    assert "planar_logical_ops  640x480  640x480    0 (identical)" in r.stdout
+    assert (tmp_path / "cmp" / "text_blink.diff.png").is_file()
+    side = read_png(tmp_path / "cmp" / "planar_logical_ops.side.png")
+    assert side.shape == (480, 640 * 2 + 8, 3)
+    r = vgaemu("compare", str(traces / "text_blink.json"), "--golden-dir", str(golden),
+               "--qemu-compat", "--out", "cmp2", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_compare_needs_a_reference(tmp_path):
+    r = vgaemu("compare", "t.json", cwd=tmp_path)
+    assert r.returncode == 2 and "--qemu" in r.stderr and "--golden-dir" in r.stderr

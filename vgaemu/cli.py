@@ -3,7 +3,7 @@
     vgaemu run SCRIPT [--headless] [--frames N] [--screenshot PATH] [--screenshot-every K DIR]
                       [--scale S] [--fps F] [--record TRACE.json] [--qemu-compat]
     vgaemu replay TRACE [--screenshot OUT.png] [--qemu-compat]
-    vgaemu compare TRACE... --qemu [--out DIR]
+    vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
     vgaemu profile SCRIPT --frames N [--json F] [--csv F] [--plot F] [--heatmap F]
     vgaemu info [mtree|ramblock|memory-devices|all]
     vgaemu demo
@@ -105,8 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="replay traces here and in real QEMU and diff the screenshots",
                        allow_abbrev=False)
     p.add_argument("traces", nargs="+", metavar="TRACE")
-    p.add_argument("--qemu", action="store_true", required=True, help="compare against real QEMU (the oracle)")
+    ref = p.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--qemu", action="store_true", help="compare against real QEMU (the oracle)")
+    ref.add_argument("--golden-dir", metavar="DIR",
+                     help="compare against screendumps QEMU made earlier (DIR/<trace>.png), no QEMU needed")
     p.add_argument("--out", default="compare-out", metavar="DIR", help="where screenshots and diff images go")
+    p.add_argument("--side-by-side", action="store_true",
+                   help="also write <trace>.side.png: QEMU | vgaemu (| diff) for every screenshot")
     _machine_options(p)
 
     p = sub.add_parser("profile", help="measure what dirty tracking saves", allow_abbrev=False)
@@ -279,7 +284,8 @@ def cmd_replay(args) -> int:
 def cmd_compare(args) -> int:
     from vgaemu.compare import compare, format_table
 
-    rows = compare(args.traces, qemu=True, out_dir=args.out, qemu_compat=args.qemu_compat)
+    rows = compare(args.traces, qemu=args.qemu, golden_dir=args.golden_dir, out_dir=args.out,
+                   qemu_compat=args.qemu_compat, side_by_side=args.side_by_side)
     _say(format_table(rows))
     return 0 if all(r.matches for r in rows) else EXIT_ERROR
 
