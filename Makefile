@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench qemu-goldens clean
+.PHONY: demo test bench qemu-goldens gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,19 @@ clean:
 # the oracle: ../shared/oracle/oracle.py or $VGAEMU_ORACLE).
 qemu-goldens:
 	python3 tests/traces/qemu_goldens.py --jobs 2
+	python3 tests/bios/make_bios_traces.py --goldens
+
+# The pictures README.md shows: demo screenshots, the profiler's plot and heat map, and
+# QEMU | vgaemu side-by-sides of a few corpus traces (against QEMU's committed screendumps).
+GALLERY_DEMOS := text:10 plasma:30 palette_cycle:10 planar:100 modex:31 sprites:60 dimm:90
+GALLERY_TRACES := text_mode3_attr_grid planar_logical_ops modex_split_status cga_mode4 vbe_32bpp_1024x768
+gallery: $(STAMP)
+	mkdir -p docs/gallery build/side
+	for d in $(GALLERY_DEMOS); do \
+	  $(BIN)/vgaemu run $${d%%:*} --headless --frames $${d##*:} --screenshot docs/gallery/$${d%%:*}.png || exit 1; done
+	$(BIN)/vgaemu profile sprites --frames 120 --plot docs/gallery/profile-sprites.png --heatmap docs/gallery/heatmap-sprites.png
+	$(BIN)/vgaemu profile text --frames 120 --plot docs/gallery/profile-text.png
+	$(BIN)/vgaemu compare $(foreach t,$(GALLERY_TRACES),tests/traces/$(t).json) \
+	  --golden-dir tests/golden/qemu --side-by-side --out build/side
+	$(BIN)/vgaemu compare tests/traces/text_blink.json --golden-dir tests/golden/qemu --side-by-side --out build/side || true
+	cp build/side/*.side.png docs/gallery/
