@@ -9,7 +9,6 @@ __version__ = "0.1.0"
 # not start pygame.
 _LAZY = {
     "Machine": ("vgaemu.machine", "Machine"),
-    "replay": ("vgaemu.replay", "replay"),
     "TraceRecorder": ("vgaemu.replay", "TraceRecorder"),
     "profile": ("vgaemu.frontends.profile", "profile"),
     "Guest": ("vgaemu.guest", "Guest"),
@@ -17,7 +16,12 @@ _LAZY = {
     "load_script": ("vgaemu.guest", "load_script"),
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", "replay", *_LAZY]
+
+# ``vgaemu.replay`` is both a submodule and its main function: import the function eagerly
+# (the module is light: json and dataclasses) so the package attribute stays the function
+# whichever of the two a user imports first.
+from vgaemu.replay import replay  # noqa: E402
 
 
 def __getattr__(name):
