@@ -178,6 +178,33 @@ def memory_region_dispatch_write(mr: MemoryRegion, addr: int, value: int, size: 
     return _OK
 
 
+def _block_access_ok(ops) -> bool:
+    """Would every unit of the per-unit split be a valid access?  Units are powers of two
+    up to valid.max_access_size, aligned unless impl.unaligned; with min_access_size 1 they
+    all pass memory_region_access_valid unless impl splits unaligned and valid refuses it.
+    Only then is one read_block/write_block call the same as the split (no DECODE_ERROR
+    part-way through)."""
+    v = ops.valid
+    return v.min_access_size == 1 and (v.unaligned or not ops.impl.unaligned)
+
+
+def _mmio_block(mr: MemoryRegion, block, xlat: int, mv: memoryview, pos: int, l: int,
+                is_write: bool) -> MemTxResult:
+    """One MemoryRegionOps.read_block/write_block call for [xlat, xlat + l) of `mr`."""
+    if is_write:
+        data = np.frombuffer(mv[pos:pos + l], dtype=np.uint8)
+        data.flags.writeable = False
+        block(xlat, data)
+        return _OK
+    data = block(xlat, l)
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.shape != (l,):
+        raise RegionError(f"region {mr.name!r}: read_block({xlat:#x}, {l}) returned "
+                          f"{type(data).__name__} {getattr(data, 'dtype', '')}"
+                          f"{getattr(data, 'shape', '')}, expected a uint8 array of {l} bytes")
+    mv[pos:pos + l] = np.ascontiguousarray(data)
+    return _OK
+
+
 _LDST = {  # name: (size, struct format)
     "ldub": (1, "<B"), "lduw_le": (2, "<H"), "lduw_be": (2, ">H"), "ldl_le": (4, "<I"),
     "ldl_be": (4, ">I"), "ldq_le": (8, "<Q"), "ldq_be": (8, ">Q"),
@@ -356,17 +383,23 @@ class AddressSpace:
         c_epoch = 0
         c_dm = None
         c_mark = None
+        # The last io FlatRange an ld/st hit: [m_start, m_end) answered by m_mr at offset
+        # addr - m_delta (port I/O loops stay on one small region).
+        m_start, m_end, m_delta, m_mr = 1, 0, 0, None
         OK = _OK
         as_ = self
+        dispatch_read = memory_region_dispatch_read
+        dispatch_write = memory_region_dispatch_write
 
         def invalidate():
             nonlocal c_start, c_end, c_wend, c_mv, c_r0, c_r1, c_r2, c_mark, c_dm, c_oklo, c_okhi
-            nonlocal c_epoch
+            nonlocal c_epoch, m_start, m_end, m_mr
             c_epoch += 1
             c_oklo, c_okhi = 1, 0
             c_start, c_end, c_wend = 1, 0, 0
             c_mv = c_r0 = c_r1 = c_r2 = empty
             c_mark = c_dm = None
+            m_start, m_end, m_mr = 1, 0, None
 
         def fill(fr: FlatRange) -> bool:
             nonlocal c_start, c_end, c_wend, c_mv, c_hdelta, c_radelta, c_mask, c_r0, c_r1, c_r2
@@ -396,8 +429,24 @@ class AddressSpace:
             return True
 
         def refill(addr) -> bool:
+            nonlocal m_start, m_end, m_delta, m_mr
             fr = as_.flatview.lookup(addr)
-            return fr is not None and fill(fr)
+            if fr is None:
+                return False
+            if fr.mr.kind == "io":
+                m_start, m_end, m_mr = fr.addr, fr.end, fr.mr
+                m_delta = fr.addr - fr.offset_in_region
+                return False
+            return fill(fr)
+
+        def mmio_unit(xlat, size, big):
+            """True when an ld/st of `size` at region offset `xlat` is one dispatch of the
+            whole value (memory_access_size would not split it) in the device's byte order,
+            so the value needs no byte shuffling."""
+            ops = m_mr.ops
+            if size > ops.valid.max_access_size or ops.endianness.is_big is not big:
+                return False
+            return size == 1 or ops.impl.unaligned or not xlat & (size - 1)
 
         def mark(ra, n):
             """A RAM write of [ra, ra+n) outside the known-dirty page: check the bits and mark
@@ -477,12 +526,19 @@ class AddressSpace:
             unpack = struct.Struct(fmt).unpack_from
             order = "big" if fmt[0] == ">" else "little"
 
+            big = order == "big"
+
             def ld(addr):
                 try:
                     if c_start <= addr and addr + size <= c_end:
                         return unpack(c_mv, addr - c_hdelta)[0]
-                    if refill(addr) and addr + size <= c_end:
-                        return unpack(c_mv, addr - c_hdelta)[0]
+                    if not (m_start <= addr and addr + size <= m_end):
+                        if refill(addr) and addr + size <= c_end:
+                            return unpack(c_mv, addr - c_hdelta)[0]
+                    if m_start <= addr and addr + size <= m_end:
+                        xlat = addr - m_delta
+                        if mmio_unit(xlat, size, big):
+                            return dispatch_read(m_mr, xlat, size)[0]
                 except TypeError:
                     pass
                 out = bytearray(size)
@@ -493,6 +549,7 @@ class AddressSpace:
         def make_st(size, fmt):
             pack = struct.Struct(fmt).pack_into
             vmask = (1 << (8 * size)) - 1
+            big = fmt[0] == ">"
 
             def st(addr, val):
                 try:
@@ -502,8 +559,15 @@ class AddressSpace:
                             return OK
                         return mark(addr - c_radelta, size)
                     if not (c_start <= addr and addr + size <= c_wend):
-                        if not refill(addr) or not (addr + size <= c_wend):
-                            return as_._rw_slow(addr, struct.pack(fmt, val & vmask), True)
+                        if not (m_start <= addr and addr + size <= m_end):
+                            if refill(addr) and addr + size <= c_wend:
+                                pack(c_mv, addr - c_hdelta, val & vmask)
+                                return mark(addr - c_radelta, size)
+                        if m_start <= addr and addr + size <= m_end:
+                            xlat = addr - m_delta
+                            if mmio_unit(xlat, size, big):
+                                return dispatch_write(m_mr, xlat, val & vmask, size)
+                        return as_._rw_slow(addr, struct.pack(fmt, val & vmask), True)
                     pack(c_mv, addr - c_hdelta, val & vmask)
                 except TypeError:
                     raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
@@ -544,7 +608,7 @@ class AddressSpace:
                 stop = end if nxt is None or nxt > end else nxt
                 if not is_write:
                     mv[pos:pos + stop - a] = bytes(stop - a)
-                res |= _DECODE_ERROR
+                res = res | _DECODE_ERROR
                 a = stop
                 continue
             stop = min(fr.end, end)
@@ -559,32 +623,42 @@ class AddressSpace:
                 elif fr.rom_write:
                     pass  # guest writes to ROM are dropped
                 else:
-                    res |= self._mmio(fr, a, mv, pos, l, True)
+                    r = self._mmio(fr, a, mv, pos, l, True)
+                    if r:
+                        res = res | r
             else:
                 if fr.direct_read:
                     o = a - fr.host_delta
                     mv[pos:pos + l] = fr.host_mv[o:o + l]
                     self._fill_cache(fr)
                 else:
-                    res |= self._mmio(fr, a, mv, pos, l, False)
+                    r = self._mmio(fr, a, mv, pos, l, False)
+                    if r:
+                        res = res | r
             a = stop
         return res
 
     @staticmethod
     def _mmio(fr: FlatRange, a: int, mv: memoryview, pos: int, l: int, is_write: bool) -> MemTxResult:
         mr = fr.mr
-        order = mr.ops.endianness.byteorder
+        ops = mr.ops
+        order = ops.endianness.byteorder
         xlat = a - fr.addr + fr.offset_in_region
+        if l > (ops.impl.max_access_size or 4):
+            block = ops.write_block if is_write else ops.read_block
+            if block is not None and _block_access_ok(ops):
+                return _mmio_block(mr, block, xlat, mv, pos, l, is_write)
         res = _OK
         while l > 0:
             size = memory_access_size(mr, l, xlat)
             if is_write:
                 val = int.from_bytes(mv[pos:pos + size], order)
-                res |= memory_region_dispatch_write(mr, xlat, val, size)
+                r = memory_region_dispatch_write(mr, xlat, val, size)
             else:
                 val, r = memory_region_dispatch_read(mr, xlat, size)
-                res |= r
                 mv[pos:pos + size] = val.to_bytes(size, order)
+            if r:
+                res = res | r
             pos += size
             xlat += size
             l -= size

@@ -26,11 +26,14 @@ from enum import Enum
 from typing import Callable
 
 from .dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
-                    DirtyBitmapSnapshot, DirtyClient)
+                    TARGET_PAGE_BITS, DirtyBitmapSnapshot, DirtyClient)
 from .errors import DirtyMemoryError, RAMBlockError, RegionError
 from .ramblock import RAMBlockFlags, RAMList
 
 UINT64_MAX = (1 << 64) - 1
+#: The dirty clients named by each client mask (loops over a mask's bits).
+_MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
+                      for m in range(1 << DIRTY_MEMORY_NUM))
 SIZE_2_64 = 1 << 64
 
 
@@ -83,6 +86,16 @@ class MemoryRegionOps:
     read(offset, size) -> int and write(offset, value, size) see accesses already split or
     combined to the `impl` sizes; `valid` decides which guest accesses are accepted at all
     (others give MemTxResult.DECODE_ERROR, as memory_region_access_valid does).
+
+    read_block(offset, n) -> np.ndarray (n uint8) and write_block(offset, data: np.ndarray)
+    are an extension QEMU does not have and does not need: in C one callback per access unit
+    costs nanoseconds, in Python microseconds, so a 64 KiB ``rep stosb`` into the VGA window
+    would run 65,536 callbacks. When a region offers them, an access that covers more than
+    one implemented access unit (and whose every unit would be valid) is handed over whole,
+    as the bytes in guest address order; the hook must give exactly the result of the
+    per-unit accesses in address order (state, side effects, dirty bits). ``data`` is a
+    read-only view of the caller's buffer, valid only during the call. Without them the
+    per-unit split/combine of access_with_adjusted_size is used, as in QEMU.
     """
 
     read: Callable[[int, int], int] | None = None
@@ -90,12 +103,14 @@ class MemoryRegionOps:
     endianness: Endianness = Endianness.LITTLE
     valid: AccessConstraints = field(default_factory=AccessConstraints)
     impl: AccessConstraints = field(default_factory=AccessConstraints)
+    read_block: Callable[[int, int], "object"] | None = None
+    write_block: Callable[[int, "object"], None] | None = None
 
     def check(self, what: str = "ops") -> None:
-        if self.read is not None and not callable(self.read):
-            raise RegionError(f"{what}.read must be callable or None, got {self.read!r}")
-        if self.write is not None and not callable(self.write):
-            raise RegionError(f"{what}.write must be callable or None, got {self.write!r}")
+        for name in ("read", "write", "read_block", "write_block"):
+            fn = getattr(self, name)
+            if fn is not None and not callable(fn):
+                raise RegionError(f"{what}.{name} must be callable or None, got {fn!r}")
         if not isinstance(self.endianness, Endianness):
             raise RegionError(f"{what}.endianness must be an Endianness, got {self.endianness!r}")
         for name in ("valid", "impl"):
@@ -719,7 +734,29 @@ class MemoryRegion:
         return mr.ram_list.dirty.get_dirty(start, size, c)
 
     def set_dirty(self, addr: int, size: int) -> None:
-        """memory_region_set_dirty: mark for every client that logs this region."""
+        """memory_region_set_dirty: mark for every client that logs this region.
+
+        Devices call this after every store into their own RAM (the VGA window marks VRAM
+        per access), so a RAM region's in-range int arguments skip the general checks."""
+        rb = self.ram_block
+        if (rb is not None and type(addr) is int and type(size) is int and 0 <= addr
+                and 0 < size and addr + size <= self.size and not self._dead):
+            start = rb.offset + addr
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + size - 1) >> TARGET_PAGE_BITS
+            dm = self.ram_list.dirty
+            if p1 - p0 < 2 and (p1 + 1) << TARGET_PAGE_BITS <= dm.size:
+                # one or two pages: set the bytes through the rows' memoryviews (as the
+                # AddressSpace fast path tests them), under the bitmaps' lock
+                with dm.lock:
+                    rows = dm.rows
+                    for c in _MASK_CLIENTS[self.effective_dirty_log_mask()]:
+                        row = rows[c]
+                        row[p0] = 1
+                        row[p1] = 1
+                return
+            dm.set_dirty_range(start, size, self.effective_dirty_log_mask())
+            return
         mr, start, size = self._ram_range(addr, size)
         mr.ram_list.dirty.set_dirty_range(start, size, mr.effective_dirty_log_mask())
 
