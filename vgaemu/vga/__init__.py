@@ -101,7 +101,8 @@ class VGA:
 
         byte_io = AccessConstraints(1, 4, unaligned=True)
         self.lowmem = MemoryRegion.io("vga-lowmem", LEGACY_SIZE, MemoryRegionOps(
-            read=self.window.read, write=self.window.write, valid=byte_io, impl=byte_io))
+            read=self.window.read, write=self.window.write, valid=byte_io, impl=byte_io,
+            read_block=self.window.read_block, write_block=self.window.write_block))
         self.port_regions: list[tuple[int, MemoryRegion]] = []
         for base, count in VGA_PORT_RANGES:
             rd, wr = self.ports.port_ops(base, count)

@@ -26,11 +26,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
+
+from vgaemu.errors import MemoryAccessError
 from vgaemu.vga.state import VGAState
 
 #: Byte value replicated into the planes whose bit is set in a 4-bit mask (QEMU's mask16).
 MASK16 = tuple(sum(0xFF << (8 * p) for p in range(4) if n & (1 << p)) for n in range(16))
 _ALL = 0xFFFFFFFF
+_MASK16_U32 = np.array(MASK16, dtype=np.uint32)
+_BYTE_VALUES = np.arange(256, dtype=np.uint32)
+#: Blocks shorter than this go through the per-byte path: numpy's set-up costs more.
+BLOCK_MIN = 16
 
 #: Where each GR6 memory-map setting puts the window inside the 128 KiB legacy region:
 #: (offset of the window in the region, its size).
@@ -85,6 +92,10 @@ class PlanarMemory:
             raise ValueError(f"VRAM size {size} is not a multiple of 4")
         self._d = self._b.cast("I")
         self.vram_size = size
+        self._np = np.asarray(state.vram).reshape(-1)
+        self._np_d = self._np.view("<u4")
+        self._gc_key: tuple | None = None
+        self._gc_tab: np.ndarray | None = None
 
     # ------------------------------------------------------------------ address decode
     def _window_offset(self, addr: int) -> int:
@@ -238,22 +249,310 @@ class PlanarMemory:
         return v
 
     def write(self, offset: int, value: int, size: int) -> None:
-        """``io`` region write callback: the bytes in address order; the VRAM range they
-        touched is marked dirty once (marking costs more than the byte write)."""
+        """``io`` region write callback: the bytes in address order; the VRAM pages they
+        touched are marked dirty once per run (marking costs more than the byte write)."""
         if size == 1:
             self.writeb(offset, value)
             return
+        self._write_bytes(offset, [(value >> (8 * i)) & 0xFF for i in range(size)])
+
+    # ------------------------------------------------------------------ block access
+    # MemoryRegionOps.read_block / write_block: what a run of byte accesses in address order
+    # does, computed with numpy. Within a block nothing the graphics controller depends on
+    # changes between bytes: registers are only written through ports, and the latches
+    # only load on reads -- so every byte of a block write goes through the same function
+    # of its value (a 256-entry table), and a block read is elementwise with the latches
+    # left as the last byte that loaded them.
+
+    def _span(self, offset: int, n: int) -> tuple[int, int, int] | None:
+        """The part of window offsets [offset, offset + n) that GR6 maps: (index of its
+        first byte in the block, its length, the VGA memory offset of that byte), or None.
+        The mapped part of a contiguous run is contiguous (one window per map setting)."""
+        s = self.state
+        mm = (s.gr[6] >> 2) & 3
+        if mm == 0:
+            wlo, whi, delta = 0, 0x20000, 0
+        elif mm == 1:
+            wlo, whi, delta = 0, 0x10000, s.bank_offset
+        else:
+            wlo = 0x10000 if mm == 2 else 0x18000
+            whi, delta = wlo + 0x8000, -wlo
+        lo, hi = max(offset, wlo), min(offset + n, whi)
+        if lo >= hi:
+            return None
+        return lo - offset, hi - lo, lo + delta
+
+    def _check_block(self, what: str, offset: int, n: int) -> None:
+        if not (0 <= offset and 0 <= n and offset + n <= LEGACY_SIZE):
+            raise MemoryAccessError(f"VGA window {what} at offset {offset:#x}+{n:#x}: expected a "
+                                    f"range inside 0..{LEGACY_SIZE:#x}")
+
+    def _gc_table(self) -> np.ndarray:
+        """:meth:`_gc_value` of all 256 CPU bytes (uint32), for the current graphics
+        controller registers and latches (cached until they change)."""
+        s = self.state
+        gr = s.gr
+        key = (gr[0], gr[1], gr[3], gr[5] & 3, gr[8], s.latch)
+        if key == self._gc_key:
+            return self._gc_tab
+        latch = np.uint32(s.latch)
+        mode = gr[5] & 3
+        if mode == 1:
+            tab = np.full(256, latch, dtype=np.uint32)
+        else:
+            v = _BYTE_VALUES
+            rot = None
+            if mode != 2:
+                b = gr[3] & 7
+                rot = ((v >> np.uint32(b)) | (v << np.uint32(8 - b))) & np.uint32(0xFF)
+            if mode == 0:
+                sre = np.uint32(MASK16[gr[1] & 15])
+                v32 = (rot * np.uint32(0x01010101) & ~sre) | np.uint32(MASK16[gr[0] & 15] & sre)
+                bm = np.uint32(gr[8])
+            elif mode == 2:
+                v32 = _MASK16_U32[v & np.uint32(15)]
+                bm = np.uint32(gr[8])
+            else:
+                v32 = np.full(256, MASK16[gr[0] & 15], dtype=np.uint32)
+                bm = np.uint32(gr[8]) & rot
+            func = (gr[3] >> 3) & 3
+            if func == 1:
+                v32 = v32 & latch
+            elif func == 2:
+                v32 = v32 | latch
+            elif func == 3:
+                v32 = v32 ^ latch
+            bm = bm * np.uint32(0x01010101)
+            tab = (v32 & bm) | (latch & ~bm)
+        tab = np.ascontiguousarray(tab, dtype="<u4")
+        self._gc_key, self._gc_tab = key, tab
+        return tab
+
+    def _mark(self, lo: int, hi: int) -> None:
+        """Mark VRAM bytes [lo, hi) dirty, clipped to VRAM (one call per block segment)."""
+        hi = min(hi, self.vram_size)
+        if hi > lo:
+            self.set_dirty(lo, hi - lo)
+
+    def write_block(self, offset: int, data) -> None:
+        """``io`` region block write: the same VRAM, latches, plane_updated and dirty pages
+        as ``len(data)`` byte writes in address order (see MemoryRegionOps.write_block)."""
+        data = np.asarray(data, dtype=np.uint8).reshape(-1)
+        n = data.shape[0]
+        self._check_block("write", offset, n)
+        if n < BLOCK_MIN:
+            self._write_bytes(offset, data.tolist())
+            return
+        span = self._span(offset, n)
+        if span is None:
+            return
+        i0, m, a0 = span
+        vals = data[i0:i0 + m]
+        s = self.state
+        if self.qemu_compat or s.vbe_enabled():
+            self._write_qemu(a0, vals)
+            return
+        # Hardware: each plane is 64 KiB, so window addresses wrap at 64K; a wrapped part
+        # rewrites what the earlier part wrote, so the pieces go in address order.
+        j = 0
+        while j < m:
+            a = (a0 + j) & 0xFFFF
+            k = min(m - j, 0x10000 - a)
+            self._write_hw(a, vals[j:j + k])
+            j += k
+
+    def _write_bytes(self, offset: int, vals: list[int]) -> None:
+        """Per-byte writes; the touched pages are marked once per run of adjacent pages."""
         touched: list[int] = []
         real = self.set_dirty
-        self.set_dirty = lambda addr, n: touched.extend((addr, addr + n))
+        self.set_dirty = lambda addr, n: touched.append(addr)
         try:
-            for i in range(size):
-                self.writeb(offset + i, value >> (8 * i))
+            for i, v in enumerate(vals):
+                self.writeb(offset + i, v)
         finally:
             self.set_dirty = real
-        if touched:
-            lo, hi = min(touched), max(touched)
-            real(lo, hi - lo)
+        runs: list[list[int]] = []
+        for p in sorted({a >> 12 for a in touched}):
+            if runs and runs[-1][1] == p:
+                runs[-1][1] = p + 1
+            else:
+                runs.append([p, p + 1])
+        for p0, p1 in runs:
+            real(p0 << 12, min(p1 << 12, self.vram_size) - (p0 << 12))
+
+    def _write_hw(self, a: int, vals: np.ndarray) -> None:
+        """Hardware path for window addresses [a, a + k) inside one 64 KiB plane window."""
+        s = self.state
+        sr = s.sr_active()
+        sr2 = sr[2] & 15
+        k = vals.shape[0]
+        V = self._gc_table()[vals]
+        if sr[4] & 0x08:  # chain 4: byte a goes to plane a & 3 of dword a >> 2: VRAM byte a
+            present = 15 if k >= 4 else _lanes_present(a, a + k)
+            s.plane_updated |= sr2 & present
+            end = min(a + k, self.vram_size)
+            touched = _first_last(a, end, sr2)
+            if touched is None:
+                return
+            lane = V.view(np.uint8).reshape(k, 4)
+            rows = np.arange(end - a)
+            new = lane[rows, (rows + a) & 3]
+            dst = self._np[a:end]
+            if sr2 == 15:
+                dst[...] = new
+            else:
+                en = ((sr2 >> ((rows + a) & 3)) & 1).astype(bool)
+                np.copyto(dst, new, where=en)
+            self._mark(touched[0] & ~3, (touched[1] | 3) + 1)
+        elif not sr[4] & 0x04:  # odd/even: even bytes planes 0+2, odd bytes 1+3 of a >> 1
+            pe, po = sr2 & 0x5, sr2 & 0xA
+            e0 = a & 1  # index of the first even address in vals
+            has_e, has_o = e0 < k, (1 - e0) < k
+            s.plane_updated |= (pe if has_e else 0) | (po if has_o else 0)
+            d0, d1 = a >> 1, ((a + k - 1) >> 1) + 1
+            dend = min(d1, self.vram_size >> 2)
+            if dend <= d0 or not (pe and has_e or po and has_o):
+                return
+            blk = self._np[4 * d0:4 * dend].reshape(-1, 4)
+            nd = dend - d0
+            Vb = V.view(np.uint8).reshape(k, 4)
+            first = last = None
+            for par, lanes_on, idx0 in ((0, pe, e0), (1, po, 1 - e0)):
+                if not lanes_on or idx0 >= k:
+                    continue
+                src = Vb[idx0::2]
+                r0 = ((a + idx0) >> 1) - d0  # the dword of the first such address
+                cnt = min(src.shape[0], nd - r0)
+                if cnt <= 0:
+                    continue
+                for lane in (par, par + 2):
+                    if lanes_on & (1 << lane):
+                        blk[r0:r0 + cnt, lane] = src[:cnt, lane]
+                first = r0 if first is None else min(first, r0)
+                last = r0 + cnt - 1 if last is None else max(last, r0 + cnt - 1)
+            if first is not None:
+                self._mark(4 * (d0 + first), 4 * (d0 + last + 1))
+        else:
+            self._write_planar(a, V, sr2)
+
+    def _write_planar(self, a: int, V: np.ndarray, pm: int) -> None:
+        """Planar write of dwords [a, a + len(V)) under plane mask ``pm``."""
+        s = self.state
+        s.plane_updated |= pm
+        end = min(a + V.shape[0], self.vram_size >> 2)
+        if not pm or end <= a:
+            return
+        d = self._np_d[a:end]
+        V = V[:end - a]
+        if pm == 15:
+            d[...] = V
+        else:
+            wm = np.uint32(MASK16[pm])
+            d[...] = (d & ~wm) | (V & wm)
+        self._mark(4 * a, 4 * end)
+
+    def _write_qemu(self, a: int, vals: np.ndarray) -> None:
+        """QEMU 7.2's vga_mem_writeb (and the hardware-less VBE case) for [a, a + k)."""
+        s = self.state
+        sr = s.sr_active()
+        gr = s.gr
+        sr2 = sr[2] & 15
+        k = vals.shape[0]
+        size = self.vram_size
+        if sr[4] & 0x08:
+            end = min(a + k, size)
+            touched = _first_last(a, end, sr2)
+            if touched is None:
+                return
+            # plane_updated: the planes actually written (enabled and inside VRAM)
+            s.plane_updated |= sr2 & (15 if end - a >= 4 else _lanes_present(a, end))
+            dst = self._np[a:end]
+            src = vals[:end - a]
+            if sr2 == 15:
+                dst[...] = src
+            else:
+                en = ((sr2 >> (np.arange(a, end) & 3)) & 1).astype(bool)
+                np.copyto(dst, src, where=en)
+            self._mark(touched[0], touched[1] + 1)
+        elif gr[5] & 0x10:
+            first = last = None
+            for par in (0, 1):
+                i0 = (a + par) & 1  # index of the first address with parity ``par``
+                if i0 >= k:
+                    continue
+                plane = (gr[4] & 2) | par
+                if not sr2 & (1 << plane):
+                    continue
+                x0 = a + i0
+                src = vals[i0::2]
+                idx0 = ((x0 & ~1) << 1) | plane  # consecutive same-parity bytes: +4 each
+                cnt = min(src.shape[0], max(0, (size - 1 - idx0) // 4 + 1))
+                if cnt <= 0:
+                    continue
+                self._np[idx0:idx0 + 4 * cnt:4] = src[:cnt]
+                s.plane_updated |= 1 << plane
+                lo, hi = idx0, idx0 + 4 * (cnt - 1)
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+            if first is not None:
+                self._mark(first, last + 1)
+        else:
+            self._write_planar(a, self._gc_table()[vals], sr2)
+
+    def read_block(self, offset: int, n: int) -> np.ndarray:
+        """``io`` region block read: ``n`` bytes as ``n`` byte reads in address order would
+        return them; the latches end as the last byte that loaded them left them."""
+        self._check_block("read", offset, n)
+        if n < BLOCK_MIN:
+            return np.array([self.readb(offset + i) for i in range(n)], dtype=np.uint8)
+        out = np.full(n, 0xFF, dtype=np.uint8)
+        span = self._span(offset, n)
+        if span is None:
+            return out
+        i0, m, a0 = span
+        s = self.state
+        sr = s.sr_active()
+        gr = s.gr
+        hw = not (self.qemu_compat or s.vbe_enabled())
+        A = np.arange(a0, a0 + m, dtype=np.int64)
+        if hw:
+            A &= 0xFFFF
+        size = self.vram_size
+        if sr[4] & 0x08:
+            idx = A
+        elif gr[5] & 0x10:
+            idx = ((A & ~1) << 1) | ((gr[4] & 2) | (A & 1))
+        else:
+            idx = None  # planar: dword A
+        if idx is not None:
+            ok = idx < size
+            if not hw:
+                res = self._np[np.where(ok, idx, 0)]
+            else:
+                L = self._np_d[np.where(ok, idx >> 2, 0)]
+                if gr[5] & 0x08:
+                    res = _compare_block(L, gr)
+                else:
+                    res = self._np[np.where(ok, idx, 0)]
+                self._load_latch(L, ok)
+        else:
+            ok = A < (size >> 2)
+            L = self._np_d[np.where(ok, A, 0)]
+            if gr[5] & 0x08:
+                res = _compare_block(L, gr)
+            else:
+                res = ((L >> np.uint32((gr[4] & 3) << 3)) & np.uint32(0xFF)).astype(np.uint8)
+            self._load_latch(L, ok)
+        out[i0:i0 + m] = np.where(ok, res, 0xFF)
+        return out
+
+    def _load_latch(self, L: np.ndarray, ok: np.ndarray) -> None:
+        if ok[-1]:
+            self.state.latch = int(L[-1])
+            return
+        hit = np.flatnonzero(ok)
+        if hit.size:
+            self.state.latch = int(L[hit[-1]])
 
     # ------------------------------------------------------------------ chain-4 alias
     def chain4_window(self) -> Chain4Window | None:
@@ -281,3 +580,28 @@ class PlanarMemory:
         if offset + size > self.vram_size:
             return None
         return Chain4Window(LEGACY_BASE + start, offset, size)
+
+
+def _lanes_present(lo: int, hi: int) -> int:
+    """Bit (x & 3) set for every x in [lo, hi)."""
+    out = 0
+    for x in range(lo, min(hi, lo + 4)):
+        out |= 1 << (x & 3)
+    return out
+
+
+def _first_last(lo: int, hi: int, lanes: int) -> tuple[int, int] | None:
+    """First and last x in [lo, hi) whose plane (x & 3) is in ``lanes``, or None."""
+    first = next((x for x in range(lo, min(hi, lo + 4)) if lanes >> (x & 3) & 1), None)
+    if first is None:
+        return None
+    last = next(x for x in range(hi - 1, max(lo, hi - 4) - 1, -1) if lanes >> (x & 3) & 1)
+    return first, last
+
+
+def _compare_block(L: np.ndarray, gr) -> np.ndarray:
+    """Read mode 1 colour compare of many latch values (:meth:`PlanarMemory._compare`)."""
+    x = (L ^ np.uint32(MASK16[gr[2] & 15])) & np.uint32(MASK16[gr[7] & 15])
+    x |= x >> np.uint32(16)
+    x |= x >> np.uint32(8)
+    return (~x & np.uint32(0xFF)).astype(np.uint8)
