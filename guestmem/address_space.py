@@ -25,7 +25,8 @@ import numpy as np
 from .dirty import TARGET_PAGE_BITS, TARGET_PAGE_SIZE
 from .errors import AccessError, RegionError
 from .flatview import FlatRange, FlatView, flatview_root, generate_memory_topology
-from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _register_address_space,
+from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _note_log_sync,
+                     _register_address_space,
                      address_spaces,
                      memory_region_transaction_begin, memory_region_transaction_commit,
                      unassigned_io_ops)
@@ -330,6 +331,7 @@ class AddressSpace:
         self.listeners.sort(key=lambda l: l.priority)
         self._has_log_sync = any(type(l).log_sync is not MemoryListener.log_sync
                                  for l in self.listeners)
+        _note_log_sync(self, self._has_log_sync)
         if any(rl.global_dirty_log for rl in self._ram_lists):
             listener.log_global_start()
         listener.begin()
@@ -352,6 +354,7 @@ class AddressSpace:
         self.listeners.remove(listener)
         self._has_log_sync = any(type(l).log_sync is not MemoryListener.log_sync
                                  for l in self.listeners)
+        _note_log_sync(self, self._has_log_sync)
 
     def _pending_global_log(self, on: bool) -> None:
         for l in self.listeners:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
+import numpy as np
+
 from .dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
                     TARGET_PAGE_BITS, DirtyBitmapSnapshot, DirtyClient)
 from .errors import DirtyMemoryError, RAMBlockError, RegionError
@@ -776,10 +778,38 @@ class MemoryRegion:
     def snapshot_and_clear_dirty(self, addr: int, size: int, client) -> DirtyBitmapSnapshot:
         """memory_region_snapshot_and_clear_dirty: sync the listeners' logs, then copy and
         clear the client's bits over [addr, addr+size) (page-aligned hull) atomically."""
+        rb = self.ram_block
+        if (rb is not None and type(addr) is int and type(size) is int and type(client) is int
+                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= addr and 0 < size
+                and addr + size <= self.size and not self._dead):
+            # A display loop's once-per-frame call: the bytes of the client's row, copied and
+            # zeroed under the bitmaps' lock through the rows' memoryviews.
+            start = rb.offset + addr
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + size + (1 << TARGET_PAGE_BITS) - 1) >> TARGET_PAGE_BITS
+            dm = self.ram_list.dirty
+            if p1 <= dm.npages:
+                _log_sync_region(self)
+                zeros = bytes(p1 - p0)
+                with dm.lock:
+                    row = dm.rows[client]
+                    raw = row[p0:p1].tobytes()
+                    if raw != zeros:
+                        row[p0:p1] = zeros
+                        dm.clear_generation += 1
+                pages = np.frombuffer(bytearray(raw), dtype=np.bool_)
+                return DirtyBitmapSnapshot(p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS,
+                                           pages, client)
         c = _client(client)
         mr, start, size = self._ram_range(addr, size)
         _log_sync_region(mr)
         return mr.ram_list.dirty.snapshot_and_clear_dirty(start, size, c)
+
+    def sync_dirty_log(self) -> None:
+        """memory_region_sync_dirty_bitmap: let MemoryListeners fold their dirty logs into
+        the bitmaps (what snapshot_and_clear_dirty does first). A display loop calls it
+        before testing the bitmap itself, so an idle frame builds no snapshot."""
+        _log_sync_region(self)
 
     def snapshot_get_dirty(self, snap: DirtyBitmapSnapshot, addr: int, size: int) -> bool:
         """memory_region_snapshot_get_dirty: was any page of [addr, addr+size) dirty in `snap`?"""
@@ -800,8 +830,22 @@ class MemoryRegion:
                 f"prio={self.priority}{extra}{'' if self.enabled else ' disabled'}>")
 
 
+#: Address spaces that have a listener with a log_sync hook (held weakly). Empty in most
+#: machines: then a dirty-log sync -- run before every display snapshot -- costs nothing.
+_log_sync_spaces: weakref.WeakSet = weakref.WeakSet()
+
+
+def _note_log_sync(as_, has_log_sync: bool) -> None:
+    if has_log_sync:
+        _log_sync_spaces.add(as_)
+    else:
+        _log_sync_spaces.discard(as_)
+
+
 def _log_sync_region(mr: MemoryRegion) -> None:
     """memory_region_sync_dirty_log: let listeners fold their logs into the bitmaps."""
+    if not _log_sync_spaces:
+        return
     for as_ in address_spaces():
         if as_._has_log_sync:
             as_._log_sync(mr)

@@ -193,3 +193,58 @@ def test_set_dirty_errors_change_nothing():
     alias = MemoryRegion.alias("win", mr, P, P)
     alias.set_dirty(10, 1)
     assert rl.dirty.get_dirty(mr.get_ram_addr() + P, 1, DirtyClient.CODE)
+
+
+@pytest.mark.parametrize("addr,size", [(0, 1), (P, 3 * P), (5, 16 * P - 5), (15 * P, P)])
+def test_snapshot_fast_path_matches_the_general_one(addr, size):
+    """snapshot_and_clear_dirty with an int client takes the memoryview path; a DirtyClient
+    member takes the general one: same snapshot, same bits cleared."""
+    snaps = []
+    for client in (0, DirtyClient.VGA):
+        rl = RAMList()
+        MemoryRegion.ram("pad", 3 * P, ram_list=rl)
+        mr = MemoryRegion.ram("vram", 16 * P, ram_list=rl)
+        mr.set_log(True, DirtyClient.VGA)
+        rl.dirty.clear_dirty_range(0, rl.dirty.size)
+        for p in (0, 2, 3, 9, 15):
+            mr.set_dirty(p * P + 1, 1)
+        gen = rl.dirty.clear_generation
+        snap = mr.snapshot_and_clear_dirty(addr, size, client)
+        assert rl.dirty.clear_generation > gen
+        assert not mr.get_dirty(addr, size, DirtyClient.VGA)
+        assert mr.get_dirty(0, 16 * P, DirtyClient.CODE)  # other clients untouched
+        snap.pages[:] = False  # a snapshot is the caller's copy
+        assert not rl.dirty.get_dirty(mr.get_ram_addr() + addr, size, DirtyClient.VGA)
+        snaps.append(snap)
+    a, b = snaps
+    assert (a.start, a.end) == (b.start, b.end)
+    mr_again = [mr.snapshot_get_dirty(s, addr, size) for s in snaps]
+    assert mr_again[0] == mr_again[1]
+
+
+def test_sync_dirty_log_runs_the_log_sync_listeners():
+    from guestmem import MemoryListener
+
+    rl = RAMList()
+    root = MemoryRegion.container("system", 1 << 20)
+    mr = MemoryRegion.ram("vram", 4 * P, ram_list=rl)
+    mr.set_log(True, DirtyClient.VGA)
+    root.add_subregion(0, mr)
+    as_ = AddressSpace(root, "memory")
+    rl.dirty.clear_dirty_range(0, rl.dirty.size)
+
+    class Syncer(MemoryListener):
+        def log_sync(self, section):
+            section.mr.set_dirty(2 * P, 1)  # a log kept elsewhere (say, by an accelerator)
+
+    mr.sync_dirty_log()
+    assert not mr.get_dirty(0, 4 * P, DirtyClient.VGA)
+    l = Syncer()
+    as_.register_listener(l)
+    mr.sync_dirty_log()
+    assert mr.get_dirty(2 * P, 1, DirtyClient.VGA)
+    snap = mr.snapshot_and_clear_dirty(0, 4 * P, 0)
+    assert snap.pages.tolist() == [False, False, True, False]
+    as_.unregister_listener(l)
+    mr.snapshot_and_clear_dirty(0, 4 * P, 0)
+    assert not mr.snapshot_and_clear_dirty(0, 4 * P, 0).pages.any()
