@@ -172,3 +172,24 @@ def test_address_space_uses_the_block_hooks():
     want = bytes(ref.address_space_memory.ldub(LEGACY_BASE + 50 + j) for j in range(1000))
     assert bytes(out) == want and calls[-1] == ("r", 50, 1000)
     assert m.vga.state.latch == ref.vga.state.latch
+
+
+@pytest.mark.parametrize("mode,addr,n", [(0x12, LEGACY_BASE + 80 * 100, 80 * 20),
+                                         (0x03, 0xB8000 + 160 * 5, 160 * 3),
+                                         (0x0D, LEGACY_BASE + 40 * 50, 4000)])
+def test_display_sees_a_block_write_as_the_bytes(mode, addr, n):
+    """After the same data goes in as one block and as byte stores, the next display update
+    redraws the same lines (same stats and rectangles) and shows the same picture."""
+    a, b = Machine(), Machine()
+    data = np.random.default_rng(mode).integers(0, 256, n, dtype=np.uint8)
+    for mach in (a, b):
+        mach.bios.call(mode)
+        mach.vga.update_display()
+        mach.vga.update_display()
+    a.address_space_memory.write(addr, data.tobytes())
+    for j, v in enumerate(data.tolist()):
+        b.address_space_memory.stb(addr + j, v)
+    sa, sb = a.vga.update_display(), b.vga.update_display()
+    assert sa == sb and sa.lines_redrawn > 0
+    assert np.array_equal(a.vga.surface, b.vga.surface)
+    assert a.vga.update_display().lines_redrawn == 0  # idle afterwards

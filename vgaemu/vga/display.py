@@ -71,6 +71,8 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
     """Sorted row indexes -> [(first, count)] of runs of consecutive rows."""
     if rows.size == 0:
         return []
+    if int(rows[-1]) - int(rows[0]) + 1 == rows.size:  # sorted and unique: one run
+        return [(int(rows[0]), int(rows.size))]
     if rows.size < 64:
         out, start, prev = [], None, None
         for y in rows.tolist():
@@ -123,6 +125,13 @@ class VGADisplay:
         self._text_fb: np.ndarray | None = None
         self._kind = None
         self._gcache: dict = {}
+        # The VGA dirty bitmap as bytes (one per page), for the idle test: DirtyMemory.rows
+        # is replaced when the bitmaps grow, so the row is re-fetched when that tuple changes.
+        self._rows = None
+        self._row: memoryview | None = None
+        self._base_page = -1
+        self._zeros: dict[int, bytes] = {}
+        self._idle_stats: UpdateStats | None = None
 
     # -- public -----------------------------------------------------------------------
     @property
@@ -167,6 +176,7 @@ class VGADisplay:
         s = self.state
         if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
             self._reader = render.VRAMReader(s.vram)
+            self._base_page = -1
             self._invalid = True
         key = geometry_key(s)
         full = self._invalid
@@ -194,10 +204,12 @@ class VGADisplay:
         current mode uses differ (QEMU's update_palette16/256)."""
         s = self.state
         dac8 = dac_8bit(s)
-        pkey = (bytes(s.palette), bytes(s.ar[:0x15]), s.pel_mask, dac8)
-        if pkey == self._pkey:
+        pk = self._pkey
+        # bytearray == bytes is one memcmp: no copy of the 768 palette bytes per frame
+        if (pk is not None and s.palette == pk[0] and s.ar == pk[1] and s.pel_mask == pk[2]
+                and dac8 == pk[3]):
             return False
-        self._pkey = pkey
+        self._pkey = (bytes(s.palette), bytes(s.ar), s.pel_mask, dac8)
         dac = render.dac_colours(s, dac8)
         if not self.qemu_compat:
             dac = dac[np.arange(256) & s.pel_mask]  # the PEL mask ANDs every DAC index
@@ -221,6 +233,29 @@ class VGADisplay:
         self._surface = self._fb.view(np.uint8).reshape(height, width, 4)[:, :, 2::-1]
         return True
 
+    def _any_dirty(self, page0: int, npages: int) -> bool:
+        """Is a DIRTY_MEMORY_VGA bit set on VRAM pages [page0, page0 + npages)?
+
+        The idle test, before any snapshot object is built: the listeners' logs are synced
+        (as snapshot_and_clear_dirty would) and the bitmap's bytes over the range are
+        compared with zeros -- one slice copy and one memcmp. It takes no lock: a bit a
+        writer sets while it runs is not cleared, so the next frame sees it.
+        """
+        mr = self.vram_mr
+        mr.sync_dirty_log()
+        if self._base_page < 0:
+            self._base_page = mr.get_ram_addr() >> TARGET_PAGE_BITS
+        dm = mr.ram_list.dirty
+        rows = dm.rows
+        if rows is not self._rows:
+            self._rows = rows
+            self._row = rows[DIRTY_MEMORY_VGA]
+        zeros = self._zeros.get(npages)
+        if zeros is None:
+            zeros = self._zeros[npages] = bytes(npages)
+        p0 = self._base_page + page0
+        return self._row[p0:p0 + npages].tobytes() != zeros
+
     def _snapshot(self, page0: int, npages: int) -> np.ndarray:
         """snapshot_and_clear_dirty(VGA) over VRAM pages [page0, page0 + npages): np.bool_."""
         start = page0 << TARGET_PAGE_BITS
@@ -240,9 +275,13 @@ class VGADisplay:
         a = g.page0 - g.snap_page0
         b = g.page1 - g.snap_page0 + 1
         wrapped = g.page1 < g.page0
-        c = {"geom": g, "a": a, "b": np.where(wrapped, g.snap_npages, b),
+        c = {"geom": g, "idle": UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
+             "a": a, "b": np.where(wrapped, g.snap_npages, b),
              "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
              "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
+             # every even line shows the same VRAM (and panning) as the next one
+             "pairs": bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
+                           and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
              "all": np.arange(g.height), "step": _linear_step(g.line_addr)}
         if not c["wrapped"]:
             # page -> lines index (CSR): lines_of_page[ptr[p]:ptr[p + 1]] are the lines whose
@@ -264,12 +303,22 @@ class VGADisplay:
         resized = self._set_size(g.width, g.height)
         full |= resized
         c = self._graphics_cache(g)
+        if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
+            return c["idle"]
         pages = self._snapshot(g.snap_page0, g.snap_npages)
-        dirty_pages = int(np.count_nonzero(pages))
+        raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
+        first = raw.find(1)
+        single = first >= 0 and raw.find(1, first + 1) < 0
+        dirty_pages = 1 if single else raw.count(1)
         if full:
             rows = c["all"]
         elif dirty_pages == 0:
-            return UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description)
+            return c["idle"]
+        elif single and "csr" in c:
+            ptr, lines = c["csr"]
+            rows = lines[ptr[first]:ptr[first + 1]]
+            if rows.size == 0:
+                return UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description)
         elif dirty_pages <= 4 and "csr" in c:
             ptr, lines = c["csr"]
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
@@ -291,30 +340,44 @@ class VGADisplay:
                            g.width, g.height, g.description, resized)
 
     def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray, full: bool) -> None:
-        addrs = g.line_addr[rows]
         fb = self._fb
-        if c["repeats"] and full:
-            # Double scan: convert each distinct VRAM line once, then copy it to its lines.
-            addrs, inv = np.unique(addrs, return_inverse=True)
-            np.take(self._convert(g, addrs, None), inv, axis=0, out=fb)
-            return
-        pan = None if g.pan is None else g.pan[rows]
         if full:
-            self._convert(g, addrs, pan, out=fb)
-        else:
-            fb[rows] = self._convert(g, addrs, pan)
+            addrs = g.line_addr
+            if c["repeats"]:
+                # Double scan: convert each distinct VRAM line once, then copy it to its lines.
+                addrs, inv = np.unique(addrs, return_inverse=True)
+                np.take(self._convert(g, addrs, None), inv, axis=0, out=fb)
+                return
+            self._convert(g, addrs, g.pan, out=fb, step=c["step"])
+            return
+        r0 = int(rows[0])
+        r1 = int(rows[-1]) + 1
+        if r1 - r0 != rows.size:  # scattered lines (several dirty pages)
+            addrs = g.line_addr[rows]
+            fb[rows] = self._convert(g, addrs, None if g.pan is None else g.pan[rows])
+            return
+        # One run of lines (one dirty page): convert straight into the frame buffer's rows.
+        pan = None if g.pan is None else g.pan[r0:r1]
+        if c["pairs"] and not r0 & 1 and not r1 & 1:
+            # Double scan, whole pairs: convert the even lines, copy them to the odd ones.
+            self._convert(g, g.line_addr[r0:r1:2], pan if pan is None else pan[::2],
+                          out=fb[r0:r1:2])
+            fb[r0 + 1:r1:2] = fb[r0:r1:2]
+            return
+        self._convert(g, g.line_addr[r0:r1], pan, out=fb[r0:r1], step=c["step"])
 
     def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, step: int | None = None) -> np.ndarray:
         """The pixels of the lines starting at ``addrs``: (n, surface width) uint32, written
-        into ``out`` when given (the frame buffer on a full redraw: no temporary frame)."""
+        into ``out`` when given (the frame buffer's rows: no temporary frame). ``step``: the
+        lines are ``addrs[0] + i * step`` (VBE modes), so they can be read as one strided
+        view of VRAM."""
         drawer = g.drawer
         width = g.width // 2 if g.double else g.width
         limit = g.addr_mask + 1
         reader = self._reader
         t = self._tables
         if drawer in ("32", "24", "16", "15"):
-            step = self._gcache.get("step") if len(addrs) == g.height else None
             if drawer in ("32", "24"):
                 src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
                 if out is None:
@@ -351,8 +414,10 @@ class VGADisplay:
         s = self.state
         resized = self._set_size(g.width, g.height)
         full |= resized
-        pages = self._snapshot(g.snap_page0, g.snap_npages)
-        dirty_pages = int(np.count_nonzero(pages))
+        if full or self._any_dirty(g.snap_page0, g.snap_npages):
+            dirty_pages = int(np.count_nonzero(self._snapshot(g.snap_page0, g.snap_npages)))
+        else:
+            dirty_pages = 0
         # With a chain-4 alias serving the window, writes bypass plane_updated (QEMU then
         # redraws text fully every frame); comparing the font bytes catches the same change.
         font_written = bool(s.plane_updated & 0x04) or getattr(s, "has_chain4_alias", False)

@@ -53,6 +53,8 @@ class TextRenderer:
         self._q_blink_time_ms = 0
         self._words: np.ndarray | None = None
         self._words_of: np.ndarray | None = None
+        self._word_idx: np.ndarray | None = None  # cell_addr * 2 of _word_idx_of
+        self._word_idx_of: TextGeometry | None = None
 
     # -- time ---------------------------------------------------------------------------
     def mode_changed(self, now_ns: int) -> None:
@@ -135,7 +137,10 @@ class TextRenderer:
             if self._words_of is not vram:
                 self._words = vram[:vram.shape[0] & ~1].view("<u2")
                 self._words_of = vram
-            code = self._words[g.cell_addr * 2]
+            if self._word_idx_of is not g:
+                self._word_idx = g.cell_addr * 2
+                self._word_idx_of = g
+            code = self._words[self._word_idx]
         else:
             code = self._last
         if full:
@@ -154,9 +159,12 @@ class TextRenderer:
             self._cursor_drawn = cursor
 
         self._last = code
-        r, c = np.nonzero(changed)
-        if r.size == 0:
-            return r, c
+        # row-major like np.nonzero, but 1-D nonzero plus a divide is half its cost
+        flat = changed.ravel().nonzero()[0]
+        if flat.size == 0:
+            return flat, flat
+        r = flat // cols
+        c = flat - r * cols
         cc = code[r, c].astype(np.int64)
         chars = cc & 0xFF
         attrs = cc >> 8
