@@ -25,9 +25,8 @@ import numpy as np
 from .dirty import TARGET_PAGE_BITS, TARGET_PAGE_SIZE
 from .errors import AccessError, RegionError
 from .flatview import FlatRange, FlatView, flatview_root, generate_memory_topology
-from .region import (MemoryListener, MemoryRegion, MemoryRegionSection, _note_log_sync,
-                     _register_address_space,
-                     address_spaces,
+from .region import (Endianness, MemoryListener, MemoryRegion, MemoryRegionSection,
+                     _note_log_sync, _register_address_space, address_spaces,
                      memory_region_transaction_begin, memory_region_transaction_commit,
                      unassigned_io_ops)
 
@@ -46,6 +45,7 @@ class MemTxResult(IntFlag):
 
 
 _OK = MemTxResult.OK
+_BIG = Endianness.BIG
 _DECODE_ERROR = MemTxResult.DECODE_ERROR
 
 
@@ -447,7 +447,7 @@ class AddressSpace:
             whole value (memory_access_size would not split it) in the device's byte order,
             so the value needs no byte shuffling."""
             ops = m_mr.ops
-            if size > ops.valid.max_access_size or ops.endianness.is_big is not big:
+            if size > ops.valid.max_access_size or (ops.endianness is _BIG) is not big:
                 return False
             return size == 1 or ops.impl.unaligned or not xlat & (size - 1)
 
