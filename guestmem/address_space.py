@@ -146,8 +146,11 @@ def memory_region_dispatch_read(mr: MemoryRegion, addr: int, size: int) -> tuple
     read = ops.read
     if read is None:
         return 0, _OK
-    imin = ops.impl.min_access_size or 1
-    imax = ops.impl.max_access_size or 4
+    impl = ops.impl
+    imin = impl.min_access_size or 1
+    imax = impl.max_access_size or 4
+    if imin <= size <= imax:  # one implemented access: no split, no shifts
+        return read(addr, size) & ((1 << (size * 8)) - 1), _OK
     access_size = max(min(size, imax), imin)
     amask = (1 << (access_size * 8)) - 1
     value = 0
@@ -167,8 +170,12 @@ def memory_region_dispatch_write(mr: MemoryRegion, addr: int, value: int, size: 
     write = ops.write
     if write is None:
         return _OK
-    imin = ops.impl.min_access_size or 1
-    imax = ops.impl.max_access_size or 4
+    impl = ops.impl
+    imin = impl.min_access_size or 1
+    imax = impl.max_access_size or 4
+    if imin <= size <= imax:
+        write(addr, value & ((1 << (size * 8)) - 1), size)
+        return _OK
     access_size = max(min(size, imax), imin)
     amask = (1 << (access_size * 8)) - 1
     big = ops.endianness.is_big

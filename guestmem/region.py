@@ -748,11 +748,21 @@ class MemoryRegion:
             p1 = (start + size - 1) >> TARGET_PAGE_BITS
             dm = self.ram_list.dirty
             if p1 - p0 < 2 and (p1 + 1) << TARGET_PAGE_BITS <= dm.size:
-                # one or two pages: set the bytes through the rows' memoryviews (as the
-                # AddressSpace fast path tests them), under the bitmaps' lock
+                # One or two pages: test the bytes through the rows' memoryviews first (as
+                # the AddressSpace fast path does: a page already dirty for every client
+                # needs nothing -- a snapshot that clears it after this test happens after
+                # the store, so it still sees it), else set them under the bitmaps' lock.
+                clients = _MASK_CLIENTS[self.effective_dirty_log_mask()]
+                rows = dm.rows
+                for c in clients:
+                    row = rows[c]
+                    if not (row[p0] and row[p1]):
+                        break
+                else:
+                    return
                 with dm.lock:
                     rows = dm.rows
-                    for c in _MASK_CLIENTS[self.effective_dirty_log_mask()]:
+                    for c in clients:
                         row = rows[c]
                         row[p0] = 1
                         row[p1] = 1
