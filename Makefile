@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_display.py
+	$(BIN)/python benchmarks/bench_planar.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
