@@ -522,15 +522,12 @@ class MemoryRegion:
         if offset < 0 or offset + mr.size > self.size:
             raise RegionError(f"region {mr.name!r} ({mr.size:#x} bytes) at offset {offset:#x} does "
                               f"not fit in {self.name!r} (size {self.size:#x})")
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             mr.addr = offset
             mr.priority = priority
             mr.container = self
             self._insert_sorted(mr)
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     add_subregion_overlap = add_subregion
 
@@ -539,25 +536,19 @@ class MemoryRegion:
         if not isinstance(mr, MemoryRegion) or mr.container is not self:
             name = getattr(mr, "name", mr)
             raise RegionError(f"region {name!r} is not a subregion of {self.name!r}")
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             _changed(self)
             self.subregions.remove(mr)
             mr.container = None
-        finally:
-            memory_region_transaction_commit()
 
     def set_enabled(self, enabled: bool) -> None:
         """memory_region_set_enabled: a disabled region (and its subtree) is not rendered."""
         enabled = bool(enabled)
         if enabled == self.enabled:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.enabled = enabled
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     def set_address(self, addr: int) -> None:
         """memory_region_set_address: move within the container; the moved region becomes
@@ -571,15 +562,12 @@ class MemoryRegion:
             raise RegionError(f"address {addr:#x} of {self.name!r} is negative")
         if addr == self.addr:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.addr = addr
             if c is not None:
                 c.subregions.remove(self)
                 c._insert_sorted(self)
                 _changed(c)
-        finally:
-            memory_region_transaction_commit()
 
     def _check_size(self, size: int, from_block: bool = False) -> None:
         c = self.container
@@ -605,23 +593,17 @@ class MemoryRegion:
         self._check_size(size)
         if size == self.size:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.size = size
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     def _check_block_resize(self, size: int) -> None:
         self._check_size(size, from_block=True)
 
     def _set_size_from_block(self, size: int) -> None:
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.size = size
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     def ram_resize(self, new_size: int) -> None:
         """memory_region_ram_resize -> qemu_ram_resize (resizeable RAM only)."""
@@ -643,24 +625,18 @@ class MemoryRegion:
                               f"target {self.alias.name!r} (size {self.alias.size:#x})")
         if offset == self.alias_offset:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.alias_offset = offset
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     def set_readonly(self, readonly: bool) -> None:
         """memory_region_set_readonly."""
         readonly = bool(readonly)
         if readonly == self.readonly:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.readonly = readonly
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     def rom_device_set_romd(self, romd_mode: bool) -> None:
         """memory_region_rom_device_set_romd: leave romd mode to send reads to the ops too."""
@@ -669,12 +645,9 @@ class MemoryRegion:
         romd_mode = bool(romd_mode)
         if romd_mode == self.romd_mode:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             self.romd_mode = romd_mode
             _changed(self)
-        finally:
-            memory_region_transaction_commit()
 
     # -- RAM and dirty logging -------------------------------------------------------------
     def _ram_target(self) -> tuple["MemoryRegion", int]:
@@ -722,12 +695,9 @@ class MemoryRegion:
         new = (old | (1 << c)) if log else (old & ~(1 << c))
         if new == old:
             return
-        memory_region_transaction_begin()
-        try:
+        with memory_region_transaction():
             mr.dirty_log_mask = new
             _changed(mr)
-        finally:
-            memory_region_transaction_commit()
 
     def get_dirty(self, addr: int, size: int, client) -> bool:
         """memory_region_get_dirty: is any page of [addr, addr+size) dirty for `client`?"""

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import fake_info, fake_stats
 
 from vgaemu.frontends import FrontendError
 from vgaemu.frontends.headless import HeadlessSink
 from vgaemu.frontends.imaging import read_png, write_png
 from vgaemu.frontends.progress import Progress
 from vgaemu.frontends.window import line_bands, lines_of_rects
-
-
-@dataclass(frozen=True)
-class Stats:
-    full: bool
-    lines_redrawn: int
-    dirty_pages: int
-    bytes_converted: int
-    rects: tuple
-    mode: str = "fake"
-
-
-@dataclass(frozen=True)
-class Info:
-    index: int
-    stats: Stats
-    update_seconds: float = 0.0
 
 
 class FakeVGA:
@@ -47,7 +31,7 @@ def _frames(machine, sink, n):
     h, w = machine.vga.surface.shape[:2]
     for i in range(1, n + 1):
         machine.vga.surface[i % h] = (i, 2 * i, 255 - i)
-        sink.frame(machine, Info(i, Stats(False, 1, 1, w, ((0, i % h, w, 1),))))
+        sink.frame(machine, fake_info(i, fake_stats(False, 1, 1, w, ((0, i % h, w, 1),))))
 
 
 def test_png_round_trip_is_exact(tmp_path):

@@ -5,31 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
+
+from conftest import fake_info, fake_stats
 
 from vgaemu.frontends.imaging import read_png
 from vgaemu.frontends.profile import (HEAT_FULL, HEAT_NONE, HEAT_OFF, HEAT_ON, RUN_COLOURS,
                                       ProfileReport, RunProfile, _ProfileSink)
 from vgaemu.frontends.progress import Progress
-
-
-@dataclass(frozen=True)
-class Stats:
-    full: bool
-    lines_redrawn: int
-    dirty_pages: int
-    bytes_converted: int
-    rects: tuple
-
-
-@dataclass(frozen=True)
-class Info:
-    index: int
-    stats: Stats
-    update_seconds: float
 
 
 class FakeMachine:
@@ -47,13 +32,13 @@ def fake_report(frames=30, w=64, h=40) -> ProfileReport:
         m = FakeMachine(w, h)
         for i in range(1, frames + 1):
             if name == "full" or i == 1:
-                st = Stats(True, h, 3, w * h, ((0, 0, w, h),))
+                st = fake_stats(True, h, 3, w * h, ((0, 0, w, h),))
                 t = 1e-3
             else:
                 y = (i * 2) % (h - 4)
-                st = Stats(False, 4, 1, 4 * w, ((0, y, w, 2), (0, y + 2, w, 2)))
+                st = fake_stats(False, 4, 1, 4 * w, ((0, y, w, 2), (0, y + 2, w, 2)))
                 t = 1e-4
-            sink.frame(m, Info(i, st, t))
+            sink.frame(m, fake_info(i, st, t))
         runs[name] = rp
     return ProfileReport("fake", runs["tracked"], runs["full"])
 
@@ -113,7 +98,7 @@ def test_heatmap_greys_lines_a_mode_lacks(tmp_path):
     r = fake_report()
     # the tracked run switches to a taller mode half-way: the early frames lack lines 40..79
     sink = _ProfileSink(r.tracked, Progress(None, "x", enabled=False))
-    sink.frame(FakeMachine(64, 80), Info(31, Stats(True, 80, 5, 64 * 80, ((0, 0, 64, 80),)), 1e-3))
+    sink.frame(FakeMachine(64, 80), fake_info(31, fake_stats(True, 80, 5, 64 * 80, ((0, 0, 64, 80),)), 1e-3))
     heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
     assert _has_colour(heat, HEAT_NONE.astype(int))
 
@@ -124,7 +109,7 @@ def test_heatmap_many_frames_and_lines(tmp_path):
     m = FakeMachine(16, 1200)
     for i in range(1, 3001):
         y = (i * 7) % 1200
-        sink.frame(m, Info(i, Stats(False, 1, 1, 16, ((0, y, 16, 1),)), 1e-5))
+        sink.frame(m, fake_info(i, fake_stats(False, 1, 1, 16, ((0, y, 16, 1),)), 1e-5))
     r = ProfileReport("big", rp, rp)
     heat = read_png(r.write_heatmap(tmp_path / "heat.png"))
     assert heat.shape[1] <= 1100 and heat.shape[0] <= 800

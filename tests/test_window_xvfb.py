@@ -16,11 +16,12 @@ import struct
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import fake_info, fake_stats
 
 from vgaemu.frontends import FrontendError
 from vgaemu.frontends.imaging import array_from_surface, pygame, read_png
@@ -114,7 +115,7 @@ CHILD = textwrap.dedent("""
 
 
 def run_child(code: str, display: str, args: dict):
-    env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11", PYTHONPATH=str(REPO))
+    env = dict(os.environ, DISPLAY=display, SDL_VIDEODRIVER="x11", PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
     return subprocess.Popen([sys.executable, "-c", code, json.dumps(args)], cwd=REPO, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -138,23 +139,6 @@ def capture_child(proc, display: str) -> np.ndarray:
 
 
 # -- a scripted fake VGA: a mode change, partial updates, text-like cells --------------------
-@dataclass(frozen=True)
-class Stats:
-    full: bool
-    lines_redrawn: int
-    dirty_pages: int
-    bytes_converted: int
-    rects: tuple
-    mode: str = "fake"
-
-
-@dataclass(frozen=True)
-class Info:
-    index: int
-    stats: Stats
-    update_seconds: float = 0.0
-
-
 class FakeMachine:
     def __init__(self):
         self.vga = type("FakeVGA", (), {})()
@@ -172,15 +156,15 @@ def fake_frames(machine, n):
         if i == 1:
             machine.vga.surface[:] = rng.integers(0, 256, machine.vga.surface.shape, dtype=np.uint8)
             h, w = machine.vga.surface.shape[:2]
-            yield Info(i, Stats(True, h, 4, h * w, ((0, 0, w, h),)))
+            yield fake_info(i, fake_stats(True, h, 4, h * w, ((0, 0, w, h),)))
         elif i == 2:
             machine.vga.surface = rng.integers(0, 256, (120, 200, 3), dtype=np.uint8)
-            yield Info(i, Stats(True, 120, 6, 120 * 200, ((0, 0, 200, 120),)))
+            yield fake_info(i, fake_stats(True, 120, 6, 120 * 200, ((0, 0, 200, 120),)))
         else:
             s = machine.vga.surface
             x, y = (i * 13) % 180, (i * 7) % 100
             s[y:y + 16, x:x + 8] = rng.integers(0, 256, (16, 8, 3), dtype=np.uint8)
-            yield Info(i, Stats(False, 16, 1, 128, ((x, y, 8, 16),)))
+            yield fake_info(i, fake_stats(False, 16, 1, 128, ((x, y, 8, 16),)))
             s[(y + 50) % 120] = 255 - s[(y + 50) % 120]   # changed but not reported
 
 
@@ -331,7 +315,7 @@ def test_many_cell_rects_become_bands(dummy_display):
     rects = tuple((x, y, 8, 16) for y in (16, 48) for x in range(0, 200, 8))   # 50 cells
     for x, y, w, h in rects:
         s[y:y + h, x:x + w] = (x, y, 7)
-    sink.frame(m, Info(3, Stats(False, 32, 2, 200 * 32 * 3, rects)))
+    sink.frame(m, fake_info(3, fake_stats(False, 32, 2, 200 * 32 * 3, rects)))
     expected = np.repeat(np.repeat(s, 2, axis=0), 2, axis=1)
     assert np.array_equal(array_from_surface(pygame.display.get_surface()), expected)
 
