@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -34,13 +35,8 @@ def load_compat_list(path: Path = TRACE_DIR / "qemu_compat.txt") -> dict[str, st
 
 QEMU_COMPAT = load_compat_list()
 
-#: Traces that still differ from QEMU, with what is wrong (kept green with strict=False).
-XFAIL: dict[str, str] = {
-    "edge_attr_blanked": "vgaemu draws a black 640x480 screen where QEMU shows its placeholder text"
-                         " (1044 pixels, dump 'blank') -- VGA display, qemu_compat blank mode",
-    "m13_chain4_128k": "hardware mode shows black (256000 pixels) where QEMU and hardware show the picture"
-                       " stored through B0000h with GR6 map 0 (qemu_compat matches) -- VGA chain-4 path",
-}
+#: Traces that still differ from QEMU, with what is wrong (strict: a fix must remove the entry).
+XFAIL: dict[str, str] = {}
 
 
 def _missing_machine() -> str | None:
@@ -60,7 +56,7 @@ def _params():
     for p in TRACES:
         marks = []
         if p.stem in XFAIL:
-            marks.append(pytest.mark.xfail(reason=XFAIL[p.stem], strict=False))
+            marks.append(pytest.mark.xfail(reason=XFAIL[p.stem], strict=True))
         yield pytest.param(p, id=p.stem, marks=marks)
 
 
@@ -90,3 +86,18 @@ def test_trace_matches_qemu(trace: Path, tmp_path_factory):
             failures.append(res.message(label))
     mode = " (qemu_compat: " + QEMU_COMPAT[trace.stem] + ")" if compat else ""
     assert not failures, f"{trace.stem}{mode}:\n  " + "\n  ".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(QEMU_COMPAT))
+def test_compat_trace_shows_a_difference_in_hardware_mode(name: str):
+    """A trace in qemu_compat.txt documents a hardware-vs-QEMU difference: in the default
+    (hardware) mode at least one of its screenshots must differ from QEMU's."""
+    from vgaemu.vga.display import read_image
+    from vgaemu.replay import replay
+
+    result = replay(TRACE_DIR / f"{name}.json", qemu_compat=False)
+    images = {f"{name}-{d.name}": d.image for d in result.screendumps}
+    images[name] = result.image
+    same = [label for label, image in images.items()
+            if np.array_equal(image, read_image(GOLDEN_DIR / f"{label}.png"))]
+    assert len(same) < len(images), f"{name}: hardware mode draws what QEMU draws"

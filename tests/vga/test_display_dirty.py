@@ -12,7 +12,7 @@ import pytest
 
 from vgaemu.machine import Machine
 
-from vgaprog import dac_ops, lfb_write, machine, run  # noqa: E402
+from vgaprog import dac_ops, lfb_write, machine, mode_ops, run  # noqa: E402
 
 from test_screenshots import SCENARIOS, crtc, vbe_ops_for  # noqa: E402
 
@@ -260,3 +260,54 @@ def test_palette_address_source_off_blanks():
     assert mach.frame().rects == ()
     run(mach, attr(0x00, 0x00))  # ends with index 0x20: the picture comes back
     assert mach.frame().full and mach.vga.display.surface.any()
+
+
+def test_palette_address_source_off_shows_the_overscan_colour_on_hardware():
+    from test_screenshots import attr
+    mach = make("mode12")
+    run(mach, attr(0x11, 0x04))  # overscan colour: palette index 4 -> DAC 4 (red)
+    mach.frame()
+    run(mach, [{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
+    st = mach.frame()
+    surf = mach.vga.display.surface
+    assert st.mode == "blank" and surf.shape == (480, 640, 3)
+    assert {tuple(p) for p in surf.reshape(-1, 3)} == {(168, 0, 0)}  # DAC 4: (42, 0, 0), 6 to 8 bits as QEMU
+    run(mach, dac_ops(4, [(0, 63, 0)]))  # the blank screen follows the DAC
+    assert mach.frame().full
+    assert tuple(mach.vga.display.surface[0, 0]) == (0, 255, 0)
+
+
+def test_blank_before_any_picture_keeps_the_mode_size_on_hardware_and_qemus_placeholder():
+    from vgaemu.vga.display import PLACEHOLDER_MESSAGE
+
+    from test_screenshots import seq
+    for compat in (False, True):
+        mach = machine(qemu_compat=compat)
+        run(mach, mode_ops(0x13) + seq(1, 0x21)
+            + [{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
+        mach.frame()
+        surf = mach.vga.display.surface
+        if compat:  # nothing drawn yet: QEMU's console placeholder stays
+            assert surf.shape == (480, 640, 3)
+            grey = np.all(surf == 0xAA, axis=2)
+            ys, xs = np.nonzero(grey)
+            assert 224 <= ys.min() and ys.max() < 240
+            assert 144 <= xs.min() and xs.max() < 144 + 8 * len(PLACEHOLDER_MESSAGE)
+            assert grey.sum() == 1044  # what QEMU 7.2's screendump shows (edge_attr_blanked)
+        else:  # the CRTC runs on: a 640x400 black screen
+            assert surf.shape == (400, 640, 3) and not surf.any()
+
+
+def test_mode13_address_wraps_at_64k_on_hardware_only():
+    """Doubleword addressing: the CRTC's memory address is its counter times 4, which wraps
+    at the 64 KiB plane; QEMU reads on into VRAM past it."""
+    for compat in (False, True):
+        mach = make("mode13", qemu_compat=compat)
+        picture = mach.vga.display.surface.copy()
+        run(mach, crtc(0x0C, 0x40) + crtc(0x0D, 0x00))  # start 0x4000 units = 64 KiB
+        mach.frame()
+        surf = mach.vga.display.surface
+        if compat:
+            assert not surf.any()  # QEMU: VRAM past 64 KiB, cleared by the mode set
+        else:
+            np.testing.assert_array_equal(surf, picture)  # hardware: back at address 0

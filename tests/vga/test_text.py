@@ -252,3 +252,29 @@ def test_line_compare_splits_at_the_scanline_on_hardware_and_at_rows_in_qemu():
     st = hw.vga.display.update_display()
     assert st.rects == ((0, 0, 720, 16), (0, 101, 720, 16))
     assert tuple(hw.vga.display.surface[101 + 3, 2]) == rgb(0x3F)
+
+
+def test_a_last_character_row_that_does_not_fit_is_shown_in_part_on_hardware():
+    """8x14 cells in 400 lines: 28 rows and 8 scan lines of a 29th. QEMU draws whole rows
+    only (720x392); the hardware CRTC shows all 400 lines."""
+    from test_screenshots import crtc
+    for compat, height in ((False, 400), (True, 392)):
+        mach = make(qemu_compat=compat)
+        run(mach, crtc(0x09, 0x4D))  # 14-line cells (CR9 bits 0-4 = 13), keep bit 6
+        put(mach, 28, 0, 0xDB, 0x0F)  # a full block in row 28
+        mach.vga.display.update_display()
+        surf = mach.vga.display.surface
+        assert surf.shape == (height, 720, 3)
+        if not compat:
+            assert (surf[392:400, 0:8] == 255).all()  # the block's first 8 scan lines
+
+
+def test_text_double_scan_keeps_the_vertical_display_end_on_hardware():
+    from test_screenshots import crtc
+    mach = make()
+    run(mach, crtc(0x09, 0xCF))  # double scan: 32-line cells, 12.5 rows in 400 lines
+    put(mach, 12, 0, 0xDB, 0x0F)
+    mach.vga.display.update_display()
+    surf = mach.vga.display.surface
+    assert surf.shape == (400, 720, 3)
+    assert (surf[384:400, 0:8] == 255).all()  # the half row shows its glyph's top half

@@ -24,8 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..clock import VirtualClock
+from ..errors import VGAEmuError
+from ..romfile import rom_path
 from . import render
 from .geometry import (
+    AR_OVERSCAN,
     TARGET_PAGE_BITS,
     BlankGeometry,
     GraphicsGeometry,
@@ -37,13 +40,7 @@ from .geometry import (
 from .state import VGAState
 from .text import TextRenderer
 
-try:  # the package's exception base, when present
-    from ..errors import VGAEmuError as _ErrorBase
-except ImportError:  # pragma: no cover - errors.py lands with the register side
-    _ErrorBase = Exception
-
-
-class ScreendumpError(_ErrorBase, ValueError):
+class ScreendumpError(VGAEmuError, ValueError):
     """A screendump path with an unknown extension, or an unwritable file."""
 
 
@@ -111,8 +108,13 @@ class VGADisplay:
         self.vram_mr = vram_mr
         self.clock = clock
         self.qemu_compat = bool(qemu_compat)
-        # QEMU's console starts with a 640x480 surface before the guest sets a mode.
+        # QEMU's console starts with a 640x480 surface before the guest sets a mode; QEMU's
+        # shows a placeholder message on it until the VGA first draws text or graphics.
         self._set_size(640, 480)
+        self._drawn = False
+        self._blank_colour: int | None = None
+        if self.qemu_compat:
+            self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._geom = None
         self._invalid = True
@@ -193,8 +195,10 @@ class VGADisplay:
         full |= self._update_palette(g)
         self._invalid = False
         if g.kind == "graphics":
+            self._drawn = True
             return self._update_graphics(g, full)
         if g.kind == "text":
+            self._drawn = True
             return self._update_text(g, full)
         return self._update_blank(g, full)
 
@@ -487,12 +491,46 @@ class VGADisplay:
 
     # -- blank ------------------------------------------------------------------------
     def _update_blank(self, g: BlankGeometry, full: bool) -> UpdateStats:
-        """vga_draw_blank: black at the last size, once."""
+        """No picture: hardware sends the overscan colour (AR11 through the DAC) to the
+        whole screen; QEMU's vga_draw_blank clears to black at the last size, once, and
+        leaves its placeholder alone if nothing was ever drawn. A mode with nothing to draw
+        (``draws`` false) leaves the last picture."""
+        if g.width and g.height:
+            full |= self._set_size(g.width, g.height)
         h, w = self._fb.shape
+        if not g.draws:
+            full = False
+        elif self.qemu_compat:
+            colour = 0
+            if not self._drawn:
+                full = False
+        else:
+            colour = int(self._dac[self.state.ar[AR_OVERSCAN]]) if g.border else 0
+            full |= colour != self._blank_colour
         if not full:
             return UpdateStats(False, 0, 0, 0, (), w, h, g.description)
-        self._fb[...] = 0
+        self._blank_colour = colour
+        self._fb[...] = colour
         return UpdateStats(True, h, 0, 0, ((0, 0, w, h),), w, h, g.description)
+
+
+#: What QEMU's console shows before the guest draws (ui/console.c, placeholder surface).
+PLACEHOLDER_MESSAGE = "Guest has not initialized the display (yet)."
+
+
+def placeholder_framebuffer(width: int, height: int) -> np.ndarray:
+    """QEMU's placeholder surface: the message in the 8x16 VGA font, grey (0xAAAAAA) on
+    black, centred on a character grid, one character row above the middle."""
+    font = np.frombuffer(rom_path("vgafont16.bin").read_bytes(), dtype=np.uint8)
+    font = font[:256 * 16].reshape(256, 16)
+    codes = np.frombuffer(PLACEHOLDER_MESSAGE.encode("ascii"), dtype=np.uint8)
+    glyphs = np.unpackbits(font[codes][:, :, None], axis=2)  # (chars, 16 rows, 8 dots)
+    strip = glyphs.transpose(1, 0, 2).reshape(16, len(codes) * 8)
+    fb = np.zeros((height, width), dtype=np.uint32)
+    x0 = (width // 8 - len(codes)) // 2 * 8
+    y0 = (height // 16 // 2 - 1) * 16
+    fb[y0:y0 + 16, x0:x0 + strip.shape[1]] = np.where(strip != 0, 0xAAAAAA, 0)
+    return fb
 
 
 def write_ppm(path: str, rgb: np.ndarray) -> None:

@@ -62,6 +62,25 @@ CH_ATTR_SIZE = 160 * 100
 #: VGA hardware's CRTC addresses 64K planar locations (256 KiB of VRAM).
 VGA_PLANAR_WRAP_BYTES = 256 * 1024
 
+
+def crtc_wrap_bytes(s: VGAState) -> int:
+    """Where the hardware CRTC's addresses wrap, in bytes of VRAM as laid out here.
+
+    VRAM keeps QEMU's packed layout: chain-4 byte ``n`` is planar address ``n >> 2`` and
+    odd/even byte ``n`` is ``n >> 1``, where the hardware stores them at ``n & ~3`` and
+    ``n & ~1`` of a 64 KiB plane and the CRTC shifts its counter left by 2 (doubleword
+    mode, CR14 bit 6) or 1 (word mode, CR17 bit 6 clear) to match. The shifted counter
+    wraps at 64K, so in the packed layout doubleword mode wraps after 16K planar addresses
+    (64 KiB of VRAM), word mode after 32K (128 KiB), byte mode after 64K (256 KiB).
+    """
+    if s.cr[CR_UNDERLINE] & 0x40:
+        span = VGA_PLANAR_WRAP_BYTES // 4
+    elif not s.cr[CR_MODE] & 0x40:
+        span = VGA_PLANAR_WRAP_BYTES // 2
+    else:
+        span = VGA_PLANAR_WRAP_BYTES
+    return min(s.vram_size, span)
+
 #: Every way this renderer's default (hardware) behaviour differs from QEMU 7.2's; the
 #: ``qemu_compat`` switch selects the right-hand side.
 HARDWARE_VS_QEMU = (
@@ -82,8 +101,13 @@ HARDWARE_VS_QEMU = (
      "ignored"),
     ("screen off SR1 bit 5", "blanks the display", "ignored"),
     ("text double scan CR9 bit 7", "each character scanline shown twice", "ignored"),
-    ("CRTC address wrap (VGA modes)", "addresses wrap at 256 KiB of VRAM",
+    ("CRTC address wrap (VGA modes)", "addresses wrap at the 64 KiB plane: 256 KiB of VRAM "
+     "in byte mode, 128 KiB in word mode, 64 KiB in doubleword mode (mode 13h)",
      "wrap at the VRAM size (16 MiB)"),
+    ("character rows (text)", "a last row cut by the vertical display end is shown in part",
+     "whole rows only"),
+    ("blank (AR index bit 5 clear)", "the overscan colour at the mode's size",
+     "black at the last size; the console's placeholder if nothing was drawn yet"),
     ("preset row scan CR8 (text)", "the picture starts CR8 & 0x1F scanlines into the first "
      "character row (smooth scrolling)", "ignored"),
     ("line compare in text mode", "splits at the exact scanline; the lower part starts at "
@@ -124,6 +148,15 @@ class BlankGeometry:
 
     kind: str = "blank"
     description: str = "blank"
+    #: True when the screen shows the border: hardware's overscan colour, QEMU's
+    #: vga_draw_blank. False: screen off (hardware sends black) or nothing drawable (QEMU
+    #: leaves the surface as it was).
+    border: bool = True
+    #: False when there is nothing to draw and the last picture stays (QEMU returns early).
+    draws: bool = True
+    #: The size of the blank screen; 0 keeps the last size (QEMU's last_scr_width/height).
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -229,10 +262,25 @@ def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
 
 def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
     """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)."""
-    if not (s.ar_index & 0x20):
-        return BlankGeometry()
-    if not qemu_compat and (s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s):
-        return BlankGeometry(description="blank (screen off)")
+    if qemu_compat:
+        if not (s.ar_index & 0x20):
+            return BlankGeometry()
+        return _picture_geometry(s, True)
+    pas_off = not (s.ar_index & 0x20)
+    screen_off = bool(s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s)
+    if not (pas_off or screen_off):
+        return _picture_geometry(s, False)
+    # The CRTC keeps its timing while the picture is off: the screen keeps the mode's size.
+    inner = _picture_geometry(s, False)
+    if isinstance(inner, BlankGeometry):
+        return inner
+    if screen_off:
+        return BlankGeometry(description="blank (screen off)", border=False,
+                             width=inner.width, height=inner.height)
+    return BlankGeometry(width=inner.width, height=inner.height)
+
+
+def _picture_geometry(s: VGAState, qemu_compat: bool):
     if vbe_enabled(s) or (s.gr[GR_MISC] & 1):
         return _graphics_geometry(s, qemu_compat)
     return _text_geometry(s, qemu_compat)
@@ -298,9 +346,9 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         else:
             multi_scan = double_scan  # QEMU: "in CGA modes, multi_scan is ignored"
         clock_div = bool(s.sr[SR_CLOCK_MODE] & 0x08)
-        addr_mask = vram_size - 1 if qemu_compat else min(vram_size, VGA_PLANAR_WRAP_BYTES) - 1
+        addr_mask = vram_size - 1 if qemu_compat else crtc_wrap_bytes(s) - 1
     if width <= 0 or height <= 0:
-        return BlankGeometry(description="blank (no display area)")
+        return BlankGeometry(description="blank (no display area)", draws=False)
 
     plane_mask = s.ar[AR_PLANE_ENABLE] & 0x0F
     if shift_control == 0:
@@ -381,18 +429,23 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         cw = glyph_w
     ch = glyph_h * (2 if double_scan else 1)
     cols = cr[CR_H_DISP] + 1
-    if qemu_compat and cr[CR_V_TOTAL] == 100:
-        rows = 100
+    if qemu_compat:
+        # vga_draw_text: whole character rows only (and its CGA 160x100 hack)
+        rows = 100 if cr[CR_V_TOTAL] == 100 else vga_vertical_display_end(s) // ch
+        height = rows * ch
     else:
-        rows = vga_vertical_display_end(s) // ch
+        # the CRTC shows every scanline up to the vertical display end, so a last row that
+        # does not fit (80x43 in 350 lines) is shown in part
+        height = vga_vertical_display_end(s)
+        rows = -(-height // ch)
     if rows * cols <= 1 or rows * cols > CH_ATTR_SIZE:
-        return BlankGeometry(description=f"blank (text {cols}x{rows} out of range)")
+        return BlankGeometry(description=f"blank (text {cols}x{rows} out of range)",
+                             draws=False)
 
     start = (cr[CR_START_HI] << 8) | cr[CR_START_LO]
     step = (cr[CR_OFFSET] << 3) // 4  # planar addresses per character row
     line_compare = vga_line_compare(s)
     vram_size = s.vram_size
-    height = rows * ch
     if qemu_compat:
         wrap = vram_size // 4
         # vga_draw_text: the row after the one whose scanlines reach line compare restarts
@@ -410,7 +463,7 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         pan = None
         preset = 0
     else:
-        wrap = min(vram_size, VGA_PLANAR_WRAP_BYTES) // 4
+        wrap = crtc_wrap_bytes(s) // 4
         # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
         # cells (smooth vertical scrolling). Line compare: after scanline ``line_compare`` the
         # CRTC restarts at address 0 and row scan 0, at any scanline. So the picture is two
@@ -435,7 +488,8 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
             pan = np.full(na + nb, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
             if s.ar[AR_MODE] & 0x20:
                 pan[na:] = 0
-    direct = pan is None and row_y.size == rows and bool((row_y == np.arange(rows) * ch).all())
+    direct = (pan is None and row_y.size == rows and rows * ch == height
+              and bool((row_y == np.arange(rows) * ch).all()))
     drawn = cols + (1 if pan is not None else 0)
     cell_addr = (row_addr[:, None] + np.arange(drawn, dtype=np.int64)[None, :]) % wrap
 
@@ -450,7 +504,7 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
     return TextGeometry(
         kind="text", cols=cols, rows=rows, cw=cw, ch=ch, glyph_h=glyph_h, glyph_w=glyph_w,
         double_width=double_width, double_scan=double_scan, cell_addr=cell_addr,
-        addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=rows * ch,
+        addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=height,
         snap_page0=snap_page0, snap_npages=snap_npages, pan=pan, preset=preset, direct=direct,
         row_y=row_y, row_lo=row_lo, row_hi=row_hi,
         description=f"text {cols}x{rows} ({cw}x{ch} cells)")
