@@ -64,6 +64,10 @@ class UpdateStats:
     resized: bool = False
 
 
+#: Up to this many runs of dirty lines are converted one run at a time, in place.
+_DIRECT_RUNS = 16
+
+
 def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
     """Sorted row indexes -> [(first, count)] of runs of consecutive rows."""
     if rows.size == 0:
@@ -338,12 +342,14 @@ class VGADisplay:
             rows = np.nonzero(hit)[0]
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
-        self._draw_lines(g, c, rows, full)
-        rects = tuple((0, y, g.width, n) for y, n in _runs(rows))
+        runs = _runs(rows)
+        self._draw_lines(g, c, rows, runs, full)
+        rects = tuple((0, y, g.width, n) for y, n in runs)
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
                            g.width, g.height, g.description, resized)
 
-    def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray, full: bool) -> None:
+    def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray,
+                    runs: list[tuple[int, int]], full: bool) -> None:
         fb = self._fb
         if full:
             addrs = g.line_addr
@@ -354,13 +360,17 @@ class VGADisplay:
                 return
             self._convert(g, addrs, g.pan, out=fb, step=c["step"])
             return
-        r0 = int(rows[0])
-        r1 = int(rows[-1]) + 1
-        if r1 - r0 != rows.size:  # scattered lines (several dirty pages)
+        if len(runs) > _DIRECT_RUNS:  # many scattered lines: one gather, one scatter
             addrs = g.line_addr[rows]
             fb[rows] = self._convert(g, addrs, None if g.pan is None else g.pan[rows])
             return
-        # One run of lines (one dirty page): convert straight into the frame buffer's rows.
+        # A few runs of lines (a few dirty areas): each converted straight into the frame
+        # buffer's rows -- no temporary copy of the lines.
+        for r0, n in runs:
+            self._draw_run(g, c, r0, r0 + n)
+
+    def _draw_run(self, g: GraphicsGeometry, c: dict, r0: int, r1: int) -> None:
+        fb = self._fb
         pan = None if g.pan is None else g.pan[r0:r1]
         if c["pairs"] and not r0 & 1 and not r1 & 1:
             # Double scan, whole pairs: convert the even lines, copy them to the odd ones.
