@@ -625,6 +625,23 @@ def t_text_write_char_attr(ops):
 
 
 @trace
+def t_bios_char_past_segment(ops):
+    """AH=09h at cells whose offset passes 64K: SeaVGABIOS stores a character with a 32-bit
+    offset (no wrap in the segment), so the cells are lost beyond the window instead of
+    wrapping to the top. Dump ``text``: only the green '=' row 18 (page 7 row 250 would wrap to
+    row 19 col 48). Mode 10h (final): only the top '=' row (rows 60/61, plain and XOR, would
+    wrap to lines 20-47)."""
+    ops += [int10(0x0003), cursor_off()]
+    ops += [int10(0x0200, bx=0x0000, dx=0x1200), int10(0x093D, bx=0x000A, cx=80)]
+    ops += [int10(0x0200, bx=0x0700, dx=0xFA00), int10(0x0958, bx=0x074F, cx=80)]
+    ops.append(dump("text"))
+    ops += [int10(0x0010)]
+    ops += [int10(0x0200, bx=0x0000, dx=0x0000), int10(0x093D, bx=0x000A, cx=80)]
+    ops += [int10(0x0200, bx=0x0000, dx=0x3C00), int10(0x0944, bx=0x000E, cx=80)]
+    ops += [int10(0x0200, bx=0x0000, dx=0x3D00), int10(0x0944, bx=0x008C, cx=80)]
+
+
+@trace
 def t_text_active_page(ops):
     """AH=05h selects page 1 (start address 0x800); teletype writes there; page 0 is hidden."""
     ops += [int10(0x0003), cursor_off(), put_text(0, 0, "page zero, hidden", 0x0F)]

@@ -117,6 +117,15 @@ class VgaFB:
         self.bus.write(base + off, data[:first])
         self._write(base, 0, data[first:])
 
+    # GET_FARVAR/SET_FARVAR: gcc -m16 addresses with a 32-bit offset and QEMU's TCG checks no
+    # segment limits, so single loads and stores do not wrap at 64K (a character past the end
+    # of the segment lands beyond the window and is lost); only the rep string ops above wrap.
+    def _peek(self, base: int, off: int, n: int) -> bytes:
+        return self.bus.read(base + off, n)
+
+    def _poke(self, base: int, off: int, data: bytes) -> None:
+        self.bus.write(base + off, data)
+
     def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
                         lines: int) -> None:
         if copylen <= 0 or lines <= 0:
@@ -144,7 +153,7 @@ class VgaFB:
                 data = 0
                 for p in range(8):
                     data |= ((op.pixels[p] >> plane) & 1) << (7 - p)
-                self._write(base, dest, bytes((data,)))
+                self._poke(base, dest, bytes((data,)))
         elif op.op == GO_MEMSET:
             for plane in range(4):
                 std.planar4_plane(plane)
@@ -160,7 +169,7 @@ class VgaFB:
             pixels = [0] * 8
             for plane in range(4):
                 std.planar4_plane(plane)
-                data = self._read(base, dest, 1)[0]
+                data = self._peek(base, dest, 1)[0]
                 for p in range(8):
                     pixels[p] |= ((data >> (7 - p)) & 1) << plane
             op.pixels = pixels
@@ -178,12 +187,12 @@ class VgaFB:
                 data = 0
                 for p in range(8):
                     data |= (op.pixels[p] & 1) << (7 - p)
-                self._write(base, dest, bytes((data,)))
+                self._poke(base, dest, bytes((data,)))
             else:
                 data = 0
                 for p in range(8):
                     data |= (op.pixels[p] & 3) << ((7 - p) * 2)
-                self._write(base, dest, data.to_bytes(2, "big"))
+                self._poke(base, dest, data.to_bytes(2, "big"))
         elif op.op == GO_MEMSET:
             data = op.pixels[0]
             if bpp == 1:
@@ -204,10 +213,10 @@ class VgaFB:
             if op.y & 1:
                 dest += 0x2000
             if bpp == 1:
-                data = self._read(base, dest, 1)[0]
+                data = self._peek(base, dest, 1)[0]
                 op.pixels = [(data >> (7 - p)) & 1 for p in range(8)]
             else:
-                data = int.from_bytes(self._read(base, dest, 2), "big")
+                data = int.from_bytes(self._peek(base, dest, 2), "big")
                 op.pixels = [(data >> ((7 - p) * 2)) & 3 for p in range(8)]
 
     def _gfx_packed(self, op: GfxOp) -> None:
@@ -332,7 +341,7 @@ class VgaFB:
             bgon = 0xFF if (bg >> plane) & 1 else 0x00
             for i, line in enumerate(glyph):
                 bits = ((line & fgon) | (~line & bgon)) & 0xFF
-                self._write(base, dest + i * op.linelength, bytes((bits,)))
+                self._poke(base, dest + i * op.linelength, bytes((bits,)))
         std.planar4_plane(-1)
 
     def _gfx_read_char(self, vmode: VgaMode, cp) -> tuple[int, int]:
@@ -419,9 +428,9 @@ class VgaFB:
             return
         off = self.text_address(cp)
         if use_attr:
-            self._write(vmode.sstart * 16, off, bytes((car & 0xFF, attr & 0xFF)))
+            self._poke(vmode.sstart * 16, off, bytes((car & 0xFF, attr & 0xFF)))
         else:
-            self._write(vmode.sstart * 16, off, bytes((car & 0xFF,)))
+            self._poke(vmode.sstart * 16, off, bytes((car & 0xFF,)))
 
     def read_char(self, cp) -> tuple[int, int]:
         vmode = self.bios.current_mode()
@@ -429,7 +438,7 @@ class VgaFB:
             return 0, 0
         if vmode.memmodel != MM_TEXT:
             return self._gfx_read_char(vmode, cp)
-        v = self._read(vmode.sstart * 16, self.text_address(cp), 2)
+        v = self._peek(vmode.sstart * 16, self.text_address(cp), 2)
         return v[0], v[1]
 
     def write_pixel(self, color: int, x: int, y: int) -> None:
