@@ -419,6 +419,25 @@ def t_text_9dot_b0_bf(ops):
 
 
 @trace
+def t_text_9dot_stale_cells(ops):
+    """QEMU applies the 9th-dot rule (AR10 bit 2) to a cell only when it redraws it: after the
+    bit is cleared, dump ``b`` shows the 9th column gone only in the three new cells on row 1
+    and the cursor's cell (row 0 col 5, always redrawn); CR14/CR17 changes redraw nothing
+    (dump ``c``: three more new cells on row 2); a line-compare change redraws every cell
+    (final: no 9th column anywhere). Hardware shows the current setting everywhere
+    (qemu_compat)."""
+    ops += [int10(0x0003), cursor_off()]
+    for row in range(4):
+        ops += [set_cursor(row, 0), int10(0x09DB, bx=(0x1E, 0x1F, 0x1A, 0x1B)[row], cx=80)]
+    ops += [set_cursor(0, 5), dump("a")]
+    ops += attr(0x10, 0x08)
+    ops += [set_cursor(1, 0), int10(0x09DB, bx=0x004F, cx=3), dump("b")]
+    ops += [crtc(0x14, 0x00), crtc(0x17, 0xE3)]
+    ops += [set_cursor(2, 5), int10(0x09DB, bx=0x004F, cx=3), dump("c")]
+    ops += [crtc(0x17, 0xA3), crtc(0x18, 0xFE)]
+
+
+@trace
 def t_text_8dot(ops):
     """Mode 3 switched to 8-dot cells (SR1 bit 0) and the 25 MHz clock: 640x400, no 9th column."""
     ops += [int10(0x0003), cursor_off()] + text_sampler(80)

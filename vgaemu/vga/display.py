@@ -188,8 +188,12 @@ class VGADisplay:
         full = self._invalid
         if key != self._key:
             self._key = key
+            old = self._geom
             self._geom = compute_geometry(s, qemu_compat=self.qemu_compat)
-            full = True
+            # QEMU redraws text only for its own triggers (e.g. not for AR10, CR14, CR17)
+            full = full or not (self.qemu_compat and isinstance(old, TextGeometry)
+                                and isinstance(self._geom, TextGeometry)
+                                and old.redraw_key == self._geom.redraw_key)
         g = self._geom
         if g.kind != self._kind:
             self._kind = g.kind
@@ -437,7 +441,15 @@ class VGADisplay:
         font_written = bool(s.plane_updated & 0x04) or getattr(s, "has_chain4_alias", False)
         if font_written:
             s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
-        if full or font_written or self._text.glyphs is None:
+        redraw_cursor = False
+        if self.qemu_compat:
+            # vga_draw_text: a plane 2 write redraws every cell; the 9th-dot rule (AR10 bit 2)
+            # is applied to each cell as it is drawn, so changing it alone redraws only the
+            # cursor cell (drawn on every frame) -- the other cells keep their old 9th dot.
+            full |= font_written
+            if full or self._text.glyphs is None or self._text.dup_changed(s.ar[0x10]):
+                redraw_cursor = self._text.update_glyphs(s.vram, g, s.ar[0x10])
+        elif full or font_written or self._text.glyphs is None:
             full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
         target = self._fb
         if not g.direct:  # draw whole rows into a scratch buffer, then place them
@@ -447,7 +459,7 @@ class VGADisplay:
                 full = True
             target = self._text_fb
         r, cidx = self._text.draw(target, g, s, self._pal16, full, dirty_pages > 0,
-                                  self.clock.now_ns)
+                                  self.clock.now_ns, redraw_cursor=redraw_cursor)
         if r.size == 0:
             return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         if not g.direct:

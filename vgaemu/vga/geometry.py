@@ -225,6 +225,9 @@ class TextGeometry:
     row_lo: np.ndarray
     row_hi: np.ndarray
     description: str
+    #: What makes QEMU's vga_draw_text redraw every cell (start address, line offset, line
+    #: compare, font offsets, cells and cell size); other register changes redraw nothing.
+    redraw_key: tuple = ()
 
 
 def vbe_enabled(s: VGAState) -> bool:
@@ -507,4 +510,5 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         addr_mask=wrap - 1, font_base=(font_a, font_b), width=cols * cw, height=height,
         snap_page0=snap_page0, snap_npages=snap_npages, pan=pan, preset=preset, direct=direct,
         row_y=row_y, row_lo=row_lo, row_hi=row_hi,
-        description=f"text {cols}x{rows} ({cw}x{ch} cells)")
+        description=f"text {cols}x{rows} ({cw}x{ch} cells)",
+        redraw_key=(start, cr[CR_OFFSET], line_compare, v & 0x3F, cols, rows, cw, glyph_h))

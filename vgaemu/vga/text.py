@@ -102,13 +102,18 @@ class TextRenderer:
         self.glyphs = np.ascontiguousarray(bits)
         return True
 
+    def dup_changed(self, ar_mode: int) -> bool:
+        """True when the glyphs were derived for the other 9th-dot setting (AR10 bit 2)."""
+        return self._glyph_key is not None and self._glyph_key[-1] != bool(ar_mode & 0x04)
+
     # -- drawing ------------------------------------------------------------------------
     def draw(self, fb: np.ndarray, g: TextGeometry, s: VGAState, pal16: np.ndarray,
-             full: bool, check_cells: bool, now_ns: int):
+             full: bool, check_cells: bool, now_ns: int, redraw_cursor: bool = False):
         """Redraw changed cells into ``fb`` ((rows*ch, cols*cw) uint32).
 
         ``check_cells`` is False when no VRAM page under the text changed since the last frame:
-        then only the cursor and blinking cells can need a redraw.
+        then only the cursor and blinking cells can need a redraw; ``redraw_cursor`` redraws
+        the cursor's cell whatever changed.
         Returns (row indexes, col indexes) of the drawn cells.
         """
         vram = s.vram
@@ -129,7 +134,8 @@ class TextRenderer:
 
         if full or self._last is None or self._last.shape != (rows, cols):
             full = True
-        elif not check_cells and not blink_flip and cursor == self._cursor_drawn:
+        elif (not check_cells and not blink_flip and cursor == self._cursor_drawn
+              and not redraw_cursor):
             return _NONE, _NONE  # an idle frame: nothing in VRAM, no phase or cursor change
         if full or check_cells:
             # char (plane 0) and attribute (plane 1) of planar address a are the little-endian
@@ -152,7 +158,7 @@ class TextRenderer:
 
         if blink_flip:
             changed |= (code & 0x8000) != 0
-        if cursor != self._cursor_drawn:
+        if cursor != self._cursor_drawn or redraw_cursor:
             changed |= g.cell_addr == cursor_addr
             if self._cursor_drawn is not None:
                 changed |= g.cell_addr == self._cursor_drawn[0]
