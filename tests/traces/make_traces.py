@@ -661,6 +661,20 @@ def t_bios_char_past_segment(ops):
 
 
 @trace
+def t_bios_font_source_in_vga_window(ops):
+    """AX=1100h reads the user font inside the font access (GR6=4: only A0000-AFFFF mapped,
+    plane 2 readable): glyphs stored at B900:0000 read as FFh, so 'ABCD' on row 5 are solid
+    blocks; 'EFGH' on row 7, loaded from A000:0A00 (plane 2 = the font of 'P' and 'Q' in
+    16-byte halves), show 'P', blank, 'Q', blank."""
+    glyphs = bytes([0x18, 0x3C, 0x66, 0xC3] * 4 + [0xAA, 0x55] * 8 + [0x0F] * 16
+                   + [0x81, 0x42, 0x24, 0x18] * 4)
+    ops += [int10(0x0003), cursor_off(), write(0xB9000, glyphs)]
+    ops += [int10(0x1100, bx=0x1000, cx=4, dx=0x41, es=0xB900, bp=0x0000)]
+    ops += [int10(0x1100, bx=0x1000, cx=4, dx=0x45, es=0xA000, bp=0x0A00)]
+    ops += [put_text(5, 5, "ABCD", 0x1F), put_text(7, 5, "EFGH", 0x1E)]
+
+
+@trace
 def t_text_active_page(ops):
     """AH=05h selects page 1 (start address 0x800); teletype writes there; page 0 is hidden."""
     ops += [int10(0x0003), cursor_off(), put_text(0, 0, "page zero, hidden", 0x0F)]

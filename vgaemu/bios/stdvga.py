@@ -288,21 +288,43 @@ class StdVGA:
         self.grdc_write(0x04, 0x00)
         self.grdc_write(0x05, 0x10)
 
-    def load_font(self, src: bytes, count: int, start: int, destflags: int,
+    def load_font(self, src: bytes | tuple[int, int], count: int, start: int, destflags: int,
                   fontsize: int) -> None:
         """Copy ``count`` glyphs of ``fontsize`` bytes into plane 2, 32 bytes per glyph.
 
         ``destflags`` selects the 8K character block (bits 0-1: 16K steps, bit 2: +8K) as
         stdvga_load_font does; plane 2 is reached at A000:0000 with map mask 4 and GR6=4.
+        ``src`` is the glyph bytes, or the (segment, offset) of a guest's font: that is read
+        glyph by glyph inside the font access, as SeaVGABIOS's memcpy_far does, so the offset
+        wraps in its segment and a font in the VGA window is read through the font-access
+        mapping (0xB0000-0xBFFFF reads 0xFF, 0xA0000 reads plane 2).
         """
         self._get_font_access()
         blockaddr = ((destflags & 0x03) << 14) + ((destflags & 0x04) << 11)
-        base = SEG_GRAPH * 16
         for i in range(count):
-            off = (blockaddr + (start + i) * 32) & 0xFFFF
-            glyph = src[i * fontsize:(i + 1) * fontsize]
-            self.bus.write(base + off, glyph)
+            dst = blockaddr + (start + i) * 32
+            if isinstance(src, tuple):
+                self._memcpy_far(SEG_GRAPH, dst, src[0], src[1] + i * fontsize, fontsize)
+            else:
+                self.bus.write(SEG_GRAPH * 16 + (dst & 0xFFFF),
+                               src[i * fontsize:(i + 1) * fontsize])
         self._release_font_access()
+
+    def _memcpy_far(self, dseg: int, doff: int, sseg: int, soff: int, n: int) -> None:
+        """``rep movsb`` with 16-bit SI/DI; byte by byte while the source is in the VGA window
+        (where it may alias the destination plane)."""
+        bus = self.bus
+        dbase, sbase = dseg << 4, sseg << 4
+        if sbase < 0xC0000 and sbase + 0xFFFF >= 0xA0000:
+            for k in range(n):
+                bus.writeb(dbase + ((doff + k) & 0xFFFF), bus.readb(sbase + ((soff + k) & 0xFFFF)))
+            return
+        k = 0
+        while k < n:
+            s, d = (soff + k) & 0xFFFF, (doff + k) & 0xFFFF
+            run = min(n - k, 0x10000 - s, 0x10000 - d)
+            bus.write(dbase + d, bus.read(sbase + s, run))
+            k += run
 
     # ---- CRTC
     def get_crtc(self) -> int:

@@ -683,8 +683,7 @@ class VGABios:
         std = self.std
         al = r.al
         if al in (0x00, 0x10):
-            src = self.bus.read(linear(r.es, r.bp), r.cx * r.bh)
-            std.load_font(src, r.cx, r.dx, r.bl, r.bh)
+            std.load_font((r.es, r.bp), r.cx, r.dx, r.bl, r.bh)
             if al == 0x10:
                 self.set_scan_lines(r.bh)
         elif al in _ROM_FONT_LOADS:  # 01h/02h/04h load a ROM font; 11h/12h/14h also set rows
