@@ -625,6 +625,21 @@ def t_text_write_string(ops):
 
 
 @trace
+def t_text_write_string_from_screen(ops):
+    """AH=13h reads each byte just before writing its character: cells copied from row 0 one
+    column to the right (AL=2) repeat the first cell 'A' (1Ah) along the row; row 1 copied as
+    characters (char and attribute bytes alike) two columns on (AL=0, BL=4Fh) shows from col 2
+    'A', right arrow, 'B', left arrow, then bytes it wrote itself: 'A', 'O' (4Fh), right
+    arrow, 'O' (a copy made before writing would show C, 1Ch, D, 1Dh)."""
+    cells = text_cells("ABCDEFGHIJ", 0x1A)
+    for i in range(10):
+        cells[2 * i + 1] = 0x1A + i
+    ops += [int10(0x0003), cursor_off(), write(0xB8000, cells), write(0xB80A0, cells)]
+    ops.append(int10(0x1302, bx=0x0000, cx=8, dx=0x0001, es=0xB800, bp=0x0000))
+    ops.append(int10(0x1300, bx=0x004F, cx=8, dx=0x0102, es=0xB800, bp=0x00A0))
+
+
+@trace
 def t_text_scroll(ops):
     """AH=06h/07h: scroll windows up and down with blank-fill attributes; AL=0 clears a window."""
     ops += [int10(0x0003), cursor_off()] + numbered_rows(25)

@@ -757,16 +757,18 @@ class VGABios:
 
     # AH=13h write string
     def _h13(self, r: Registers) -> None:
+        """Each byte is read just before its character is written (a string in video memory
+        that the output overtakes copies what was already written)."""
         cp = (r.dl, r.dh, r.bh)
-        count = r.cx
         addr = linear(r.es, r.bp)
-        step = 2 if r.al & 2 else 1
-        data = self.bus.read(addr, count * step)
         attr = r.bl
-        for i in range(count):
-            car = data[i * step]
-            if step == 2:
-                attr = data[i * step + 1]
+        readb = self.bus.readb
+        for _ in range(r.cx):
+            car = readb(addr)
+            addr += 1
+            if r.al & 2:
+                attr = readb(addr)
+                addr += 1
             cp = self._write_teletype(cp, car, attr, True)
         if r.al & 1:
             self.set_cursor_pos(cp)
