@@ -1762,6 +1762,16 @@ def t_edge_vbe_dac8_toggle(ops):
 
 
 @trace
+def t_edge_vbe_dac8_palette16(ops):
+    """The DISPI 8-bit DAC flag with VBE off (enable 0x20) in mode 12h: 16-colour modes keep
+    widening 6-bit DAC values (QEMU's update_palette16 ignores dac_8bit), so the bars keep
+    their colours, and the band drawn after the flag uses them too."""
+    ops += [int10(0x0012)] + planar_bars(80, 480) + planar_reset()
+    ops += [dump("dac6")] + dispi(4, 0x20) + [dump("flag")]
+    ops += [fill(0xA0000 + 200 * 80, 40 * 80, 0xF0)]
+
+
+@trace
 def t_edge_oddeven_graphics(ops):
     """Odd/even addressing in a graphics mode: mode 0Dh with SR4 odd/even on (bit 2 clear) and
     GR5 bit 4 set: even bytes go to planes 0/2, odd to 1/3, so pixel colours pair up."""
