@@ -396,6 +396,8 @@ class VGADisplay:
         limit = g.addr_mask + 1
         reader = self._reader
         t = self._tables
+        if drawer.endswith("be"):
+            return render.draw_big_endian(reader, drawer, addrs, width, limit, step, out)
         if drawer in ("32", "24", "16", "15"):
             if drawer in ("32", "24"):
                 src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
