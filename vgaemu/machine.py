@@ -6,7 +6,8 @@ Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
   ``pc.ram`` at 0, device memory for pc-dimms when ``maxmem`` is given), ``vga-lowmem`` at
   0xA0000 with priority 1 over RAM (plus the ``vga.chain4`` alias, priority 2, while chain 4
   allows it), ``vga.rom`` (the VGA BIOS image, a ``rom`` region) at 0xC0000 with priority 1
-  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0), ``dma-engine``
+  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0), ``vga.mmio`` at
+  0xFEBF0000 (BAR2: EDID, VGA ports, DISPI registers, framebuffer byte order), ``dma-engine``
   (the bus-master DMA engine's registers, :attr:`dma`) at 0xFEB00000;
 - ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
   and ``vbe`` at 0x1CE.

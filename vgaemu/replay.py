@@ -345,6 +345,10 @@ class _Runner:
         self.lfb_base = lfb_base_of(machine)
         self.vram_size = _vram_size_of(machine)
         self._bios = None
+        vga = getattr(machine, "vga", None)
+        base = getattr(vga, "mmio_addr", None)
+        mr = getattr(vga, "mmio_mr", None)
+        self.mmio = (base, base + mr.size) if isinstance(base, int) and mr is not None else None
 
     @property
     def bios(self):
@@ -374,8 +378,45 @@ class _Runner:
             raise TraceError(f"{op.where}: 0x{addr:X}..0x{addr + length - 1:X} is outside any "
                              f"memory region of the machine ({what})")
 
+    def _in_mmio(self, addr: int, length: int) -> bool:
+        m = self.mmio
+        return m is not None and addr < m[1] and addr + length > m[0]
+
+    def _mmio_stores(self, addr: int, data: bytes, unit: int) -> None:
+        """Stores, ``rep stos`` and ``rep movsb`` into the VGA's MMIO BAR: one CPU store per
+        unit, as TCG issues them (a merged address_space_write would hand the DISPI registers
+        wider values than the guest wrote); an unaligned unit becomes byte stores, as TCG's
+        store_helper does for I/O. The BAR is mapped whole, so a store its ops refuse (a size
+        they do not accept: memory_region_access_valid) is dropped, as x86 ignores the
+        decode error."""
+        mem = self.mem
+        st = mem.stb if unit == 1 else mem.stw_le if unit == 2 else mem.stl_le
+        for i in range(0, len(data) - unit + 1, unit):
+            a = addr + i
+            if a % unit:
+                for j in range(unit):
+                    mem.stb(a + j, data[i + j])
+            else:
+                st(a, int.from_bytes(data[i:i + unit], "little"))
+
     def run(self, op: TraceOp) -> None:
         k = op.kind
+        if k in ("store", "fill", "write") and self.mmio is not None and not op.lfb:
+            n = op.size if k == "store" else op.length
+            if n and self._in_mmio(op.addr, n):
+                if k == "store":
+                    data, unit = op.val.to_bytes(op.size, "little"), op.size
+                elif k == "fill":
+                    data = op.val.to_bytes(op.size, "little") * (op.length // op.size)
+                    unit = op.size
+                else:
+                    data, unit = bytes(op.data), 1
+                m0, m1 = self.mmio
+                if op.addr < m0 or op.addr + n > m1:  # partly outside the BAR: as before
+                    self._check(op, self.mem.write(op.addr, data), op.addr, n)
+                    return
+                self._mmio_stores(op.addr, data, unit)
+                return
         if k == "out":
             io = self.io
             (io.stb if op.size == 1 else io.stw_le if op.size == 2 else io.stl_le)(op.port, op.val)

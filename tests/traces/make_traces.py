@@ -1517,6 +1517,37 @@ def t_vbe_bank_32bpp_fill(ops):
             start += n
 
 
+VGA_MMIO = 0xFEBF0000  # BAR2 of -vga std as SeaBIOS maps it under -M pc -nodefaults
+
+
+def mmio_dispi(idx, val):
+    """A DISPI register write through the MMIO BAR ("bochs dispi interface" at 0x500)."""
+    return writew(VGA_MMIO + 0x500 + 2 * idx, val)
+
+
+@trace
+def t_vbe_mmio_bar(ops):
+    """The card programmed through its MMIO BAR (vga-pci.c) instead of ports: DISPI registers
+    at 0x500 (640x480x32 -> 320x200), the framebuffer byte order at 0x604 (big-endian: 32 bpp
+    shows bytes x,R,G,B, 16 bpp is read big-endian with zero low bits; a byte write there is
+    refused), VGA ports at 0x400 (DAC entry 0 red); a byte write sets a whole DISPI register
+    (8 bpp); an unaligned word at 0x501 is two byte stores (TCG), the second sets XRES 160."""
+    ops.append(int10(0x4F02, bx=0x4142))
+    ops.append(lfb_fill(0, 640 * 480 * 4, 0x00FF8000, unit=4))
+    ops.append(lfb_fill(0, 640 * 20 * 4, 0x000000FF, unit=4))
+    ops.append(dump("le32"))
+    ops += [mmio_dispi(1, 320), mmio_dispi(2, 200), dump("small")]
+    ops += [writel(VGA_MMIO + 0x604, 0xBEBEBEBE), dump("be32")]
+    ops += [writeb(VGA_MMIO + 0x604, 0x1E)]
+    ops += [mmio_dispi(3, 16)]
+    ops += [lfb_fill(y * 640, 640, 0xF8001F07 if y < 100 else 0x07E0FFFF, unit=4)
+            for y in range(0, 200, 2)]
+    ops += [dump("be16"), writel(VGA_MMIO + 0x604, 0x1E1E1E1E)]
+    ops += [writeb(VGA_MMIO + 0x408, 0), writeb(VGA_MMIO + 0x409, 63),
+            writeb(VGA_MMIO + 0x409, 0), writeb(VGA_MMIO + 0x409, 0)]
+    ops += [writeb(VGA_MMIO + 0x506, 8), writew(VGA_MMIO + 0x501, 0xA000)]
+
+
 @trace
 def t_vbe_bios_modes(ops):
     """VBE through the BIOS: AX=4F02h BX=4101h (640x480x8, LFB) drawn and dumped, then
@@ -1824,6 +1855,16 @@ def t_edge_vbe_dac8_toggle(ops):
     for y in range(200):
         ops.append(lfb_fill(y * 320, 320, (y * 256 // 200) * 0x01010101, unit=4))
     ops += [dump("dac6")] + dispi(4, 0x61)
+
+
+@trace
+def t_edge_vbe_dac8_palette16(ops):
+    """The DISPI 8-bit DAC flag with VBE off (enable 0x20) in mode 12h: 16-colour modes keep
+    widening 6-bit DAC values (QEMU's update_palette16 ignores dac_8bit), so the bars keep
+    their colours, and the band drawn after the flag uses them too."""
+    ops += [int10(0x0012)] + planar_bars(80, 480) + planar_reset()
+    ops += [dump("dac6")] + dispi(4, 0x20) + [dump("flag")]
+    ops += [fill(0xA0000 + 200 * 80, 40 * 80, 0xF0)]
 
 
 @trace

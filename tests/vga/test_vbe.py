@@ -164,3 +164,36 @@ def test_byte_access_to_vbe_ports_is_ignored():
     rd, wr = regs.vbe_ops()
     wr(0, 3, 1)
     assert st.vbe_index == 0 and rd(0, 1) == 0xFF and rd(0, 4) == 0xFFFFFFFF
+
+
+def test_mmio_bar_dispi_ports_and_byte_order():
+    """BAR2 (vga-pci.c): DISPI at 0x500 (index = offset / 2, a byte store writes the whole
+    register), VGA ports at 0x400, byte order at 0x604 (32-bit only); unaligned stores from
+    a trace become byte stores, as TCG splits them."""
+    from vgaemu.machine import Machine
+    from vgaemu.replay import replay
+    from vgaemu.vga.mmio import VGA_MMIO_ADDR
+
+    m = Machine(qemu_compat=True)
+    mem, s = m.address_space_memory, m.vga.state
+    assert not mem.stw_le(VGA_MMIO_ADDR + 0x502, 320)
+    assert not mem.stb(VGA_MMIO_ADDR + 0x504, 200)
+    assert not mem.stw_le(VGA_MMIO_ADDR + 0x506, 32)
+    assert not mem.stw_le(VGA_MMIO_ADDR + 0x508, 0x41)
+    assert s.vbe_regs[1:5] == [320, 200, 32, 0x41]
+    assert mem.ldl_le(VGA_MMIO_ADDR + 0x600) == 8
+    assert mem.ldl_le(VGA_MMIO_ADDR + 0x604) == 0x1E1E1E1E
+    mem.stb(VGA_MMIO_ADDR + 0x604, 0xBE)                 # refused: 32-bit accesses only
+    assert not s.big_endian_fb
+    mem.stl_le(VGA_MMIO_ADDR + 0x604, 0xBEBEBEBE)
+    assert s.big_endian_fb and mem.ldl_le(VGA_MMIO_ADDR + 0x604) == 0xBEBEBEBE
+    mem.stw_le(VGA_MMIO_ADDR + 0x408, 0x0305)            # DAC write index 5, then R = 3
+    assert s.palette[15] == 0 and s.dac_sub_index == 1
+    mem.stb(VGA_MMIO_ADDR + 0x400, 0x20)                 # AR index: palette source on
+    m.vga.update_display()
+    assert m.vga.display.geometry.drawer == "32be"
+
+    r = replay([{"op": "int10", "ax": "0x4F02", "bx": "0x4142"},
+                {"op": "writew", "addr": hex(VGA_MMIO_ADDR + 0x501), "val": "0xA000"}],
+               qemu_compat=True)
+    assert r.machine.vga.state.vbe_regs[1] == 160           # the high byte went to XRES

@@ -11,6 +11,8 @@ Built like QEMU's ``-vga std`` (hw/display/vga.c vga_common_init / vga_init, vga
   step with GR6, SR2, SR4, the graphics controller and the VBE bank;
 - the ``vga`` port regions (0x3B4-0x3B5, 0x3BA, 0x3C0-0x3CF, 0x3D4-0x3D5, 0x3DA) and ``vbe``
   (0x1CE-0x1D1) in the I/O space (regs.py, vbe.py);
+- ``vga.mmio``: BAR2, the same registers as MMIO at 0xFEBF0000 plus the framebuffer byte
+  order (mmio.py);
 - the display loop (display.py) reading only the register file and VRAM.
 """
 
@@ -27,6 +29,7 @@ from vgaemu.errors import ConfigError
 from vgaemu.vga.regs import QEMU_DIFFERENCES as REGS_DIFFERENCES
 from vgaemu.vga.regs import VBE_PORT_BASE, VBE_PORT_COUNT, VGA_PORT_RANGES, VGARegisters
 from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS, VGAState
+from vgaemu.vga.mmio import VGA_MMIO_ADDR, build_mmio_bar
 from vgaemu.vga.vbe import BochsVBE
 from vgaemu.vga.vram import LEGACY_BASE, LEGACY_SIZE, Chain4Window, PlanarMemory
 from vgaemu.vga.vram import QEMU_DIFFERENCES as VRAM_DIFFERENCES
@@ -111,6 +114,10 @@ class VGA:
         rd, wr = self.ports.vbe_ops()
         self.vbe_region = MemoryRegion.io("vbe", VBE_PORT_COUNT, MemoryRegionOps(
             read=rd, write=wr, valid=byte_io, impl=byte_io))
+        from vgaemu.bios.data import load_tables
+
+        self.mmio_mr = build_mmio_bar(self.ports, self.vbe, self.state, load_tables().edid)
+        self.mmio_addr: int | None = None
 
         self._legacy_space: MemoryRegion | None = None
         self._chain4: tuple[Chain4Window, MemoryRegion] | None = None
@@ -123,14 +130,18 @@ class VGA:
 
     # ------------------------------------------------------------------ wiring
     def realize(self, system_memory: MemoryRegion, system_io: MemoryRegion,
-                lfb_addr: int = VBE_DISPI_LFB_PHYSICAL_ADDRESS) -> None:
-        """Map the legacy window, the ports and the LFB (QEMU vga_init + the PCI BAR0)."""
+                lfb_addr: int = VBE_DISPI_LFB_PHYSICAL_ADDRESS,
+                mmio_addr: int = VGA_MMIO_ADDR) -> None:
+        """Map the legacy window, the ports, the LFB and the MMIO BAR (QEMU vga_init + the
+        PCI BARs 0 and 2)."""
         with memory_region_transaction():
             system_memory.add_subregion(LEGACY_BASE, self.lowmem, priority=1)
             for base, mr in self.port_regions:
                 system_io.add_subregion(base, mr)
             system_io.add_subregion(VBE_PORT_BASE, self.vbe_region)
             system_memory.add_subregion(lfb_addr, self.vram_mr, priority=1)
+            system_memory.add_subregion(mmio_addr, self.mmio_mr, priority=1)
+            self.mmio_addr = mmio_addr
             self._legacy_space = system_memory
             self.lfb_addr = lfb_addr
             self.update_memory_access()

@@ -223,9 +223,14 @@ class VGADisplay:
             return False
         self._pkey = (bytes(s.palette), bytes(s.ar), s.pel_mask, dac8)
         dac = render.dac_colours(s, dac8)
+        # The 16-colour palette (text, planar, CGA, VBE 4 bpp) widens 6-bit DAC values even
+        # with the VBE 8-bit DAC on: QEMU's update_palette16 ignores dac_8bit (only
+        # update_palette256 reads it). No hardware has that DAC, so both modes do this.
+        dac6 = render.dac_colours(s, False) if dac8 else dac
         if not self.qemu_compat:
-            dac = dac[np.arange(256) & s.pel_mask]  # the PEL mask ANDs every DAC index
-        pal16 = dac[render.palette16_indexes(s)]
+            sel = np.arange(256) & s.pel_mask  # the PEL mask ANDs every DAC index
+            dac, dac6 = dac[sel], dac6[sel]
+        pal16 = dac6[render.palette16_indexes(s)]
         changed16 = not np.array_equal(pal16, self._pal16)
         changed256 = not np.array_equal(dac, self._dac)
         self._dac, self._pal16 = dac, pal16
@@ -395,6 +400,8 @@ class VGADisplay:
         limit = g.addr_mask + 1
         reader = self._reader
         t = self._tables
+        if drawer.endswith("be"):
+            return render.draw_big_endian(reader, drawer, addrs, width, limit, step, out)
         if drawer in ("32", "24", "16", "15"):
             if drawer in ("32", "24"):
                 src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)

@@ -138,7 +138,8 @@ def geometry_key(s: VGAState) -> tuple:
     """Everything the geometry depends on, cheap enough to compare on every frame."""
     return (_CR_KEY(s.cr), s.sr[SR_CLOCK_MODE], s.sr[SR_CHARACTER_MAP], s.gr[GR_MODE],
             s.gr[GR_MISC], s.ar_index & 0x20, s.ar[AR_MODE], s.ar[AR_PEL], s.ar[AR_PLANE_ENABLE],
-            _VBE_KEY(s.vbe_regs), s.vbe_start_addr, s.vbe_line_offset)
+            _VBE_KEY(s.vbe_regs), s.vbe_start_addr, s.vbe_line_offset,
+            getattr(s, "big_endian_fb", False))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -162,7 +163,8 @@ class BlankGeometry:
 @dataclass(frozen=True, slots=True, eq=False)
 class GraphicsGeometry:
     kind: str
-    #: Line drawer, after QEMU's vga_draw_line*: planar4, cga2, 8d2, 8, 15, 16, 24, 32.
+    #: Line drawer, after QEMU's vga_draw_line*: planar4, cga2, 8d2, 8, 15, 16, 24, 32, and
+    #: 15be, 16be, 24be, 32be for a big-endian framebuffer (MMIO BAR byte-order register).
     drawer: str
     #: Surface size (QEMU's display surface: doubled width for the 320-pixel planar modes).
     width: int
@@ -365,6 +367,8 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
     elif bpp in (15, 16, 24, 32):
         bits = {15: 16, 16: 16, 24: 24, 32: 32}[bpp]
         drawer, double, palette = str(bpp), False, 0
+        if getattr(s, "big_endian_fb", False):
+            drawer += "be"  # QEMU's vga_draw_line*_be / byte-swapped shared surface
     else:
         drawer, bits, double, palette = "8", 8, False, 256
     bwidth = (width * bits + 7) // 8

@@ -59,6 +59,39 @@ def _hicolor_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 LUT15, LUT16, LUT15_ZERO = _hicolor_tables()
 
 
+def _big_endian_tables() -> tuple[np.ndarray, np.ndarray]:
+    """15/16-bit pixels of a big-endian framebuffer, indexed by the little-endian word as read.
+
+    QEMU has no pixman format for byte-swapped 15/16 bpp, so these always go through
+    vga_draw_line15_be/16_be into a shadow surface: the low bits of each channel stay zero.
+    """
+    le = np.arange(65536, dtype=np.uint32)
+    v = ((le & 0xFF) << 8) | (le >> 8)  # lduw_be of the same two bytes
+    be15 = (((v >> 7) & 0xF8) << 16) | (((v >> 2) & 0xF8) << 8) | ((v << 3) & 0xF8)
+    be16 = (((v >> 8) & 0xF8) << 16) | (((v >> 3) & 0xFC) << 8) | ((v << 3) & 0xF8)
+    return be15.astype(np.uint32), be16.astype(np.uint32)
+
+
+LUT15_BE, LUT16_BE = _big_endian_tables()
+
+
+def draw_big_endian(reader: "VRAMReader", drawer: str, addrs: np.ndarray, width: int,
+                    limit: int, step: int | None, out: np.ndarray | None) -> np.ndarray:
+    """Direct-colour lines of a big-endian framebuffer (``big_endian_fb``), as QEMU shows them:
+    32 bpp is a shared b8g8r8x8 surface (bytes x, R, G, B), 24 bpp a shared b8g8r8 one
+    (bytes R, G, B), 15/16 bpp the *_be line drawers (see :func:`_big_endian_tables`)."""
+    if drawer in ("32be", "24be"):
+        src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32be" else 3, limit, step)
+        swapped = src.byteswap()
+        if out is None:
+            out = np.empty(src.shape, dtype=np.uint32)
+        if drawer == "32be":
+            return np.bitwise_and(swapped, np.uint32(0x00FFFFFF), out=out)
+        return np.right_shift(swapped, np.uint32(8), out=out)
+    words = reader.pixels(addrs, "<u2", width, 2, limit, step)
+    return np.take(LUT16_BE if drawer == "16be" else LUT15_BE, words, out=out)
+
+
 def dac_colours(s: VGAState, dac8: bool) -> np.ndarray:
     """The 256 DAC entries as XRGB uint32 (6-bit values widened unless the 8-bit DAC is on)."""
     pal = np.frombuffer(bytes(s.palette), dtype=np.uint8).reshape(256, 3).astype(np.uint32)

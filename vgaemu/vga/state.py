@@ -87,6 +87,9 @@ class VGAState:
     vbe_start_addr: int = 0  # bytes, derived from x/y offset and the virtual width
     vbe_line_offset: int = 0  # bytes per virtual line
     vbe_bank_mask: int = 0
+    #: The framebuffer byte order set through the MMIO BAR's "qemu extended regs" (QEMU's
+    #: ``big_endian_fb``): 15/16/24/32-bpp pixels are read big-endian.
+    big_endian_fb: bool = False
     #: Bit p set when plane p was written since the display loop last looked: a write to
     #: plane 2 in text mode means the font may have changed (QEMU's ``plane_updated``).
     plane_updated: int = 0

@@ -86,6 +86,7 @@ class BochsVBE:
         s.vbe_bank_mask = (s.vram_size >> 16) - 1
         s.bank_offset = 0
         s.dac_8bit = False
+        s.big_endian_fb = False  # default_endian_fb: little-endian on x86
 
     def clear_vram(self, length: int) -> None:
         if self._clear_vram is not None:
