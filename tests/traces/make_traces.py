@@ -1008,6 +1008,23 @@ def t_planar_color_plane_enable(ops):
 
 
 @trace
+def t_planar_bios_scroll_latches(ops):
+    """AH=06h/07h in mode 12h copy each plane with ``rep movsb``: every byte's read loads the
+    latches its write uses (and the blank rows, ``rep stosb``, get the last latches in
+    write mode 1). Diagonal colour bands; window 1 (rows 1-8, columns 2-30) scrolls up 3
+    rows in write mode 1 (bands move up intact, the 3 new rows take the last latches:
+    yellow), window 2 (rows 10-18, columns 40-70) down 2 rows with bit mask 0Fh (right
+    half of each byte moved, stripes in the new rows), window 3 (rows 20-28, columns 5-35)
+    up 2 rows with the XOR function (source XOR destination: black and cyan)."""
+    ops += [int10(0x0012), gc(5, 0x02)]
+    ops.append(write(0xA0000, b"".join(bytes(((x // 5) + (y // 16)) % 16 for x in range(80))
+                                       for y in range(480))))
+    ops += [gc(5, 0x01), int10(0x0603, bx=0x0000, cx=0x0102, dx=0x081E), gc(5, 0x00)]
+    ops += [gc(8, 0x0F), int10(0x0702, bx=0x0000, cx=0x0A28, dx=0x1246), gc(8, 0xFF)]
+    ops += [gc(3, 0x18), int10(0x0602, bx=0x0000, cx=0x1405, dx=0x1C23), gc(3, 0x00)]
+
+
+@trace
 def t_planar_attr_palette(ops):
     """Attribute palette in mode 12h: AR00-0F set to DAC indices 3Fh..30h and 0-7 by port
     writes, and AX=1002h loads all 17 registers (incl. overscan) from ES:DX."""

@@ -126,11 +126,30 @@ class VgaFB:
     def _poke(self, base: int, off: int, data: bytes) -> None:
         self.bus.write(base + off, data)
 
+    def _movsb_bytewise(self, base: int) -> bool:
+        """True when memcpy_far's ``rep movsb`` must be replayed byte by byte: each byte's
+        read loads the VGA latches that its write then uses (write modes 1 and 3, a logical
+        operation, a bit mask), so reading a whole line first would write the wrong bytes."""
+        if not base:
+            return False
+        vga = getattr(getattr(self.bus, "machine", None), "vga", None)
+        if vga is None:
+            return True
+        gr = vga.state.gr
+        return bool(gr[5] & 1) or bool(gr[3] & 0x18) or gr[8] != 0xFF
+
     def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
                         lines: int) -> None:
         if copylen <= 0 or lines <= 0:
             return
         order = range(lines - 1, -1, -1) if src < dst else range(lines)
+        if self._movsb_bytewise(base) or abs(dst - src) < copylen:
+            # rep movsb: read one byte, write it, next (forward, offsets wrap at 64K)
+            for i in order:
+                d, s_ = dst + i * stride, src + i * stride
+                for j in range(copylen):
+                    self._write(base, d + j, self._read(base, s_ + j, 1))
+            return
         for i in order:
             self._write(base, dst + i * stride, self._read(base, src + i * stride, copylen))
 
