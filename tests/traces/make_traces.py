@@ -1022,6 +1022,20 @@ def t_planar_bios_scroll_latches(ops):
     ops += [gc(5, 0x01), int10(0x0603, bx=0x0000, cx=0x0102, dx=0x081E), gc(5, 0x00)]
     ops += [gc(8, 0x0F), int10(0x0702, bx=0x0000, cx=0x0A28, dx=0x1246), gc(8, 0xFF)]
     ops += [gc(3, 0x18), int10(0x0602, bx=0x0000, cx=0x1405, dx=0x1C23), gc(3, 0x00)]
+def t_planar_stale_registers(ops):
+    """QEMU redraws only what vga_draw_graphic calls a full update (mode, size, offsets,
+    shift control, double scan, palette colours) or lines on dirty VRAM: after two dumps
+    (the first is full and leaves the dirty bits, the second clears them) AR12 = 05h and
+    CR9 max scan line 1 leave the 16 bars as they were ("stale"). Then rows 50-69 and
+    100-139 are rewritten: only the lines that now show a dirty page are redrawn, in 4
+    colours with each row twice (rows 100-139 filled white become the magenta band at lines
+    200-279); the others keep the 16 bars. Hardware shows both changes on the whole screen."""
+    ops += [int10(0x0012), gc(5, 0x02)]
+    row = bytes(min(x // 5, 15) for x in range(80))
+    ops += [write(0xA0000, row * 480), gc(5, 0x00), dump("full"), dump("clean")]
+    ops += attr(0x12, 0x05) + [crtc(0x09, 0x41)]
+    ops += [dump("stale"), fill(0xA0000 + 100 * 80, 40 * 80, 0xFF)]
+    ops += [gc(5, 0x02), write(0xA0000 + 50 * 80, row * 20), gc(5, 0x00)]
 
 
 @trace

@@ -22,6 +22,10 @@ def make(name: str, **kw) -> Machine:
     run(mach, SCENARIOS[name]())
     st = mach.frame()
     assert st.full
+    if mach.vga.display.qemu_compat:
+        # QEMU's full update takes no dirty snapshot: the next frame redraws the lines
+        # written before it, and only the one after that is idle
+        mach.frame()
     assert mach.frame().lines_redrawn == 0
     return mach
 
@@ -311,3 +315,28 @@ def test_mode13_address_wraps_at_64k_on_hardware_only():
             assert not surf.any()  # QEMU: VRAM past 64 KiB, cleared by the mode set
         else:
             np.testing.assert_array_equal(surf, picture)  # hardware: back at address 0
+
+
+def test_qemu_redraws_no_line_for_plane_enable_or_max_scan():
+    """QEMU 7.2's vga_draw_graphic has no full update for AR12 or CR9 bits 0-4: the picture
+    stays until its VRAM is written; hardware shows the change at once. A full update leaves
+    the dirty bits set (QEMU takes no snapshot then), so the frame after it redraws them."""
+    from test_screenshots import attr
+    for compat in (False, True):
+        mach = make("mode12", qemu_compat=compat)
+        before = np.ascontiguousarray(mach.vga.display.surface).copy()
+        run(mach, attr(0x12, 0x05) + crtc(0x09, 0x41))
+        st = mach.frame()
+        if compat:
+            assert not st.full and st.lines_redrawn == 0
+            assert np.array_equal(mach.vga.display.surface, before)
+            lfb_write(mach, 0, b"\xff" * 4)  # VRAM page 0: rows 0-12, each shown twice
+            assert redrawn(mach.frame()) == list(range(26))
+        else:
+            assert st.full and not np.array_equal(mach.vga.display.surface, before)
+    mach = machine(qemu_compat=True)
+    run(mach, mode_ops(0x12))
+    lfb_write(mach, 0, b"\xff" * 4)
+    assert mach.frame().full
+    assert 0 in redrawn(mach.frame())
+    assert mach.frame().lines_redrawn == 0

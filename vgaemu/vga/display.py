@@ -29,6 +29,8 @@ from ..romfile import rom_path
 from . import render
 from .geometry import (
     AR_OVERSCAN,
+    CR_MAX_SCAN,
+    GR_MODE,
     TARGET_PAGE_BITS,
     BlankGeometry,
     GraphicsGeometry,
@@ -36,6 +38,8 @@ from .geometry import (
     compute_geometry,
     dac_8bit,
     geometry_key,
+    vbe_enabled,
+    vga_line_compare,
 )
 from .state import VGAState
 from .text import TextRenderer
@@ -138,6 +142,9 @@ class VGADisplay:
         self._base_page = -1
         self._zeros: dict[int, bytes] = {}
         self._idle_stats: UpdateStats | None = None
+        #: qemu_compat: QEMU's last basic params and vga_draw_graphic parameters.
+        self._qbasic: tuple | None = None
+        self._qgfx: tuple | None = None
 
     # -- public -----------------------------------------------------------------------
     @property
@@ -186,20 +193,29 @@ class VGADisplay:
             self._invalid = True
         key = geometry_key(s)
         full = self._invalid
-        if key != self._key:
+        key_changed = key != self._key
+        key_full = key_changed
+        if key_changed:
             self._key = key
             old = self._geom
             self._geom = compute_geometry(s, qemu_compat=self.qemu_compat)
             # QEMU redraws text only for its own triggers (e.g. not for AR10, CR14, CR17)
-            full = full or not (self.qemu_compat and isinstance(old, TextGeometry)
-                                and isinstance(self._geom, TextGeometry)
-                                and old.redraw_key == self._geom.redraw_key)
+            key_full = not (self.qemu_compat and isinstance(old, TextGeometry)
+                            and isinstance(self._geom, TextGeometry)
+                            and old.redraw_key == self._geom.redraw_key)
         g = self._geom
         if g.kind != self._kind:
             self._kind = g.kind
             if g.kind == "text":
                 self._text.mode_changed(self.clock.now_ns)
             full = True
+        if self.qemu_compat and g.kind in ("graphics", "text"):
+            # QEMU's update_basic_params runs in both vga_draw_text and vga_draw_graphic
+            full |= self._qemu_basic_params()
+        if self._qemu_vga_graphics(g):
+            full |= self._qemu_graphic_params(g)
+        else:
+            full |= key_changed and key_full
         full |= self._update_palette(g)
         self._invalid = False
         if g.kind == "graphics":
@@ -209,6 +225,38 @@ class VGADisplay:
             self._drawn = True
             return self._update_text(g, full)
         return self._update_blank(g, full)
+
+    # -- QEMU's full-update decisions (qemu_compat) -------------------------------------
+    def _qemu_vga_graphics(self, g) -> bool:
+        """qemu_compat and a VGA (not VBE) graphics picture: QEMU's vga_draw_graphic decides
+        what is redrawn (see :meth:`_qemu_graphic_params`)."""
+        return (self.qemu_compat and isinstance(g, GraphicsGeometry)
+                and not vbe_enabled(self.state))
+
+    def _qemu_basic_params(self) -> bool:
+        """QEMU's update_basic_params: True when the line offset, start address or line
+        compare changed since the last text or graphics draw."""
+        s = self.state
+        if vbe_enabled(s):
+            basic = (int(s.vbe_line_offset), int(s.vbe_start_addr), 65535)
+        else:
+            cr = s.cr
+            basic = (cr[0x13] << 3, (cr[0x0C] << 8) | cr[0x0D], vga_line_compare(s))
+        changed = basic != self._qbasic
+        self._qbasic = basic
+        return changed
+
+    def _qemu_graphic_params(self, g: GraphicsGeometry) -> bool:
+        """The rest of vga_draw_graphic's full-update test: shift control or double scan
+        changed, or the surface (width, height, line offset). Nothing else forces a redraw
+        in QEMU 7.2 -- a changed plane enable (AR12), maximum scan line (CR9 bits 0-4) or
+        CRTC mode (CR17) only shows on lines whose VRAM is dirty, so the picture goes stale."""
+        s = self.state
+        params = ((s.gr[GR_MODE] >> 5) & 3, s.cr[CR_MAX_SCAN] >> 7,
+                  g.width, g.height, s.cr[0x13] << 3)
+        changed = params != self._qgfx
+        self._qgfx = params
+        return changed
 
     # -- palette ----------------------------------------------------------------------
     def _update_palette(self, g) -> bool:
@@ -273,6 +321,14 @@ class VGADisplay:
         p0 = self._base_page + page0
         return self._row[p0:p0 + npages].tobytes() != zeros
 
+    def _dirty_count(self, page0: int, npages: int) -> int:
+        """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
+        if not self._any_dirty(page0, npages):
+            return 0
+        p0 = self._base_page + page0
+        return int(np.count_nonzero(np.frombuffer(self._row[p0:p0 + npages].tobytes(),
+                                                  dtype=np.uint8)))
+
     def _snapshot(self, page0: int, npages: int) -> np.ndarray:
         """snapshot_and_clear_dirty(VGA) over VRAM pages [page0, page0 + npages): np.bool_."""
         start = page0 << TARGET_PAGE_BITS
@@ -320,9 +376,20 @@ class VGADisplay:
         resized = self._set_size(g.width, g.height)
         full |= resized
         c = self._graphics_cache(g)
-        if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
-            return c["idle"]
-        pages = self._snapshot(g.snap_page0, g.snap_npages)
+        if self._qemu_vga_graphics(g):
+            # QEMU: a full update takes no snapshot (the dirty bits stay set for the next
+            # frame); otherwise the snapshot clears all of VRAM (VGA modes have depth 0, so
+            # vga_draw_graphic's region is the whole of it).
+            if full:
+                return self._draw_full(g, c, resized)
+            npages = self.state.vram_size >> TARGET_PAGE_BITS
+            if not self._any_dirty(0, npages):
+                return c["idle"]
+            pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
+        else:
+            if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
+                return c["idle"]
+            pages = self._snapshot(g.snap_page0, g.snap_npages)
         raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
@@ -355,6 +422,12 @@ class VGADisplay:
         self._draw_lines(g, c, rows, runs, full)
         rects = tuple((0, y, g.width, n) for y, n in runs)
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
+                           g.width, g.height, g.description, resized)
+
+    def _draw_full(self, g: GraphicsGeometry, c: dict, resized: bool) -> UpdateStats:
+        rows = c["all"]
+        self._draw_lines(g, c, rows, [(0, g.height)], True)
+        return UpdateStats(True, g.height, 0, g.height * g.bwidth, ((0, 0, g.width, g.height),),
                            g.width, g.height, g.description, resized)
 
     def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray,
@@ -439,7 +512,11 @@ class VGADisplay:
         s = self.state
         resized = self._set_size(g.width, g.height)
         full |= resized
-        if full or self._any_dirty(g.snap_page0, g.snap_npages):
+        if self.qemu_compat:
+            # QEMU's vga_draw_text compares cells with its cache and leaves the dirty bitmap
+            # alone: the bits stay set for the next graphics frame's snapshot.
+            dirty_pages = self._dirty_count(g.snap_page0, g.snap_npages)
+        elif full or self._any_dirty(g.snap_page0, g.snap_npages):
             dirty_pages = int(np.count_nonzero(self._snapshot(g.snap_page0, g.snap_npages)))
         else:
             dirty_pages = 0

@@ -115,6 +115,9 @@ HARDWARE_VS_QEMU = (
      "that reaches line compare restarts at address 0)"),
     ("cursor skew CR0B bits 5-6", "the cursor appears 0-3 character positions to the right",
      "ignored"),
+    ("graphics redraw", "every frame shows the current registers",
+     "only full updates (mode, size, offsets, shift control, double scan, colours) and lines "
+     "on dirty VRAM are redrawn: AR12, CR9 max scan line and CR17 changes leave it stale"),
     ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
      "forces 100 rows (a hack for CGA 160x100)"),
 )
