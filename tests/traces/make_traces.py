@@ -1039,6 +1039,17 @@ def t_planar_stale_registers(ops):
 
 
 @trace
+def t_planar_stale_map_mask_zero(ops):
+    """A planar store with map mask 0 changes no plane, but QEMU's vga_mem_writeb still marks
+    its VRAM dirty: after AR12 = 05h left the 16 bars stale, a 320-byte ``rep stosb`` at row
+    200 with SR2 = 0 makes the lines of its VRAM page (rows 192-204) redraw in 4 colours.
+    Hardware shows 4 colours everywhere."""
+    ops += [int10(0x0012)] + planar_ramp16() + [dump("full"), dump("clean")]
+    ops += attr(0x12, 0x05) + [dump("stale"), seq(2, 0x00), fill(0xA0000 + 200 * 80, 320, 0xFF),
+                               seq(2, 0x0F)]
+
+
+@trace
 def t_planar_attr_palette(ops):
     """Attribute palette in mode 12h: AR00-0F set to DAC indices 3Fh..30h and 0-7 by port
     writes, and AX=1002h loads all 17 registers (incl. overscan) from ES:DX."""

@@ -192,10 +192,13 @@ class PlanarMemory:
         bm = bit_mask * 0x01010101
         return (v & bm) | (latch & ~bm & _ALL)
 
-    def _write_planes(self, off: int, value: int, plane_mask: int) -> None:
+    def _write_planes(self, off: int, value: int, plane_mask: int, qemu: bool = False) -> None:
+        """Write the enabled planes of planar address ``off``. ``qemu``: QEMU's planar path
+        marks the dword dirty even when the map mask enables no plane (vga_mem_writeb), so
+        the display redraws those lines."""
         s = self.state
         s.plane_updated |= plane_mask
-        if off * 4 >= self.vram_size or not plane_mask:
+        if off * 4 >= self.vram_size or not (plane_mask or qemu):
             return
         wm = MASK16[plane_mask]
         d = self._d
@@ -227,7 +230,7 @@ class PlanarMemory:
                         s.plane_updated |= mask
                         self.set_dirty(idx, 1)
             else:
-                self._write_planes(a, self._gc_value(val), sr[2] & 15)
+                self._write_planes(a, self._gc_value(val), sr[2] & 15, qemu=True)
             return
         a &= 0xFFFF
         if sr[4] & 0x08:  # chain 4: address bits 0-1 select the plane
@@ -435,12 +438,17 @@ class PlanarMemory:
         else:
             self._write_planar(a, V, sr2)
 
-    def _write_planar(self, a: int, V: np.ndarray, pm: int) -> None:
-        """Planar write of dwords [a, a + len(V)) under plane mask ``pm``."""
+    def _write_planar(self, a: int, V: np.ndarray, pm: int, qemu: bool = False) -> None:
+        """Planar write of dwords [a, a + len(V)) under plane mask ``pm`` (``qemu``: marked
+        dirty even with no plane enabled, as :meth:`_write_planes`)."""
         s = self.state
         s.plane_updated |= pm
         end = min(a + V.shape[0], self.vram_size >> 2)
-        if not pm or end <= a:
+        if end <= a:
+            return
+        if not pm:
+            if qemu:
+                self._mark(4 * a, 4 * end)
             return
         d = self._np_d[a:end]
         V = V[:end - a]
@@ -497,7 +505,7 @@ class PlanarMemory:
             if first is not None:
                 self._mark(first, last + 1)
         else:
-            self._write_planar(a, self._gc_table()[vals], sr2)
+            self._write_planar(a, self._gc_table()[vals], sr2, qemu=True)
 
     def read_block(self, offset: int, n: int) -> np.ndarray:
         """``io`` region block read: ``n`` bytes as ``n`` byte reads in address order would
