@@ -81,22 +81,18 @@ def build_mmio_bar(ports, vbe, state, edid: bytes = b"") -> MemoryRegion:
     def edid_write(offset: int, value: int, size: int) -> None:
         return None
 
+    def io(name: str, size: int, read, write, valid: tuple, impl: tuple) -> MemoryRegion:
+        return MemoryRegion.io(name, size, MemoryRegionOps(
+            read=read, write=write, valid=AccessConstraints(*valid), impl=AccessConstraints(*impl)))
+
     subs = (
-        (0, MemoryRegion.io("edid", PCI_VGA_EDID_SIZE, MemoryRegionOps(
-            read=edid_read, write=edid_write,
-            valid=AccessConstraints(1, 4), impl=AccessConstraints(1, 4)))),
-        (PCI_VGA_IOPORT_OFFSET, MemoryRegion.io("vga ioports remapped", PCI_VGA_IOPORT_SIZE,
-                                                MemoryRegionOps(
-            read=ioport_read, write=ioport_write,
-            valid=AccessConstraints(1, 4), impl=AccessConstraints(1, 2)))),
-        (PCI_VGA_BOCHS_OFFSET, MemoryRegion.io("bochs dispi interface", PCI_VGA_BOCHS_SIZE,
-                                               MemoryRegionOps(
-            read=bochs_read, write=bochs_write,
-            valid=AccessConstraints(1, 4), impl=AccessConstraints(2, 2)))),
-        (PCI_VGA_QEXT_OFFSET, MemoryRegion.io("qemu extended regs", PCI_VGA_QEXT_SIZE,
-                                              MemoryRegionOps(
-            read=qext_read, write=qext_write,
-            valid=AccessConstraints(4, 4), impl=AccessConstraints(1, 4)))),
+        (0, io("edid", PCI_VGA_EDID_SIZE, edid_read, edid_write, (1, 4), (1, 4))),
+        (PCI_VGA_IOPORT_OFFSET, io("vga ioports remapped", PCI_VGA_IOPORT_SIZE,
+                                   ioport_read, ioport_write, (1, 4), (1, 2))),
+        (PCI_VGA_BOCHS_OFFSET, io("bochs dispi interface", PCI_VGA_BOCHS_SIZE,
+                                  bochs_read, bochs_write, (1, 4), (2, 2))),
+        (PCI_VGA_QEXT_OFFSET, io("qemu extended regs", PCI_VGA_QEXT_SIZE,
+                                 qext_read, qext_write, (4, 4), (1, 4))),
     )
     for off, mr in subs:
         mmio.add_subregion(off, mr)
