@@ -140,6 +140,9 @@ class DirtyMemory:
         # Bumped by every clearing operation; lets fast paths know cached "already dirty"
         # knowledge may be stale.
         self.clear_generation = 0
+        # Told (start, length, mask) after bits were cleared: the softmmu TLB drops its write
+        # entries there (tlb_reset_dirty_range_all), the display and migration may follow.
+        self._clear_listeners: list = []
         if npages:
             self.grow(npages)
 
@@ -178,6 +181,38 @@ class DirtyMemory:
     def watch(self, obj) -> None:
         """Register `obj._dirty_memory_moved()` to be called when the bitmaps are reallocated."""
         self._watchers.add(obj)
+
+    # -- who hears of clears ----------------------------------------------------------------
+    def add_clear_listener(self, fn) -> None:
+        """Call `fn(start, length, mask)` synchronously after any operation clears bits of the
+        clients in `mask` over ram_addr range [start, start+length), before that operation
+        returns.  QEMU's clearing paths call tlb_reset_dirty_range_all at the same point."""
+        if not callable(fn):
+            raise DirtyMemoryError(f"clear listener {fn!r} is not callable")
+        self._clear_listeners.append(fn)
+
+    def remove_clear_listener(self, fn) -> None:
+        try:
+            self._clear_listeners.remove(fn)
+        except ValueError:
+            raise DirtyMemoryError(f"{fn!r} is not a clear listener of {self!r}") from None
+
+    def _cleared(self, p0: int, p1: int, mask: int) -> None:
+        for fn in tuple(self._clear_listeners):
+            fn(p0 << TARGET_PAGE_BITS, (p1 - p0) << TARGET_PAGE_BITS, mask)
+
+    def is_clean(self, ram_addr: int) -> bool:
+        """cpu_physical_memory_is_clean: is the page holding `ram_addr` clean for any client?
+        A softmmu TLB gives a page a direct write entry only while this is False."""
+        try:
+            p = ram_addr >> TARGET_PAGE_BITS
+            if 0 <= p < self._npages:
+                r0, r1, r2 = self.rows
+                return not (r0[p] and r1[p] and r2[p])
+        except TypeError:
+            pass
+        raise DirtyMemoryError(f"ram_addr {ram_addr!r} is beyond the dirty bitmaps "
+                               f"(which cover {self.size:#x} bytes)")
 
     # -- range helpers ----------------------------------------------------------------------
     def _pages(self, start, length) -> tuple[int, int]:
@@ -221,6 +256,8 @@ class DirtyMemory:
             for c in range(DIRTY_MEMORY_NUM):
                 if mask & (1 << c):
                     bits[c, p0:p1] = 0
+        if self._clear_listeners:
+            self._cleared(p0, p1, mask)
 
     def reset_dirty_range(self, start: int, length: int, client: int) -> None:
         """cpu_physical_memory_reset_dirty / memory_region_reset_dirty for one client."""
@@ -277,6 +314,8 @@ class DirtyMemory:
             if dirty:
                 self.clear_generation += 1
                 seg.fill(0)
+        if dirty and self._clear_listeners:
+            self._cleared(p0, p1, 1 << c)
         return dirty
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
@@ -289,6 +328,8 @@ class DirtyMemory:
             pages = seg.astype(np.bool_)
             self.clear_generation += 1
             seg.fill(0)
+        if self._clear_listeners:
+            self._cleared(p0, p1, 1 << c)
         return DirtyBitmapSnapshot(p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS, pages, c)
 
     def __repr__(self) -> str:

@@ -774,9 +774,12 @@ class MemoryRegion:
                 with dm.lock:
                     row = dm.rows[client]
                     raw = row[p0:p1].tobytes()
-                    if raw != zeros:
+                    cleared = raw != zeros
+                    if cleared:
                         row[p0:p1] = zeros
                         dm.clear_generation += 1
+                if cleared and dm._clear_listeners:
+                    dm._cleared(p0, p1, 1 << client)
                 pages = np.frombuffer(bytearray(raw), dtype=np.bool_)
                 return DirtyBitmapSnapshot(p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS,
                                            pages, client)

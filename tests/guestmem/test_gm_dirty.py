@@ -112,3 +112,27 @@ def test_zero_length_ranges_touch_no_page():
     assert not dm.get_dirty(0, 4 * P, DirtyClient.VGA)
     assert not dm.test_and_clear_dirty(P + 5, 0, DirtyClient.VGA)
     assert len(dm.snapshot_and_clear_dirty(P + 5, 0, DirtyClient.VGA)) == 0
+
+
+def test_clear_listeners_hear_every_clearing_path_and_is_clean_tracks_all_clients():
+    """The softmmu TLB's contract: is_clean is True while any client's bit is clear, and every
+    operation that clears bits reports the cleared range before it returns."""
+    from guestmem.dirty import DIRTY_CLIENTS_ALL, DIRTY_MEMORY_CODE, DirtyMemory
+    dm = DirtyMemory(16)
+    heard = []
+    listener = lambda s, l, m: heard.append((s, l, m))
+    dm.add_clear_listener(listener)
+    assert dm.is_clean(0)
+    dm.set_dirty_range(0, 3 * 4096, DIRTY_CLIENTS_ALL)
+    assert not dm.is_clean(4096 + 5)
+    dm.snapshot_and_clear_dirty(0, 4096, DIRTY_MEMORY_VGA)
+    dm.clear_dirty_range(4096, 4096, 1 << DIRTY_MEMORY_CODE)
+    assert dm.test_and_clear_dirty(8192, 4096, DIRTY_MEMORY_VGA)
+    assert not dm.test_and_clear_dirty(8192, 4096, DIRTY_MEMORY_VGA)  # nothing cleared: silent
+    assert heard == [(0, 4096, 1), (4096, 4096, 2), (8192, 4096, 1)]
+    assert dm.is_clean(0) and dm.is_clean(4096) and dm.is_clean(8192)
+    dm.remove_clear_listener(listener)
+    with pytest.raises(DirtyMemoryError):
+        dm.remove_clear_listener(listener)
+    with pytest.raises(DirtyMemoryError):
+        dm.is_clean(16 * 4096)
