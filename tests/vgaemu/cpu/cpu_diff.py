@@ -1,0 +1,275 @@
+"""Run the same real-mode code in unicorn (QEMU's TCG, the reference) and in vgaemu's X86CPU,
+from the same registers and memory, and say where they part.
+
+The sandbox (x86_sequences.LAYOUT) gives each segment register a 64 KiB window of RAM;
+unicorn maps only those windows, so a wild access faults there.  The reference runs first,
+one architectural instruction at a time (a REP string instruction is one instruction, though
+unicorn counts each iteration), and stops at the first thing real mode does not define the
+same way in both or that unicorn does not model as a 386 does: an interrupt or exception
+(INT n, #DE, #UD -- unicorn reports them instead of going through the IVT), an access outside
+its segment's 64 KiB, leaving the code window, or an instruction budget.  Everything before
+that point must match exactly: the eight general registers, EIP, the segment registers, the
+EFLAGS bits a 386 has (minus the arithmetic flags the SDM leaves undefined after the
+instruction) and every byte of the six windows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_16, Uc, UcError
+from unicorn import x86_const as X
+
+from tests.vgaemu.cpu.x86_sequences import (CODE_IP, EFLAGS_COMPARED, LAYOUT, REGS32,
+                                            WINDOW_SIZE, WINDOWS,
+                            undefined_flags)
+
+SEGS = ("cs", "ds", "es", "ss", "fs", "gs")
+UC_REG = {name: getattr(X, f"UC_X86_REG_{name.upper()}") for name in REGS32 + list(SEGS)}
+UC_REG["eip"] = X.UC_X86_REG_EIP
+UC_REG["eflags"] = X.UC_X86_REG_EFLAGS
+STATE_KEYS = REGS32 + ["eip", "eflags"] + list(SEGS)
+CODE_BASE = LAYOUT["cs"] << 4
+#: Steps of the reference before a sequence counts as running away (a loop whose body hit CX).
+STEP_BUDGET = 400
+
+
+class ReferenceStop(Exception):
+    """The reference reached something the comparison must not go past."""
+
+
+def sandbox_memory(seed: int, code: bytes) -> dict[int, bytes]:
+    """Random contents for every window, with `code` at CS:CODE_IP."""
+    rng = np.random.default_rng(seed)
+    mem = {base: bytearray(rng.bytes(WINDOW_SIZE)) for base in WINDOWS}
+    mem[CODE_BASE][CODE_IP:CODE_IP + len(code)] = code
+    return {base: bytes(b) for base, b in mem.items()}
+
+
+def initial_state(regs: dict) -> dict:
+    state = dict(regs)
+    state.update({seg: LAYOUT[seg] for seg in SEGS})
+    state["eip"] = CODE_IP
+    return state
+
+
+class UnicornReference:
+    """unicorn in 16-bit mode over the sandbox windows."""
+
+    def __init__(self, memory: dict[int, bytes], state: dict):
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_16)
+        for base, data in memory.items():
+            uc.mem_map(base, WINDOW_SIZE)
+            uc.mem_write(base, data)
+        for seg in SEGS:
+            uc.reg_write(UC_REG[seg], state[seg])
+        for name in REGS32 + ["eip", "eflags"]:
+            uc.reg_write(UC_REG[name], state[name])
+        self.stop_reason: str | None = None
+        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, self._on_access)
+
+    def _on_interrupt(self, uc, intno, _):
+        self.stop_reason = self.stop_reason or f"interrupt {intno}"
+        uc.emu_stop()
+
+    def _on_access(self, uc, access, address, size, value, _):
+        for base in WINDOWS:
+            if base <= address and address + size <= base + WINDOW_SIZE:
+                return
+        self.stop_reason = self.stop_reason or f"access 0x{address:x}+{size} outside the windows"
+        uc.emu_stop()
+
+    def state(self) -> dict:
+        return {k: self.uc.reg_read(UC_REG[k]) for k in STATE_KEYS}
+
+    def linear_pc(self) -> int:
+        return (self.uc.reg_read(UC_REG["cs"]) << 4) + self.uc.reg_read(UC_REG["eip"])
+
+    def fetch(self, n: int = 16) -> bytes:
+        pc = self.linear_pc()
+        return bytes(self.uc.mem_read(pc, min(n, CODE_BASE + WINDOW_SIZE - pc)))
+
+    def step(self) -> None:
+        """One architectural instruction (all iterations of a REP string instruction)."""
+        start = (self.uc.reg_read(UC_REG["cs"]), self.uc.reg_read(UC_REG["eip"]))
+        for _ in range(0x20000):
+            pc = self.linear_pc()
+            if not CODE_BASE <= pc < CODE_BASE + WINDOW_SIZE - 16:
+                raise ReferenceStop(f"EIP left the code window (linear 0x{pc:x})")
+            try:
+                self.uc.emu_start(pc, 0, count=1)
+            except UcError as exc:
+                raise ReferenceStop(f"unicorn: {exc}") from None
+            if self.stop_reason:
+                raise ReferenceStop(self.stop_reason)
+            if (self.uc.reg_read(UC_REG["cs"]), self.uc.reg_read(UC_REG["eip"])) != start:
+                return
+        raise ReferenceStop("an instruction that does not end")
+
+    def window(self, base: int) -> bytes:
+        return bytes(self.uc.mem_read(base, WINDOW_SIZE))
+
+
+class VgaemuCPU:
+    """vgaemu's X86CPU on a fresh Machine with the sandbox loaded."""
+
+    def __init__(self, memory: dict[int, bytes], state: dict, *, tb_cache: bool):
+        from vgaemu.machine import Machine
+
+        self.machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        for base, data in memory.items():
+            self.machine.write(base, data)
+        self.cpu = cpu = self.machine.cpu
+        for seg in SEGS:
+            setattr(cpu, seg, state[seg])
+        for name in REGS32 + ["eip", "eflags"]:
+            setattr(cpu, name, state[name])
+
+    def state(self) -> dict:
+        return {k: getattr(self.cpu, k) for k in STATE_KEYS}
+
+    def step(self) -> None:
+        """One architectural instruction (repeats the CPU's step while a REP instruction is
+        still on the same CS:EIP)."""
+        cpu = self.cpu
+        start = (cpu.cs, cpu.eip)
+        for _ in range(0x20000):
+            cpu.step()
+            if (cpu.cs, cpu.eip) != start:
+                return
+        raise AssertionError(f"vgaemu: the instruction at {start[0]:04x}:{start[1]:04x} does not end")
+
+    def run(self, max_instructions: int) -> None:
+        self.cpu.run(max_instructions=max_instructions)
+
+    def set_eflags_bits(self, mask: int, value: int) -> None:
+        self.cpu.eflags = (self.cpu.eflags & ~mask) | (value & mask)
+
+    def window(self, base: int) -> bytes:
+        return self.machine.read(base, WINDOW_SIZE)
+
+
+# ---------------------------------------------------------------------------- comparison
+
+def diff_states(ref: dict, ours: dict, undefined: int = 0) -> list[str]:
+    out = []
+    for k in STATE_KEYS:
+        a, b = ref[k], ours[k]
+        if k == "eflags":
+            mask = EFLAGS_COMPARED & ~undefined
+            a, b = a & mask, b & mask
+        if a != b:
+            out.append(f"{k}: unicorn 0x{a:x}, vgaemu 0x{b:x}")
+    return out
+
+
+def diff_memory(ref, ours) -> list[str]:
+    out = []
+    for base in WINDOWS:
+        a = np.frombuffer(ref.window(base), np.uint8)
+        b = np.frombuffer(ours.window(base), np.uint8)
+        bad = np.flatnonzero(a != b)
+        if bad.size:
+            shown = ", ".join(f"0x{base + int(i):x}: unicorn {a[i]:02x} vgaemu {b[i]:02x}"
+                              for i in bad[:6])
+            out.append(f"{bad.size} bytes differ in window 0x{base:x} ({shown})")
+    return out
+
+
+def disassemble(code: bytes, origin: int = CODE_IP) -> str:
+    """ndisasm's listing when NASM's disassembler is installed, else hex."""
+    if shutil.which("ndisasm"):
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            f.write(code)
+            f.flush()
+            res = subprocess.run(["ndisasm", "-b16", "-o", str(origin), f.name],
+                                 capture_output=True, text=True, timeout=10)
+            if res.returncode == 0:
+                return res.stdout
+    return code.hex(" ")
+
+
+@dataclass
+class Mismatch:
+    where: str
+    problems: list[str]
+
+
+def describe(seq_code: bytes, state: dict, seed: int, mismatch: Mismatch) -> str:
+    regs = " ".join(f"{k}={state[k]:x}" for k in STATE_KEYS)
+    return (f"{mismatch.where}:\n  " + "\n  ".join(mismatch.problems)
+            + f"\ninitial state: {regs}\nmemory seed: {seed}\ncode:\n{disassemble(seq_code)}")
+
+
+def run_single_step(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True) -> int:
+    """Step both through `code`; fail on the first difference.  Returns the number of
+    instructions compared (the reference may stop early)."""
+    memory = sandbox_memory(seed, code)
+    state = initial_state(regs)
+    ref = UnicornReference(memory, state)
+    ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
+    hlt = CODE_IP + len(code) - 1
+    n = 0
+    while n < STEP_BUDGET:
+        before = ref.state()
+        if before["eip"] == hlt:
+            break
+        insn = ref.fetch()
+        try:
+            ref.step()
+        except ReferenceStop:
+            break
+        ours.step()
+        n += 1
+        undefined = undefined_flags(insn, before["ecx"])
+        after = ref.state()
+        problems = diff_states(after, ours.state(), undefined) + diff_memory(ref, ours)
+        if problems:
+            where = f"instruction {n} at {before['cs']:04x}:{before['eip']:04x} ({insn[:8].hex(' ')})"
+            raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
+        if undefined:
+            ours.set_eflags_bits(undefined, after["eflags"])
+    return n
+
+
+def reference_steps(code: bytes, regs: dict, seed: int) -> tuple[int, bool]:
+    """(instructions the reference runs before it stops, whether it reached the final HLT)."""
+    ref = UnicornReference(sandbox_memory(seed, code), initial_state(regs))
+    hlt = CODE_IP + len(code) - 1
+    for n in range(STEP_BUDGET):
+        if ref.uc.reg_read(UC_REG["eip"]) == hlt:
+            return n, True
+        try:
+            ref.step()
+        except ReferenceStop:
+            return n, False
+    return STEP_BUDGET, False
+
+
+def run_block(code: bytes, regs: dict, seed: int, final_undefined: int, *,
+              tb_cache: bool = True) -> bool:
+    """Run the whole sequence in one go in both (TBs, chaining, lazy flags across blocks),
+    compare at the end.  Only sequences the reference runs to their HLT count; returns
+    whether this one did."""
+    n, complete = reference_steps(code, regs, seed)
+    if not complete:
+        return False
+    memory = sandbox_memory(seed, code)
+    state = initial_state(regs)
+    ref = UnicornReference(memory, state)
+    hlt = CODE_IP + len(code) - 1
+    for _ in range(n):
+        ref.step()
+    assert ref.uc.reg_read(UC_REG["eip"]) == hlt
+    ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
+    ours.run(n)
+    problems = diff_states(ref.state(), ours.state(), final_undefined) + diff_memory(ref, ours)
+    if problems:
+        where = f"after the block of {n} instructions (tb_cache={tb_cache})"
+        raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
+    return True
