@@ -3,7 +3,7 @@
 import pytest
 from guestmem import DIRTY_MEMORY_CODE, DMADirection, MemoryRegion, dma_memory_rw
 
-from cpu_bus import ALIAS_BASE, MMIO_BASE, P, ROM_BASE, Bus
+from tests.vgaemu.cpu.cpu_bus import ALIAS_BASE, MMIO_BASE, P, ROM_BASE, Bus
 from vgaemu.cpu.tb import TB_MAX_SIZE, TBCache, TBCacheError, TranslationBlock
 
 

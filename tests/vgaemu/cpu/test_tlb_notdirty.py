@@ -6,7 +6,7 @@ import pytest
 from guestmem import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA, MemoryRegion,
                       memory_region_transaction)
 
-from cpu_bus import (ALIAS_BASE, MMIO_BASE, P, RAM_PAGES, ROM_BASE, VRAM_BASE, VRAM_PAGES,
+from tests.vgaemu.cpu.cpu_bus import (ALIAS_BASE, MMIO_BASE, P, RAM_PAGES, ROM_BASE, VRAM_BASE, VRAM_PAGES,
                      Bus)
 from vgaemu.cpu.tlb import SoftTLB, TLBError
 from vgaemu.errors import VGAEmuError
