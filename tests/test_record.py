@@ -14,7 +14,7 @@ from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
 from vgaemu.replay import TraceRecorder, load_trace, replay
 
-DEMOS = Path(__file__).resolve().parent.parent / "roms" / "demos"
+DEMOS = Path(__file__).resolve().parent.parent / "vgaemu" / "roms" / "demos"
 
 
 def vgaemu(*args, cwd):
