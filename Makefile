@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench qemu-goldens gallery clean
+.PHONY: demo test stress bench qemu-goldens gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The stress suite for as long as you like (seconds per scenario).
+STRESS_SECONDS ?= 30
+stress: $(STAMP)
+	VGAEMU_STRESS_SECONDS=$(STRESS_SECONDS) $(BIN)/python -m pytest -q -m stress tests/stress
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_memory.py
