@@ -279,7 +279,7 @@ class SoftTLB:
             return
         ram_page = self._ram_addr.get(vpn)
         if ram_page is not None:
-            self._notdirty_write(vpn, ram_page + off, off, n, value)
+            self._notdirty_write(vpn, ram_page + off, off, value.to_bytes(n, "little"))
             return
         st = self._st.get(n)
         if st is not None:
@@ -287,12 +287,57 @@ class SoftTLB:
         else:
             self.address_space.write(paddr, value.to_bytes(n, "little"))
 
-    def _notdirty_write(self, vpn: int, ram_addr: int, off: int, n: int, value: int) -> None:
+    def store_bytes(self, paddr: int, data) -> bool:
+        """Store a run of bytes (a `rep movs`/`rep stos` chunk) at guest-physical `paddr`.
+
+        Page by page: a direct slice store where the write entry exists; a clean RAM page
+        takes one notdirty_write for the whole piece (so only the TBs the piece overlaps
+        die, as for single stores); MMIO and the rest go through the address space, whose
+        regions may take the piece as one block.  Returns what `store` returns."""
+        try:
+            paddr = operator.index(paddr)
+            src = memoryview(data).cast("B")
+        except TypeError:
+            raise TLBError(f"store_bytes needs an integer address and bytes, got {paddr!r}, "
+                           f"{type(data).__name__}") from None
+        n = len(src)
+        if not 0 <= paddr < PHYS_ADDR_LIMIT or n > PHYS_ADDR_LIMIT:
+            raise TLBError(f"store of {n} bytes at {paddr:#x} is outside 32-bit physical space")
+        tbc = self.tb_cache
+        if tbc is not None:
+            tbc.running_invalidated = False
+        flushes = self.flush_count
+        self._store_run(paddr, src)
+        return self.flush_count != flushes or (tbc is not None and tbc.running_invalidated)
+
+    def _store_run(self, paddr: int, src: memoryview) -> None:
+        n = len(src)
+        pos = 0
+        while pos < n:
+            a = (paddr + pos) % PHYS_ADDR_LIMIT
+            off = a & PAGE_MASK
+            k = min(n - pos, TARGET_PAGE_SIZE - off)
+            piece = src[pos:pos + k]
+            vpn = a >> TARGET_PAGE_BITS
+            mv = self.write_pages.get(vpn)
+            if mv is None and vpn not in self.read_pages and vpn not in self._slow:
+                self.tlb_fill(vpn)
+                mv = self.write_pages.get(vpn)
+            if mv is not None:
+                mv[off:off + k] = piece
+            elif vpn in self._ram_addr:
+                self._notdirty_write(vpn, self._ram_addr[vpn] + off, off, piece)
+            else:
+                self.address_space.write(a, piece)
+            pos += k
+
+    def _notdirty_write(self, vpn: int, ram_addr: int, off: int, data) -> None:
         """notdirty_write: the page is clean for some client.  Invalidate the TBs this store
         overlaps if the page holds code (its CODE bit is clear), store, mark VGA and MIGRATION
         dirty, and make the page's entry direct if that leaves it dirty for everybody (QEMU:
         "we remove the notdirty callback only if the code has been flushed")."""
         self.counters.notdirty_writes += 1
+        n = len(data)
         dirty = self.dirty
         if not dirty.get_dirty(ram_addr, n, DIRTY_MEMORY_CODE):
             tbc = self.tb_cache
@@ -301,13 +346,11 @@ class SoftTLB:
             else:  # nothing can be translated here: tlb_unprotect_code
                 dirty.set_dirty_range(ram_addr, n, _CODE)
         mv = self.read_pages.get(vpn)
-        if mv is None:  # the invalidation changed the map (a hook with side effects)
-            mv = self.tlb_fill(vpn)
-            if mv is None or vpn not in self._ram_addr:
-                self._store_in_page((vpn << TARGET_PAGE_BITS) | off, n, value)
-                return
-            ram_addr = self._ram_addr[vpn] + off
-        mv[off:off + n] = value.to_bytes(n, "little")
+        if mv is None or self._ram_addr.get(vpn) != ram_addr - off:
+            # the invalidation changed the map (a hook with side effects): start over
+            self._store_run((vpn << TARGET_PAGE_BITS) | off, memoryview(data).cast("B"))
+            return
+        mv[off:off + n] = data
         dirty.set_dirty_range(ram_addr, n, DIRTY_CLIENTS_NOCODE)
         if not dirty.is_clean(ram_addr):
             self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)

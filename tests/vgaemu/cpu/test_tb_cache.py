@@ -214,3 +214,17 @@ def test_bad_tbs_and_caches(bus):
         TBCache(bus.as_, bus.tlb)
     with pytest.raises(TBCacheError):
         TBCache(bus.as_, "tlb")
+
+
+def test_store_bytes_kills_only_the_tbs_it_overlaps(bus):
+    tbc = bus.tb_cache
+    a = tb_at(bus, P + 0x100, size=16)
+    b = tb_at(bus, P + 0x800, size=16)
+    tbc.running = b
+    assert bus.tlb.store_bytes(P + 0x200, b"\xaa" * 0x100) is False  # beside the code
+    assert a.valid and b.valid
+    assert bus.tlb.store_bytes(P + 0x0F0, b"\xbb" * 0x20) is False
+    assert not a.valid and b.valid
+    assert bus.tlb.store_bytes(P + 0x7F0, b"\xcc" * 0x40) is True  # into the running TB
+    assert not b.valid and code_bit(bus, P)
+    assert bus.host(P + 0x7F0, 0x40) == b"\xcc" * 0x40

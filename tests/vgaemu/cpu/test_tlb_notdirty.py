@@ -232,3 +232,25 @@ def test_close_detaches(bus):
     bus.dirty.clear_dirty_range(0, P, 1 << DIRTY_MEMORY_CODE)  # no listener left to call
     bus.root.add_subregion(0x500000, MemoryRegion.alias("late", bus.ram, 0, P))
     assert not bus.tlb.read_pages
+
+
+def test_store_bytes_across_direct_notdirty_and_mmio_pages(bus):
+    tlb = bus.tlb
+    vga_snapshot(bus)  # VRAM pages clean for VGA
+    data = bytes(range(256)) * 33  # 8448 bytes over four pages
+    start = VRAM_BASE + 2 * P - 100
+    assert tlb.store_bytes(start, data) is False
+    assert bus.host(start, len(data)) == data
+    assert bus.counters.notdirty_writes == 4  # one per clean page, not one per byte
+    snap = vga_snapshot(bus)
+    for k in range(1, 5):
+        assert snap.get_dirty(bus.ram_addr(VRAM_BASE + k * P), P)
+    # RAM into MMIO: the RAM part directly, the MMIO part through the region's ops
+    tlb.store_bytes(MMIO_BASE - 2, b"\x01\x02\x03\x04")
+    assert bus.host(MMIO_BASE - 2, 2) == b"\x01\x02"
+    assert bytes(bus.mmio_regs[:2]) == b"\x03\x04"
+    with pytest.raises(TLBError):
+        tlb.store_bytes(-1, b"x")
+    with pytest.raises(TLBError):
+        tlb.store_bytes(0, 5)
+    assert tlb.store_bytes(0x10, b"") is False
