@@ -434,8 +434,8 @@ class X86CPU:
     def run(self, max_instructions: int | None = None, until=None) -> int:
         """Run until ``max_instructions`` have executed (exactly: a block that would overrun
         the budget is executed instruction by instruction), ``until(cpu)`` is true (checked
-        before every block), or HLT with no interrupt pending.  Returns the number of
-        instructions executed."""
+        before every block, and between the turns of a block that loops on itself), or HLT
+        with no interrupt pending.  Returns the number of instructions executed."""
         budget = (1 << 62) if max_instructions is None else int(max_instructions)
         done = 0
         counters = self.counters
@@ -462,7 +462,7 @@ class X86CPU:
                     if tb is not None and tb.icount <= left:
                         tbc.running = tb
                         try:
-                            n = tb.func(self, left)
+                            n = tb.func(self, left if until is None else tb.icount)
                         finally:
                             tbc.running = None
                         tb_exec += 1
