@@ -21,12 +21,12 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
-from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_16, Uc, UcError
+from unicorn import (UC_ARCH_X86, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_MODE_16,
+                     Uc, UcError)
 from unicorn import x86_const as X
 
 from tests.vgaemu.cpu.x86_sequences import (CODE_IP, EFLAGS_COMPARED, LAYOUT, REGS32,
-                                            WINDOW_SIZE, WINDOWS,
-                            undefined_flags)
+                                            WINDOW_SIZE, WINDOWS, undefined_flags)
 
 SEGS = ("cs", "ds", "es", "ss", "fs", "gs")
 UC_REG = {name: getattr(X, f"UC_X86_REG_{name.upper()}") for name in REGS32 + list(SEGS)}
@@ -122,9 +122,9 @@ class VgaemuCPU:
         from vgaemu.machine import Machine
 
         self.machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        self.cpu = cpu = self.machine.cpu
         for base, data in memory.items():
             self.machine.write(base, data)
-        self.cpu = cpu = self.machine.cpu
         for seg in SEGS:
             setattr(cpu, seg, state[seg])
         for name in REGS32 + ["eip", "eflags"]:

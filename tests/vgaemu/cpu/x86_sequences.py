@@ -314,7 +314,9 @@ def fam_not_neg(draw):
     opcode = draw(st.sampled_from([0xF6, 0xF7]))
     reg = draw(st.sampled_from([2, 3]))
     mem = draw(st.booleans())
-    pre, _, addr32 = draw(prefixes(opsize=opcode == 0xF7, mem=mem, lock=True))
+    # LOCK NEG is left out: unicorn 2.1 sets its flags from the old value (QEMU's locked
+    # NEG bug), so it cannot be the reference there; test_vectors_cpu.py covers it
+    pre, _, addr32 = draw(prefixes(opsize=opcode == 0xF7, mem=mem, lock=reg == 2))
     opnd = draw(rm_operand(addr32, mem))
     flags = dict(writes=ARITH) if reg == 3 else {}
     return Insn(pre + bytes([opcode]) + _modrm(opnd, reg), "not_neg", **flags)
