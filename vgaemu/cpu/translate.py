@@ -65,7 +65,7 @@ EXIT_HALT = 1
 def _sx(expr: str, size: int) -> str:
     """Sign-extend a ``size``-byte value expression to a Python int."""
     s = SIGN[size]
-    return f"(({expr}) ^ {s}) - {s}"
+    return f"((({expr}) ^ {s}) - {s})"
 
 
 def _label_end(ins: Insn) -> bool:
