@@ -115,13 +115,28 @@ class UnicornReference:
         return bytes(self.uc.mem_read(base, WINDOW_SIZE))
 
 
+_MACHINES: dict = {}
+
+
+def sandbox_machine(tb_cache: bool):
+    """One Machine per CPU path, reused: building one costs more than a whole comparison.
+    Each use resets the CPU, flushes its translations and reloads every window, so no state
+    survives from one example to the next that the sandbox can observe."""
+    from vgaemu.machine import Machine
+
+    machine = _MACHINES.get(tb_cache)
+    if machine is None:
+        machine = _MACHINES[tb_cache] = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+    machine.cpu.reset()
+    machine.cpu.tb_cache.flush()
+    return machine
+
+
 class VgaemuCPU:
-    """vgaemu's X86CPU on a fresh Machine with the sandbox loaded."""
+    """vgaemu's X86CPU on the sandbox machine with the sandbox loaded."""
 
     def __init__(self, memory: dict[int, bytes], state: dict, *, tb_cache: bool):
-        from vgaemu.machine import Machine
-
-        self.machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        self.machine = sandbox_machine(tb_cache)
         self.cpu = cpu = self.machine.cpu
         for base, data in memory.items():
             self.machine.write(base, data)

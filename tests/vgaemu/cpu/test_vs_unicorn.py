@@ -29,7 +29,7 @@ COVERED = [
     "jcxz", "loop", "call_ret",
 ]
 
-EXAMPLES = int(os.environ.get("VGAEMU_CPU_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("VGAEMU_CPU_EXAMPLES", "6"))
 SETTINGS = dict(deadline=None, derandomize=False, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
