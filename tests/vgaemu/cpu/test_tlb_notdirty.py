@@ -254,3 +254,40 @@ def test_store_bytes_across_direct_notdirty_and_mmio_pages(bus):
     with pytest.raises(TLBError):
         tlb.store_bytes(0, 5)
     assert tlb.store_bytes(0x10, b"") is False
+
+
+def test_a_store_to_a_dirty_page_makes_no_python_call():
+    """Issue 10's goal: once a RAM page is dirty for every client, a guest store there is the
+    store itself -- no TLB, dirty-bitmap or address-space function runs."""
+    import sys
+
+    from vgaemu.machine import Machine
+
+    m = Machine(memory="1M", vram="1M")
+    cpu = m.cpu
+    m.write(0x7C00, bytes.fromhex(
+        "B9FFFF"      # 7C00 mov cx, 0FFFFh
+        "890E0020"    # 7C03 mov [2000h], cx
+        "880E0130"    # 7C07 mov [3001h], cl
+        "E2F6"        # 7C0B loop 7C03
+        "F4"))        # 7C0D hlt
+    cpu.eip = 0x7C00
+    cpu.run(max_instructions=200)  # translate, fill the TLB
+    called = []
+
+    def profile(frame, event, arg):
+        if event == "call":
+            caller = frame.f_back.f_code.co_filename if frame.f_back else ""
+            called.append((caller, frame.f_code.co_filename, frame.f_code.co_name))
+    sys.setprofile(profile)
+    try:
+        cpu.run(max_instructions=30_000)  # 20,000 stores
+    finally:
+        sys.setprofile(None)
+    # translated code (compiled as "<tb@...>" / "<insn@...>") calls nothing for its stores;
+    # only translating a block at a slice end may call into the memory path
+    from_guest_code = [(callee, name) for caller, callee, name in called
+                       if caller.startswith(("<tb@", "<insn@"))]
+    assert from_guest_code == []
+    assert len(called) < 1000
+    assert m.read(0x2000, 2) == cpu.cx.to_bytes(2, "little")
