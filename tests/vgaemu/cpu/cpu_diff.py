@@ -221,15 +221,17 @@ def describe(seq_code: bytes, state: dict, seed: int, mismatch: Mismatch) -> str
             + f"\ninitial state: {regs}\nmemory seed: {seed}\ncode:\n{disassemble(seq_code)}")
 
 
-def run_single_step(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True) -> int:
+def run_single_step(code: bytes, regs: dict, seed: int, *,
+                    tb_cache: bool = True) -> tuple[int, int]:
     """Step both through `code`; fail on the first difference.  Returns the number of
-    instructions compared (the reference may stop early)."""
+    instructions compared (the reference may stop early) and every flag some instruction
+    left undefined on the way (what a block-mode comparison of the same code must skip)."""
     memory = sandbox_memory(seed, code)
     state = initial_state(regs)
     ref = UnicornReference(memory, state)
     ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
     hlt = CODE_IP + len(code) - 1
-    n = 0
+    n = undefined_seen = 0
     while n < STEP_BUDGET:
         before = ref.state()
         if before["eip"] == hlt:
@@ -249,7 +251,8 @@ def run_single_step(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True
             raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
         if undefined:
             ours.set_eflags_bits(undefined, after["eflags"])
-    return n
+            undefined_seen |= undefined
+    return n, undefined_seen
 
 
 def reference_steps(code: bytes, regs: dict, seed: int) -> tuple[int, bool]:
@@ -288,3 +291,27 @@ def run_block(code: bytes, regs: dict, seed: int, final_undefined: int, *,
         where = f"after the block of {n} instructions (tb_cache={tb_cache})"
         raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
     return True
+
+
+def run_program(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True,
+                max_instructions: int = 5_000_000) -> None:
+    """Run a longer program (a loop over a table) to its final HLT in one go in both --
+    unicorn as one emu_start, the X86CPU as one run() -- and compare registers and every
+    window at the end.  Such a program keeps its flags defined where it stores them."""
+    memory = sandbox_memory(seed, code)
+    state = initial_state(regs)
+    ref = UnicornReference(memory, state)
+    hlt = CODE_IP + len(code) - 1
+    try:
+        ref.uc.emu_start(CODE_BASE + CODE_IP, CODE_BASE + hlt)
+    except UcError as exc:
+        raise AssertionError(f"the reference failed: {exc}") from None
+    assert ref.stop_reason is None, ref.stop_reason
+    assert ref.uc.reg_read(UC_REG["eip"]) == hlt, "the reference did not reach the HLT"
+    ref.uc.emu_start(CODE_BASE + hlt, 0, count=1)          # the HLT itself
+    ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
+    ours.run(max_instructions)
+    problems = diff_states(ref.state(), ours.state()) + diff_memory(ref, ours)
+    if problems:
+        where = f"at the end of the program (tb_cache={tb_cache})"
+        raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))

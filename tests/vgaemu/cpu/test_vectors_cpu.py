@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.vgaemu.cpu.cpu_diff import run_block, run_single_step
-from tests.vgaemu.cpu.x86_sequences import ARITH, HLT
+from tests.vgaemu.cpu.cpu_diff import run_block, run_program, run_single_step
+from tests.vgaemu.cpu.x86_sequences import AF, CF, HLT, IF, OF, PF, SF, TF, ZF
 
 BASE_REGS = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x1000, ebp=0, esi=0, edi=0, eflags=0x2)
 
@@ -23,9 +23,10 @@ def diff(code: bytes, seed: int = 1, **regs) -> None:
     state = dict(BASE_REGS, **regs)
     code = code + HLT
     for tb_cache in (True, False):
-        n = run_single_step(code, state, seed, tb_cache=tb_cache)
+        n, undefined = run_single_step(code, state, seed, tb_cache=tb_cache)
         assert n >= 1, "the reference stopped before the first instruction"
-        assert run_block(code, state, seed, 0, tb_cache=tb_cache), "reference did not finish"
+        assert run_block(code, state, seed, undefined, tb_cache=tb_cache), \
+            "the reference did not reach the end"
 
 
 # ---------------------------------------------------------------------------- MUL / IMUL
@@ -41,3 +42,112 @@ def test_imul8_one_operand(al, rm):
 def test_imul16_32_one_operand(ax):
     diff(bytes([0xF7, 0xEB]), eax=ax, ebx=0x8001)                   # imul bx
     diff(bytes([0x66, 0xF7, 0xEB]), eax=ax << 16 | ax, ebx=0x80000001)   # imul ebx
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_idiv_most_negative_quotients(tb_cache):
+    """The 386 (unlike the 8086) accepts -128 / -32768 as IDIV quotients."""
+    code = bytes.fromhex("f6fb" "f4")               # idiv bl ; hlt
+    run_single_step(code, dict(BASE_REGS, eax=0xFF00, ebx=2), 1, tb_cache=tb_cache)
+    code = bytes.fromhex("f7fb" "f4")               # idiv bx ; hlt
+    run_single_step(code, dict(BASE_REGS, eax=0, edx=0xFFFF, ebx=2), 1, tb_cache=tb_cache)
+
+
+# ---------------------------------------------------------------------------- shifts
+
+#: cmp ax,bx; shl eax,0; shl ax,cl; shl eax,31; shr eax,31; sar ebx,31; rol edx,32;
+#: rcl si,17; rcr di,9; shl bl,9; shr ax,16; shl ax,1; rol eax,1; shld edx,esi,31;
+#: shrd si,di,16; shrd edx,esi,0
+SHIFT_COUNTS = bytes.fromhex(
+    "39d866c1e000d3e066c1e01f66c1e81f66c1fb1f66c1c220c1d611c1df09c0e309c1e810d1e066d1c0"
+    "660fa4f21f0facfe10660facf200")
+
+
+@pytest.mark.parametrize("cl", [0, 1, 15, 16, 17, 31, 32, 33, 255])
+def test_shift_counts(cl):
+    """Counts 0 (flags untouched, even after a CMP), 1, 31, 32 (masked to 0) and above;
+    RCL/RCR modulo 17/9; SHLD/SHRD by 31, by the operand size, by 0."""
+    diff(SHIFT_COUNTS, ecx=cl, eax=0x80000001, ebx=0x80000000, edx=0x12345678,
+         esi=0x9ABCDEF0, edi=0x0F0F, eflags=0x2 | CF | OF)
+
+
+# ---------------------------------------------------------------------------- BCD
+
+#: For every AL and every CF/AF: DAA, DAS, AAA, AAS through a table of CALLed stubs; AX
+#: and the op's defined flags (a mask stored after each stub) go to ES:0, 16 KiB in all;
+#: one program, compared with unicorn at its end.
+BCD_TABLE = bytes.fromhex(
+    "31ff31dbb90400be3f0188d889dac1ea0883e20189ddc1ed0583e51009ea83ca02529d30e4ffd69c5aab"
+    "89d02e234405ab83c608e2d44381fb000472c7eb2027c3909090d500902fc3909090d5009037c3909090"
+    "1100903fc3909090110090")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_bcd_adjust_every_input(tb_cache):
+    run_program(BCD_TABLE + HLT, dict(BASE_REGS), 1, tb_cache=tb_cache)
+
+
+@pytest.mark.parametrize("al", [0x00, 0x09, 0x0A, 0x0F, 0x99, 0x9A, 0xF9, 0xFF])
+@pytest.mark.parametrize("flags", [0, CF, AF, CF | AF])
+def test_aam_aad_and_bcd_single(al, flags):
+    # daa ; das ; aaa ; aas ; aam ; aad ; aam 16 ; aad 7
+    diff(bytes.fromhex("27" "2f" "37" "3f" "d40a" "d50a" "d410" "d507"),
+         eax=0x1200 | al, eflags=0x2 | flags)
+
+
+# ---------------------------------------------------------------------------- addressing
+
+#: mov al,[bx+si]; mov ax,[bx+si+10h]; mov eax,[bx+di-2]; mov [bp+0FFF0h],eax;
+#: mov dx,[es:si+0FFFFh]; lea eax,[bx+si+20h]; lea ax,[ebx+esi*4+100h]; mov [di],esp;
+#: a32 mov ecx,[esi+esi*2]
+ADDR16_WRAP = bytes.fromhex("8a008b4010668b41fe668946f0268b54ff668d4020678d84b300010000"
+                            "668925" "66678b0c76")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_16bit_offsets_wrap_at_64k(tb_cache):
+    """16-bit effective addresses wrap inside the segment (BX+SI+disp mod 64 KiB), with
+    0x66 (32-bit data) and into LEA's 16-bit result; 0x67 adds 32-bit addressing."""
+    regs = dict(BASE_REGS, ebx=0xFFF0, esi=0x20, edi=0x12, ebp=0x20, esp=0x1234)
+    run_single_step(ADDR16_WRAP + HLT, regs, 3, tb_cache=tb_cache)
+    assert run_block(ADDR16_WRAP + HLT, regs, 3, 0, tb_cache=tb_cache)
+
+
+#: di=FFFEh, cx=4, rep stosb (wraps to 0000/0001); si=FFFEh lodsw; std; di=2 cx=3
+#: rep stosw (wraps down); cld; overlapping rep movsb (di = si+1) and es rep movsw
+#: (di = si-1); repe cmpsb
+STRING_WRAP = bytes.fromhex(
+    "bffeffb90400b85aa5f3aabefeffadfdbf0200b90300f3abfcbe1000bf1100b91400f3a4be4000bf3f00"
+    "b90900f326a5be8000bf8000b90800f3a6")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_string_ops_wrap_and_overlap(tb_cache):
+    """SI/DI wrap at 64 KiB both ways; an overlapping REP MOVSB copies byte by byte (it
+    replicates its first byte), never as one block copy."""
+    run_single_step(STRING_WRAP + HLT, dict(BASE_REGS), 4, tb_cache=tb_cache)
+    assert run_block(STRING_WRAP + HLT, dict(BASE_REGS), 4, 0, tb_cache=tb_cache)
+
+
+#: push sp; pop ax; o32 push esp; pop ebx; pop ecx; mov sp,0; push ax; pop si; pusha; popa;
+#: enter 8,2; leave
+PUSH_SP = bytes.fromhex("54586654665b6659bc0000505e6061c8080002c9")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_push_sp_and_stack_wrap(tb_cache):
+    """PUSH SP pushes the value before the decrement (286 and later); SP wraps from 0 to
+    FFFEh; PUSHA/POPA; ENTER with a nesting level."""
+    regs = dict(BASE_REGS, esp=0x12340100, ebp=0x0200)
+    run_single_step(PUSH_SP + HLT, regs, 5, tb_cache=tb_cache)
+    assert run_block(PUSH_SP + HLT, regs, 5, 0, tb_cache=tb_cache)
+
+
+#: xor cx,cx; xor ax,ax; l1: inc ax; loop l1 (65536 turns); mov ecx,50000h;
+#: l3: inc dx; loop l3 (CX only: 65536 turns, ECX's top half stays)
+LOOP_CX0 = bytes.fromhex("31c931c040e2fd" "66b900000500" "42e2fd")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_loop_with_cx_zero_runs_65536_times(tb_cache):
+    run_program(LOOP_CX0 + HLT, dict(BASE_REGS), 6, tb_cache=tb_cache)
