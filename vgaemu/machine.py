@@ -112,6 +112,7 @@ class Machine:
     def frame(self):
         """Advance virtual time by one 60 Hz frame and run the display loop."""
         self.clock.advance(FRAME_NS)
+        self.cpu.counters.end_frame()
         return self.vga.update_display()
 
     def screendump(self, path) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from vgaemu.errors import VGAEmuError
 
 from .counters import CPUCounters
-from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_CS32, HF_PE,
+from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, HF_PE,
                     HF_SS32, IF, MASKS, REG8, REG16, REG32, SEG_NAMES, SIZE_INDEX, SS, TF,
                     cc_op, lazy_arith)
 from .tb import TBCache, TBCacheError, TranslationBlock
@@ -56,7 +56,7 @@ class X86CPU:
         self._insn_cache: dict = {}
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
-        self.a20_mask = 0xFFFFFFFF
+        self._a20_mask = 0xFFFFFFFF
         self.reset()
 
     # ------------------------------------------------------------------ reset and state
@@ -76,7 +76,7 @@ class X86CPU:
         self.cr = [0x10, 0, 0, 0, 0]  # CR0.ET: a 387-compatible coprocessor interface
         self.gdtr = (0, 0xFFFF)
         self.idtr = (0, 0x3FF)
-        self.hflags = 0
+        self.hflags = 0 if self._a20_mask == 0xFFFFFFFF else HF_A20OFF
         self.halted = False
         self.pending_irqs.clear()
 
@@ -128,6 +128,19 @@ class X86CPU:
     es, cs, ss = _sreg(0), _sreg(1), _sreg(2)
     ds, fs, gs = _sreg(3), _sreg(4), _sreg(5)
     del _reg32, _reg16, _reg8, _sreg
+
+    @property
+    def a20_mask(self) -> int:
+        """0xFFFFFFFF with the A20 gate on, 0xFFEFFFFF with it off (address line 20 held
+        low).  Part of the TB key (HF_A20OFF), so translated code needs no mask with it on."""
+        return self._a20_mask
+
+    @a20_mask.setter
+    def a20_mask(self, mask: int) -> None:
+        if mask not in (0xFFFFFFFF, 0xFFEFFFFF):
+            raise CPUError(f"a20_mask {mask!r}: expected 0xFFFFFFFF or 0xFFEFFFFF")
+        self._a20_mask = mask
+        self._set_hflag(HF_A20OFF, mask != 0xFFFFFFFF)
 
     @property
     def ip(self) -> int:
@@ -223,10 +236,10 @@ class X86CPU:
 
     # ------------------------------------------------------------------ memory helpers
     def _ld(self, lin: int, size: int) -> int:
-        return self.tlb.load(lin & self.a20_mask, size)
+        return self.tlb.load(lin & self._a20_mask, size)
 
     def _st(self, lin: int, size: int, v: int) -> bool:
-        return self.tlb.store(lin & self.a20_mask, size, v & MASKS[SIZE_INDEX[size]])
+        return self.tlb.store(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
 
     def code_byte(self, lin: int) -> int:
         mv = self.tlb.read_pages.get(lin >> 12)
@@ -419,15 +432,8 @@ class X86CPU:
         if wmv is not None:
             o = dst & 4095
             wmv[o:o + len(data)] = data
-        else:
-            self.tlb.store(dst, size, int.from_bytes(data[:size], "little"))
-            if len(data) > size:
-                wmv = self.tlb.write_pages.get(dst >> 12)
-                if wmv is not None:
-                    o = (dst + size) & 4095
-                    wmv[o:o + len(data) - size] = data[size:]
-                else:
-                    self.address_space.write(dst + size, data[size:])
+        else:  # NOTDIRTY per page, precise SMC, MMIO as one block (SoftTLB.store_bytes)
+            self.tlb.store_bytes(dst, data)
         return n
 
     # ------------------------------------------------------------------ running

@@ -32,6 +32,7 @@ REG8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
 HF_CS32 = 1
 HF_SS32 = 2
 HF_PE = 4
+HF_A20OFF = 8   # the A20 gate is off: physical addresses are masked with 0xFFEFFFFF
 
 # Lazy condition-code kinds; op = kind << 2 | size index (0: 8 bits, 1: 16, 2: 32).
 CC_EAGER, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC = range(8)

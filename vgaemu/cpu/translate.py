@@ -27,7 +27,7 @@ from vgaemu.errors import VGAEmuError
 from . import helpers, state
 from .decode import DecodeError, Insn, decode, mnemonic
 from .state import (ARITH, CC_ADC, CC_ADD, CC_DEC, CC_EAGER, CC_INC, CC_LOGIC, CC_SBB,
-                    CC_SUB, DS, ES, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
+                    CC_SUB, DS, ES, HF_A20OFF, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
 
 #: The most instructions one TB holds (QEMU's TCG_MAX_INSNS is 512; Python compile time
 #: grows with the source, and real-mode blocks are short).
@@ -74,7 +74,8 @@ def _label_end(ins: Insn) -> bool:
     if 0x70 <= op < 0x80 or 0x180 <= op < 0x190 or 0xE0 <= op <= 0xEF:
         return True
     if op in (0x9A, 0x9D, 0xC2, 0xC3, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF, 0xF1, 0xF4,
-              0xFB, 0x6C, 0x6D, 0x6E, 0x6F, 0x122, 0x106, 0x1FF, 0x10B, 0x131):
+              0xFB, 0x6C, 0x6D, 0x6E, 0x6F, 0x122, 0x106, 0x1FF, 0x10B, 0x131, 0x63, 0x100,
+              0x102, 0x103, 0x105, 0x107, 0x130, 0x132, 0x121, 0x123):
         return True
     if op == 0xFF and 2 <= ins.reg <= 5:
         return True
@@ -187,6 +188,8 @@ class _Gen:
         if ins.asz == 2:
             for r in regs:
                 parts.append(self.raw(r))
+            if len(parts) == 1 and not disp and parts[0][0] == "x":
+                return parts[0]   # a 16-bit register local needs no wrap
             if disp or not parts:
                 parts.append(str(disp))
             return f"({' + '.join(parts)}) & 0xFFFF"
@@ -469,7 +472,9 @@ class _Gen:
         if self.segs:
             pro.append("SB = cpu.seg_base")
             pro.extend(f"s{i} = SB[{i}]" for i in sorted(self.segs))
-        pro.append("A20 = cpu.a20_mask")
+        a20_on = not self.hflags & HF_A20OFF
+        if not a20_on:
+            pro.append("A20 = 0xFFEFFFFF")
         if self.uses_x:
             pro.append("x = 0")
         if self.loop:
@@ -480,6 +485,8 @@ class _Gen:
             out.append("    while True:")
         for ind, line in self.lines:
             pad = "    " * ind
+            if a20_on:
+                line = line.replace(" & A20", "")
             if line == "@WB":
                 out.extend(pad + w for w in wb)
             elif line == "@RL":
@@ -1325,22 +1332,29 @@ def g_leave(g: _Gen, ins: Insn) -> None:
 
 @_op(0xC8)
 def g_enter(g: _Gen, ins: Insn) -> None:
+    """ENTER as the SDM's pseudo-code, with QEMU's widths (gen_enter): FrameTemp is ESP
+    minus the operand size in 32-bit arithmetic; BP and SP are written in the stack's
+    width."""
     size = ins.osz
     level = ins.imm2 & 31
     ssz = 4 if g.hflags & HF_SS32 else 2
-    g.push(size, g.rd(size, 5))
-    g.e(f"fp = {g.rd(ssz, 4)}")
+    am = MASK[ssz]
+    s = g.seg(SS)
+    g.e(f"fp = ({g.rd(4, 4)} - {size}) & 0xFFFFFFFF")
+    g.e(f"a2 = {s} + (fp & {am}) & A20")
+    g.store(size, "a2", g.rd(size, 5))
     if level:
-        s = g.seg(SS)
-        g.e(f"bp = {g.rd(ssz, 5)}")
-        for _ in range(1, level):
-            g.e(f"bp = (bp - {size}) & {MASK[ssz]}")
-            g.e(f"a = ({s} + bp) & A20")
+        g.e(f"bp = {g.rd(4, 5)}")
+        for i in range(1, level):
+            g.e(f"a = {s} + ((bp - {size * i}) & {am}) & A20")
             g.load(size, "a", "v")
-            g.push(size, "v")
-        g.push(size, "fp")
-    g.wr(size, 5, f"fp & {MASK[size]}")
-    g.wr(ssz, 4, f"({g.rd(ssz, 4)} - {ins.imm}) & {MASK[ssz]}")
+            g.e(f"a2 = {s} + ((fp - {size * i}) & {am}) & A20")
+            g.store(size, "a2", "v")
+        g.e(f"a2 = {s} + ((fp - {size * level}) & {am}) & A20")
+        g.e(f"w2 = fp & {MASK[size]}")
+        g.store(size, "a2", "w2")
+    g.wr(ssz, 5, f"fp & {am}")
+    g.wr(ssz, 4, f"(fp - {ins.imm + size * level}) & {am}")
 
 
 @_op(0x62)
@@ -1472,8 +1486,11 @@ def g_invd(g: _Gen, ins: Insn) -> None:
     pass  # no caches to write back
 
 
-@_op(0x10B)
-def g_ud2(g: _Gen, ins: Insn) -> None:
+@_op(0x10B, 0x63, 0x100, 0x102, 0x103, 0x105, 0x107, 0x130, 0x132, 0x121, 0x123)
+def g_ud(g: _Gen, ins: Insn) -> None:
+    """#UD: UD2, and what real-address mode rejects on a 386 (ARPL, the 0F 00 group,
+    LAR/LSL) or a 386 does not have (SYSCALL/SYSRET, RDMSR/WRMSR); MOV to/from debug
+    registers is not modelled and also faults."""
     g.fault(6)
 
 
@@ -1485,8 +1502,17 @@ class Translator:
         self.cpu = cpu
         tlb = cpu.tlb
         io = cpu.address_space_io
+        load, store = tlb.load, tlb.store
+
+        def ld(a: int, size: int) -> int:
+            """The slow load path; a segment base near 4 GiB wraps as 32 address lines do."""
+            return load(a & 0xFFFFFFFF, size)
+
+        def st(a: int, size: int, v: int) -> bool:
+            return store(a & 0xFFFFFFFF, size, v)
+
         self.globals = {
-            "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": tlb.load, "st": tlb.store,
+            "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
             "LAZY": state.lazy_arith, "PARITY": state.PARITY, "SHIFT": state.shift_op,
             "SHLD": state.shld_op, "DAA": state.daa, "DAS": state.das, "AAA": state.aaa_aas,
             "MULF": helpers.mul_flags, "DIVU": helpers.div_u, "DIVS": helpers.div_s,
