@@ -170,3 +170,34 @@ def test_page_without_code_takes_the_fast_path_once_dirty(machine):
     if cpu.use_tb_cache:
         assert not dirty.get_dirty(0x7C00, 1, DIRTY_MEMORY_CODE)  # the code page is protected
         assert 7 not in cpu.tlb.write_pages
+
+
+def test_rep_stos_beside_code_keeps_the_translations(machine):
+    """A buffer on the code's own page (a .COM program's data): the string store takes the
+    NOTDIRTY path but kills no TB, so the second run translates nothing."""
+    cpu = start(machine, {0x7C00: asm(
+        "B90001",      # 7C00 mov cx, 256
+        "BF007E",      # 7C03 mov di, 7E00h   ; same page as the code
+        "B0AA",        # 7C06 mov al, 0AAh
+        "F3AA",        # 7C08 rep stosb
+        "F4")})        # 7C0A hlt
+    cpu.run(max_instructions=100)
+    translated = cpu.counters.total.tbs_translated
+    start(machine, {})
+    cpu.run(max_instructions=100)
+    c = cpu.counters.total
+    assert machine.read(0x7E00, 256) == b"\xaa" * 256
+    assert c.tbs_invalidated == 0 and c.tbs_translated == translated
+
+
+def test_rep_stos_into_the_running_tb(machine):
+    cpu = start(machine, {0x7C00: asm(
+        "B90200",      # 7C00 mov cx, 2
+        "BF0B7C",      # 7C03 mov di, 7C0Bh
+        "B040",        # 7C06 mov al, 40h
+        "F3AA",        # 7C08 rep stosb   ; inc cx; inc cx -> inc ax; inc ax
+        "90",          # 7C0A nop
+        "4141",        # 7C0B inc cx; inc cx
+        "F4")})        # 7C0D hlt
+    cpu.run(max_instructions=100)
+    assert (cpu.ax, cpu.cx) == (0x42, 0)
