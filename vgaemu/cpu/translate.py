@@ -279,7 +279,8 @@ class _Gen:
         return 4 if self.hflags & HF_SS32 else 2
 
     def push(self, size: int, val: str) -> None:
-        if not val.isidentifier() and not val.isdigit():
+        if not val.isdigit() and (not val.isidentifier() or val[0] in "xr"):
+            # a copy first: the value may be (E)SP itself, which the push changes
             self.e(f"w = {val}")
             val = "w"
         s = self.seg(SS)
@@ -1194,8 +1195,8 @@ def g_bt(g: _Gen, ins: Insn) -> None:
         else:  # the bit offset reaches beyond the operand: signed, in operand-size units
             g.e(f"n = {_sx(src, size)}")
             s = g.seg(g.seg_of(ins))
-            g.e(f"a = ({s} + (({g.offset(ins)}) + (n >> {4 if size == 2 else 5} << "
-                f"{1 if size == 2 else 2})) & {MASK[ins.asz]}) & A20")
+            g.e(f"a = ({s} + ((({g.offset(ins)}) + (n >> {4 if size == 2 else 5} << "
+                f"{1 if size == 2 else 2})) & {MASK[ins.asz]})) & A20")
             g.e(f"n &= {bits - 1}")
             d = g.load(size, "a", "v")
     g.e(f"b = {d} >> n & 1")
