@@ -52,7 +52,11 @@ class Insn:
     undef: int = 0          # arithmetic flags the SDM leaves undefined after it
     #: forward branch: skip this many following items (resolved when the sequence is built)
     skip: int | None = None
-    branch_fmt: str | None = None   # "rel8" or "rel16"/"rel32": how to patch the displacement
+    branch_fmt: str | None = None   # "rel8"/"rel16"/"rel32": the displacement at the end;
+    #                                 "abs16": the target's IP at byte `target_at`
+    target_at: int = 0
+    #: (byte position, delta, size): this item's own IP + delta goes there (far pointers)
+    self_at: tuple | None = None
 
 
 def shift_undefined(kind: str, width: int, count: int) -> int:
@@ -733,6 +737,66 @@ def fam_call_ret(draw):
     return Insn(call + jmp + ret_pre + ret, "call_ret")
 
 
+@st.composite
+def fam_jmp_indirect(draw):
+    """FF /4 JMP r16 (and 0x66: r32) forward, after loading the target's IP: mov r,L; jmp r."""
+    r = draw(st.sampled_from([0, 1, 2, 3, 5, 6, 7]))
+    op32 = draw(st.booleans())
+    if op32:     # mov r32, imm32 (top half 0) ; jmp r32
+        return Insn(bytes([0x66, 0xB8 + r]) + bytes(4) + bytes([0x66, 0xFF, 0xE0 + r]),
+                    "jmp_indirect", skip=draw(st.integers(0, 3)), branch_fmt="abs16",
+                    target_at=2)
+    return Insn(bytes([0xB8 + r, 0, 0, 0xFF, 0xE0 + r]), "jmp_indirect",
+                skip=draw(st.integers(0, 3)), branch_fmt="abs16", target_at=1)
+
+
+@st.composite
+def fam_call_indirect(draw):
+    """FF /2 CALL r16 / CALL [mem]: mov r,L; call r; jmp over; L: ret -- or the target
+    stored to DS:[disp16] first and called through memory."""
+    r = draw(st.sampled_from([0, 1, 2, 3, 5, 6, 7]))
+    if draw(st.booleans()):
+        # mov r,L (3) ; call r (2) ; jmp short +1 (2) ; L: ret (1)
+        return Insn(bytes([0xB8 + r, 0, 0, 0xFF, 0xD0 + r, 0xEB, 0x01, 0xC3]), "call_indirect",
+                    self_at=(1, 7, 2))
+    disp = draw(st.integers(0, 0xFFFE))
+    # mov word [disp],L (6) ; call [disp] (4) ; jmp short +1 (2) ; L: ret (1)
+    d = disp.to_bytes(2, "little")
+    return Insn(b"\xc7\x06" + d + b"\0\0" + b"\xff\x16" + d + b"\xeb\x01\xc3", "call_indirect",
+                self_at=(4, 12, 2))
+
+
+@st.composite
+def fam_far(draw):
+    """9A CALL FAR ptr16:16 / ptr16:32 to a RETF (CB, CA imm16) in the same code segment,
+    EA JMP FAR forward."""
+    if draw(st.booleans()):
+        return Insn(b"\xea\0\0" + (0x1000).to_bytes(2, "little"), "far",
+                    skip=draw(st.integers(0, 3)), branch_fmt="abs16", target_at=1)
+    o32 = draw(st.booleans())
+    retf = draw(st.sampled_from([b"\xcb", b"\xca\x02\x00", b"\xca\x00\x00"]))
+    if o32:
+        retf = b"\x66" + retf
+        # 66 9A off32 sel16 (8) ; jmp short (2) ; L: retf
+        return Insn(b"\x66\x9a" + bytes(4) + (0x1000).to_bytes(2, "little")
+                    + bytes([0xEB, len(retf)]) + retf, "far", self_at=(2, 10, 4))
+    return Insn(b"\x9a\0\0" + (0x1000).to_bytes(2, "little") + bytes([0xEB, len(retf)]) + retf,
+                "far", self_at=(1, 7, 2))
+
+
+@st.composite
+def fam_lxs(draw):
+    """C4 LES, C5 LDS, 0F B4 LFS, 0F B5 LGS r,m16:16/m16:32, then the sandbox's segment back
+    (push imm16; pop seg)."""
+    seg = draw(st.sampled_from(["es", "ds", "fs", "gs"]))
+    opcode = {"es": b"\xc4", "ds": b"\xc5", "fs": b"\x0f\xb4", "gs": b"\x0f\xb5"}[seg]
+    pop = {"es": b"\x07", "ds": b"\x1f", "fs": b"\x0f\xa1", "gs": b"\x0f\xa9"}[seg]
+    pre, _, addr32 = draw(prefixes(opsize=True, mem=True))
+    opnd = draw(rm_operand(addr32, True))
+    restore = b"\x68" + LAYOUT[seg].to_bytes(2, "little") + pop
+    return Insn(pre + opcode + _modrm(opnd, draw(st.integers(0, 7))) + restore, "lxs")
+
+
 FAMILIES = {
     "alu": fam_alu(), "alu_imm": fam_alu_imm(), "alu_82": fam_alu_82(), "test": fam_test(),
     "inc_dec": fam_inc_dec(), "not_neg": fam_not_neg(), "mul_div": fam_mul_div(),
@@ -744,7 +808,8 @@ FAMILIES = {
     "cbw_cwd": fam_cbw_cwd(), "bcd": fam_bcd(), "xlat": fam_xlat(), "string": fam_string(),
     "enter_leave": fam_enter_leave(), "cmpxchg_xadd": fam_cmpxchg_xadd(), "bswap": fam_bswap(),
     "misc": fam_misc(), "jcc": fam_jcc(), "jmp": fam_jmp(), "jcxz": fam_jcxz(),
-    "loop": fam_loop(), "call_ret": fam_call_ret(),
+    "loop": fam_loop(), "call_ret": fam_call_ret(), "jmp_indirect": fam_jmp_indirect(),
+    "call_indirect": fam_call_indirect(), "far": fam_far(), "lxs": fam_lxs(),
 }
 
 #: Instructions (one byte string each) that end a sequence: the harness stops there.
@@ -788,21 +853,24 @@ def assemble(items: list[Insn]) -> Sequence:
         pos += len(it.code)
     offsets.append(pos)                # the HLT
     code = bytearray()
-    for j, it in enumerate(items):
-        i = first_of[j + 1] - 1        # the item itself (after its normalizer, if any)
-        assert out[i] is it
+    index_of = {id(it): j for j, it in enumerate(items)}
     for i, it in enumerate(out):
         c = bytearray(it.code)
         if it.skip is not None:
-            j = next(k for k in range(len(items)) if items[k] is it)
+            j = index_of[id(it)]
             target = offsets[first_of[min(j + 1 + it.skip, len(items))]]
             rel = target - (offsets[i] + len(c))
             if it.branch_fmt == "rel8":
                 c[-1] = (rel if rel <= 127 else 0) & 0xFF
             elif it.branch_fmt == "rel16":
                 c[-2:] = (rel & 0xFFFF).to_bytes(2, "little")
-            else:
+            elif it.branch_fmt == "rel32":
                 c[-4:] = (rel & 0xFFFFFFFF).to_bytes(4, "little")
+            else:
+                c[it.target_at:it.target_at + 2] = target.to_bytes(2, "little")
+        if it.self_at is not None:
+            pos, delta, size = it.self_at
+            c[pos:pos + size] = (offsets[i] + delta).to_bytes(size, "little")
         code += c
     code += HLT
     return Sequence(out, bytes(code), offsets, taint)
