@@ -22,7 +22,8 @@ import tempfile
 from dataclasses import dataclass
 
 import numpy as np
-from unicorn import UC_ARCH_X86, UC_HOOK_INTR, UC_HOOK_MEM_WRITE, UC_MODE_16, Uc, UcError
+from unicorn import (UC_ARCH_X86, UC_HOOK_INSN, UC_HOOK_INTR, UC_HOOK_MEM_WRITE, UC_MODE_16, Uc,
+                     UcError)
 from unicorn import x86_const as X
 
 from tests.vgaemu.cpu.x86_sequences import (CODE_IP, EFLAGS_COMPARED, LAYOUT, REGS32,
@@ -74,6 +75,23 @@ class UnicornReference:
         # writes only: with a UC_HOOK_MEM_READ installed, unicorn 2.1's real-mode RETF pops
         # a wrong CS (reads outside the windows still fault: the gaps are unmapped)
         uc.hook_add(UC_HOOK_MEM_WRITE, self._on_access)
+        self.port_log: list[tuple[int, int, int]] = []
+        uc.hook_add(UC_HOOK_INSN, self._on_in, None, 1, 0, X.UC_X86_INS_IN)
+        uc.hook_add(UC_HOOK_INSN, self._on_out, None, 1, 0, X.UC_X86_INS_OUT)
+
+    def _on_in(self, uc, port, size, _):
+        if not any(first <= port and port + size <= first + n for first, n in TEST_PORTS):
+            self.stop_reason = self.stop_reason or f"IN from port 0x{port:x} outside the test device"
+            uc.emu_stop()
+            return 0
+        return port_value(port, size)
+
+    def _on_out(self, uc, port, size, value, _):
+        if not any(first <= port and port + size <= first + n for first, n in TEST_PORTS):
+            self.stop_reason = self.stop_reason or f"OUT to port 0x{port:x} outside the test device"
+            uc.emu_stop()
+            return
+        self.port_log.append((port, size, value & ((1 << (8 * size)) - 1)))
 
     def _on_interrupt(self, uc, intno, _):
         self.stop_reason = self.stop_reason or f"interrupt {intno}"
@@ -117,6 +135,33 @@ class UnicornReference:
         return bytes(self.uc.mem_read(base, WINDOW_SIZE))
 
 
+#: Port ranges of the sandbox's test device: (first port, count).  IN returns
+#: `port_value(port, size)`; OUT is logged.  Both sides get the same device.
+TEST_PORTS = ((0xE0, 0x10), (0x300, 0x40))
+
+
+def port_value(port: int, size: int) -> int:
+    return ((port * 0x9E3779B1 >> 5) ^ (size * 0x5A5A5A5A)) & ((1 << (8 * size)) - 1)
+
+
+class TestPortDevice:
+    """An io region per TEST_PORTS range on a machine's I/O address space."""
+
+    def __init__(self, machine):
+        from guestmem import MemoryRegion
+        from guestmem.region import AccessConstraints, MemoryRegionOps
+
+        self.log: list[tuple[int, int, int]] = []
+        sizes = AccessConstraints(min_access_size=1, max_access_size=4)
+        for first, count in TEST_PORTS:
+            ops = MemoryRegionOps(read=lambda off, size, first=first: port_value(first + off, size),
+                                  write=lambda off, value, size, first=first:
+                                  self.log.append((first + off, size, value)),
+                                  valid=sizes, impl=sizes)
+            machine.system_io.add_subregion(first, MemoryRegion.io(f"test-ports-{first:x}",
+                                                                   count, ops), priority=1)
+
+
 _MACHINES: dict = {}
 
 
@@ -126,19 +171,22 @@ def sandbox_machine(tb_cache: bool):
     survives from one example to the next that the sandbox can observe."""
     from vgaemu.machine import Machine
 
-    machine = _MACHINES.get(tb_cache)
-    if machine is None:
-        machine = _MACHINES[tb_cache] = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+    entry = _MACHINES.get(tb_cache)
+    if entry is None:
+        machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        entry = _MACHINES[tb_cache] = (machine, TestPortDevice(machine))
+    machine, ports = entry
     machine.cpu.reset()
     machine.cpu.tb_cache.flush()
-    return machine
+    ports.log.clear()
+    return machine, ports
 
 
 class VgaemuCPU:
     """vgaemu's X86CPU on the sandbox machine with the sandbox loaded."""
 
     def __init__(self, memory: dict[int, bytes], state: dict, *, tb_cache: bool):
-        self.machine = sandbox_machine(tb_cache)
+        self.machine, self.ports = sandbox_machine(tb_cache)
         self.cpu = cpu = self.machine.cpu
         for base, data in memory.items():
             self.machine.write(base, data)
@@ -183,6 +231,12 @@ def diff_states(ref: dict, ours: dict, undefined: int = 0) -> list[str]:
         if a != b:
             out.append(f"{k}: unicorn 0x{a:x}, vgaemu 0x{b:x}")
     return out
+
+
+def diff_ports(ref, ours) -> list[str]:
+    if ref.port_log != ours.ports.log:
+        return [f"port writes: unicorn {ref.port_log}, vgaemu {ours.ports.log}"]
+    return []
 
 
 def diff_memory(ref, ours) -> list[str]:
@@ -247,7 +301,8 @@ def run_single_step(code: bytes, regs: dict, seed: int, *,
         n += 1
         undefined = undefined_flags(insn, before["ecx"])
         after = ref.state()
-        problems = diff_states(after, ours.state(), undefined) + diff_memory(ref, ours)
+        problems = (diff_states(after, ours.state(), undefined) + diff_memory(ref, ours)
+                    + diff_ports(ref, ours))
         if problems:
             where = f"instruction {n} at {before['cs']:04x}:{before['eip']:04x} ({insn[:8].hex(' ')})"
             raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
@@ -288,7 +343,8 @@ def run_block(code: bytes, regs: dict, seed: int, final_undefined: int, *,
     assert ref.uc.reg_read(UC_REG["eip"]) == hlt
     ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
     ours.run(n)
-    problems = diff_states(ref.state(), ours.state(), final_undefined) + diff_memory(ref, ours)
+    problems = (diff_states(ref.state(), ours.state(), final_undefined) + diff_memory(ref, ours)
+                + diff_ports(ref, ours))
     if problems:
         where = f"after the block of {n} instructions (tb_cache={tb_cache})"
         raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
@@ -313,7 +369,8 @@ def run_program(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True,
     ref.uc.emu_start(CODE_BASE + hlt, 0, count=1)          # the HLT itself
     ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
     ours.run(max_instructions)
-    problems = diff_states(ref.state(), ours.state()) + diff_memory(ref, ours)
+    problems = (diff_states(ref.state(), ours.state()) + diff_memory(ref, ours)
+                + diff_ports(ref, ours))
     if problems:
         where = f"at the end of the program (tb_cache={tb_cache})"
         raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))

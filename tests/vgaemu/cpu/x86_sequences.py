@@ -797,6 +797,22 @@ def fam_lxs(draw):
     return Insn(pre + opcode + _modrm(opnd, draw(st.integers(0, 7))) + restore, "lxs")
 
 
+@st.composite
+def fam_io(draw):
+    """E4/E5/E6/E7 IN/OUT with an imm8 port (E0h-EFh), EC/ED/EE/EF with DX (300h-33Fh, DX
+    loaded first), 8/16/32 bits; the sandbox's test device answers both."""
+    opcode = draw(st.sampled_from([0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF]))
+    size = 1 if opcode & 1 == 0 else draw(st.sampled_from([2, 4]))
+    pre = b"\x66" if size == 4 else b""
+    # aligned ports: guestmem splits an unaligned I/O access into bytes (QEMU's
+    # access_with_adjusted_size without impl.unaligned) where unicorn's hook sees one access
+    if opcode < 0xE8:
+        port = 0xE0 + size * draw(st.integers(0, 16 // size - 1))
+        return Insn(pre + bytes([opcode, port]), "io")
+    port = 0x300 + size * draw(st.integers(0, 64 // size - 1))
+    return Insn(b"\xba" + port.to_bytes(2, "little") + pre + bytes([opcode]), "io")
+
+
 FAMILIES = {
     "alu": fam_alu(), "alu_imm": fam_alu_imm(), "alu_82": fam_alu_82(), "test": fam_test(),
     "inc_dec": fam_inc_dec(), "not_neg": fam_not_neg(), "mul_div": fam_mul_div(),
@@ -809,7 +825,7 @@ FAMILIES = {
     "enter_leave": fam_enter_leave(), "cmpxchg_xadd": fam_cmpxchg_xadd(), "bswap": fam_bswap(),
     "misc": fam_misc(), "jcc": fam_jcc(), "jmp": fam_jmp(), "jcxz": fam_jcxz(),
     "loop": fam_loop(), "call_ret": fam_call_ret(), "jmp_indirect": fam_jmp_indirect(),
-    "call_indirect": fam_call_indirect(), "far": fam_far(), "lxs": fam_lxs(),
+    "call_indirect": fam_call_indirect(), "far": fam_far(), "lxs": fam_lxs(), "io": fam_io(),
 }
 
 #: Instructions (one byte string each) that end a sequence: the harness stops there.
