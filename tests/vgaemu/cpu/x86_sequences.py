@@ -798,6 +798,18 @@ def fam_lxs(draw):
 
 
 @st.composite
+def fam_iret(draw):
+    """CF IRET / 66 CF IRETD to the next instruction: pushf; push cs; push L; iret; L:
+    (FLAGS come back as they were)."""
+    if draw(st.booleans()):
+        # 66 9C (2) ; 66 0E (2) ; 66 68 imm32 (6) ; 66 CF (2)
+        return Insn(b"\x66\x9c\x66\x0e\x66\x68" + bytes(4) + b"\x66\xcf", "iret",
+                    reads=ARITH, self_at=(6, 12, 4))
+    # 9C ; 0E ; 68 imm16 (3) ; CF
+    return Insn(b"\x9c\x0e\x68\0\0\xcf", "iret", reads=ARITH, self_at=(3, 6, 2))
+
+
+@st.composite
 def fam_io(draw):
     """E4/E5/E6/E7 IN/OUT with an imm8 port (E0h-EFh), EC/ED/EE/EF with DX (300h-33Fh, DX
     loaded first), 8/16/32 bits; the sandbox's test device answers both."""
@@ -826,6 +838,7 @@ FAMILIES = {
     "misc": fam_misc(), "jcc": fam_jcc(), "jmp": fam_jmp(), "jcxz": fam_jcxz(),
     "loop": fam_loop(), "call_ret": fam_call_ret(), "jmp_indirect": fam_jmp_indirect(),
     "call_indirect": fam_call_indirect(), "far": fam_far(), "lxs": fam_lxs(), "io": fam_io(),
+    "iret": fam_iret(),
 }
 
 #: Instructions (one byte string each) that end a sequence: the harness stops there.
