@@ -36,6 +36,8 @@ HF_A20OFF = 8   # the A20 gate is off: physical addresses are masked with 0xFFEF
 
 # Lazy condition-code kinds; op = kind << 2 | size index (0: 8 bits, 1: 16, 2: 32).
 CC_EAGER, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC = range(8)
+# shifts by a nonzero count: a is the operand before, b the count (1..31)
+CC_SHL, CC_SHR, CC_SAR = 8, 9, 10
 SIZE_INDEX = {1: 0, 2: 1, 4: 2}
 SIGN_BIT = (0x80, 0x8000, 0x80000000)
 MASKS = (0xFF, 0xFFFF, 0xFFFFFFFF)
@@ -60,6 +62,18 @@ def lazy_arith(op: int, res: int, a: int, b: int, c: int) -> int:
         f |= SF
     if kind == CC_LOGIC:
         return f
+    if kind >= CC_SHL:
+        bits = 8 << (op & 3)
+        if kind == CC_SHL:
+            cf = (a << b) >> bits & 1
+            of = (res >> (bits - 1) & 1) ^ cf
+        elif kind == CC_SHR:
+            cf = a >> (b - 1) & 1
+            of = a >> (bits - 1) & 1
+        else:
+            cf = ((a ^ sign) - sign) >> (b - 1) & 1
+            of = 0
+        return f | cf | (OF if of else 0)
     if kind == CC_ADD or kind == CC_ADC:
         if res < a or (kind == CC_ADC and c and res == a):
             f |= CF

@@ -26,8 +26,8 @@ from vgaemu.errors import VGAEmuError
 
 from . import helpers, state
 from .decode import DecodeError, Insn, decode, mnemonic
-from .state import (ARITH, CC_ADC, CC_ADD, CC_DEC, CC_EAGER, CC_INC, CC_LOGIC, CC_SBB,
-                    CC_SUB, DS, ES, HF_A20OFF, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
+from .state import (ARITH, CC_ADC, CC_ADD, CC_DEC, CC_EAGER, CC_INC, CC_LOGIC, CC_SAR,
+                    CC_SBB, CC_SHL, CC_SHR, CC_SUB, DS, ES, HF_A20OFF, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
 
 #: The most instructions one TB holds (QEMU's TCG_MAX_INSNS is 512; Python compile time
 #: grows with the source, and real-mode blocks are short).
@@ -58,8 +58,10 @@ class _Unimpl(Exception):
         self.why = why
 
 
-# Exit reasons (``cpu.exit_request``) the run loop acts on after a TB returns.
-EXIT_HALT = 1
+#: The flags state "in the locals cc_op, fr, fa, fb, fc" (see _Gen.cc).
+DYN = "dyn"
+#: How far ahead (bytes) a conditional branch may skip and stay inside its block.
+MAX_SKIP = 256
 
 
 def _sx(expr: str, size: int) -> str:
@@ -91,7 +93,8 @@ class _Gen:
     """Code generation for one block (one pass; the translator runs a few for liveness)."""
 
     def __init__(self, tr: "Translator", insns: list[Insn], hflags: int, live: list[bool],
-                 loop: bool, bios_trap: bool, wide: frozenset, live_in: bool = True):
+                 loop: bool, bios_trap: bool, wide: frozenset, live_in: bool = True,
+                 regions: dict | None = None, live_at: list | None = None):
         self.tr = tr
         self.insns = insns
         self.n = len(insns)
@@ -106,9 +109,18 @@ class _Gen:
         self.wide_seen: set[int] = set()
         #: are the flags read (or an exit taken) in the block before it overwrites them?
         self.flags_live_in = live_in
+        #: flags live on entry to each instruction (from the previous pass)
+        self.live_at = live_at if live_at is not None else [True] * (self.n + 1)
         self.written: set[int] = set()
         self.segs: set[int] = set()
-        self.cc = None  # None: unknown (cpu.cc, or the dyn locals in a loop), else (kind, size)
+        # the lazy flags now: None (still in cpu.cc), DYN (locals cc_op, fr, fa, fb, fc with a
+        # runtime cc_op: the start of a loop, a merge of paths) or (kind, size) known here
+        self.cc = DYN if loop else None
+        self.cc_locals = loop
+        #: structured forward branches: Jcc index -> index of its target in the block
+        self.regions = regions
+        self.open: list[tuple[int, object, int]] = []   # (end index, cc at the branch, skipped)
+        self.has_skips = bool(regions)
         self.reads = [False] * self.n
         self.writes = [False] * self.n
         self.uses_x = False
@@ -306,7 +318,7 @@ class _Gen:
     def _fields(self) -> str:
         kind, size = self.cc
         op = cc_op(kind, size)
-        if kind in (CC_ADD, CC_SUB):
+        if kind in (CC_ADD, CC_SUB, CC_SHL, CC_SHR, CC_SAR):
             return f"({op}, fr, fa, fb, 0)"
         if kind in (CC_ADC, CC_SBB):
             return f"({op}, fr, fa, fb, fc)"
@@ -318,16 +330,18 @@ class _Gen:
         """An expression for the six arithmetic flags now."""
         self.reads[self.k] = True
         if self.cc is None:
-            return "LAZY(cc_op, fr, fa, fb, fc)" if self.loop else "LAZY(*cpu.cc)"
+            return "LAZY(*cpu.cc)"
+        if self.cc is DYN:
+            return "LAZY(cc_op, fr, fa, fb, fc)"
         if self.cc[0] == CC_EAGER:
             return "fr"
         return "LAZY" + self._fields()
 
     def cf(self) -> str:
-        if self.cc is not None and self.cc[0] == CC_LOGIC:
+        if self.cc is not None and self.cc is not DYN and self.cc[0] == CC_LOGIC:
             return "0"
         self.reads[self.k] = True
-        if self.cc is None:
+        if self.cc is None or self.cc is DYN:
             return f"({self.arith()} & 1)"
         kind = self.cc[0]
         if kind == CC_ADD:
@@ -342,6 +356,13 @@ class _Gen:
             return "0"
         if kind in (CC_INC, CC_DEC):
             return "fc"
+        if kind == CC_SHL:
+            return f"((fa << fb) >> {8 * self.cc[1]} & 1)"
+        if kind == CC_SHR:
+            return "(fa >> (fb - 1) & 1)"
+        if kind == CC_SAR:
+            S = SIGN[self.cc[1]]
+            return f"(((fa ^ {S}) - {S}) >> (fb - 1) & 1)"
         return "(fr & 1)"
 
     def cond(self, c: int) -> str:
@@ -350,7 +371,7 @@ class _Gen:
         neg = c & 1
         base = c >> 1
         expr = None
-        if self.cc is not None and self.cc[0] != CC_EAGER:
+        if self.cc is not None and self.cc is not DYN and self.cc[0] != CC_EAGER:
             kind, size = self.cc
             S = SIGN[size]
             if base == 2:
@@ -383,7 +404,9 @@ class _Gen:
 
     def flags_wb(self) -> list[str]:
         if self.cc is None:
-            return ["cpu.cc = (cc_op, fr, fa, fb, fc)"] if self.loop else []
+            return []
+        if self.cc is DYN:
+            return ["cpu.cc = (cc_op, fr, fa, fb, fc)"]
         if self.cc[0] == CC_EAGER:
             return ["cpu.cc = (0, fr, 0, 0, 0)"]
         return ["cpu.cc = " + self._fields()]
@@ -395,9 +418,10 @@ class _Gen:
     # -- exits -------------------------------------------------------------------------------
     def count(self, done: bool = True) -> str:
         k = self.k + (1 if done else 0)
+        sk = " - sk" if self.has_skips else ""
         if self.loop:
-            return f"(lim - it) * {self.n} + {k}" if k else f"(lim - it) * {self.n}"
-        return str(k)
+            return (f"(lim - it) * {self.n} + {k}" if k else f"(lim - it) * {self.n}") + sk
+        return f"{k}{sk}"
 
     def exit(self, eip: str | None, done: bool = True, post: tuple = (),
              count: str | None = None) -> None:
@@ -430,20 +454,52 @@ class _Gen:
             self.exit(str(target))
 
     def backedge(self) -> None:
-        if self.cc is not None and self.flags_live_in:
-            self.e(f"cc_op = {cc_op(*self.cc)}")
-            if self.cc[0] in (CC_INC, CC_DEC):
-                self.e("fb = 1")
+        if self.cc is not DYN and self.flags_live_in:
+            self.to_dyn()
         self.e("it -= 1")
         with self.block("if it:"):
             self.e("continue")
-        self.exit(str(self.insns[0].eip), count=f"lim * {self.n}")
+        self.exit(str(self.insns[0].eip),
+                  count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""))
+
+    def to_dyn(self) -> None:
+        """Emit what makes the DYN locals describe the current flags."""
+        cc = self.cc
+        if cc is DYN:
+            return
+        if cc is None:
+            self.e("cc_op, fr, fa, fb, fc = cpu.cc")
+        else:
+            self.e(f"cc_op = {cc_op(*cc)}")
+            if cc[0] in (CC_INC, CC_DEC):
+                self.e("fb = 1")
+        self.cc_locals = True
+
+    def close_regions(self, k: int) -> None:
+        """Instruction k is the target of open forward branches: merge the two paths."""
+        while self.open and self.open[-1][0] == k:
+            _, cc_branch, skipped = self.open.pop()
+            cc_body = self.cc
+            merge = cc_body != cc_branch and self.live_at[k]
+            if merge:
+                self.to_dyn()
+            self.e("pass")   # the skipped instructions may have emitted nothing
+            self.ind -= 1
+            self.e("else:")
+            self.ind += 1
+            self.e(f"sk += {skipped}")
+            if merge:
+                self.cc = cc_branch
+                self.to_dyn()
+            self.ind -= 1
+            self.cc = DYN if merge else cc_body
 
     # -- the block ---------------------------------------------------------------------------
     def run(self) -> None:
         for k, ins in enumerate(self.insns):
             self.k = k
             self.ins = ins
+            self.close_regions(k)
             self.store_exit = False
             self.gen_insn(ins)
             if k == self.n - 1:
@@ -478,8 +534,11 @@ class _Gen:
             pro.append("A20 = 0xFFEFFFFF")
         if self.uses_x:
             pro.append("x = 0")
-        if self.loop:
+        if self.has_skips:
+            pro.append("sk = 0")
+        if self.cc_locals:
             pro.append("cc_op, fr, fa, fb, fc = cpu.cc")
+        if self.loop:
             pro.append(f"lim = it = budget // {self.n} or 1")
         out.extend("    " + p for p in pro)
         if self.loop:
@@ -512,9 +571,10 @@ class _Gen:
         self.e(f"if {call}:")
         self.e("    x = 1")
         self.e("@RL")
-        if self.loop:
-            self.e("cc_op, fr, fa, fb, fc = cpu.cc")
         self.cc = None
+        if self.loop or self.open:
+            self.to_dyn()
+            self.cc = DYN
 
 
 # ------------------------------------------------------------------------------------------
@@ -879,6 +939,16 @@ def g_jcc(g: _Gen, ins: Insn) -> None:
         rel -= (rel & 0x80000000) << 1
     mask = 0xFFFFFFFF if ins.osz == 4 else 0xFFFF
     target = (ins.next_eip + rel) & mask
+    if g.k < g.n - 1:
+        end = g.regions.get(g.k)
+        if end is not None:   # a forward branch inside the block: skip the instructions
+            g.e(f"if {g.cond(ins.op & 15 ^ 1)}:")
+            g.ind += 1
+            g.open.append((end, g.cc, end - g.k - 1))
+        else:                 # a side exit
+            with g.block(f"if {g.cond(ins.op & 15)}:"):
+                g.exit(str(target))
+        return
     with g.block(f"if {g.cond(ins.op & 15)}:"):
         g.jump(target)
     g.exit(str(g.next_eip()))
@@ -1146,6 +1216,27 @@ def g_imul2(g: _Gen, ins: Insn) -> None:
 @_op(0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3)
 def g_shift(g: _Gen, ins: Insn) -> None:
     size = _osz(g, ins, ins.op)
+    if ins.reg >= 4 and ins.op in (0xC0, 0xC1, 0xD0, 0xD1):
+        n = 1 if ins.op in (0xD0, 0xD1) else ins.imm & 31
+        if n == 0:
+            return   # a zero count changes neither the operand nor the flags
+        d = g.rm_read(ins, size)
+        M = MASK[size]
+        S = SIGN[size]
+        kind = (CC_SHL, CC_SHR, CC_SHL, CC_SAR)[ins.reg - 4]
+        g.writes[g.k] = True
+        g.cc = (kind, size)
+        if g.live:
+            g.e(f"fa = {d}")
+            g.e(f"fb = {n}")
+            d = "fa"
+        expr = {CC_SHL: f"({d} << {n}) & {M}", CC_SHR: f"{d} >> {n}",
+                CC_SAR: f"((({d}) ^ {S}) - {S}) >> {n} & {M}"}[kind]
+        if g.live:
+            g.e(f"fr = {expr}")
+            expr = "fr"
+        g.rm_write(ins, size, expr)
+        return
     d = g.rm_read(ins, size)
     if ins.op in (0xC0, 0xC1):
         n = str(ins.imm & 31)
@@ -1548,10 +1639,10 @@ class Translator:
                 raw = bytes(fetch(eip + i) for i in range(max(e.length, 1)))
                 raise UnimplementedInstruction(cpu.seg_sel[1], eip, raw, e.mnemonic, str(e))
             insns.append(ins)
-            if _label_end(ins) or (hflags & HF_PE and ins.op in _SEG_LOADS):
+            if _is_jcc(ins) and _branch_target(ins) != eip:
+                pass   # a conditional branch inside the block: a side exit or a skip
+            elif _label_end(ins) or (hflags & HF_PE and ins.op in _SEG_LOADS):
                 break
-            if ins.op in (0x8E, 0x17, 0x1B2) and (ins.op != 0x8E or ins.reg == SS):
-                pass
             pc = ins.next_eip & ipmask
         return insns
 
@@ -1571,39 +1662,38 @@ class Translator:
 
     def _generate(self, insns: list[Insn], hflags: int, bios_trap: bool) -> str:
         n = len(insns)
-        last = insns[-1]
-        loop = False
-        if _branch_target(last) == insns[0].eip:
-            loop = True
+        loop = _branch_target(insns[-1]) == insns[0].eip
+        regions = _regions(insns)
         live = [True] * n
+        live_at = [True] * (n + 1)
         wide = frozenset(range(8))
-        live_in = True
         g = None
         for _ in range(4):
-            g = _Gen(self, insns, hflags, live, loop, bios_trap, wide, live_in)
+            g = _Gen(self, insns, hflags, live, loop, bios_trap, wide, live_at[0], regions,
+                     live_at)
             try:
                 g.run()
             except _Unimpl:
                 self._bad_index = g.k
                 raise
+            # backward liveness of "any arithmetic flag"; a skip's branch also flows to its
+            # target, and the block's end (every exit) reads them all
+            new_at = [True] * (n + 1)
             new = [True] * n
-            flag = True
             for k in range(n - 1, -1, -1):
-                new[k] = flag
-                if g.reads[k]:
-                    flag = True
-                elif g.writes[k]:
-                    flag = False
+                out = new_at[k + 1]
+                if k in regions:
+                    out = out or new_at[regions[k]]
+                new[k] = out
+                new_at[k] = g.reads[k] or (out and not g.writes[k])
             seen = frozenset(g.wide_seen)
-            new_in = flag
-            if new == live and seen == wide and new_in == live_in:
+            if new == live and seen == wide and new_at == live_at:
                 break
-            live, wide, live_in = new, seen, new_in
+            live, wide, live_at = new, seen, new_at
         if not g.wide_seen <= g.wide:  # cannot happen: the passes agree; stay safe anyway
-            g = _Gen(self, insns, hflags, live, loop, bios_trap, frozenset(range(8)), True)
+            g = _Gen(self, insns, hflags, live, loop, bios_trap, frozenset(range(8)), True,
+                     regions, live_at)
             g.run()
-        if loop and g.cc is not None and False:
-            pass
         self.serial += 1
         return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
 
@@ -1612,6 +1702,30 @@ class Translator:
         ns: dict = {}
         exec(code, self.globals, ns)
         return next(iter(ns.values()))
+
+
+def _is_jcc(ins: Insn) -> bool:
+    return 0x70 <= ins.op < 0x80 or 0x180 <= ins.op < 0x190
+
+
+def _regions(insns: list[Insn]) -> dict[int, int]:
+    """The conditional branches that skip forward to an instruction of the same block and
+    nest properly: Jcc index -> target index (emitted as ``if not cond:`` over the skipped
+    instructions).  Other conditional branches inside the block become side exits."""
+    index = {ins.eip: i for i, ins in enumerate(insns)}
+    regions: dict[int, int] = {}
+    ends: list[int] = []
+    for k, ins in enumerate(insns[:-1]):
+        while ends and ends[-1] <= k:
+            ends.pop()
+        if not _is_jcc(ins):
+            continue
+        t = index.get(_branch_target(ins))
+        if (t is not None and t > k + 1 and insns[t].eip - ins.next_eip <= MAX_SKIP
+                and (not ends or t <= ends[-1])):
+            regions[k] = t
+            ends.append(t)
+    return regions
 
 
 def _branch_target(ins: Insn) -> int | None:

@@ -260,3 +260,24 @@ def test_shl_shr_match_a_naive_model(size, v, n):
     res, f = shift_op(5, size, v, n, 0)
     assert res == v >> n and bool(f & CF) == bool(v >> (n - 1) & 1)
     assert shift_op(0, size, v, 0, 0x8D5) == (v, 0x8D5)   # count 0 changes nothing
+
+
+# xor ax,ax / xor dx,dx / xor bx,bx / mov cx,100 /
+# l: inc ax / test al,1 / jz even / add dx,0xF000 / even: adc bx,0 / cmp ax,90 / je out /
+#    loop l / out: mov [0x600],dx / mov [0x602],bx / hlt
+# (a forward skip whose two paths leave different flags for ADC, and a side exit)
+SKIPS = bytes.fromhex("31c031d231dbb9640040a801740481c200f083d30083f85a7402e2ed89160006891e0206f4")
+
+
+@pytest.mark.parametrize("tb_cache", [True, False])
+def test_forward_skip_and_side_exit_inside_a_loop_block(tb_cache):
+    m = machine(SKIPS, tb_cache=tb_cache)
+    n = m.cpu.run(max_instructions=100_000)
+    assert m.cpu.halted
+    assert m.read(0x600, 4) == bytes.fromhex("00302a00")   # DX=3000h, BX=2Ah
+    assert m.cpu.ax == 90 and m.cpu.cx == 100 - 89
+    # 4 + 89 turns of 7 (45 odd turns add one more) + the last turn's 6 + 3
+    assert n == 4 + 89 * 7 + 45 + 6 + 3
+    if tb_cache:
+        loop_tb = m.cpu.tb_cache.lookup(0x7C0B, 0, 0)
+        assert loop_tb is not None and "while True" in loop_tb.source
