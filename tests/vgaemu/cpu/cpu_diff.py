@@ -374,3 +374,38 @@ def run_program(code: bytes, regs: dict, seed: int, *, tb_cache: bool = True,
     if problems:
         where = f"at the end of the program (tb_cache={tb_cache})"
         raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
+
+
+def run_chunks(code: bytes, regs: dict, seed: int, chunks: list[int], *,
+               tb_cache: bool = True) -> int:
+    """Run the X86CPU in slices of `chunks` instructions (run(max_instructions=k): a
+    translation block that would overrun the budget must stop exactly there) and compare
+    with the reference at every slice boundary.  Returns how many slices were compared."""
+    memory = sandbox_memory(seed, code)
+    state = initial_state(regs)
+    ref = UnicornReference(memory, state)
+    ours = VgaemuCPU(memory, state, tb_cache=tb_cache)
+    hlt = CODE_IP + len(code) - 1
+    undefined = done = compared = 0
+    for k in chunks:
+        n = 0
+        while n < k and ref.uc.reg_read(UC_REG["eip"]) != hlt:
+            before = ref.state()
+            insn = ref.fetch()
+            try:
+                ref.step()
+            except ReferenceStop:
+                return compared
+            undefined |= undefined_flags(insn, before["ecx"])
+            n += 1
+        if n == 0:
+            break
+        ours.run(n)
+        done += n
+        problems = (diff_states(ref.state(), ours.state(), undefined) + diff_memory(ref, ours)
+                    + diff_ports(ref, ours))
+        if problems:
+            where = f"after {done} instructions in slices of {chunks} (tb_cache={tb_cache})"
+            raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
+        compared += 1
+    return compared

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.vgaemu.cpu.cpu_diff import run_block, run_single_step
+from tests.vgaemu.cpu.cpu_diff import run_block, run_chunks, run_single_step
 from tests.vgaemu.cpu.x86_sequences import FAMILIES, initial_registers, sequences
 
 #: The instruction families the CPU implements (names from x86_sequences.FAMILIES).
@@ -76,3 +76,17 @@ def test_mixed_blocks(tb_cache):
     # most sequences must reach their end in the reference, or this compares nothing
     assert sum(completed) >= len(completed) // 2, (sum(completed), len(completed))
 
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_mixed_budget_slices(tb_cache):
+    """run(max_instructions=k) stops exactly after k instructions, even inside a TB or a
+    compiled loop, with the state a single-stepping CPU has there."""
+    @settings(max_examples=EXAMPLES * 4, **SETTINGS)
+    @given(seq=sequences(COVERED, max_size=16), regs=initial_registers(),
+           seed=st.integers(0, 2**32 - 1),
+           chunks=st.lists(st.integers(1, 12), min_size=1, max_size=8))
+    def check(seq, regs, seed, chunks):
+        run_chunks(seq.code, regs, seed, chunks, tb_cache=tb_cache)
+
+    check()
