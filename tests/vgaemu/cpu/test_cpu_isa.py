@@ -279,5 +279,5 @@ def test_forward_skip_and_side_exit_inside_a_loop_block(tb_cache):
     # 4 + 89 turns of 7 (45 odd turns add one more) + the last turn's 6 + 3
     assert n == 4 + 89 * 7 + 45 + 6 + 3
     if tb_cache:
-        loop_tb = m.cpu.tb_cache.lookup(0x7C0B, 0, 0)
+        loop_tb = m.cpu.tb_cache.lookup(0x7C09, 0, 0)
         assert loop_tb is not None and "while True" in loop_tb.source
