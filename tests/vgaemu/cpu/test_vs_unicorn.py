@@ -27,6 +27,7 @@ COVERED = [
     "push_sreg", "mov_sreg", "pusha_popa", "pushf_popf", "lahf_sahf", "flag_ops", "cbw_cwd",
     "bcd", "xlat", "string", "enter_leave", "cmpxchg_xadd", "bswap", "misc", "jcc", "jmp",
     "jcxz", "loop", "call_ret", "jmp_indirect", "call_indirect", "far", "lxs", "io", "iret",
+    "string_io", "bound",
 ]
 
 EXAMPLES = int(os.environ.get("VGAEMU_CPU_EXAMPLES", "6"))

@@ -825,6 +825,44 @@ def fam_io(draw):
     return Insn(b"\xba" + port.to_bytes(2, "little") + pre + bytes([opcode]), "io")
 
 
+@st.composite
+def fam_string_io(draw):
+    """6C-6F INS/OUTS (bytes, words, dwords) with DX at the test device, bare or REP after
+    loading a small count: ES:DI <- port, port <- DS:SI (segment overridable)."""
+    opcode = draw(st.sampled_from([0x6C, 0x6D, 0x6E, 0x6F]))
+    size = 1 if opcode & 1 == 0 else draw(st.sampled_from([2, 4]))
+    pre, _, addr32 = draw(prefixes(opsize=False, mem=opcode >= 0x6E, addr=True))
+    if size == 4:
+        pre = b"\x66" + pre
+    port = 0x300 + size * draw(st.integers(0, 64 // size - 1))
+    load = b"\xba" + port.to_bytes(2, "little")
+    if draw(st.booleans()):
+        n = draw(st.integers(0, 4))
+        load += (b"\x66\xb9" + n.to_bytes(4, "little")) if addr32 else \
+            (b"\xb9" + n.to_bytes(2, "little"))
+        return Insn(load + b"\xf3" + pre + bytes([opcode]), "string_io")
+    return Insn(load + pre + bytes([opcode]), "string_io")
+
+
+@st.composite
+def fam_bound(draw):
+    """62 BOUND r,m16&16 / m32&32 with bounds stored just before that hold every value
+    (signed minimum and maximum), so no #BR: mov [disp],lo; mov [disp+n],hi; bound r,[disp]."""
+    op32 = draw(st.booleans())
+    disp = draw(st.integers(0, 0xFFF0))
+    d = disp.to_bytes(2, "little")
+    d2 = (disp + (4 if op32 else 2)).to_bytes(2, "little")
+    reg = draw(st.integers(0, 7))
+    if op32:
+        code = (b"\x66\xc7\x06" + d + (0x80000000).to_bytes(4, "little")
+                + b"\x66\xc7\x06" + d2 + (0x7FFFFFFF).to_bytes(4, "little")
+                + b"\x66\x62" + bytes([0x06 | reg << 3]) + d)
+    else:
+        code = (b"\xc7\x06" + d + b"\x00\x80" + b"\xc7\x06" + d2 + b"\xff\x7f"
+                + b"\x62" + bytes([0x06 | reg << 3]) + d)
+    return Insn(code, "bound")
+
+
 FAMILIES = {
     "alu": fam_alu(), "alu_imm": fam_alu_imm(), "alu_82": fam_alu_82(), "test": fam_test(),
     "inc_dec": fam_inc_dec(), "not_neg": fam_not_neg(), "mul_div": fam_mul_div(),
@@ -838,7 +876,7 @@ FAMILIES = {
     "misc": fam_misc(), "jcc": fam_jcc(), "jmp": fam_jmp(), "jcxz": fam_jcxz(),
     "loop": fam_loop(), "call_ret": fam_call_ret(), "jmp_indirect": fam_jmp_indirect(),
     "call_indirect": fam_call_indirect(), "far": fam_far(), "lxs": fam_lxs(), "io": fam_io(),
-    "iret": fam_iret(),
+    "iret": fam_iret(), "string_io": fam_string_io(), "bound": fam_bound(),
 }
 
 #: Instructions (one byte string each) that end a sequence: the harness stops there.
