@@ -126,6 +126,10 @@ class TBCache:
         #: guest page -> its TBs, and the ram page it showed when they were translated
         self._vpn_tbs: dict[int, dict[TranslationBlock, None]] = {}
         self._vpn_ram: dict[int, int] = {}
+        #: ram page -> a byte per byte of the page, non-zero where some TB's code may lie (a
+        #: superset, rebuilt when a store hits it): a store beside code is one C call away
+        #: from knowing it kills nothing (QEMU's former code_bitmap)
+        self._cover: dict[int, bytearray] = {}
         #: the TB executing now (set by the CPU loop around each TB call)
         self.running: TranslationBlock | None = None
         #: set when a write invalidated `running`; the TLB's store() reports it
@@ -185,6 +189,12 @@ class TBCache:
         self.tbs[tb.key] = tb
         for page in tb.pages:
             self.page_tbs.setdefault(page, {})[tb] = None
+        for start, end in tb.ram_ranges:
+            cov = self._cover.get(start >> TARGET_PAGE_BITS)
+            if cov is None:
+                cov = self._cover[start >> TARGET_PAGE_BITS] = bytearray(TARGET_PAGE_SIZE)
+            o = start & PAGE_MASK
+            cov[o:o + end - start] = b"\x01" * (end - start)
         for vpn, page in zip(vpns, tb.pages):
             self._vpn_tbs.setdefault(vpn, {})[tb] = None
             self._vpn_ram[vpn] = page
@@ -232,6 +242,7 @@ class TBCache:
                 on.pop(tb, None)
                 if not on:
                     del self.page_tbs[page]
+                    self._cover.pop(page, None)
         for vpn in tb.phys_pages:
             on = self._vpn_tbs.get(vpn)
             if on is not None:
@@ -276,12 +287,24 @@ class TBCache:
         page = ram_addr >> TARGET_PAGE_BITS
         on = self.page_tbs.get(page)
         if on:
+            o = ram_addr & PAGE_MASK
+            cov = self._cover.get(page)
+            if cov is not None and cov.count(0, o, o + size) == size:
+                return  # beside the code: nothing to kill, the page stays protected
             end = ram_addr + size
             hit = [tb for tb in on if tb.overlaps(ram_addr, end)]
             for tb in hit:
                 self._invalidate(tb)
             if hit:
                 self.counters.smc_events += 1
+            rest = self.page_tbs.get(page)
+            if rest:  # tighten the coverage to the TBs that are left
+                cov = self._cover[page] = bytearray(TARGET_PAGE_SIZE)
+                for tb in rest:
+                    for start, stop in tb.ram_ranges:
+                        if start >> TARGET_PAGE_BITS == page:
+                            cov[start & PAGE_MASK:(start & PAGE_MASK) + stop - start] = (
+                                b"\x01" * (stop - start))
         if page not in self.page_tbs:
             self.tlb_unprotect_code(ram_addr)
 
@@ -304,6 +327,7 @@ class TBCache:
             self.running_invalidated = True
         self.tbs.clear()
         self.page_tbs.clear()
+        self._cover.clear()
         self._vpn_tbs.clear()
         self._vpn_ram.clear()
         self.generation += 1

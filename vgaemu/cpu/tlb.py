@@ -40,6 +40,7 @@ PAGE_MASK = TARGET_PAGE_SIZE - 1
 PHYS_ADDR_LIMIT = 1 << 32
 _CODE = 1 << DIRTY_MEMORY_CODE
 _ACCESS_SIZES = (1, 2, 4, 8)
+_VALUE_END = {n: 1 << (8 * n) for n in _ACCESS_SIZES}
 
 
 class TLBError(VGAEmuError, ValueError):
@@ -94,6 +95,11 @@ class SoftTLB:
         self._writers: dict[int, set[int]] = {}
         #: vpns known to have no direct entry (MMIO, holes, sub-page regions, read-only views)
         self._slow: set[int] = set()
+        #: vpn -> DirtyMemory.clear_generation when the page was last found dirty for every
+        #: client but CODE (it holds translated code): until anyone clears bits again, a
+        #: store there only has to check the code under it (data beside code, QEMU's
+        #: steady state for a .COM program's variables)
+        self._protected: dict[int, int] = {}
         #: bumped by every flush; lets `store` tell the running TB that the map changed
         self.flush_count = 0
         #: the TBCache whose code the NOTDIRTY path invalidates (set by TBCache)
@@ -195,10 +201,14 @@ class SoftTLB:
         self._code_addr.clear()
         self._writers.clear()
         self._slow.clear()
+        self._protected.clear()
 
     # -- the slow paths ------------------------------------------------------------------
     @staticmethod
     def _check(paddr, size) -> tuple[int, int]:
+        if (type(paddr) is int and type(size) is int and 0 <= paddr < PHYS_ADDR_LIMIT
+                and size in _ACCESS_SIZES):
+            return paddr, size
         try:
             paddr = operator.index(paddr)
             size = operator.index(size)
@@ -243,16 +253,27 @@ class SoftTLB:
         must stop right after this store: it was invalidated (the store, or a device it
         triggered, wrote into its code) or the memory map changed under it.
         """
-        paddr, size = self._check(paddr, size)
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise TLBError(f"store value {value!r} is not an integer") from None
-        if not 0 <= value < (1 << (8 * size)):
-            if -(1 << (8 * size - 1)) <= value < 0:
-                value &= (1 << (8 * size)) - 1
-            else:
-                raise TLBError(f"store value {value:#x} does not fit in {size} bytes")
+        if (type(paddr) is int and type(value) is int and type(size) is int
+                and 0 <= value < _VALUE_END.get(size, 0)):
+            if not 0 <= paddr < PHYS_ADDR_LIMIT:
+                self._check(paddr, size)  # raises
+            off = paddr & PAGE_MASK
+            if off + size <= TARGET_PAGE_SIZE:  # a direct hit after all: nothing can happen
+                mv = self.write_pages.get(paddr >> TARGET_PAGE_BITS)
+                if mv is not None:
+                    mv[off:off + size] = value.to_bytes(size, "little")
+                    return False
+        else:
+            paddr, size = self._check(paddr, size)
+            try:
+                value = operator.index(value)
+            except TypeError:
+                raise TLBError(f"store value {value!r} is not an integer") from None
+            if not 0 <= value < (1 << (8 * size)):
+                if -(1 << (8 * size - 1)) <= value < 0:
+                    value &= (1 << (8 * size)) - 1
+                else:
+                    raise TLBError(f"store value {value:#x} does not fit in {size} bytes")
         tbc = self.tb_cache
         if tbc is not None:
             tbc.running_invalidated = False
@@ -339,8 +360,19 @@ class SoftTLB:
         self.counters.notdirty_writes += 1
         n = len(data)
         dirty = self.dirty
-        if not dirty.get_dirty(ram_addr, n, DIRTY_MEMORY_CODE):
-            tbc = self.tb_cache
+        tbc = self.tb_cache
+        if self._protected.get(vpn, -1) == dirty.clear_generation:
+            # VGA and MIGRATION are still set from last time: only the code check remains
+            if tbc is not None:
+                tbc.invalidate_phys_range_fast(ram_addr, n)
+            mv = self.read_pages.get(vpn)
+            if mv is not None and self._ram_addr.get(vpn) == ram_addr - off:
+                mv[off:off + n] = data
+                if not dirty.is_clean(ram_addr):  # its last TB died: direct from now on
+                    del self._protected[vpn]
+                    self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)
+                return
+        elif not dirty.get_dirty(ram_addr, n, DIRTY_MEMORY_CODE):
             if tbc is not None:
                 tbc.invalidate_phys_range_fast(ram_addr, n)
             else:  # nothing can be translated here: tlb_unprotect_code
@@ -348,12 +380,16 @@ class SoftTLB:
         mv = self.read_pages.get(vpn)
         if mv is None or self._ram_addr.get(vpn) != ram_addr - off:
             # the invalidation changed the map (a hook with side effects): start over
+            self._protected.pop(vpn, None)
             self._store_run((vpn << TARGET_PAGE_BITS) | off, memoryview(data).cast("B"))
             return
         mv[off:off + n] = data
         dirty.set_dirty_range(ram_addr, n, DIRTY_CLIENTS_NOCODE)
         if not dirty.is_clean(ram_addr):
+            self._protected.pop(vpn, None)
             self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)
+        else:  # only CODE is clean: the page holds translated code
+            self._protected[vpn] = dirty.clear_generation
 
     def __repr__(self) -> str:
         return (f"SoftTLB({self.address_space.name!r}: {len(self.read_pages)} read, "

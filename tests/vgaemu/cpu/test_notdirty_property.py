@@ -29,6 +29,15 @@ offsets = st.one_of(st.sampled_from([0, 4, 8, 12, 16, 24, P - 12, P - 8, P - 4, 
                     st.integers(0, P - 1))
 addrs = st.builds(lambda b, o: b + o, page_bases, offsets)
 
+translate_op = st.tuples(st.just("translate"), addrs, st.integers(1, 40))
+hit_code_op = st.tuples(st.just("hit_code"), st.sampled_from(["cpu", "script", "dma"]),
+                        st.integers(0, 63), st.integers(0, 63), st.sampled_from([1, 2, 4]),
+                        st.integers(0, 2**32 - 1))
+# a CPU store on a code page but maybe beside the code (data next to code)
+near_code_op = st.tuples(st.just("near_code"), st.integers(0, 63), st.integers(0, P - 1),
+                         st.sampled_from([1, 2, 4]), st.integers(0, 2**32 - 1))
+clear_ops = st.sampled_from([("snapshot_vga",), ("sync_migration",)])
+
 ops = st.one_of(
     st.tuples(st.just("cpu_store"), addrs, st.sampled_from([1, 2, 4]), st.integers(0, 2**32 - 1)),
     st.tuples(st.just("snapshot_vga")),
@@ -36,13 +45,15 @@ ops = st.one_of(
     st.tuples(st.just("scripted_write"), addrs, st.binary(min_size=1, max_size=12)),
     st.tuples(st.just("dma"), addrs, st.binary(min_size=1, max_size=600)),
     st.tuples(st.just("map_unmap"), addrs, st.integers(1, 64)),
-    st.tuples(st.just("translate"), addrs, st.integers(1, 40)),
+    translate_op,
     st.tuples(st.just("run"), st.integers(0, 63)),
     st.tuples(st.just("remap")),
     # aimed at translated code: a CPU store / a scripted write / DMA into a live TB's bytes
-    st.tuples(st.just("hit_code"), st.sampled_from(["cpu", "script", "dma"]), st.integers(0, 63),
-              st.integers(0, 63), st.sampled_from([1, 2, 4]), st.integers(0, 2**32 - 1)),
+    hit_code_op,
+    near_code_op,
 )
+# the same protocol seen from code pages: translations, stores beside and into them, clears
+code_ops = st.one_of(translate_op, hit_code_op, near_code_op, clear_ops)
 
 
 class Model:
@@ -97,6 +108,16 @@ def check(bus, model):
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(ops, min_size=1, max_size=50))
 def test_notdirty_protocol_loses_nothing(op_list):
+    run_ops(op_list)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(translate_op, min_size=1, max_size=4), st.lists(code_ops, min_size=1, max_size=30))
+def test_notdirty_protocol_on_code_pages(translations, op_list):
+    run_ops(translations + op_list)
+
+
+def run_ops(op_list):
     bus = Bus()
     bus.ram_list.global_dirty_log_start()
     dm = bus.dirty
@@ -161,6 +182,14 @@ def test_notdirty_protocol_loses_nothing(op_list):
                 bus.as_.write(a, data)
             else:
                 dma_memory_rw(bus.as_, a, data, DMADirection.FROM_DEVICE)
+            model.written(a, size)
+        elif kind == "near_code":
+            _, i, off, size, value = op
+            valid = [tb for tb in model.code if tb.valid]
+            if not valid:
+                continue
+            a = (valid[i % len(valid)].pc & ~(P - 1)) + off
+            cpu_store(bus, a, size, value)
             model.written(a, size)
         elif kind == "remap":  # a map change elsewhere: flushes the TLB
             if remapped is None:

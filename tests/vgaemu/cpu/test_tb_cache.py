@@ -228,3 +228,24 @@ def test_store_bytes_kills_only_the_tbs_it_overlaps(bus):
     assert bus.tlb.store_bytes(P + 0x7F0, b"\xcc" * 0x40) is True  # into the running TB
     assert not b.valid and code_bit(bus, P)
     assert bus.host(P + 0x7F0, 0x40) == b"\xcc" * 0x40
+
+
+def test_stores_beside_code_mark_the_page_again_after_every_clear(bus):
+    """The protected-page shortcut skips re-marking VGA/MIGRATION only until someone clears
+    bits again."""
+    from guestmem import DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA
+
+    from tests.vgaemu.cpu.cpu_bus import VRAM_BASE
+
+    tb = tb_at(bus, VRAM_BASE + 0x10)
+    ra = bus.ram_addr(VRAM_BASE)
+    for i in range(3):
+        bus.dirty.snapshot_and_clear_dirty(ra, P, DIRTY_MEMORY_VGA)
+        bus.dirty.snapshot_and_clear_dirty(ra, P, DIRTY_MEMORY_MIGRATION)
+        bus.tlb.store(VRAM_BASE + 0x800 + i, 1, i)
+        assert bus.dirty.get_dirty(ra, P, DIRTY_MEMORY_VGA)
+        assert bus.dirty.get_dirty(ra, P, DIRTY_MEMORY_MIGRATION)
+        bus.tlb.store(VRAM_BASE + 0x900 + i, 1, i)  # the shortcut, same generation
+        assert tb.valid and not code_bit(bus, VRAM_BASE)
+    bus.tlb.store(VRAM_BASE + 0x12, 1, 0)  # into the TB: it dies, the page goes direct
+    assert not tb.valid and (VRAM_BASE >> 12) in bus.tlb.write_pages
