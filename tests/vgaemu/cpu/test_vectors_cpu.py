@@ -276,3 +276,23 @@ def test_unreal_mode_addressing(tb_cache):
     assert cpu.eax == 0x12345678
     assert m.read(0x1FFFF0, 4) == bytes.fromhex("78563412")
     assert cpu.edx == 0xCAFEBABE and cpu.fs == 0x2000 and cpu.cr0 & 1 == 0
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+@pytest.mark.parametrize("jump", ["eb20",            # jmp short +20h
+                                  "e92000",          # jmp near +20h
+                                  "7420",            # jz short +20h (ZF set)
+                                  "e82000"])         # call near +20h (pushes FFF3h)
+def test_ip_wraps_at_64k(jump, tb_cache):
+    """A 16-bit jump past FFFFh lands at the start of the segment (IP = (IP + rel) mod
+    64 KiB), on the next page of guest memory -- not at CS base + 10000h."""
+    m = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+    m.write(0x1FFF0, bytes.fromhex(jump))
+    m.write(0x10000 + ((0xFFF0 + len(jump) // 2 + 0x20) & 0xFFFF), bytes.fromhex("b83412f4"))
+    m.write(0x20000, bytes.fromhex("b8adde" "f4") * 16)     # where a jump without the wrap lands
+    cpu = m.cpu
+    cpu.cs, cpu.ss, cpu.esp, cpu.eip, cpu.eflags = 0x1000, 0x7000, 0x100, 0xFFF0, 0x2 | ZF
+    cpu.run(max_instructions=100)
+    assert cpu.halted and cpu.ax == 0x1234 and cpu.cs == 0x1000
+    if jump.startswith("e8"):
+        assert m.read(0x700FE, 2) == (0xFFF3).to_bytes(2, "little")
