@@ -473,7 +473,7 @@ def load_script(path) -> Callable:
 
 
 #: What a script's ``MACHINE = {...}`` may ask for (the machine options of the CLI).
-MACHINE_OPTION_NAMES = frozenset({"memory", "vram", "objects", "devices", "qemu_compat"})
+MACHINE_OPTION_NAMES = frozenset({"memory", "vram", "objects", "devices", "compat", "qemu_compat"})
 
 
 def machine_options(main) -> dict:

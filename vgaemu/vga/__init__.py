@@ -25,6 +25,7 @@ from guestmem import DIRTY_MEMORY_VGA, AccessConstraints, MemoryRegion, MemoryRe
 from guestmem.region import memory_region_transaction
 
 from vgaemu.clock import VirtualClock
+from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError
 from vgaemu.vga.regs import QEMU_DIFFERENCES as REGS_DIFFERENCES
 from vgaemu.vga.regs import VBE_PORT_BASE, VBE_PORT_COUNT, VGA_PORT_RANGES, VGARegisters
@@ -83,10 +84,12 @@ class VGA:
         ram_list,
         vram_size: str | int = VGA_DEFAULT_VRAM,
         clock: VirtualClock | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
     ) -> None:
         self.vram_size = parse_vram_size(vram_size)
-        self.qemu_compat = bool(qemu_compat)
+        if compat is not None and not isinstance(compat, Compat):
+            raise ConfigError(f"compat={compat!r}: expected a vgaemu.Compat")
+        self.compat = compat if compat is not None else Compat.hardware()
         self.clock = clock if clock is not None else VirtualClock()
         self.vram_mr = MemoryRegion.ram("vga.vram", self.vram_size, ram_list=ram_list)
         self.vram_mr.set_log(True, DIRTY_MEMORY_VGA)
@@ -94,12 +97,12 @@ class VGA:
         self.state = VGAState(vram=self.vram)
 
         self.window = PlanarMemory(self.state, set_dirty=self.vram_mr.set_dirty,
-                                   qemu_compat=self.qemu_compat)
+                                   compat=self.compat)
         self.vbe = BochsVBE(self.state, vbe_size=self.vram_size,
                             memory_access_changed=self.update_memory_access,
                             clear_vram=self._clear_vram)
         self.ports = VGARegisters(self.state, vbe=self.vbe, clock=self.clock,
-                                  qemu_compat=self.qemu_compat,
+                                  compat=self.compat,
                                   memory_access_changed=self.update_memory_access)
 
         byte_io = AccessConstraints(1, 4, unaligned=True)
@@ -126,7 +129,7 @@ class VGA:
 
         from vgaemu.vga.display import VGADisplay
 
-        self.display = VGADisplay(self.state, self.vram_mr, self.clock, qemu_compat=self.qemu_compat)
+        self.display = VGADisplay(self.state, self.vram_mr, self.clock, compat=self.compat)
 
     # ------------------------------------------------------------------ wiring
     def realize(self, system_memory: MemoryRegion, system_io: MemoryRegion,

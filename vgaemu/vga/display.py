@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..clock import VirtualClock
+from ..compat import Compat
 from ..errors import VGAEmuError
 from ..romfile import rom_path
 from . import render
@@ -111,17 +112,20 @@ class VGADisplay:
     packed copy). Both are replaced (new arrays) when the display size changes.
     """
 
-    def __init__(self, state: VGAState, vram_mr, clock: VirtualClock, *, qemu_compat: bool = False):
+    def __init__(self, state: VGAState, vram_mr, clock: VirtualClock, *,
+                 compat: Compat | None = None):
         self.state = state
         self.vram_mr = vram_mr
         self.clock = clock
-        self.qemu_compat = bool(qemu_compat)
+        self.compat = compat = compat if compat is not None else Compat.hardware()
+        self._live_text = compat.live_text_registers
+        self._live_graphics = compat.live_graphics_registers
         # QEMU's console starts with a 640x480 surface before the guest sets a mode; QEMU's
         # shows a placeholder message on it until the VGA first draws text or graphics.
         self._set_size(640, 480)
         self._drawn = False
         self._blank_colour: int | None = None
-        if self.qemu_compat:
+        if not compat.overscan_when_blank:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._geom = None
@@ -131,7 +135,7 @@ class VGADisplay:
         self._pal16 = np.zeros(16, dtype=np.uint32)
         self._tables: dict[str, np.ndarray] = {}
         self._reader = render.VRAMReader(state.vram)
-        self._text = TextRenderer(self.qemu_compat)
+        self._text = TextRenderer(compat)
         self._text_fb: np.ndarray | None = None
         self._kind = None
         self._gcache: dict = {}
@@ -142,7 +146,7 @@ class VGADisplay:
         self._base_page = -1
         self._zeros: dict[int, bytes] = {}
         self._idle_stats: UpdateStats | None = None
-        #: qemu_compat: QEMU's last basic params and vga_draw_graphic parameters.
+        #: QEMU's last basic params and vga_draw_graphic parameters (not live_*_registers).
         self._qbasic: tuple | None = None
         self._qgfx: tuple | None = None
 
@@ -198,9 +202,9 @@ class VGADisplay:
         if key_changed:
             self._key = key
             old = self._geom
-            self._geom = compute_geometry(s, qemu_compat=self.qemu_compat)
+            self._geom = compute_geometry(s, self.compat)
             # QEMU redraws text only for its own triggers (e.g. not for AR10, CR14, CR17)
-            key_full = not (self.qemu_compat and isinstance(old, TextGeometry)
+            key_full = not (not self._live_text and isinstance(old, TextGeometry)
                             and isinstance(self._geom, TextGeometry)
                             and old.redraw_key == self._geom.redraw_key)
         g = self._geom
@@ -209,9 +213,11 @@ class VGADisplay:
             if g.kind == "text":
                 self._text.mode_changed(self.clock.now_ns)
             full = True
-        if self.qemu_compat and g.kind in ("graphics", "text"):
+        if g.kind in ("graphics", "text") and not (self._live_text and self._live_graphics):
             # QEMU's update_basic_params runs in both vga_draw_text and vga_draw_graphic
-            full |= self._qemu_basic_params()
+            basic_changed = self._qemu_basic_params()
+            if not (self._live_text if g.kind == "text" else self._live_graphics):
+                full |= basic_changed
         if self._qemu_vga_graphics(g):
             full |= self._qemu_graphic_params(g)
         else:
@@ -226,11 +232,11 @@ class VGADisplay:
             return self._update_text(g, full)
         return self._update_blank(g, full)
 
-    # -- QEMU's full-update decisions (qemu_compat) -------------------------------------
+    # -- QEMU's full-update decisions (not live_*_registers) ----------------------------
     def _qemu_vga_graphics(self, g) -> bool:
-        """qemu_compat and a VGA (not VBE) graphics picture: QEMU's vga_draw_graphic decides
-        what is redrawn (see :meth:`_qemu_graphic_params`)."""
-        return (self.qemu_compat and isinstance(g, GraphicsGeometry)
+        """Not live_graphics_registers and a VGA (not VBE) graphics picture: QEMU's
+        vga_draw_graphic decides what is redrawn (see :meth:`_qemu_graphic_params`)."""
+        return (not self._live_graphics and isinstance(g, GraphicsGeometry)
                 and not vbe_enabled(self.state))
 
     def _qemu_basic_params(self) -> bool:
@@ -275,7 +281,7 @@ class VGADisplay:
         # with the VBE 8-bit DAC on: QEMU's update_palette16 ignores dac_8bit (only
         # update_palette256 reads it). No hardware has that DAC, so both modes do this.
         dac6 = render.dac_colours(s, False) if dac8 else dac
-        if not self.qemu_compat:
+        if self.compat.pel_mask:
             sel = np.arange(256) & s.pel_mask  # the PEL mask ANDs every DAC index
             dac, dac6 = dac[sel], dac6[sel]
         pal16 = dac6[render.palette16_indexes(s)]
@@ -512,7 +518,7 @@ class VGADisplay:
         s = self.state
         resized = self._set_size(g.width, g.height)
         full |= resized
-        if self.qemu_compat:
+        if not self._live_text:
             # QEMU's vga_draw_text compares cells with its cache and leaves the dirty bitmap
             # alone: the bits stay set for the next graphics frame's snapshot.
             dirty_pages = self._dirty_count(g.snap_page0, g.snap_npages)
@@ -526,7 +532,7 @@ class VGADisplay:
         if font_written:
             s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
         redraw_cursor = False
-        if self.qemu_compat:
+        if not self._live_text:
             # vga_draw_text: a plane 2 write redraws every cell; the 9th-dot rule (AR10 bit 2)
             # is applied to each cell as it is drawn, so changing it alone redraws only the
             # cursor cell (drawn on every frame) -- the other cells keep their old 9th dot.
@@ -606,7 +612,7 @@ class VGADisplay:
         h, w = self._fb.shape
         if not g.draws:
             full = False
-        elif self.qemu_compat:
+        elif not self.compat.overscan_when_blank:
             colour = 0
             if not self._drawn:
                 full = False

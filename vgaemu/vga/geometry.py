@@ -7,8 +7,8 @@ when :func:`geometry_key` changes and reads it on every frame. The rules are QEM
 the addressing loop of ``vga_draw_graphic``), with VRAM in QEMU's planar layout: plane ``p`` of
 planar address ``a`` is VRAM byte ``4*a + p``, so chain-4 and VBE modes read VRAM linearly.
 
-Where QEMU departs from VGA hardware the hardware rule is the default and ``qemu_compat``
-selects QEMU's (see :data:`HARDWARE_VS_QEMU`).
+Where QEMU departs from VGA hardware the hardware rule is the default and the machine's
+:class:`~vgaemu.compat.Compat` policy selects QEMU's, row by row (see :data:`HARDWARE_VS_QEMU`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from ..compat import Compat
 from .state import (
     VBE_DISPI_8BIT_DAC,
     VBE_DISPI_ENABLED,
@@ -82,7 +83,7 @@ def crtc_wrap_bytes(s: VGAState) -> int:
     return min(s.vram_size, span)
 
 #: Every way this renderer's default (hardware) behaviour differs from QEMU 7.2's; the
-#: ``qemu_compat`` switch selects the right-hand side.
+#: :class:`~vgaemu.compat.Compat` fields select the right-hand side.
 HARDWARE_VS_QEMU = (
     ("text blink", "AR10 bit 3 set: attribute bit 7 blinks the character (16 frames on, 16 off) "
      "and the background has 8 colours", "never blinks; bit 7 is always background intensity"),
@@ -258,7 +259,7 @@ def vga_vertical_display_end(s: VGAState) -> int:
     return (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
 
 
-def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
+def vbe_start_byte(s: VGAState) -> int:
     """The VBE display start in VRAM bytes (``vbe_start_addr`` is kept in bytes here).
 
     QEMU keeps it in dwords (offset / 4), so an x offset that is not a multiple of 4 bytes
@@ -268,18 +269,19 @@ def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
     return int(s.vbe_start_addr) & ~3
 
 
-def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
-    """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)."""
-    if qemu_compat:
-        if not (s.ar_index & 0x20):
-            return BlankGeometry()
-        return _picture_geometry(s, True)
+def compute_geometry(s: VGAState, compat: Compat | None = None):
+    """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)
+    under ``compat`` (default: the hardware's rules)."""
+    if compat is None:
+        compat = Compat.hardware()
     pas_off = not (s.ar_index & 0x20)
-    screen_off = bool(s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s)
+    screen_off = compat.screen_off and bool(s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s)
     if not (pas_off or screen_off):
-        return _picture_geometry(s, False)
+        return _picture_geometry(s, compat)
+    if pas_off and not compat.overscan_when_blank:
+        return BlankGeometry()  # QEMU's vga_draw_blank: black, at the last size
     # The CRTC keeps its timing while the picture is off: the screen keeps the mode's size.
-    inner = _picture_geometry(s, False)
+    inner = _picture_geometry(s, compat)
     if isinstance(inner, BlankGeometry):
         return inner
     if screen_off:
@@ -288,10 +290,10 @@ def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
     return BlankGeometry(width=inner.width, height=inner.height)
 
 
-def _picture_geometry(s: VGAState, qemu_compat: bool):
+def _picture_geometry(s: VGAState, compat: Compat):
     if vbe_enabled(s) or (s.gr[GR_MISC] & 1):
-        return _graphics_geometry(s, qemu_compat)
-    return _text_geometry(s, qemu_compat)
+        return _graphics_geometry(s, compat)
+    return _text_geometry(s, compat)
 
 
 def _line_addresses(s: VGAState, height: int, start: int, line_offset: int, line_compare: int,
@@ -322,7 +324,7 @@ def _line_addresses(s: VGAState, height: int, start: int, line_offset: int, line
     return addr, y1
 
 
-def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | BlankGeometry:
+def _graphics_geometry(s: VGAState, compat: Compat) -> GraphicsGeometry | BlankGeometry:
     vram_size = s.vram_size
     cr = s.cr
     vbe = vbe_enabled(s)
@@ -331,7 +333,7 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         height = int(s.vbe_regs[VBE_DISPI_INDEX_YRES])
         bpp = int(s.vbe_regs[VBE_DISPI_INDEX_BPP])
         line_offset = int(s.vbe_line_offset)
-        start = vbe_start_byte(s, qemu_compat)
+        start = vbe_start_byte(s)
         line_compare = 65535
         # vbe_update_vgaregs: shift control 2 (0 for 4 bpp), no double scan, no CGA modes.
         shift_control = 0 if bpp == 4 else 2
@@ -354,7 +356,7 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         else:
             multi_scan = double_scan  # QEMU: "in CGA modes, multi_scan is ignored"
         clock_div = bool(s.sr[SR_CLOCK_MODE] & 0x08)
-        addr_mask = vram_size - 1 if qemu_compat else crtc_wrap_bytes(s) - 1
+        addr_mask = (crtc_wrap_bytes(s) if compat.planes_wrap_64k else vram_size) - 1
     if width <= 0 or height <= 0:
         return BlankGeometry(description="blank (no display area)", draws=False)
 
@@ -380,7 +382,7 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
     addr, _ = _line_addresses(s, height, start, line_offset, line_compare, multi_scan, cga_mode)
     addr &= addr_mask
     pan = None
-    if not qemu_compat and not vbe:
+    if compat.pel_panning and not vbe:
         pan = _graphics_pan(s, drawer, double, height, line_compare)
     # A panned line also shows the first dots of the next address: 4 more VRAM bytes.
     last = (addr + bwidth - 1 + (4 if pan is not None else 0)) & addr_mask
@@ -427,27 +429,28 @@ def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
     return pan
 
 
-def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeometry:
+def _text_geometry(s: VGAState, compat: Compat) -> TextGeometry | BlankGeometry:
     cr = s.cr
     glyph_h = (cr[CR_MAX_SCAN] & 0x1F) + 1
     glyph_w = 8 if s.sr[SR_CLOCK_MODE] & 0x01 else 9
     double_width = bool(s.sr[SR_CLOCK_MODE] & 0x08)
-    double_scan = bool(cr[CR_MAX_SCAN] & 0x80) and not qemu_compat
+    double_scan = bool(cr[CR_MAX_SCAN] & 0x80) and compat.text_double_scan
     if double_width:
-        cw = 16 if qemu_compat else glyph_w * 2  # QEMU: "NOTE: no 18 pixel wide"
+        # QEMU: "NOTE: no 18 pixel wide"
+        cw = glyph_w * 2 if compat.nine_dot_40_columns else 16
     else:
         cw = glyph_w
     ch = glyph_h * (2 if double_scan else 1)
     cols = cr[CR_H_DISP] + 1
-    if qemu_compat:
-        # vga_draw_text: whole character rows only (and its CGA 160x100 hack)
-        rows = 100 if cr[CR_V_TOTAL] == 100 else vga_vertical_display_end(s) // ch
-        height = rows * ch
-    else:
+    if compat.partial_text_rows:
         # the CRTC shows every scanline up to the vertical display end, so a last row that
         # does not fit (80x43 in 350 lines) is shown in part
         height = vga_vertical_display_end(s)
         rows = -(-height // ch)
+    else:
+        # vga_draw_text: whole character rows only (and its CGA 160x100 hack)
+        rows = 100 if cr[CR_V_TOTAL] == 100 else vga_vertical_display_end(s) // ch
+        height = rows * ch
     if rows * cols <= 1 or rows * cols > CH_ATTR_SIZE:
         return BlankGeometry(description=f"blank (text {cols}x{rows} out of range)",
                              draws=False)
@@ -456,29 +459,16 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
     step = (cr[CR_OFFSET] << 3) // 4  # planar addresses per character row
     line_compare = vga_line_compare(s)
     vram_size = s.vram_size
-    if qemu_compat:
-        wrap = vram_size // 4
-        # vga_draw_text: the row after the one whose scanlines reach line compare restarts
-        # at address 0 -- the split moves in whole character rows.
-        r = np.arange(rows, dtype=np.int64)
-        row_addr = start + step * r
-        line = r * ch
-        hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
-        if hit.size:
-            k = int(hit[0]) + 1
-            row_addr[k:] = step * (r[k:] - k)
-        row_y = line
-        row_lo = np.zeros(rows, dtype=np.int64)
-        row_hi = np.full(rows, height, dtype=np.int64)
-        pan = None
-        preset = 0
-    else:
-        wrap = crtc_wrap_bytes(s) // 4
-        # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
-        # cells (smooth vertical scrolling). Line compare: after scanline ``line_compare`` the
-        # CRTC restarts at address 0 and row scan 0, at any scanline. So the picture is two
-        # panes of whole rows, each drawn into a scratch buffer and copied with an offset.
+    wrap = (crtc_wrap_bytes(s) if compat.planes_wrap_64k else vram_size) // 4
+    # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
+    # cells (smooth vertical scrolling).
+    preset = 0
+    if compat.preset_row_scan:
         preset = min(cr[CR_PRESET_ROW] & 0x1F, glyph_h - 1) * (2 if double_scan else 1)
+    if compat.scanline_text_split:
+        # Line compare: after scanline ``line_compare`` the CRTC restarts at address 0 and
+        # row scan 0, at any scanline. So the picture is two panes of whole rows, each drawn
+        # into a scratch buffer and copied with an offset.
         split = line_compare + 1 if line_compare < height - 1 else height
         na = -(-(split + preset) // ch)
         ra = np.arange(na, dtype=np.int64)
@@ -488,16 +478,32 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         row_y = np.concatenate([ra * ch - preset, split + rb * ch])
         row_lo = np.concatenate([np.zeros(na, np.int64), np.full(nb, split, np.int64)])
         row_hi = np.concatenate([np.full(na, split, np.int64), np.full(nb, height, np.int64)])
-        # Horizontal pel panning: 9-dot text takes AR13 = 8 as no shift and 0-7 as 1-8 dots,
-        # 8-dot text 0-7; one more cell per row is drawn to pan into. AR10 bit 5 leaves the
-        # pane below the split unpanned.
-        pan = None
+        below = na  # the first row of the lower pane
+    else:
+        # vga_draw_text: the row after the one whose scanlines reach line compare restarts
+        # at address 0 -- the split moves in whole character rows.
+        na = -(-(height + preset) // ch)
+        r = np.arange(na, dtype=np.int64)
+        row_addr = start + step * r
+        line = r * ch - preset
+        hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
+        below = int(hit[0]) + 1 if hit.size else na
+        row_addr[below:] = step * (r[below:] - below)
+        row_y = line
+        row_lo = np.zeros(na, dtype=np.int64)
+        row_hi = np.full(na, height, dtype=np.int64)
+    # Horizontal pel panning: 9-dot text takes AR13 = 8 as no shift and 0-7 as 1-8 dots,
+    # 8-dot text 0-7; one more cell per row is drawn to pan into. AR10 bit 5 leaves the
+    # pane below the split unpanned.
+    pan = None
+    if compat.pel_panning:
         p = s.ar[AR_PEL] & 0x0F
         dots = ((p + 1) % 9 if p <= 8 else 0) if glyph_w == 9 else (p if p < 8 else 0)
         if dots:
-            pan = np.full(na + nb, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
+            pan = np.full(row_addr.shape[0], dots * (cw // glyph_w if cw >= glyph_w else 1),
+                          dtype=np.int64)
             if s.ar[AR_MODE] & 0x20:
-                pan[na:] = 0
+                pan[below:] = 0
     direct = (pan is None and row_y.size == rows and rows * ch == height
               and bool((row_y == np.arange(rows) * ch).all()))
     drawn = cols + (1 if pan is not None else 0)

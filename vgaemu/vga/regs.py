@@ -9,8 +9,8 @@ The machine registers the same port ranges QEMU does (region "vga" at 0x3B4-0x3B
 0x3C0-0x3CF, 0x3D4-0x3D5, 0x3DA; region "vbe" at 0x1CE-0x1D1); other ports in 0x3B0-0x3DF are
 unassigned and read all-ones, like an empty ISA bus.
 
-Where QEMU 7.2 differs from the hardware in something a guest can observe, the hardware is
-followed unless ``qemu_compat`` (see :data:`QEMU_DIFFERENCES`).
+Where QEMU 7.2 differs from the hardware in something a guest can observe, the machine's
+:class:`~vgaemu.compat.Compat` policy chooses (see :data:`QEMU_DIFFERENCES`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vgaemu.clock import FRAME_NS, VirtualClock
+from vgaemu.compat import Compat
 from vgaemu.vga.state import VGAState
 from vgaemu.vga.vbe import BochsVBE
 
@@ -69,13 +70,13 @@ class VGARegisters:
         *,
         vbe: BochsVBE | None = None,
         clock: VirtualClock | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
         memory_access_changed: Callable[[], None] | None = None,
     ) -> None:
         self.state = state
         self.vbe = vbe if vbe is not None else BochsVBE(state)
         self.clock = clock if clock is not None else VirtualClock()
-        self.qemu_compat = qemu_compat
+        self.compat = compat if compat is not None else Compat.hardware()
         self.memory_access_changed = memory_access_changed or (lambda: None)
         #: Virtual time the guest spent polling status registers (added to the clock).
         self.poll_ns = 0
@@ -135,7 +136,7 @@ class VGARegisters:
 
     def read_status1(self) -> int:
         s = self.state
-        if self.qemu_compat:
+        if not self.compat.raster_status:
             s.st01 ^= ST01_V_RETRACE | ST01_DISP_ENABLE
         else:
             s.st01 = self._raster_status()
@@ -150,7 +151,7 @@ class VGARegisters:
         if self.port_invalid(port):
             return 0xFF
         if port == VGA_ATT_W:
-            if s.ar_flip_flop and self.qemu_compat:
+            if s.ar_flip_flop and not self.compat.register_readback:
                 return 0
             return s.ar_index
         if port == VGA_ATT_R:
@@ -163,7 +164,7 @@ class VGARegisters:
         if port == VGA_SEQ_D:
             return s.sr[s.sr_index]
         if port == VGA_PEL_MSK:
-            return 0 if self.qemu_compat else s.pel_mask
+            return s.pel_mask if self.compat.pel_mask else 0
         if port == VGA_PEL_IR:
             return s.dac_state
         if port == VGA_PEL_IW:
@@ -174,7 +175,7 @@ class VGARegisters:
             if s.dac_sub_index == 3:
                 s.dac_sub_index = 0
                 s.dac_read_index = (s.dac_read_index + 1) & 0xFF
-            if not self.qemu_compat and not s.dac_8bit:
+            if self.compat.register_readback and not s.dac_8bit:
                 val &= 0x3F
             return val
         if port == VGA_FTC_R:
@@ -223,7 +224,7 @@ class VGARegisters:
             s.sr[s.sr_index] = val & SR_MASK[s.sr_index]
             self.memory_access_changed()
         elif port == VGA_PEL_MSK:
-            if not self.qemu_compat:
+            if self.compat.pel_mask:
                 s.pel_mask = val
         elif port == VGA_PEL_IR:
             s.dac_read_index = val
@@ -266,14 +267,16 @@ class VGARegisters:
         """read/write callbacks for an ``io`` region covering ports base..base+count-1.
 
         Wider accesses are split into byte accesses to consecutive ports (what the ISA bus
-        does for an 8-bit device), or, with ``qemu_compat``, handled like QEMU's portio: a
+        does for an 8-bit device), or, without ``split_wide_port_access``, like QEMU's portio: a
         16-bit access is split only inside the range, a 32-bit one is dropped.
         """
+
+        split = self.compat.split_wide_port_access
 
         def read(offset: int, size: int) -> int:
             if size == 1:
                 return self.read(base + offset)
-            if self.qemu_compat:
+            if not split:
                 if size != 2:
                     return (1 << (8 * size)) - 1
                 lo = self.read(base + offset)
@@ -288,7 +291,7 @@ class VGARegisters:
             if size == 1:
                 self.write(base + offset, value)
                 return
-            if self.qemu_compat:
+            if not split:
                 if size != 2:
                     return
                 self.write(base + offset, value & 0xFF)

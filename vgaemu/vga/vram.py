@@ -16,9 +16,9 @@ vga_mem_readb/vga_mem_writeb):
   0-3 go through rotate (GR3), set/reset (GR0, GR1), the logical operation (GR3), the bit
   mask (GR8) and the map mask (SR2).
 
-By default the hardware is followed; ``qemu_compat=True`` reproduces QEMU 7.2 where it
-differs (see :data:`QEMU_DIFFERENCES`). While Bochs VBE is enabled there is no hardware to
-follow and QEMU's behaviour is the model in both modes.
+Where QEMU 7.2 differs from the hardware (see :data:`QEMU_DIFFERENCES`) the machine's
+:class:`~vgaemu.compat.Compat` policy chooses, one field per difference. While Bochs VBE is
+enabled there is no hardware to follow and QEMU's behaviour is the model whatever the policy.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vgaemu.compat import Compat
 from vgaemu.errors import MemoryAccessError
 from vgaemu.vga.state import VGAState
 
@@ -81,10 +82,20 @@ class PlanarMemory:
         state: VGAState,
         *,
         set_dirty: Callable[[int, int], None] | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
     ) -> None:
         self.state = state
-        self.qemu_compat = qemu_compat
+        self.compat = compat = compat if compat is not None else Compat.hardware()
+        # The policy is fixed for the machine's life: its rows as plain attributes for the
+        # per-byte paths.
+        self._gc_packed = compat.chain4_odd_even_through_gc
+        self._odd_even_map_mask = compat.odd_even_map_mask
+        self._wrap_64k = compat.planes_wrap_64k
+        #: QEMU's planar path marks the dword dirty even with no plane enabled, which its
+        #: display (redrawing only dirty lines) shows; the hardware display needs no such mark.
+        self._mark_unwritten = not compat.live_graphics_registers
+        self._all_hw = self._gc_packed and self._odd_even_map_mask and self._wrap_64k
+        self._all_qemu = not (self._gc_packed or self._odd_even_map_mask or self._wrap_64k)
         self.set_dirty = set_dirty if set_dirty is not None else (lambda addr, size: None)
         self._b = memoryview(state.vram).cast("B")
         size = len(self._b)
@@ -127,13 +138,14 @@ class PlanarMemory:
         sr = s.sr_active()
         gr = s.gr
         # Bochs VBE has no hardware to follow: with VBE on, QEMU's behaviour is the model.
-        hw = not (self.qemu_compat or s.vbe_enabled())
-        if hw:
+        vbe = s.vbe_enabled()
+        if self._wrap_64k and not vbe:
             a &= 0xFFFF
+        gc = self._gc_packed and not vbe
         if sr[4] & 0x08:  # chain 4
             if a >= self.vram_size:
                 return 0xFF
-            if not hw:
+            if not gc:
                 return self._b[a]
             s.latch = self._d[a >> 2]
             if gr[5] & 0x08:
@@ -144,7 +156,7 @@ class PlanarMemory:
             idx = ((a & ~1) << 1) | plane
             if idx >= self.vram_size:
                 return 0xFF
-            if not hw:
+            if not gc:
                 return self._b[idx]
             s.latch = self._d[idx >> 2]
             if gr[5] & 0x08:
@@ -213,33 +225,41 @@ class PlanarMemory:
         val &= 0xFF
         sr = s.sr_active()
         gr = s.gr
-        if self.qemu_compat or s.vbe_enabled():
-            if sr[4] & 0x08:
-                mask = 1 << (a & 3)
-                if sr[2] & mask and a < self.vram_size:
-                    self._b[a] = val
-                    s.plane_updated |= mask
-                    self.set_dirty(a, 1)
-            elif gr[5] & 0x10:
-                plane = (gr[4] & 2) | (a & 1)
-                mask = 1 << plane
-                if sr[2] & mask:
-                    idx = ((a & ~1) << 1) | plane
-                    if idx < self.vram_size:
-                        self._b[idx] = val
-                        s.plane_updated |= mask
-                        self.set_dirty(idx, 1)
-            else:
-                self._write_planes(a, self._gc_value(val), sr[2] & 15, qemu=True)
-            return
-        a &= 0xFFFF
+        vbe = s.vbe_enabled()
+        if self._wrap_64k and not vbe:
+            a &= 0xFFFF
+        gc = self._gc_packed and not vbe
         if sr[4] & 0x08:  # chain 4: address bits 0-1 select the plane
-            self._write_planes(a >> 2, self._gc_value(val), sr[2] & (1 << (a & 3)))
-        elif not sr[4] & 0x04:  # odd/even host write addressing
-            planes = 0x5 if not a & 1 else 0xA
-            self._write_planes((a & ~1) >> 1, self._gc_value(val), sr[2] & planes)
-        else:
-            self._write_planes(a, self._gc_value(val), sr[2] & 15)
+            if gc:
+                self._write_planes(a >> 2, self._gc_value(val), sr[2] & (1 << (a & 3)))
+                return
+            mask = 1 << (a & 3)
+            if sr[2] & mask and a < self.vram_size:
+                self._b[a] = val
+                s.plane_updated |= mask
+                self.set_dirty(a, 1)
+            return
+        if self._odd_even_map_mask and not vbe:
+            if not sr[4] & 0x04:  # odd/even host write addressing: planes 0+2 or 1+3
+                planes = 0x5 if not a & 1 else 0xA
+                value = self._gc_value(val) if gc else val * 0x01010101
+                self._write_planes((a & ~1) >> 1, value, sr[2] & planes)
+                return
+        elif gr[5] & 0x10:  # QEMU: odd/even by GR5 bit 4, one plane by GR4 bit 1 and A0
+            plane = (gr[4] & 2) | (a & 1)
+            mask = 1 << plane
+            if gc:
+                self._write_planes((a & ~1) >> 1, self._gc_value(val), sr[2] & mask)
+                return
+            if sr[2] & mask:
+                idx = ((a & ~1) << 1) | plane
+                if idx < self.vram_size:
+                    self._b[idx] = val
+                    s.plane_updated |= mask
+                    self.set_dirty(idx, 1)
+            return
+        self._write_planes(a, self._gc_value(val), sr[2] & 15,
+                           qemu=vbe or self._mark_unwritten)
 
     # ------------------------------------------------------------------ MemoryRegionOps
     def read(self, offset: int, size: int) -> int:
@@ -352,8 +372,13 @@ class PlanarMemory:
         i0, m, a0 = span
         vals = data[i0:i0 + m]
         s = self.state
-        if self.qemu_compat or s.vbe_enabled():
-            self._write_qemu(a0, vals)
+        vbe = s.vbe_enabled()
+        if vbe or self._all_qemu:
+            self._write_qemu(a0, vals, mark_unwritten=vbe or self._mark_unwritten)
+            return
+        if not self._all_hw:
+            # A policy mixing the planar rows: the per-byte path implements every mix.
+            self._write_bytes(offset + i0, vals.tolist())
             return
         # Hardware: each plane is 64 KiB, so window addresses wrap at 64K; a wrapped part
         # rewrites what the earlier part wrote, so the pieces go in address order.
@@ -436,7 +461,7 @@ class PlanarMemory:
             if first is not None:
                 self._mark(4 * (d0 + first), 4 * (d0 + last + 1))
         else:
-            self._write_planar(a, V, sr2)
+            self._write_planar(a, V, sr2, qemu=self._mark_unwritten)
 
     def _write_planar(self, a: int, V: np.ndarray, pm: int, qemu: bool = False) -> None:
         """Planar write of dwords [a, a + len(V)) under plane mask ``pm`` (``qemu``: marked
@@ -459,7 +484,7 @@ class PlanarMemory:
             d[...] = (d & ~wm) | (V & wm)
         self._mark(4 * a, 4 * end)
 
-    def _write_qemu(self, a: int, vals: np.ndarray) -> None:
+    def _write_qemu(self, a: int, vals: np.ndarray, mark_unwritten: bool = True) -> None:
         """QEMU 7.2's vga_mem_writeb (and the hardware-less VBE case) for [a, a + k)."""
         s = self.state
         sr = s.sr_active()
@@ -505,7 +530,7 @@ class PlanarMemory:
             if first is not None:
                 self._mark(first, last + 1)
         else:
-            self._write_planar(a, self._gc_table()[vals], sr2, qemu=True)
+            self._write_planar(a, self._gc_table()[vals], sr2, qemu=mark_unwritten)
 
     def read_block(self, offset: int, n: int) -> np.ndarray:
         """``io`` region block read: ``n`` bytes as ``n`` byte reads in address order would
@@ -521,9 +546,10 @@ class PlanarMemory:
         s = self.state
         sr = s.sr_active()
         gr = s.gr
-        hw = not (self.qemu_compat or s.vbe_enabled())
+        vbe = s.vbe_enabled()
+        gc = self._gc_packed and not vbe
         A = np.arange(a0, a0 + m, dtype=np.int64)
-        if hw:
+        if self._wrap_64k and not vbe:
             A &= 0xFFFF
         size = self.vram_size
         if sr[4] & 0x08:
@@ -534,7 +560,7 @@ class PlanarMemory:
             idx = None  # planar: dword A
         if idx is not None:
             ok = idx < size
-            if not hw:
+            if not gc:
                 res = self._np[np.where(ok, idx, 0)]
             else:
                 L = self._np_d[np.where(ok, idx >> 2, 0)]
@@ -577,12 +603,13 @@ class PlanarMemory:
         if (sr[2] & 15) != 15 or not sr[4] & 0x08:
             return None
         mm = (s.gr[6] >> 2) & 3
-        if not (self.qemu_compat or s.vbe_enabled()):
+        vbe = s.vbe_enabled()
+        if self._gc_packed and not vbe:
             gr = s.gr
             if gr[5] & 0x0B or gr[3] & 0x1F or gr[1] & 15 or gr[8] != 0xFF:
                 return None
-            if mm == 0 or s.bank_offset:
-                return None
+        if self._wrap_64k and not vbe and (mm == 0 or s.bank_offset):
+            return None
         start, size = MEMORY_MAPS[mm]
         offset = s.bank_offset if mm == 1 else 0
         if offset + size > self.vram_size:
