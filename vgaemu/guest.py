@@ -53,6 +53,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from vgaemu.errors import GuestError
+from vgaemu.vga.state import GR_MISC, GR_PLANE_READ, SR_PLANE_WRITE
 
 #: One 60 Hz frame of virtual time, in whole microseconds: what INT 15h AH=86h can wait, so
 #: a recorded run and its replay (here or in QEMU) see the same time at every op.
@@ -285,7 +286,7 @@ class Guest:
         from vgaemu.bios.data import MM_PLANAR
 
         st = self.machine.vga.state
-        if st.vbe_enabled() or (st.gr[6] >> 2) & 3 not in (0, 1):
+        if st.vbe_enabled() or (st.gr[GR_MISC] >> 2) & 3 not in (0, 1):
             return None
         try:
             vmode = self.bios.current_mode()
@@ -300,8 +301,8 @@ class Guest:
         y, x = divmod(off, linelength)
         return [
             {"op": "int10", "ax": "0xD00", "bx": "0x0", "cx": _hexnum(x * 8), "dx": _hexnum(y)},
-            {"op": "outw", "port": "0x3C4", "val": _hexnum(st.sr[2] << 8 | 0x02)},
-            {"op": "outw", "port": "0x3CE", "val": _hexnum(st.gr[4] << 8 | 0x04)},
+            {"op": "outw", "port": "0x3C4", "val": _hexnum(st.sr[SR_PLANE_WRITE] << 8 | 0x02)},
+            {"op": "outw", "port": "0x3CE", "val": _hexnum(st.gr[GR_PLANE_READ] << 8 | 0x04)},
             {"op": "outb", "port": "0x3C4", "val": _hexnum(st.sr_index)},
             {"op": "outb", "port": "0x3CE", "val": _hexnum(st.gr_index)},
         ]

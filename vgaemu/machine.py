@@ -29,7 +29,7 @@ from guestmem.mtree import mtree
 
 from vgaemu import dma
 from vgaemu.bios import VGABios
-from vgaemu.bios.vgabios import ROM_SEG
+from vgaemu.bios.data import ROM_SEG
 from vgaemu.clock import FRAME_NS, VirtualClock
 from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vgaemu.vga.state import GR_BIT_MASK, GR_DATA_ROTATE, GR_MODE
+
 from .data import MM_CGA, MM_DIRECT, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode
 from .stdvga import SEG_CTEXT, SEG_GRAPH
 
@@ -136,7 +138,7 @@ class VgaFB:
         if vga is None:
             return True
         gr = vga.state.gr
-        return bool(gr[5] & 1) or bool(gr[3] & 0x18) or gr[8] != 0xFF
+        return bool(gr[GR_MODE] & 1) or bool(gr[GR_DATA_ROTATE] & 0x18) or gr[GR_BIT_MASK] != 0xFF
 
     def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
                         lines: int) -> None:

@@ -24,9 +24,11 @@ import re
 from guestmem import DIRTY_MEMORY_VGA, AccessConstraints, MemoryRegion, MemoryRegionOps
 from guestmem.region import memory_region_transaction
 
+from vgaemu.bios.data import load_tables
 from vgaemu.clock import VirtualClock
 from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError
+from vgaemu.vga.display import VGADisplay
 from vgaemu.vga.regs import QEMU_DIFFERENCES as REGS_DIFFERENCES
 from vgaemu.vga.regs import VBE_PORT_BASE, VBE_PORT_COUNT, VGA_PORT_RANGES, VGARegisters
 from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS, VGAState
@@ -117,8 +119,6 @@ class VGA:
         rd, wr = self.ports.vbe_ops()
         self.vbe_region = MemoryRegion.io("vbe", VBE_PORT_COUNT, MemoryRegionOps(
             read=rd, write=wr, valid=byte_io, impl=byte_io))
-        from vgaemu.bios.data import load_tables
-
         self.mmio_mr = build_mmio_bar(self.ports, self.vbe, self.state, load_tables().edid)
         self.mmio_addr: int | None = None
 
@@ -126,8 +126,6 @@ class VGA:
         self._chain4: tuple[Chain4Window, MemoryRegion] | None = None
         self.lfb_addr: int | None = None
         self.ports.reset()
-
-        from vgaemu.vga.display import VGADisplay
 
         self.display = VGADisplay(self.state, self.vram_mr, self.clock, compat=self.compat)
 

@@ -23,16 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from guestmem import DIRTY_MEMORY_VGA, TARGET_PAGE_BITS
+
 from ..clock import VirtualClock
 from ..compat import Compat
 from ..errors import VGAEmuError
 from ..romfile import rom_path
 from . import render
 from .geometry import (
-    AR_OVERSCAN,
-    CR_MAX_SCAN,
-    GR_MODE,
-    TARGET_PAGE_BITS,
     BlankGeometry,
     GraphicsGeometry,
     TextGeometry,
@@ -42,15 +40,20 @@ from .geometry import (
     vbe_enabled,
     vga_line_compare,
 )
-from .state import VGAState
+from .state import (
+    AR_MODE,
+    AR_OVERSCAN,
+    CR_MAX_SCAN,
+    CR_OFFSET,
+    CR_START_HI,
+    CR_START_LO,
+    GR_MODE,
+    VGAState,
+)
 from .text import TextRenderer
 
 class ScreendumpError(VGAEmuError, ValueError):
     """A screendump path with an unknown extension, or an unwritable file."""
-
-
-#: The VGA dirty-memory client number (guestmem.dirty.DirtyClient.VGA).
-DIRTY_MEMORY_VGA = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +250,7 @@ class VGADisplay:
             basic = (int(s.vbe_line_offset), int(s.vbe_start_addr), 65535)
         else:
             cr = s.cr
-            basic = (cr[0x13] << 3, (cr[0x0C] << 8) | cr[0x0D], vga_line_compare(s))
+            basic = (cr[CR_OFFSET] << 3, (cr[CR_START_HI] << 8) | cr[CR_START_LO], vga_line_compare(s))
         changed = basic != self._qbasic
         self._qbasic = basic
         return changed
@@ -259,7 +262,7 @@ class VGADisplay:
         CRTC mode (CR17) only shows on lines whose VRAM is dirty, so the picture goes stale."""
         s = self.state
         params = ((s.gr[GR_MODE] >> 5) & 3, s.cr[CR_MAX_SCAN] >> 7,
-                  g.width, g.height, s.cr[0x13] << 3)
+                  g.width, g.height, s.cr[CR_OFFSET] << 3)
         changed = params != self._qgfx
         self._qgfx = params
         return changed
@@ -537,10 +540,10 @@ class VGADisplay:
             # is applied to each cell as it is drawn, so changing it alone redraws only the
             # cursor cell (drawn on every frame) -- the other cells keep their old 9th dot.
             full |= font_written
-            if full or self._text.glyphs is None or self._text.dup_changed(s.ar[0x10]):
-                redraw_cursor = self._text.update_glyphs(s.vram, g, s.ar[0x10])
+            if full or self._text.glyphs is None or self._text.dup_changed(s.ar[AR_MODE]):
+                redraw_cursor = self._text.update_glyphs(s.vram, g, s.ar[AR_MODE])
         elif full or font_written or self._text.glyphs is None:
-            full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
+            full |= self._text.update_glyphs(s.vram, g, s.ar[AR_MODE])
         target = self._fb
         if not g.direct:  # draw whole rows into a scratch buffer, then place them
             shape = (g.cell_addr.shape[0] * g.ch, g.cell_addr.shape[1] * g.cw)

@@ -18,8 +18,29 @@ from operator import itemgetter
 
 import numpy as np
 
+from guestmem import TARGET_PAGE_BITS
+
 from ..compat import Compat
 from .state import (
+    AR_MODE,
+    AR_PEL,
+    AR_PLANE_ENABLE,
+    CR_H_DISP,
+    CR_LINE_COMPARE,
+    CR_MAX_SCAN,
+    CR_MODE,
+    CR_OFFSET,
+    CR_OVERFLOW,
+    CR_PRESET_ROW,
+    CR_START_HI,
+    CR_START_LO,
+    CR_UNDERLINE,
+    CR_V_DISP_END,
+    CR_V_TOTAL,
+    GR_MISC,
+    GR_MODE,
+    SR_CHARACTER_MAP,
+    SR_CLOCK_MODE,
     VBE_DISPI_8BIT_DAC,
     VBE_DISPI_ENABLED,
     VBE_DISPI_INDEX_BPP,
@@ -28,35 +49,6 @@ from .state import (
     VBE_DISPI_INDEX_YRES,
     VGAState,
 )
-
-TARGET_PAGE_BITS = 12
-
-# CRTC / sequencer / graphics / attribute register indexes (vga_regs.h names).
-CR_H_DISP = 0x01
-CR_V_TOTAL = 0x06
-CR_OVERFLOW = 0x07
-CR_MAX_SCAN = 0x09
-CR_PRESET_ROW = 0x08
-CR_CURSOR_START = 0x0A
-CR_CURSOR_END = 0x0B
-CR_START_HI = 0x0C
-CR_START_LO = 0x0D
-CR_CURSOR_HI = 0x0E
-CR_CURSOR_LO = 0x0F
-CR_V_DISP_END = 0x12
-CR_OFFSET = 0x13
-CR_UNDERLINE = 0x14
-CR_MODE = 0x17
-CR_LINE_COMPARE = 0x18
-SR_CLOCK_MODE = 0x01
-SR_CHARACTER_MAP = 0x03
-GR_MODE = 0x05
-GR_MISC = 0x06
-AR_MODE = 0x10
-AR_OVERSCAN = 0x11
-AR_PLANE_ENABLE = 0x12
-AR_PEL = 0x13
-AR_COLOR_PAGE = 0x14
 
 #: Largest text screen QEMU draws (CH_ATTR_SIZE in vga_int.h).
 CH_ATTR_SIZE = 160 * 100

@@ -19,7 +19,17 @@ from collections.abc import Callable
 
 from vgaemu.clock import FRAME_NS, VirtualClock
 from vgaemu.compat import Compat
-from vgaemu.vga.state import VGAState
+from vgaemu.vga.state import (
+    CR_H_DISP,
+    CR_H_TOTAL,
+    CR_OVERFLOW,
+    CR_V_DISP_END,
+    CR_V_SYNC_END,
+    CR_V_SYNC_START,
+    CR_V_TOTAL,
+    VBE_DISPI_IOPORT_INDEX,
+    VGAState,
+)
 from vgaemu.vga.vbe import BochsVBE
 
 # Port numbers (QEMU vga_regs.h names).
@@ -32,7 +42,7 @@ VGA_CRT_IC, VGA_CRT_DC, VGA_IS1_RC = 0x3D4, 0x3D5, 0x3DA
 
 #: The port ranges QEMU's vga_portio_list registers: (first port, count).
 VGA_PORT_RANGES = ((0x3B4, 2), (0x3BA, 1), (0x3C0, 16), (0x3D4, 2), (0x3DA, 1))
-VBE_PORT_BASE, VBE_PORT_COUNT = 0x1CE, 4
+VBE_PORT_BASE, VBE_PORT_COUNT = VBE_DISPI_IOPORT_INDEX, 4
 
 #: Bits QEMU keeps on sequencer / graphics controller data writes (sr_mask, gr_mask).
 SR_MASK = (0x03, 0x3D, 0x0F, 0x3F, 0x0E, 0x00, 0x00, 0xFF)
@@ -115,13 +125,13 @@ class VGARegisters:
         """
         s = self.state
         cr = s.cr
-        ov = cr[7]
-        vtotal = (cr[6] | ((ov & 0x01) << 8) | ((ov & 0x20) << 4)) + 2
-        vdisp = (cr[0x12] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
-        vrs = cr[0x10] | ((ov & 0x04) << 6) | ((ov & 0x80) << 2)
-        vrlen = ((cr[0x11] & 0x0F) - (vrs & 0x0F)) & 0x0F or 16
-        htotal = cr[0] + 5
-        hdisp = cr[1] + 1
+        ov = cr[CR_OVERFLOW]
+        vtotal = (cr[CR_V_TOTAL] | ((ov & 0x01) << 8) | ((ov & 0x20) << 4)) + 2
+        vdisp = (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
+        vrs = cr[CR_V_SYNC_START] | ((ov & 0x04) << 6) | ((ov & 0x80) << 2)
+        vrlen = ((cr[CR_V_SYNC_END] & 0x0F) - (vrs & 0x0F)) & 0x0F or 16
+        htotal = cr[CR_H_TOTAL] + 5
+        hdisp = cr[CR_H_DISP] + 1
         if vtotal < 16 or vdisp > vtotal or vrs >= vtotal or hdisp >= htotal:
             vtotal, vdisp, vrs, vrlen, htotal, hdisp = 525, 480, 490, 2, 100, 80
         t = (self.clock.now_ns + self.poll_ns) % FRAME_NS
@@ -252,9 +262,9 @@ class VGARegisters:
             s.cr_index = val
         elif port in (VGA_CRT_DM, VGA_CRT_DC):
             # CR11 bit 7 write-protects CR0-CR7, except the line-compare bit 4 of CR7.
-            if s.cr[0x11] & 0x80 and s.cr_index <= 7:
-                if s.cr_index == 7:
-                    s.cr[7] = (s.cr[7] & ~0x10 & 0xFF) | (val & 0x10)
+            if s.cr[CR_V_SYNC_END] & 0x80 and s.cr_index <= CR_OVERFLOW:
+                if s.cr_index == CR_OVERFLOW:
+                    s.cr[CR_OVERFLOW] = (s.cr[CR_OVERFLOW] & ~0x10 & 0xFF) | (val & 0x10)
                     self.vbe.update_vgaregs()
                 return
             s.cr[s.cr_index] = val

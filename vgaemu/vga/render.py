@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import VGAState
+from .state import AR_COLOR_PAGE, AR_MODE, VGAState
 
 # 6-bit DAC value to 8 bits, as QEMU's c6_to_8: (v << 2) | (v & 1) << 1 | (v & 1).
 _C6 = np.arange(256, dtype=np.uint32) & 0x3F
@@ -105,8 +105,8 @@ def palette16_indexes(s: VGAState) -> np.ndarray:
     (AR0-AR0F) and colour select (AR14; AR10 bit 7 picks P5-P4 from AR14 too), as hardware
     and QEMU's update_palette16."""
     ar = np.frombuffer(bytes(s.ar[:16]), dtype=np.uint8).astype(np.uint32)
-    sel = s.ar[0x14]
-    if s.ar[0x10] & 0x80:
+    sel = s.ar[AR_COLOR_PAGE]
+    if s.ar[AR_MODE] & 0x80:
         return ((sel & 0x0F) << 4) | (ar & 0x0F)
     return ((sel & 0x0C) << 4) | (ar & 0x3F)
 

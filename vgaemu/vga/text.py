@@ -19,16 +19,16 @@ import numpy as np
 
 from ..clock import FRAME_NS
 from ..compat import Compat
-from .geometry import (
+from .geometry import TextGeometry
+from .state import (
     AR_MODE,
     CR_CURSOR_END,
     CR_CURSOR_HI,
     CR_CURSOR_LO,
     CR_CURSOR_START,
     CR_UNDERLINE,
-    TextGeometry,
+    VGAState,
 )
-from .state import VGAState
 
 #: QEMU's VGA_TEXT_CURSOR_PERIOD_MS (1000 * 2 * 16 / 60, integer) -- the phase lasts half.
 QEMU_CURSOR_PERIOD_MS = 1000 * 2 * 16 // 60
