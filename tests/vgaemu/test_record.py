@@ -14,7 +14,7 @@ from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
 from vgaemu.replay import TraceRecorder, load_trace, replay
 
-DEMOS = Path(__file__).resolve().parents[2] / "roms" / "demos"
+DEMOS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms" / "demos"
 
 
 def vgaemu(*args, cwd):
