@@ -30,6 +30,7 @@ from ..compat import Compat
 from ..errors import VGAEmuError
 from ..romfile import rom_path
 from . import render
+from .render import BIG_ENDIAN_DRAWERS, Drawer
 from .geometry import (
     BlankGeometry,
     GraphicsGeometry,
@@ -106,6 +107,36 @@ def _linear_step(addrs: np.ndarray) -> int | None:
     return int(d[0]) if (d == d[0]).all() and d[0] >= 0 else None
 
 
+#: Little-endian direct-colour drawers (VBE 15/16/24/32 bpp).
+_DIRECT_COLOUR = frozenset({Drawer.VBE_15BPP, Drawer.VBE_16BPP, Drawer.VBE_24BPP,
+                           Drawer.VBE_32BPP})
+
+
+@dataclass(slots=True, eq=False)
+class GraphicsLineIndex:
+    """What the graphics path derives once per geometry to find and draw dirty lines fast."""
+
+    #: The geometry these arrays were built for (identity: geometries are rebuilt on change).
+    geom: GraphicsGeometry
+    #: The statistics of a frame that redraws nothing (one object, reused).
+    idle: UpdateStats
+    #: Each line's first and one-past-last page, relative to the snapshot: lines [a, b).
+    a: np.ndarray
+    b: np.ndarray
+    #: For lines that wrap past the end of VRAM, one past their last page from page 0.
+    wb: np.ndarray
+    wrapped: bool
+    #: Several lines show the same VRAM (double scan): convert each address once.
+    repeats: bool
+    #: Every even line shows what the next one shows: convert evens, copy them down.
+    pairs: bool
+    all_rows: np.ndarray
+    #: The constant line-to-line address step (VBE modes), for one strided read; or None.
+    step: int | None
+    #: Page -> lines index (CSR: pointers, lines), when no line wraps.
+    csr: tuple[list[int], np.ndarray] | None = None
+
+
 class VGADisplay:
     """Renders the VGA's picture into :attr:`surface` and tracks what changed.
 
@@ -141,7 +172,7 @@ class VGADisplay:
         self._text = TextRenderer(compat)
         self._text_fb: np.ndarray | None = None
         self._kind = None
-        self._gcache: dict = {}
+        self._gcache: GraphicsLineIndex | None = None
         # The VGA dirty bitmap as bytes (one per page), for the idle test: DirtyMemory.rows
         # is replaced when the bitmaps grow, so the row is re-fetched when that tuple changes.
         self._rows = None
@@ -348,24 +379,25 @@ class VGADisplay:
         return snap.pages[first:first + npages]
 
     # -- graphics ---------------------------------------------------------------------
-    def _graphics_cache(self, g: GraphicsGeometry) -> dict:
+    def _graphics_cache(self, g: GraphicsGeometry) -> GraphicsLineIndex:
         """Per-geometry index arrays: each line's page span relative to the snapshot, and
         whether several lines show the same VRAM (double scan) so each is converted once."""
         c = self._gcache
-        if c.get("geom") is g:
+        if c is not None and c.geom is g:
             return c
         a = g.page0 - g.snap_page0
         b = g.page1 - g.snap_page0 + 1
         wrapped = g.page1 < g.page0
-        c = {"geom": g, "idle": UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
-             "a": a, "b": np.where(wrapped, g.snap_npages, b),
-             "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
-             "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
-             # every even line shows the same VRAM (and panning) as the next one
-             "pairs": bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
-                           and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
-             "all": np.arange(g.height), "step": _linear_step(g.line_addr)}
-        if not c["wrapped"]:
+        c = GraphicsLineIndex(
+            geom=g, idle=UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
+            a=a, b=np.where(wrapped, g.snap_npages, b),
+            wb=np.where(wrapped, g.page1 + 1, 0), wrapped=bool(wrapped.any()),
+            repeats=g.pan is None and np.unique(g.line_addr).size < g.height,
+            # every even line shows the same VRAM (and panning) as the next one
+            pairs=bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
+                       and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
+            all_rows=np.arange(g.height), step=_linear_step(g.line_addr))
+        if not c.wrapped:
             # page -> lines index (CSR): lines_of_page[ptr[p]:ptr[p + 1]] are the lines whose
             # bytes touch snapshot page p, in line order -- a frame with a few dirty pages
             # finds its lines with a slice per page instead of a pass over all lines.
@@ -377,7 +409,7 @@ class VGADisplay:
             order = np.argsort(page_of_entry, kind="stable")
             ptr = np.zeros(g.snap_npages + 1, dtype=np.int64)
             np.cumsum(np.bincount(page_of_entry, minlength=g.snap_npages), out=ptr[1:])
-            c["csr"] = (ptr.tolist(), line_of_entry[order])
+            c.csr = (ptr.tolist(), line_of_entry[order])
         self._gcache = c
         return c
 
@@ -393,27 +425,27 @@ class VGADisplay:
                 return self._draw_full(g, c, resized)
             npages = self.state.vram_size >> TARGET_PAGE_BITS
             if not self._any_dirty(0, npages):
-                return c["idle"]
+                return c.idle
             pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
         else:
             if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
-                return c["idle"]
+                return c.idle
             pages = self._snapshot(g.snap_page0, g.snap_npages)
         raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
         dirty_pages = 1 if single else raw.count(1)
         if full:
-            rows = c["all"]
+            rows = c.all_rows
         elif dirty_pages == 0:
-            return c["idle"]
-        elif single and "csr" in c:
-            ptr, lines = c["csr"]
+            return c.idle
+        elif single and c.csr is not None:
+            ptr, lines = c.csr
             rows = lines[ptr[first]:ptr[first + 1]]
             if rows.size == 0:
                 return UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description)
-        elif dirty_pages <= 4 and "csr" in c:
-            ptr, lines = c["csr"]
+        elif dirty_pages <= 4 and c.csr is not None:
+            ptr, lines = c.csr
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
             rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
             if rows.size == 0:
@@ -421,9 +453,9 @@ class VGADisplay:
         else:
             cs = np.zeros(pages.size + 1, dtype=np.int32)
             np.cumsum(pages, out=cs[1:])
-            hit = cs[c["b"]] - cs[c["a"]]
-            if c["wrapped"]:
-                hit = hit + cs[c["wb"]]
+            hit = cs[c.b] - cs[c.a]
+            if c.wrapped:
+                hit = hit + cs[c.wb]
             rows = np.nonzero(hit)[0]
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
@@ -433,23 +465,23 @@ class VGADisplay:
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
                            g.width, g.height, g.description, resized)
 
-    def _draw_full(self, g: GraphicsGeometry, c: dict, resized: bool) -> UpdateStats:
-        rows = c["all"]
+    def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
+        rows = c.all_rows
         self._draw_lines(g, c, rows, [(0, g.height)], True)
         return UpdateStats(True, g.height, 0, g.height * g.bwidth, ((0, 0, g.width, g.height),),
                            g.width, g.height, g.description, resized)
 
-    def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray,
+    def _draw_lines(self, g: GraphicsGeometry, c: GraphicsLineIndex, rows: np.ndarray,
                     runs: list[tuple[int, int]], full: bool) -> None:
         fb = self._fb
         if full:
             addrs = g.line_addr
-            if c["repeats"]:
+            if c.repeats:
                 # Double scan: convert each distinct VRAM line once, then copy it to its lines.
                 addrs, inv = np.unique(addrs, return_inverse=True)
                 np.take(self._convert(g, addrs, None), inv, axis=0, out=fb)
                 return
-            self._convert(g, addrs, g.pan, out=fb, step=c["step"])
+            self._convert(g, addrs, g.pan, out=fb, step=c.step)
             return
         if len(runs) > _DIRECT_RUNS:  # many scattered lines: one gather, one scatter
             addrs = g.line_addr[rows]
@@ -460,16 +492,16 @@ class VGADisplay:
         for r0, n in runs:
             self._draw_run(g, c, r0, r0 + n)
 
-    def _draw_run(self, g: GraphicsGeometry, c: dict, r0: int, r1: int) -> None:
+    def _draw_run(self, g: GraphicsGeometry, c: GraphicsLineIndex, r0: int, r1: int) -> None:
         fb = self._fb
         pan = None if g.pan is None else g.pan[r0:r1]
-        if c["pairs"] and not r0 & 1 and not r1 & 1:
+        if c.pairs and not r0 & 1 and not r1 & 1:
             # Double scan, whole pairs: convert the even lines, copy them to the odd ones.
             self._convert(g, g.line_addr[r0:r1:2], pan if pan is None else pan[::2],
                           out=fb[r0:r1:2])
             fb[r0 + 1:r1:2] = fb[r0:r1:2]
             return
-        self._convert(g, g.line_addr[r0:r1], pan, out=fb[r0:r1], step=c["step"])
+        self._convert(g, g.line_addr[r0:r1], pan, out=fb[r0:r1], step=c.step)
 
     def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None,
                  out: np.ndarray | None = None, step: int | None = None) -> np.ndarray:
@@ -482,28 +514,29 @@ class VGADisplay:
         limit = g.addr_mask + 1
         reader = self._reader
         t = self._tables
-        if drawer.endswith("be"):
+        if drawer in BIG_ENDIAN_DRAWERS:
             return render.draw_big_endian(reader, drawer, addrs, width, limit, step, out)
-        if drawer in ("32", "24", "16", "15"):
-            if drawer in ("32", "24"):
-                src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
+        if drawer in _DIRECT_COLOUR:
+            if drawer is Drawer.VBE_32BPP or drawer is Drawer.VBE_24BPP:
+                bytes_per_pixel = 4 if drawer is Drawer.VBE_32BPP else 3
+                src = reader.pixels(addrs, "<u4", width, bytes_per_pixel, limit, step)
                 if out is None:
                     out = np.empty(src.shape, dtype=np.uint32)
                 return np.bitwise_and(src, np.uint32(0x00FFFFFF), out=out)
             words = reader.pixels(addrs, "<u2", width, 2, limit, step)
-            lut = render.LUT16 if drawer == "16" else render.LUT15_ZERO
+            lut = render.LUT16 if drawer is Drawer.VBE_16BPP else render.LUT15_ZERO
             return np.take(lut, words, out=out)
-        if drawer == "8":
+        if drawer is Drawer.VBE_8BPP:
             return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)
         extra = 4 if pan is not None and pan.any() else 0  # one more address: 8 more dots
         block = reader.rows(addrs, g.bwidth + extra, limit)
-        if drawer == "planar4":
+        if drawer is Drawer.PLANAR_16_COLOUR:
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
                                       t["16d"] if g.double else t["16"])
-        elif drawer == "cga2":
+        elif drawer is Drawer.CGA_4_COLOUR:
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])
-        else:
+        else:  # Drawer.MODE_13H
             pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
         if extra:
             res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)

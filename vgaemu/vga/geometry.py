@@ -21,6 +21,7 @@ import numpy as np
 from guestmem import TARGET_PAGE_BITS
 
 from ..compat import Compat
+from .render import Drawer
 from .state import (
     AR_MODE,
     AR_PEL,
@@ -116,10 +117,6 @@ HARDWARE_VS_QEMU = (
 )
 
 
-def _u16(v: int) -> int:
-    return v & 0xFFFF
-
-
 #: The registers that decide the mode geometry (not the cursor, not the palette).
 _CR_KEY = itemgetter(CR_H_DISP, CR_V_TOTAL, CR_OVERFLOW, CR_PRESET_ROW, CR_MAX_SCAN,
                      CR_START_HI, CR_START_LO,
@@ -159,9 +156,8 @@ class BlankGeometry:
 @dataclass(frozen=True, slots=True, eq=False)
 class GraphicsGeometry:
     kind: str
-    #: Line drawer, after QEMU's vga_draw_line*: planar4, cga2, 8d2, 8, 15, 16, 24, 32, and
-    #: 15be, 16be, 24be, 32be for a big-endian framebuffer (MMIO BAR byte-order register).
-    drawer: str
+    #: Line drawer, after QEMU's vga_draw_line* (named for the modes it draws).
+    drawer: Drawer
     #: Surface size (QEMU's display surface: doubled width for the 320-pixel planar modes).
     width: int
     height: int
@@ -354,20 +350,20 @@ def _graphics_geometry(s: VGAState, compat: Compat) -> GraphicsGeometry | BlankG
 
     plane_mask = s.ar[AR_PLANE_ENABLE] & 0x0F
     if shift_control == 0:
-        drawer, bits, double, palette = "planar4", 4, clock_div, 16
+        drawer, bits, double, palette = Drawer.PLANAR_16_COLOUR, 4, clock_div, 16
     elif shift_control == 1:
-        drawer, bits, double, palette = "cga2", 4, clock_div, 16
+        drawer, bits, double, palette = Drawer.CGA_4_COLOUR, 4, clock_div, 16
     elif bpp in (0, 4):  # a VBE bpp of 4 with shift control forced to 2 cannot happen
-        drawer, bits, double, palette = "8d2", 4, False, 256
+        drawer, bits, double, palette = Drawer.MODE_13H, 4, False, 256
     elif bpp == 8:
-        drawer, bits, double, palette = "8", 8, False, 256
+        drawer, bits, double, palette = Drawer.VBE_8BPP, 8, False, 256
     elif bpp in (15, 16, 24, 32):
         bits = {15: 16, 16: 16, 24: 24, 32: 32}[bpp]
-        drawer, double, palette = str(bpp), False, 0
-        if getattr(s, "big_endian_fb", False):
-            drawer += "be"  # QEMU's vga_draw_line*_be / byte-swapped shared surface
+        # QEMU's vga_draw_line*_be / byte-swapped shared surface for a big-endian framebuffer
+        drawer = Drawer.direct_colour(bpp, bool(getattr(s, "big_endian_fb", False)))
+        double, palette = False, 0
     else:
-        drawer, bits, double, palette = "8", 8, False, 256
+        drawer, bits, double, palette = Drawer.VBE_8BPP, 8, False, 256
     bwidth = (width * bits + 7) // 8
     disp_width = width * 2 if double else width
 
@@ -391,8 +387,9 @@ def _graphics_geometry(s: VGAState, compat: Compat) -> GraphicsGeometry | BlankG
     if vbe:
         desc = f"VBE {width}x{height}x{bpp}"
     else:
-        desc = {"planar4": "VGA 16-colour planar", "cga2": "VGA CGA 4-colour",
-                "8d2": "VGA 256-colour"}[drawer] + f" {disp_width}x{height}"
+        desc = {Drawer.PLANAR_16_COLOUR: "VGA 16-colour planar",
+                Drawer.CGA_4_COLOUR: "VGA CGA 4-colour",
+                Drawer.MODE_13H: "VGA 256-colour"}[drawer] + f" {disp_width}x{height}"
     return GraphicsGeometry(
         kind="graphics", drawer=drawer, width=disp_width, height=height, bwidth=bwidth,
         line_addr=addr, addr_mask=addr_mask, double=double, pan=pan, page0=page0, page1=page1,
@@ -400,7 +397,7 @@ def _graphics_geometry(s: VGAState, compat: Compat) -> GraphicsGeometry | BlankG
         plane_mask=plane_mask, description=desc)
 
 
-def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
+def _graphics_pan(s: VGAState, drawer: Drawer, double: bool, height: int,
                   line_compare: int) -> np.ndarray | None:
     """Horizontal pel panning (AR13) in pixels of the surface, per displayed line.
 
@@ -409,9 +406,9 @@ def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
     line-compare split.
     """
     p = s.ar[AR_PEL] & 0x0F
-    if drawer in ("planar4", "cga2"):
+    if drawer in (Drawer.PLANAR_16_COLOUR, Drawer.CGA_4_COLOUR):
         shift = (p & 7 if p < 8 else 0) * (2 if double else 1)
-    else:  # 8d2: 256-colour pixels are two dots wide
+    else:  # mode 13h: 256-colour pixels are two dots wide
         shift = ((p & 7) >> 1) * 2 if p < 8 else 0
     if not shift:
         return None
