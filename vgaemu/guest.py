@@ -137,9 +137,7 @@ class Guest:
         self._dirty_since_frame = False
         self._bios = None
         self._dma = None
-        from vgaemu.replay import lfb_base_of
-
-        self.lfb_base = lfb_base_of(machine)
+        self.lfb_base = machine.vga.lfb_addr
         self.lfb_size = int(machine.vga.state.vram_size)
 
     # ---- recording ----------------------------------------------------------------------

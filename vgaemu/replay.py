@@ -32,8 +32,6 @@ from vgaemu.errors import TraceError, VGAEmuError
 
 #: Below this the oracle keeps its loader, stack and code, so traces may not store there.
 MIN_GUEST_ADDR = 0xA0000
-#: QEMU's ``-vga std`` BAR0 under ``-machine pc``; used when the machine does not say.
-DEFAULT_LFB_BASE = 0xFD000000
 #: The registers an ``int``/``int10`` op may set (the oracle's REG_NAMES).
 REG_NAMES = ("ax", "bx", "cx", "dx", "si", "di", "bp", "es")
 
@@ -316,25 +314,6 @@ def _surface_copy(vga) -> Any:
     return np.array(a, dtype=np.uint8, copy=True)
 
 
-def lfb_base_of(machine) -> int:
-    for obj in (getattr(machine, "vga", None), machine):
-        for name in ("lfb_addr", "lfb_base"):
-            v = getattr(obj, name, None) if obj is not None else None
-            if isinstance(v, int) and v:
-                return v
-    return DEFAULT_LFB_BASE
-
-
-def _vram_size_of(machine) -> int | None:
-    vga = getattr(machine, "vga", None)
-    state = getattr(vga, "state", None)
-    for obj, name in ((state, "vram_size"), (vga, "vram_size")):
-        v = getattr(obj, name, None) if obj is not None else None
-        if isinstance(v, int) and v:
-            return v
-    return None
-
-
 class _Runner:
     """Executes validated ops on one machine (the BIOS is created on the first int10)."""
 
@@ -342,13 +321,11 @@ class _Runner:
         self.machine = machine
         self.mem = machine.address_space_memory
         self.io = machine.address_space_io
-        self.lfb_base = lfb_base_of(machine)
-        self.vram_size = _vram_size_of(machine)
+        self.lfb_base = machine.vga.lfb_addr
+        self.vram_size = machine.vga.state.vram_size
         self._bios = None
-        vga = getattr(machine, "vga", None)
-        base = getattr(vga, "mmio_addr", None)
-        mr = getattr(vga, "mmio_mr", None)
-        self.mmio = (base, base + mr.size) if isinstance(base, int) and mr is not None else None
+        base = machine.vga.mmio_addr
+        self.mmio = (base, base + machine.vga.mmio_mr.size) if base is not None else None
 
     @property
     def bios(self):
@@ -362,7 +339,7 @@ class _Runner:
     def _phys(self, op: TraceOp, length: int) -> int:
         if not op.lfb:
             return op.addr
-        if self.vram_size is not None and op.addr + length > self.vram_size:
+        if op.addr + length > self.vram_size:
             raise TraceError(f"{op.where}: lfb range 0x{op.addr:X}..0x{op.addr + length - 1:X} is "
                              f"outside the {self.vram_size >> 20} MiB linear framebuffer")
         return self.lfb_base + op.addr

@@ -202,6 +202,7 @@ class _Clock:
 
 class _VGA:
     lfb_addr = 0xFD000000
+    mmio_addr = None  # no MMIO BAR mapped
 
     class state:
         vram_size = 16 << 20
