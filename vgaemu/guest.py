@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import time
 import traceback
 import types

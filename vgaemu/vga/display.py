@@ -238,9 +238,9 @@ class VGADisplay:
             old = self._geom
             self._geom = compute_geometry(s, self.compat)
             # QEMU redraws text only for its own triggers (e.g. not for AR10, CR14, CR17)
-            key_full = not (not self._live_text and isinstance(old, TextGeometry)
-                            and isinstance(self._geom, TextGeometry)
-                            and old.redraw_key == self._geom.redraw_key)
+            key_full = self._live_text or not (isinstance(old, TextGeometry)
+                                               and isinstance(self._geom, TextGeometry)
+                                               and old.redraw_key == self._geom.redraw_key)
         g = self._geom
         if g.kind != self._kind:
             self._kind = g.kind
