@@ -55,6 +55,17 @@ def _on_stack(top, frame) -> bool:
     return False
 
 
+def readers_active() -> bool:
+    """Does another thread run a read-side section right now?"""
+    me = threading.get_ident()
+    frames = sys._current_frames()
+    try:
+        return any(tid != me and _outermost_read_side(top) is not None
+                   for tid, top in frames.items())
+    finally:
+        del frames
+
+
 def synchronize_rcu() -> None:
     """Wait until every read-side section that another thread was running when this was
     called has finished.  Sections that start later are not waited for: they already see
