@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import operator
 import struct
+import threading
 from enum import IntEnum, IntFlag
 
 import numpy as np
@@ -536,6 +537,7 @@ class AddressSpace:
         self._has_log_sync = False
         self._ram_lists: set = set()
         self._bounce: DMAMapping | None = None
+        self._bounce_lock = threading.Lock()
         self.flatview = FlatView([], None)
         self._build_fast_paths()
         _register_address_space(self)
@@ -885,13 +887,19 @@ class AddressSpace:
         fr = fv.lookup(addr)
         direct = fr is not None and (fr.direct_write if is_write else fr.direct_read)
         if not direct:
-            if self._bounce is not None:
+            # bounce.in_use: one bounce buffer per address space, claimed atomically
+            if not self._bounce_lock.acquire(blocking=False):
                 return None
-            l = min(length, TARGET_PAGE_SIZE)
-            buf = np.zeros(l, dtype=np.uint8)
-            if not is_write:
-                self._rw_slow(addr, buf, False)
-            m = DMAMapping(self, addr, buf, bool(is_write), True, fr.mr if fr else None, None)
+            try:
+                l = min(length, TARGET_PAGE_SIZE)
+                buf = np.zeros(l, dtype=np.uint8)
+                if not is_write:
+                    self._rw_slow(addr, buf, False)
+                m = DMAMapping(self, addr, buf, bool(is_write), True, fr.mr if fr else None,
+                               None)
+            except BaseException:
+                self._bounce_lock.release()
+                raise
             self._bounce = m
             return m
         mr = fr.mr
@@ -929,9 +937,12 @@ class AddressSpace:
             raise AccessError(f"access_len {access_len!r} must be within 0..{len(mapping.buf)}")
         mapping.active = False
         if mapping.bounce:
-            self._bounce = None
-            if is_write and access_len:
-                self._rw_slow(mapping.addr, mapping.buf[:access_len], True)
+            try:
+                if is_write and access_len:
+                    self._rw_slow(mapping.addr, mapping.buf[:access_len], True)
+            finally:
+                self._bounce = None
+                self._bounce_lock.release()
             return
         mr = mapping.mr
         try:

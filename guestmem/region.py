@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
+import threading
 import weakref
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
@@ -150,9 +151,16 @@ def address_spaces() -> list:
     return [v for _, v in sorted(_address_spaces.items(), key=lambda kv: kv[0])]
 
 
+#: Map changes come from one thread at a time (QEMU makes them under the BQL); accesses never
+#: take this lock -- they read the published FlatView (see guestmem.rcu).
+_map_lock = threading.RLock()
+
+
 def memory_region_transaction_begin() -> None:
-    """Start (or nest) a transaction: FlatViews are rebuilt at the outermost commit only."""
+    """Start (or nest) a transaction: FlatViews are rebuilt at the outermost commit only.
+    Another thread's transaction waits until this one is committed."""
     global _transaction_depth
+    _map_lock.acquire()
     _transaction_depth += 1
 
 
@@ -160,22 +168,26 @@ def memory_region_transaction_commit() -> None:
     """End a transaction; at depth 0 rebuild the FlatViews of every changed address space and
     tell their MemoryListeners what changed."""
     global _transaction_depth, _pending_roots, _pending_spaces
-    if _transaction_depth <= 0:
+    if _transaction_depth <= 0 or not _map_lock.acquire(blocking=False):
         raise RegionError("memory_region_transaction_commit() without a matching begin()")
-    _transaction_depth -= 1
-    if _transaction_depth:
-        return
-    while _pending_roots or _pending_spaces:
-        roots, spaces = _pending_roots, _pending_spaces
-        _pending_roots, _pending_spaces = set(), []
-        views: dict = {}
-        _transaction_depth += 1  # listeners may edit the map; their edits land in a new round
-        try:
-            for as_ in address_spaces():
-                if as_.root in roots or any(as_ is s for s in spaces):
-                    as_._update_topology(views)
-        finally:
-            _transaction_depth -= 1
+    _map_lock.release()  # the probe's own hold; the one from begin() is released below
+    try:
+        _transaction_depth -= 1
+        if _transaction_depth:
+            return
+        while _pending_roots or _pending_spaces:
+            roots, spaces = _pending_roots, _pending_spaces
+            _pending_roots, _pending_spaces = set(), []
+            views: dict = {}
+            _transaction_depth += 1  # listeners may edit the map; their edits land in a new round
+            try:
+                for as_ in address_spaces():
+                    if as_.root in roots or any(as_ is s for s in spaces):
+                        as_._update_topology(views)
+            finally:
+                _transaction_depth -= 1
+    finally:
+        _map_lock.release()
 
 
 @contextlib.contextmanager

@@ -62,7 +62,8 @@ def test_hotplug_under_writers_loses_nothing(shared, stress_seconds):
     errors: list[str] = []
     started = [0]                       # snapshots begun
     last_seen = np.full(VRAM_PAGES, -1, dtype=np.int64)   # last snapshot index holding a page
-    need = np.full(VRAM_PAGES, -2, dtype=np.int64)        # a write requires a snapshot >= this
+    # need[w, page]: writer w's last OK write there requires a snapshot index >= this
+    need = np.full((WRITERS, VRAM_PAGES), -2, dtype=np.int64)
     # VRAM slot k*8 + w (4 bytes) belongs to writer w: the model of the final contents.
     last_value: dict[int, int] = {}
     unplugged_copy: dict[str, np.ndarray] = {}
@@ -87,8 +88,7 @@ def test_hotplug_under_writers_loses_nothing(shared, stress_seconds):
                         return
                     k = started[0]
                     page = slot // P
-                    if need[page] < k - 1:
-                        need[page] = k - 1
+                    need[w, page] = k - 1   # k only grows, so this is the strictest
                     last_value[slot] = value
                     counts["ok"] += 1
                 else:
@@ -157,7 +157,7 @@ def test_hotplug_under_writers_loses_nothing(shared, stress_seconds):
     i = started[0]
     snap = vram.snapshot_and_clear_dirty(0, VRAM_PAGES * P, DirtyClient.VGA)
     last_seen[snap.pages] = i
-    missing = np.flatnonzero(last_seen < need)
+    missing = np.flatnonzero(last_seen < need.max(axis=0))
     assert missing.size == 0, f"pages written (OK) but never reported dirty: {missing[:10]}"
     host = vram.get_ram_ptr()
     for slot, value in last_value.items():
