@@ -24,6 +24,7 @@ from __future__ import annotations
 import operator
 import struct
 import threading
+import weakref
 from enum import IntEnum, IntFlag
 
 import numpy as np
@@ -231,7 +232,8 @@ def _mmio_block(mr: MemoryRegion, block, xlat: int, mv: memoryview, pos: int, l:
 #   (start, end, wend, mv, hdelta, radelta, marker, flatview)
 #   [start, end) is directly readable RAM, [start, wend) directly writable (wend == start
 #   for ROM); the byte for address a is mv[a - hdelta] and its ram_addr is a - radelta;
-#   marker is RAMList.write_marker(mask) for the range; flatview is where it came from.
+#   marker is RAMList.write_marker(mask) for the range; flatview (a weakref) is where it
+#   came from.
 # Dirty page (cache.dirty_page): QEMU's TLB write entry for a page no longer NOTDIRTY.
 #   (lo, hi, epoch, mv, hdelta, ram_entry)
 #   [lo, hi) is part of one page of ram_entry, dirty for every client of the range for as
@@ -241,7 +243,7 @@ def _mmio_block(mr: MemoryRegion, block, xlat: int, mv: memoryview, pos: int, l:
 _NO_MV = memoryview(b"")
 _ENDED = ClearEpoch()
 _ENDED.live = False
-_NO_RAM = (1, 0, 0, _NO_MV, 0, 0, None, None)
+_NO_RAM = (1, 0, 0, _NO_MV, 0, 0, None, lambda: None)
 _NO_PAGE = (1, 0, _ENDED, _NO_MV, 0, _NO_RAM)
 _NO_IO = (1, 0, 0, None)
 
@@ -282,11 +284,12 @@ def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
             if not fr.direct_read or fr.check_clients is None or (fr.direct_write
                                                                   and fr.host_mv.readonly):
                 return None
-            # A FlatRange belongs to one FlatView for life, so its entry can be kept on it.
+            # A FlatRange belongs to one FlatView for life, so its entry can be kept on it
+            # (naming the view weakly: no cycle keeps an old view and its memory alive).
             entry = fr.fast_entry = (
                 fr.addr, fr.end, fr.end if fr.direct_write else fr.addr, fr.host_mv,
                 fr.host_delta, fr.ram_addr_delta, fr.ram_list.write_marker(fr.dirty_log_mask),
-                fv)
+                weakref.ref(fv))
         cache.ram = entry
         if as_.flatview is not fv:
             cache.ram = _NO_RAM
@@ -319,14 +322,14 @@ def _build_dirty_marking(as_: "AddressSpace", cache: _FastCache):
     @rcu_read_side
     def mark(entry: tuple, addr: int, n: int) -> MemTxResult:
         if n:
-            start, end, wend, mv, hdelta, radelta, marker, fv = entry
+            start, end, wend, mv, hdelta, radelta, marker, fvref = entry
             epoch = marker(addr - radelta, n)
             if epoch is not None:
                 lo = ((addr - radelta) & TARGET_PAGE_MASK) + radelta
                 hi = lo + TARGET_PAGE_SIZE
                 cache.dirty_page = (lo if lo > start else start, hi if hi < wend else wend,
                                     epoch, mv, hdelta, entry)
-                if as_.flatview is not fv:
+                if as_.flatview is not fvref():
                     cache.dirty_page = _NO_PAGE
         return _OK
 
@@ -355,13 +358,13 @@ def _build_write(as_: "AddressSpace", cache: _FastCache, lookup, mark):
                     return _OK
             else:
                 entry = cache.ram
-                start, end, wend, mv, hdelta, radelta, marker, fv = entry
+                start, end, wend, mv, hdelta, radelta, marker, fvref = entry
                 if start <= addr and addr + n <= wend:
                     o = addr - hdelta
                     mv[o:o + n] = data
                 else:
                     entry = lookup(addr) or _NO_RAM
-                    start, end, wend, mv, hdelta, radelta, marker, fv = entry
+                    start, end, wend, mv, hdelta, radelta, marker, fvref = entry
                     if start <= addr and addr + n <= wend:
                         o = addr - hdelta
                         mv[o:o + n] = data
@@ -384,7 +387,7 @@ def _build_read(as_: "AddressSpace", cache: _FastCache):
 
     def read(addr, buf):
         if type(buf) is bytearray:
-            start, end, wend, mv, hdelta, radelta, marker, fv = cache.ram
+            start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
             n = len(buf)
             try:
                 hit = start <= addr and addr + n <= end
@@ -397,7 +400,7 @@ def _build_read(as_: "AddressSpace", cache: _FastCache):
         return slow(addr, buf, False)
 
     def read_bytes(addr, n):
-        start, end, wend, mv, hdelta, radelta, marker, fv = cache.ram
+        start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
         try:
             if start <= addr and addr + n <= end and n >= 0:
                 o = addr - hdelta
@@ -429,13 +432,13 @@ def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: st
     dispatch_read = memory_region_dispatch_read
 
     def ld(addr):
-        start, end, wend, mv, hdelta, radelta, marker, fv = cache.ram
+        start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
         try:
             if start <= addr and addr + size <= end:
                 return unpack(mv, addr - hdelta)[0]
             io_start, io_end, io_delta, io_mr = cache.io
             if not (io_start <= addr and addr + size <= io_end):
-                start, end, wend, mv, hdelta, radelta, marker, fv = lookup(addr) or _NO_RAM
+                start, end, wend, mv, hdelta, radelta, marker, fvref = lookup(addr) or _NO_RAM
                 if start <= addr and addr + size <= end:
                     return unpack(mv, addr - hdelta)[0]
                 io_start, io_end, io_delta, io_mr = cache.io
@@ -472,7 +475,7 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
                     return _OK
             else:
                 entry = cache.ram
-                start, end, wend, mv, hdelta, radelta, marker, fv = entry
+                start, end, wend, mv, hdelta, radelta, marker, fvref = entry
                 if start <= addr and addr + size <= wend:
                     pack(mv, addr - hdelta, v)
                 else:
@@ -480,7 +483,7 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
                     io_start, io_end, io_delta, io_mr = cache.io
                     if not (io_start <= addr and addr + size <= io_end):
                         entry = lookup(addr) or _NO_RAM
-                        start, end, wend, mv, hdelta, radelta, marker, fv = entry
+                        start, end, wend, mv, hdelta, radelta, marker, fvref = entry
                         if start <= addr and addr + size <= wend:
                             pack(mv, addr - hdelta, v)
                         else:
