@@ -29,7 +29,8 @@ from .dimm import (
     ACPI_MAX_RAM_SLOTS, GiB, RAM_ADDR_MAX, MemoryOpts, PCDIMM,
     parse_device_opts, parse_memory_opts, parse_object_opts,
 )
-from .region import MemoryRegion, memory_region_transaction_begin, memory_region_transaction_commit
+from .region import (MemoryRegion, memory_region_transaction_active,
+                     memory_region_transaction_begin, memory_region_transaction_commit)
 
 from .errors import BackendError, DeviceError, GuestMemError, MemoryConfigError, RAMBlockError
 
@@ -376,6 +377,11 @@ class MachineMemory:
         self._check_open()
         target = self._find_dimm(dimm)
         self._check_not_dma_mapped(target)
+        if memory_region_transaction_active():
+            # the old FlatView stays in use until the outer commit: freeing the block now
+            # would let accesses keep writing into it
+            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged inside a memory "
+                              "region transaction; commit it first")
         offset = target.mr.addr
         memory_region_transaction_begin()
         try:

@@ -190,6 +190,16 @@ def memory_region_transaction_commit() -> None:
         _map_lock.release()
 
 
+def memory_region_transaction_active() -> bool:
+    """Is the calling thread inside a transaction, with changes not yet published?"""
+    if not _map_lock.acquire(blocking=False):
+        return False  # another thread's transaction
+    try:
+        return _transaction_depth > 0
+    finally:
+        _map_lock.release()
+
+
 @contextlib.contextmanager
 def memory_region_transaction():
     """`with memory_region_transaction(): ...` -- begin/commit as a context manager."""

@@ -129,3 +129,18 @@ def test_mapping_made_while_the_map_changes_puts_the_dimm_back(monkeypatch):
     mm.unplug("dimm1")
     assert not np.any(mm.backends["mem2"].host[:4])
     mm.close()
+
+
+def test_unplug_inside_a_transaction_is_refused():
+    """Inside a transaction the old map is still the published one: freeing the DIMM's
+    block then would let accesses write into freed memory."""
+    from guestmem import memory_region_transaction
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    before = _state(mm, rl)
+    with memory_region_transaction():
+        with pytest.raises(DeviceError, match="inside a memory region transaction"):
+            mm.unplug(d1)
+    assert _state(mm, rl) == before
+    mm.unplug(d1)
+    mm.close()
