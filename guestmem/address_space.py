@@ -225,33 +225,61 @@ def _mmio_block(mr: MemoryRegion, block, xlat: int, mv: memoryview, pos: int, l:
 # Fast paths.  Every AddressSpace gets its own closures over one _FastCache; the class's
 # methods of the same names are the slow paths they must agree with.
 # ------------------------------------------------------------------------------------------
-# The fast paths' cache entries are plain tuples, unpacked whole (CPython specialises
-# unpacking for exact tuples only, so not NamedTuples):
-#
-# RAM entry (cache.ram): the last RAM FlatRange an access hit.
-#   (start, end, wend, mv, hdelta, radelta, marker, flatview)
-#   [start, end) is directly readable RAM, [start, wend) directly writable (wend == start
-#   for ROM); the byte for address a is mv[a - hdelta] and its ram_addr is a - radelta;
-#   marker is RAMList.write_marker(mask) for the range; flatview (a weakref) is where it
-#   came from.
-# Dirty page (cache.dirty_page): QEMU's TLB write entry for a page no longer NOTDIRTY.
-#   (lo, hi, epoch, mv, hdelta, ram_entry)
-#   [lo, hi) is part of one page of ram_entry, dirty for every client of the range for as
-#   long as the ClearEpoch `epoch` is live.
-# IO entry (cache.io): the last io FlatRange an ld/st hit.
-#   (start, end, delta, mr): [start, end) is answered by mr at offset addr - delta.
-_NO_MV = memoryview(b"")
+class _RAMEntry:
+    """The last RAM FlatRange an access hit, as the fast paths read it.  Never changed once
+    built: the cache replaces the whole entry, so a thread always sees one range."""
+
+    __slots__ = ("start", "end", "wend", "mv", "hdelta", "radelta", "marker", "flatview")
+
+    def __init__(self, start, end, wend, mv, hdelta, radelta, marker, flatview):
+        self.start = start      # [start, end) is directly readable RAM,
+        self.end = end
+        self.wend = wend        # [start, wend) directly writable (wend == start for ROM)
+        self.mv = mv            # the byte for address a is mv[a - hdelta]
+        self.hdelta = hdelta
+        self.radelta = radelta  # the ram_addr of address a is a - radelta
+        self.marker = marker    # RAMList.write_marker(mask) for the range
+        self.flatview = flatview  # weakref to the FlatView the range belongs to
+
+
+class _DirtyPage:
+    """QEMU's TLB write entry for a page no longer NOTDIRTY: [lo, hi) is part of one page of
+    `entry`, dirty for every client of its range for as long as `epoch` is live."""
+
+    __slots__ = ("lo", "hi", "epoch", "mv", "hdelta", "entry")
+
+    def __init__(self, lo, hi, epoch, entry):
+        self.lo = lo
+        self.hi = hi
+        self.epoch = epoch
+        self.mv = entry.mv
+        self.hdelta = entry.hdelta
+        self.entry = entry
+
+
+class _IOEntry:
+    """The last io FlatRange an ld/st hit: [start, end) is answered by mr at addr - delta."""
+
+    __slots__ = ("start", "end", "delta", "mr")
+
+    def __init__(self, start, end, delta, mr):
+        self.start = start
+        self.end = end
+        self.delta = delta
+        self.mr = mr
+
+
 _ENDED = ClearEpoch()
 _ENDED.live = False
-_NO_RAM = (1, 0, 0, _NO_MV, 0, 0, None, lambda: None)
-_NO_PAGE = (1, 0, _ENDED, _NO_MV, 0, _NO_RAM)
-_NO_IO = (1, 0, 0, None)
+_NO_RAM = _RAMEntry(1, 0, 0, memoryview(b""), 0, 0, None, lambda: None)
+_NO_PAGE = _DirtyPage(1, 0, _ENDED, _NO_RAM)
+_NO_IO = _IOEntry(1, 0, 0, None)
 
 
 class _FastCache:
-    """What one AddressSpace's fast paths share.  Each field holds an immutable entry that is
-    replaced whole by a single store, so a thread always reads one consistent entry -- even
-    with other threads filling or dropping them -- and needs no lock."""
+    """What one AddressSpace's fast paths share.  Each field holds an entry that is never
+    changed once built and is replaced whole by a single store, so a thread always reads one
+    consistent entry -- even with other threads filling or dropping them -- with no lock."""
 
     __slots__ = ("ram", "dirty_page", "io")
 
@@ -278,7 +306,7 @@ def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
         cache.io = _NO_IO
 
     @rcu_read_side
-    def fill(fr: FlatRange, fv: FlatView) -> tuple | None:
+    def fill(fr: FlatRange, fv: FlatView) -> _RAMEntry | None:
         entry = fr.fast_entry
         if entry is None:
             if not fr.direct_read or fr.check_clients is None or (fr.direct_write
@@ -286,7 +314,7 @@ def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
                 return None
             # A FlatRange belongs to one FlatView for life, so its entry can be kept on it
             # (naming the view weakly: no cycle keeps an old view and its memory alive).
-            entry = fr.fast_entry = (
+            entry = fr.fast_entry = _RAMEntry(
                 fr.addr, fr.end, fr.end if fr.direct_write else fr.addr, fr.host_mv,
                 fr.host_delta, fr.ram_addr_delta, fr.ram_list.write_marker(fr.dirty_log_mask),
                 weakref.ref(fv))
@@ -296,13 +324,13 @@ def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
         return entry
 
     @rcu_read_side
-    def lookup(addr) -> tuple | None:
+    def lookup(addr) -> _RAMEntry | None:
         fv = as_.flatview
         fr = fv.lookup(addr)
         if fr is None:
             return None
         if fr.mr.kind is RegionKind.IO:
-            cache.io = (fr.addr, fr.end, fr.addr - fr.offset_in_region, fr.mr)
+            cache.io = _IOEntry(fr.addr, fr.end, fr.addr - fr.offset_in_region, fr.mr)
             if as_.flatview is not fv:
                 cache.io = _NO_IO
             return None
@@ -320,16 +348,17 @@ def _build_dirty_marking(as_: "AddressSpace", cache: _FastCache):
     before it touches a bit, so such a store is either seen by that clear or marked again."""
 
     @rcu_read_side
-    def mark(entry: tuple, addr: int, n: int) -> MemTxResult:
+    def mark(entry: _RAMEntry, addr: int, n: int) -> MemTxResult:
         if n:
-            start, end, wend, mv, hdelta, radelta, marker, fvref = entry
-            epoch = marker(addr - radelta, n)
+            radelta = entry.radelta
+            epoch = entry.marker(addr - radelta, n)
             if epoch is not None:
                 lo = ((addr - radelta) & TARGET_PAGE_MASK) + radelta
                 hi = lo + TARGET_PAGE_SIZE
-                cache.dirty_page = (lo if lo > start else start, hi if hi < wend else wend,
-                                    epoch, mv, hdelta, entry)
-                if as_.flatview is not fvref():
+                start, wend = entry.start, entry.wend
+                cache.dirty_page = _DirtyPage(lo if lo > start else start,
+                                              hi if hi < wend else wend, epoch, entry)
+                if as_.flatview is not entry.flatview():
                     cache.dirty_page = _NO_PAGE
         return _OK
 
@@ -348,28 +377,24 @@ def _build_write(as_: "AddressSpace", cache: _FastCache, lookup, mark):
 
     @rcu_read_side
     def write(addr, data):
-        lo, hi, epoch, mv, hdelta, entry = cache.dirty_page
+        page = cache.dirty_page
         try:
             n = len(data)
-            if lo <= addr and addr + n <= hi:
-                o = addr - hdelta
-                mv[o:o + n] = data
-                if epoch.live:  # checked after the copy: a clear since then ended it
+            if page.lo <= addr and addr + n <= page.hi:
+                o = addr - page.hdelta
+                page.mv[o:o + n] = data
+                if page.epoch.live:  # checked after the copy: a clear since then ended it
                     return _OK
+                entry = page.entry
             else:
                 entry = cache.ram
-                start, end, wend, mv, hdelta, radelta, marker, fvref = entry
-                if start <= addr and addr + n <= wend:
-                    o = addr - hdelta
-                    mv[o:o + n] = data
-                else:
+                if not (entry.start <= addr and addr + n <= entry.wend):
                     entry = lookup(addr) or _NO_RAM
-                    start, end, wend, mv, hdelta, radelta, marker, fvref = entry
-                    if start <= addr and addr + n <= wend:
-                        o = addr - hdelta
-                        mv[o:o + n] = data
-                    else:
+                    if not (entry.start <= addr and addr + n <= entry.wend):
                         entry = None
+                if entry is not None:
+                    o = addr - entry.hdelta
+                    entry.mv[o:o + n] = data
         except (TypeError, ValueError):  # not bytes-like, not an int address, ...
             entry = None
         if entry is None:
@@ -387,24 +412,24 @@ def _build_read(as_: "AddressSpace", cache: _FastCache):
 
     def read(addr, buf):
         if type(buf) is bytearray:
-            start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
+            entry = cache.ram
             n = len(buf)
             try:
-                hit = start <= addr and addr + n <= end
+                hit = entry.start <= addr and addr + n <= entry.end
             except TypeError:
                 hit = False
             if hit:
-                o = addr - hdelta
-                buf[0:n] = mv[o:o + n]
+                o = addr - entry.hdelta
+                buf[0:n] = entry.mv[o:o + n]
                 return _OK
         return slow(addr, buf, False)
 
     def read_bytes(addr, n):
-        start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
+        entry = cache.ram
         try:
-            if start <= addr and addr + n <= end and n >= 0:
-                o = addr - hdelta
-                return mv[o:o + n].tobytes()
+            if entry.start <= addr and addr + n <= entry.end and n >= 0:
+                o = addr - entry.hdelta
+                return entry.mv[o:o + n].tobytes()
         except TypeError:
             pass
         return AddressSpace.read_bytes(as_, addr, n)
@@ -432,22 +457,22 @@ def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: st
     dispatch_read = memory_region_dispatch_read
 
     def ld(addr):
-        start, end, wend, mv, hdelta, radelta, marker, fvref = cache.ram
+        entry = cache.ram
         try:
-            if start <= addr and addr + size <= end:
-                return unpack(mv, addr - hdelta)[0]
-            io_start, io_end, io_delta, io_mr = cache.io
-            if not (io_start <= addr and addr + size <= io_end):
-                start, end, wend, mv, hdelta, radelta, marker, fvref = lookup(addr) or _NO_RAM
-                if start <= addr and addr + size <= end:
-                    return unpack(mv, addr - hdelta)[0]
-                io_start, io_end, io_delta, io_mr = cache.io
-            unit = (io_start <= addr and addr + size <= io_end
-                    and _mmio_unit(io_mr, addr - io_delta, size, big))
+            if entry.start <= addr and addr + size <= entry.end:
+                return unpack(entry.mv, addr - entry.hdelta)[0]
+            io = cache.io
+            if not (io.start <= addr and addr + size <= io.end):
+                entry = lookup(addr) or _NO_RAM
+                if entry.start <= addr and addr + size <= entry.end:
+                    return unpack(entry.mv, addr - entry.hdelta)[0]
+                io = cache.io
+            unit = (io.start <= addr and addr + size <= io.end
+                    and _mmio_unit(io.mr, addr - io.delta, size, big))
         except TypeError:
             unit = False
         if unit:  # outside the try: a device's own TypeError must not cause a second read
-            return dispatch_read(io_mr, addr - io_delta, size)[0]
+            return dispatch_read(io.mr, addr - io.delta, size)[0]
         return slow(as_, addr)
 
     return ld
@@ -466,38 +491,36 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
 
     @rcu_read_side
     def st(addr, val):
-        lo, hi, epoch, mv, hdelta, entry = cache.dirty_page
+        page = cache.dirty_page
+        io = _NO_IO
         try:
             v = val & vmask
-            if lo <= addr and addr + size <= hi:
-                pack(mv, addr - hdelta, v)
-                if epoch.live:
+            if page.lo <= addr and addr + size <= page.hi:
+                pack(page.mv, addr - page.hdelta, v)
+                if page.epoch.live:
                     return _OK
+                entry = page.entry
             else:
                 entry = cache.ram
-                start, end, wend, mv, hdelta, radelta, marker, fvref = entry
-                if start <= addr and addr + size <= wend:
-                    pack(mv, addr - hdelta, v)
-                else:
+                if not (entry.start <= addr and addr + size <= entry.wend):
+                    io = cache.io
                     entry = None
-                    io_start, io_end, io_delta, io_mr = cache.io
-                    if not (io_start <= addr and addr + size <= io_end):
+                    if not (io.start <= addr and addr + size <= io.end):
                         entry = lookup(addr) or _NO_RAM
-                        start, end, wend, mv, hdelta, radelta, marker, fvref = entry
-                        if start <= addr and addr + size <= wend:
-                            pack(mv, addr - hdelta, v)
-                        else:
+                        if not (entry.start <= addr and addr + size <= entry.wend):
                             entry = None
-                            io_start, io_end, io_delta, io_mr = cache.io
+                            io = cache.io
+                if entry is not None:
+                    pack(entry.mv, addr - entry.hdelta, v)
         except TypeError:
             raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
                               f"integers") from None
         if entry is not None:
             return mark(entry, addr, size)
-        if io_start <= addr and addr + size <= io_end:
-            xlat = addr - io_delta
-            if _mmio_unit(io_mr, xlat, size, big):
-                return dispatch_write(io_mr, xlat, v, size)
+        if io.start <= addr and addr + size <= io.end:
+            xlat = addr - io.delta
+            if _mmio_unit(io.mr, xlat, size, big):
+                return dispatch_write(io.mr, xlat, v, size)
         return slow(as_, addr, val)
 
     return st
