@@ -173,12 +173,8 @@ class VGADisplay:
         self._text_fb: np.ndarray | None = None
         self._kind = None
         self._gcache: GraphicsLineIndex | None = None
-        # The VGA dirty bitmap as bytes (one per page), for the idle test: DirtyMemory.rows
-        # is replaced when the bitmaps grow, so the row is re-fetched when that tuple changes.
-        self._rows = None
-        self._row: memoryview | None = None
-        self._base_page = -1
-        self._zeros: dict[int, bytes] = {}
+        # VRAM's first byte in the ram_addr space (the dirty bitmaps' index), once known.
+        self._base_ram_addr = -1
         self._idle_stats: UpdateStats | None = None
         #: QEMU's last basic params and vga_draw_graphic parameters (not live_*_registers).
         self._qbasic: tuple | None = None
@@ -227,7 +223,7 @@ class VGADisplay:
         s = self.state
         if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
             self._reader = render.VRAMReader(s.vram)
-            self._base_page = -1
+            self._base_ram_addr = -1
             self._invalid = True
         key = geometry_key(s)
         full = self._invalid
@@ -342,32 +338,24 @@ class VGADisplay:
         """Is a DIRTY_MEMORY_VGA bit set on VRAM pages [page0, page0 + npages)?
 
         The idle test, before any snapshot object is built: the listeners' logs are synced
-        (as snapshot_and_clear_dirty would) and the bitmap's bytes over the range are
-        compared with zeros -- one slice copy and one memcmp. It takes no lock: a bit a
-        writer sets while it runs is not cleared, so the next frame sees it.
+        (as snapshot_and_clear_dirty would), then DirtyMemory.get_dirty compares the bitmap's
+        bytes with zeros. It clears nothing, so a bit a writer sets meanwhile stays for the
+        next frame.
         """
         mr = self.vram_mr
         mr.sync_dirty_log()
-        if self._base_page < 0:
-            self._base_page = mr.get_ram_addr() >> TARGET_PAGE_BITS
-        dm = mr.ram_list.dirty
-        rows = dm.rows
-        if rows is not self._rows:
-            self._rows = rows
-            self._row = rows[DIRTY_MEMORY_VGA]
-        zeros = self._zeros.get(npages)
-        if zeros is None:
-            zeros = self._zeros[npages] = bytes(npages)
-        p0 = self._base_page + page0
-        return self._row[p0:p0 + npages].tobytes() != zeros
+        if self._base_ram_addr < 0:
+            self._base_ram_addr = mr.get_ram_addr()
+        return mr.ram_list.dirty.get_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
+                                           npages << TARGET_PAGE_BITS, DIRTY_MEMORY_VGA)
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
         if not self._any_dirty(page0, npages):
             return 0
-        p0 = self._base_page + page0
-        return int(np.count_nonzero(np.frombuffer(self._row[p0:p0 + npages].tobytes(),
-                                                  dtype=np.uint8)))
+        return self.vram_mr.ram_list.dirty.count_dirty(
+            self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS,
+            DIRTY_MEMORY_VGA)
 
     def _snapshot(self, page0: int, npages: int) -> np.ndarray:
         """snapshot_and_clear_dirty(VGA) over VRAM pages [page0, page0 + npages): np.bool_."""
