@@ -271,7 +271,7 @@ def cmd_replay(args) -> int:
     if not Path(args.trace).is_file():
         raise CLIError(f"trace not found: {args.trace}")
     machine = make_machine(args)
-    result = replay(args.trace, screenshot=args.screenshot, machine=machine)
+    result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False)
     _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
     if args.screenshot:
         _say(f"screenshot written to {Path(args.screenshot).resolve()}")
