@@ -43,6 +43,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -69,6 +70,15 @@ class GuestExit(BaseException):
     """
 
 
+class _ThreadFailure(BaseException):
+    """A thread the guest started died of an exception: the run fails with it."""
+
+    def __init__(self, error: BaseException, thread_name: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.thread_name = thread_name
+
+
 class _SinkFailure(BaseException):
     """Carries a front end's exception out through the guest's code untouched (a guest's
     ``except Exception`` must not swallow it, and it is not the guest's fault)."""
@@ -76,6 +86,56 @@ class _SinkFailure(BaseException):
     def __init__(self, error: BaseException) -> None:
         super().__init__(error)
         self.error = error
+
+
+#: How long run_guest waits, after main() returned, for the threads the guest started.
+THREAD_GRACE_SECONDS = 1.0
+
+
+class GuestThreads:
+    """The threads a guest starts during a run, watched as QEMU watches its vCPU threads:
+    an exception that ends one is the guest's failure (reported at the guest's next frame()
+    and when main returns), not a traceback on stderr and a run that "succeeded"; and a
+    non-daemon thread still running after main() returned is an error, not a hung exit.
+
+    Works through ``threading.excepthook``, restored when the run ends; threads that
+    existed before the run keep the previous hook.
+    """
+
+    def __init__(self) -> None:
+        self._before = set(threading.enumerate())
+        self.failure: tuple[BaseException, str] | None = None
+        self._lock = threading.Lock()
+        self._previous = None
+
+    def __enter__(self) -> "GuestThreads":
+        self._previous = threading.excepthook
+        threading.excepthook = self._hook
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if threading.excepthook == self._hook:
+            threading.excepthook = self._previous
+
+    def _hook(self, args) -> None:
+        thread = args.thread
+        if thread is None or thread in self._before or args.exc_type is SystemExit:
+            self._previous(args)
+            return
+        with self._lock:
+            if self.failure is None:
+                self.failure = (args.exc_value, thread.name)
+
+    def started(self) -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in self._before and t.is_alive()]
+
+    def lingering(self, grace: float) -> list[threading.Thread]:
+        """Non-daemon threads of the guest still alive after waiting up to ``grace`` s."""
+        deadline = time.monotonic() + grace
+        alive = [t for t in self.started() if not t.daemon]
+        for t in alive:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return [t for t in alive if t.is_alive()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +196,7 @@ class Guest:
         self._dirty_since_frame = False
         self._bios = None
         self._dma = None
+        self._threads: GuestThreads | None = None
         from vgaemu.replay import lfb_base_of
 
         self.lfb_base = lfb_base_of(machine)
@@ -401,6 +462,9 @@ class Guest:
     def frame(self) -> FrameInfo:
         """Let the display loop run one frame; raises GuestExit once the run should end."""
         machine = self.machine
+        threads = self._threads
+        if threads is not None and threads.failure is not None:
+            raise _ThreadFailure(*threads.failure)
         if self.max_frames is not None and self.frame_index >= self.max_frames:
             raise GuestExit("frame limit")
         machine.clock.advance(FRAME_US * 1000)
@@ -511,21 +575,41 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
     script = getattr(main, "__vgaemu_script__", None) or getattr(getattr(main, "__code__", None), "co_filename", None)
     t0 = time.perf_counter()
     stopped = "returned"
-    try:
+    with GuestThreads() as threads:
+        guest._threads = threads
         try:
-            result = main(guest)
-            if inspect.isgenerator(result):
-                for _ in result:
+            try:
+                result = main(guest)
+                if inspect.isgenerator(result):
+                    for _ in result:
+                        guest.frame()
+                if guest._dirty_since_frame or guest.frame_index == 0:
                     guest.frame()
-            if guest._dirty_since_frame or guest.frame_index == 0:
-                guest.frame()
-        except GuestExit:
-            limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
-            stopped = "max_frames" if limit else "quit"
-    except _SinkFailure as failure:
-        raise failure.error
-    except GuestError as exc:
-        raise GuestError(_describe(exc, script, "running")) from None
-    except Exception as exc:
-        raise GuestError(_describe(exc, script, "running")) from exc
+            except GuestExit:
+                limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
+                stopped = "max_frames" if limit else "quit"
+            except SystemExit as exc:  # sys.exit() in a guest: exit(0) ends it as a return would
+                if exc.code not in (None, 0):
+                    raise
+            lingering = threads.lingering(THREAD_GRACE_SECONDS)
+            if threads.failure is not None:
+                raise _ThreadFailure(*threads.failure)
+        except _SinkFailure as failure:
+            raise failure.error
+        except _ThreadFailure as failure:
+            raise GuestError(_describe(failure.error, script, "running")
+                             + f" (in guest thread {failure.thread_name!r})") from None
+        except GuestError as exc:
+            raise GuestError(_describe(exc, script, "running")) from None
+        except (KeyboardInterrupt, GuestExit):
+            raise
+        except BaseException as exc:  # a guest's own BaseException subclass, SystemExit(1), ...
+            raise GuestError(_describe(exc, script, "running")) from exc
+        finally:
+            guest._threads = None
+    if lingering:
+        names = ", ".join(repr(t.name) for t in lingering)
+        raise GuestError(f"{script or 'guest'}: guest thread(s) {names} still running "
+                         f"{THREAD_GRACE_SECONDS:g} s after main() returned (join them, or "
+                         "make them daemon threads)")
     return RunResult(guest.frame_index, stopped, time.perf_counter() - t0, guest.update_seconds)

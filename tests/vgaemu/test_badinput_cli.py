@@ -157,3 +157,103 @@ def test_dma_source_that_wraps_2_64_is_bad_length(tmp_path):
         "    guest.dma.copy(0xFFFFFFFFFFFFFFF0, 0xA0000, 0x100)\n")
     assert_clean_failure(vgaemu("run", script, "--headless", "--frames", "1"), "run",
                          "dma_wrap.py:12", "DMA copy", "BAD_LENGTH")
+
+
+# ---- guests that fail in ways a plain exception does not -------------------------------------
+
+def guest_script(tmp_path: Path, body: str, name="g.py") -> Path:
+    p = tmp_path / name
+    p.write_text(body)
+    return p
+
+
+def test_guest_base_exception_subclass_is_one_line(tmp_path):
+    s = guest_script(tmp_path, "class Boom(BaseException):\n    pass\n\n"
+                               "def main(guest):\n    guest.frame()\n    raise Boom('gave up')\n")
+    assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5"), "run",
+                         "g.py:6: Boom: gave up")
+
+
+def test_guest_sys_exit_with_status_is_a_failure_and_exit_0_a_return(tmp_path):
+    s = guest_script(tmp_path, "import sys\ndef main(guest):\n    guest.frame()\n    sys.exit(3)\n")
+    assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5"), "run",
+                         "g.py:4: SystemExit: 3")
+    ok = guest_script(tmp_path, "import sys\ndef main(guest):\n    guest.frame()\n    sys.exit(0)\n",
+                      "ok.py")
+    r = vgaemu("run", ok, "--headless", "--frames", "5")
+    assert r.returncode == 0 and "1 frame(s), returned" in r.stdout, r.stderr
+
+
+def test_exception_in_a_guest_thread_fails_the_run(tmp_path):
+    s = guest_script(tmp_path, "import threading\n"
+                               "def work():\n    raise ValueError('worker failed')\n\n"
+                               "def main(guest):\n"
+                               "    t = threading.Thread(target=work, name='worker')\n"
+                               "    t.start()\n    t.join()\n"
+                               "    for _ in range(3):\n        guest.frame()\n")
+    line = assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5"), "run",
+                                "g.py:3: ValueError: worker failed", "(in guest thread 'worker')")
+    assert "frame(s)" not in line
+
+
+def test_guest_thread_that_never_ends_does_not_hang_the_exit(tmp_path):
+    s = guest_script(tmp_path, "import threading, time\n"
+                               "def main(guest):\n"
+                               "    threading.Thread(target=time.sleep, args=(3600,), name='sleeper').start()\n"
+                               "    guest.frame()\n")
+    assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5", timeout=60), "run",
+                         "guest thread(s) 'sleeper' still running", "after main() returned")
+
+
+def test_guest_daemon_thread_is_allowed(tmp_path):
+    s = guest_script(tmp_path, "import threading, time\n"
+                               "def main(guest):\n"
+                               "    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+                               "    guest.frame()\n")
+    r = vgaemu("run", s, "--headless", "--frames", "5", timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+# ---- output paths are checked before the run -------------------------------------------------
+
+MARKER_GUEST = "def main(guest):\n    open({marker!r}, 'w').close()\n    guest.frame()\n"
+
+
+@pytest.mark.parametrize("flag", ["--record", "--screenshot"])
+def test_unwritable_run_output_fails_before_the_guest_runs(tmp_path, flag):
+    marker = tmp_path / "guest-ran"
+    s = guest_script(tmp_path, MARKER_GUEST.format(marker=str(marker)))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = vgaemu("run", s, "--headless", "--frames", "3", flag, blocker / "out.x")
+    assert_clean_failure(r, "run", f"cannot write {flag}", "a-file is not a directory")
+    assert not marker.exists()
+
+
+def test_screenshot_into_proc_is_one_line_naming_the_path(tmp_path):
+    r = vgaemu("run", "text", "--headless", "--frames", "2", "--screenshot", "/proc/vgaemu-shot.png")
+    line = assert_clean_failure(r, "run", "cannot write --screenshot /proc/vgaemu-shot.png")
+    assert "Couldn't open" not in line
+
+
+@pytest.mark.parametrize("flag", ["--plot", "--heatmap", "--json", "--csv"])
+def test_profile_outputs_are_checked_before_profiling(tmp_path, flag):
+    r = vgaemu("profile", "text", "--frames", "2", flag, "/proc/vgaemu-out")
+    line = assert_clean_failure(r, "profile", f"cannot write {flag} /proc/vgaemu-out")
+    assert "dirty tracking" not in r.stdout, line
+
+
+def test_replay_screenshot_directory_is_refused(tmp_path):
+    p = write_trace(tmp_path, [{"op": "screendump"}])
+    assert_clean_failure(vgaemu("replay", p, "--screenshot", tmp_path), "replay",
+                         "--screenshot", "is a directory")
+
+
+def test_existing_output_is_not_truncated_by_the_check(tmp_path):
+    out = tmp_path / "keep.json"
+    out.write_text("precious")
+    r = vgaemu("run", "missing-script-xyz", "--headless", "--record", out)
+    assert r.returncode != 0 and out.read_text() == "precious"
+    r = vgaemu("run", "text", "--headless", "--frames", "1", "--screenshot", tmp_path / "new" / "s.png")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "new" / "s.png").is_file()
