@@ -349,14 +349,20 @@ def screendump_path(screenshot: str | os.PathLike, name: str) -> Path:
     return p.with_name(f"{p.stem}-{name}{p.suffix or '.png'}")
 
 
+def _surface_view(vga) -> Any:
+    """The picture as an (H, W, 3) uint8 view of the surface (no copy)."""
+    import numpy as np
+
+    a = np.asarray(vga.surface)
+    if a.ndim == 2 and a.dtype == np.uint32:  # XRGB words
+        a = a.view(np.uint8).reshape(a.shape[0], a.shape[1], 4)[:, :, 2::-1]
+    return a
+
+
 def _surface_copy(vga) -> Any:
     import numpy as np
 
-    surf = vga.surface
-    a = np.asarray(surf)
-    if a.ndim == 2 and a.dtype == np.uint32:  # XRGB words
-        a = a.view(np.uint8).reshape(a.shape[0], a.shape[1], 4)[:, :, 2::-1]
-    return np.array(a, dtype=np.uint8, copy=True)
+    return np.array(_surface_view(vga), dtype=np.uint8, copy=True)
 
 
 def _same_picture(a, b) -> bool:
@@ -555,8 +561,10 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
         runner.bios.boot()
     vga = machine.vga
     result = ReplayResult(machine, 0)
+    import numpy as np
+
     keep = keep_images if isinstance(keep_images, bool) else frozenset(map(str, keep_images))
-    last_kept = None
+    last_kept = last_raw = None
     for op in parsed.ops:
         if op.kind == "screendump":
             vga.update_display()
@@ -566,12 +574,15 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
                 vga.screendump(str(path))
             image = None
             if keep is True or (keep is not False and op.name in keep):
-                image = _surface_copy(vga)
-                if last_kept is not None and _same_picture(last_kept, image):
+                # compared as the display's XRGB words (contiguous: cheap), copied only if new
+                fb = getattr(getattr(vga, "display", None), "framebuffer", None)
+                raw = np.asarray(fb if fb is not None else vga.surface)
+                if last_kept is not None and _same_picture(last_raw, raw):
                     image = last_kept
                 else:
+                    image = _surface_copy(vga)
                     image.flags.writeable = False
-                    last_kept = image
+                    last_kept, last_raw = image, raw.copy()
             result.screendumps.append(Screendump(op.name, image, path))
         else:
             runner.run(op)
