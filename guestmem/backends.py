@@ -170,8 +170,11 @@ class HostMemoryBackend:
         touch one byte per page, writing back the byte read, so file contents survive.
         """
         assert self.host is not None and self._mmap is not None
+        shared_file = self.fd is not None and self.share
+        if not shared_file and not self.readonly:
+            self._check_host_memory()
         try:
-            if self.fd is not None and self.share and not self.readonly:
+            if shared_file and not self.readonly:
                 try:
                     os.posix_fallocate(self.fd, 0, self.size)
                 except OSError as e:
@@ -186,6 +189,21 @@ class HostMemoryBackend:
         except OSError as e:
             raise BackendError(f"{_PREALLOC_FAILED} ({self.type_name} '{self.id}', "
                                f"0x{self.size:x} bytes: {e.strerror})") from e
+
+    def _check_host_memory(self) -> None:
+        """Anonymous memory that cannot fit in the host's available RAM and swap fails now
+        with QEMU's message, instead of faulting pages in until the OOM killer picks a
+        process (on a shared host, not necessarily this one)."""
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                info = {k: int(v.split()[0]) * 1024 for k, v in
+                        (line.split(":", 1) for line in f if ":" in line)}
+        except (OSError, ValueError):
+            return
+        available = info.get("MemAvailable", 0) + info.get("SwapFree", 0)
+        if "MemAvailable" in info and self.size > available:
+            raise BackendError(f"{_PREALLOC_FAILED} ({self.type_name} '{self.id}', 0x{self.size:x} "
+                               f"bytes; the host has 0x{available:x} available)")
 
     def _touch_pages(self) -> None:
         step = self.page_size

@@ -151,3 +151,23 @@ def test_prealloc_that_fits_leaves_a_usable_backend(tmp_path):
     b.host[:] = 3
     assert int(b.host[-1]) == 3
     b.close()
+
+
+def test_prealloc_larger_than_available_host_memory_fails_before_touching(monkeypatch):
+    """Anonymous prealloc beyond MemAvailable + SwapFree is refused with QEMU's message
+    instead of faulting pages in until the OOM killer picks some process."""
+    import builtins
+    import io
+
+    real_open = builtins.open
+
+    def fake_open(path, *a, **k):
+        if path == "/proc/meminfo":
+            return io.StringIO("MemTotal: 100000 kB\nMemAvailable: 4096 kB\nSwapFree: 0 kB\n")
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(builtins, "open", fake_open)
+    before = rss_kib()
+    with pytest.raises(BackendError, match="os_mem_prealloc: Insufficient free host memory"):
+        MemoryBackendRam("big", 64 * MiB, prealloc=True)
+    assert rss_kib() - before < 16 * 1024
+    MemoryBackendRam("small", 2 * MiB, prealloc=True).close()
