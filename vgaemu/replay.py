@@ -213,7 +213,7 @@ def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
     name = raw.get("name", snap_count + 1)
     if isinstance(name, bool) or not isinstance(name, (str, int)) or \
             (isinstance(name, int) and not 0 <= name < 10 ** MAX_DUMP_NAME):
-        raise TraceError(f"{where}: name must be a string or a number, got {_brief(name)}")
+        raise TraceError(f"{where}: name must be a string or a number >= 0, got {_brief(name)}")
     name = str(name)
     if not _valid_name(name):
         raise TraceError(f"{where}: name {_brief(name)} must be alphanumeric (plus - _ .), "
