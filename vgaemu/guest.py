@@ -58,6 +58,9 @@ from vgaemu.errors import GuestError
 #: One 60 Hz frame of virtual time, in whole microseconds: what INT 15h AH=86h can wait, so
 #: a recorded run and its replay (here or in QEMU) see the same time at every op.
 FRAME_US = 16667
+#: Guest fills are written in pieces of this many bytes (a multiple of 4); longer reads and
+#: fills are checked against the memory map before any buffer is made.
+FILL_CHUNK = 1 << 20
 LEGACY_WINDOW_START = 0xA0000
 LEGACY_WINDOW_END = 0xC0000
 
@@ -277,7 +280,21 @@ class Guest:
         if self._recorder is not None:
             self._record_store("write", addr, len(data), data=data.tobytes().hex())
 
+    def _check_range(self, op: str, addr: int, n: int) -> None:
+        """Before allocating anything for a long access: every byte must have a region, as the
+        access itself would find out only after a buffer of ``n`` bytes existed."""
+        from vgaemu.dma import first_unassigned
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise GuestError(f"{op} at 0x{addr:X}: length must be an integer >= 0, got {n!r}")
+        if n > FILL_CHUNK:
+            bad = first_unassigned(self._mem, addr, n)
+            if bad is not None:
+                raise GuestError(f"{op} of {n} byte(s) at address 0x{addr:X} failed: "
+                                 f"DECODE_ERROR at 0x{bad:X} (no RAM or device answers there)")
+
     def read(self, addr: int, n: int) -> bytes:
+        self._check_range("read", addr, n)
         buf = bytearray(n)
         self._check(self._mem.read(addr, buf), "read", addr, n)
         self._record_read("read", addr, n)
@@ -288,10 +305,14 @@ class Guest:
         if unit not in (1, 2, 4) or n % unit:
             raise GuestError(f"fill at 0x{addr:X}: unit must be 1, 2 or 4 and divide len={n} (got unit={unit})")
         value &= (1 << (8 * unit)) - 1
+        self._check_range("fill", addr, n)
         pattern = np.frombuffer(value.to_bytes(unit, "little"), dtype=np.uint8)
-        data = np.tile(pattern, n // unit)
+        chunk = min(n, FILL_CHUNK)
+        data = np.tile(pattern, chunk // unit)
         self._dirty_since_frame = True
-        self._check(self._mem.write(addr, data), "fill", addr, n)
+        for pos in range(0, n, chunk):  # in pieces: memory stays bounded whatever n is
+            piece = data if n - pos >= chunk else data[:n - pos]
+            self._check(self._mem.write(addr + pos, piece), "fill", addr + pos, len(piece))
         self._record_store("fill", addr, n, len=_hexnum(n), val=_hexnum(value), unit=unit)
 
     def _store(self, op: str, size: int, addr: int, val: int) -> None:
