@@ -587,11 +587,16 @@ class VGABios:
 
     def _h09(self, r: Registers) -> None:
         cp = self.get_cursor_pos(r.bh)
+        if self.fb.planar_write_char_run(cp, r.al, r.bl, r.cx):
+            return
         for _ in range(r.cx):
             cp = self._write_char(cp, r.al, r.bl, True)
 
     def _h0a(self, r: Registers) -> None:
+        # In graphics modes AH=0Ah writes with BL as AH=09h does (vgafb_write_char).
         cp = self.get_cursor_pos(r.bh)
+        if self.fb.planar_write_char_run(cp, r.al, r.bl, r.cx):
+            return
         for _ in range(r.cx):
             cp = self._write_char(cp, r.al, r.bl, False)
 
