@@ -84,7 +84,9 @@ def lazy_arith(op: int, res: int, a: int, b: int, c: int) -> int:
             f |= CF
         if (a ^ b) & (a ^ res) & sign:
             f |= OF
-    else:  # INC / DEC: b is 1, c the carry they preserve
+    else:  # INC / DEC: b is 1, c the carry they preserve (or the lazy flags it comes from)
+        if c.__class__ is tuple:
+            c = lazy_arith(*c) & CF
         if c:
             f |= CF
         if res == (sign if kind == CC_INC else sign - 1):

@@ -60,6 +60,19 @@ class _Unimpl(Exception):
 
 #: The flags state "in the locals cc_op, fr, fa, fb, fc" (see _Gen.cc).
 DYN = "dyn"
+
+
+class _LazyCarry(tuple):
+    """An INC/DEC flags state whose carry ``fc`` may still be a lazy cc tuple (the block's
+    incoming flags): equal only to itself, so paths never merge it with a plain one."""
+
+    def __eq__(self, other):
+        return type(other) is _LazyCarry and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
 #: How far ahead (bytes) a conditional branch may skip and stay inside its block.
 MAX_SKIP = 256
 
@@ -341,8 +354,13 @@ class _Gen:
         if self.cc is not None and self.cc is not DYN and self.cc[0] == CC_LOGIC:
             return "0"
         self.reads[self.k] = True
-        if self.cc is None or self.cc is DYN:
+        if self.cc is DYN:   # after INC/DEC (a `dec cx; jnz` loop) the carry is in fc
+            return (f"(fc if {cc_op(CC_INC, 1)} <= cc_op < {cc_op(CC_DEC, 4) + 2} and "
+                    f"fc.__class__ is int else LAZY(cc_op, fr, fa, fb, fc) & 1)")
+        if self.cc is None:
             return f"({self.arith()} & 1)"
+        if isinstance(self.cc, _LazyCarry):
+            return "(fc if fc.__class__ is int else LAZY(*fc) & 1)"
         kind = self.cc[0]
         if kind == CC_ADD:
             return "(fr < fa)"
@@ -388,7 +406,8 @@ class _Gen:
                         7: f"fr == 0 or fr & {S}"}.get(base)
             elif kind == CC_ADD and base == 1:
                 expr = "fr < fa"
-            elif kind in (CC_INC, CC_DEC) and base in (1, 3):
+            elif kind in (CC_INC, CC_DEC) and base in (1, 3) and not isinstance(self.cc,
+                                                                                _LazyCarry):
                 expr = "fc" if base == 1 else "fc or fr == 0"
         if expr is None:
             self.e(f"ef = {self.arith()}")
@@ -687,10 +706,20 @@ def _incdec(g: _Gen, size: int, d: str, dec: bool) -> str:
         g.writes[g.k] = True
         g.cc = (CC_DEC if dec else CC_INC, size)
         return f"({d} {sym} 1) & {M}"
-    g.e(f"fc = {g.cf()}")
+    kind = CC_DEC if dec else CC_INC
+    if g.cc is None:
+        # the carry stays lazy: the flags the block started with (one level deep: an
+        # INC/DEC tuple there gives its own carry)
+        g.reads[g.k] = True
+        g.e("fc = cpu.cc")
+        g.e(f"fc = fc[4] if {cc_op(CC_INC, 1)} <= fc[0] < {cc_op(CC_DEC, 4) + 2} else fc")
+        state = _LazyCarry((kind, size))
+    else:
+        g.e(f"fc = {g.cf()}")
+        state = (kind, size)
     g.e(f"fa = {d}")
     g.e(f"fr = (fa {sym} 1) & {M}")
-    g.cc = (CC_DEC if dec else CC_INC, size)
+    g.cc = state
     g.writes[g.k] = True
     return "fr"
 
