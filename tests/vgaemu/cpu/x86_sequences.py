@@ -136,8 +136,8 @@ def undefined_flags(code: bytes, ecx: int) -> int:
         width = 32 if op32 else 16
         if op2 == 0xAF:
             return SF | ZF | AF | PF
-        if op2 in (0xA3, 0xAB, 0xB3, 0xBB, 0xBA):
-            return OF | SF | ZF | AF | PF
+        if op2 in (0xA3, 0xAB, 0xB3, 0xBB, 0xBA):     # ZF is unaffected (SDM)
+            return OF | SF | AF | PF
         if op2 in (0xBC, 0xBD):
             return CF | OF | SF | AF | PF
         if op2 in (0xA4, 0xA5, 0xAC, 0xAD):
@@ -410,7 +410,7 @@ def fam_shld_shrd(draw):
 @st.composite
 def fam_bt(draw):
     """0F A3/AB/B3/BB BT/BTS/BTR/BTC r/m,r (bit strings in memory); 0F BA /4-7 imm8."""
-    flags = dict(writes=CF, undef=OF | SF | ZF | AF | PF)
+    flags = dict(writes=CF, undef=OF | SF | AF | PF)
     mem = draw(st.booleans())
     if draw(st.booleans()):
         opcode = draw(st.sampled_from([0xA3, 0xAB, 0xB3, 0xBB]))
