@@ -74,14 +74,14 @@ def store_cost(turns: int) -> tuple[float, float]:
     store replaced by a register move, on the TB path, translated and the page already
     dirty before the timed run."""
     def loop(body: bytes) -> float:
-        # l: add ax, 1 ; <body> ; dec cx ; jnz l ; cli ; hlt   (CX = turns)
-        code = b"\x83\xc0\x01" + body + b"\x49\x75" + bytes([(-(3 + len(body) + 3)) & 0xFF])
+        # l: add ax, 1 ; <body> ; dec ecx ; jnz l ; cli ; hlt   (ECX = turns)
+        code = b"\x83\xc0\x01" + body + b"\x66\x49\x75" + bytes([(-(3 + len(body) + 4)) & 0xFF])
         m = Machine()
         m.write(LOAD, code + b"\xfa\xf4")
         cpu = m.cpu
         for n in (100, turns):          # a warm-up run, then the timed one
             cpu.reset()
-            cpu.bx, cpu.cx = 0x2000, n
+            cpu.bx, cpu.ecx = 0x2000, n
             t = time.perf_counter()
             cpu.run(max_instructions=1 << 40)
             dt = time.perf_counter() - t
@@ -112,8 +112,8 @@ def main(argv=None) -> int:
     print(f"{'program':8} {'TB path':>14} {'decode path':>14} {'unicorn':>14} "
           f"{'TB/decode':>10} {'TB/unicorn':>11}")
     for name, tb, dec, uc in rows:
-        print(f"{name:8} {tb / 1e6:11.2f} M/s {dec / 1e6:11.3f} M/s {uc / 1e6:11.1f} M/s "
-              f"{tb / dec:9.1f}x {tb / uc:10.3f}")
+        print(f"{name:8} {tb / 1e6:11.3g} M/s {dec / 1e6:11.3g} M/s {uc / 1e6:11.3g} M/s "
+              f"{tb / dec:9.3g}x {tb / uc:10.3g}")
     loop_tb, loop_dec, loop_uc = rows[0][1:]
     print("\ngoals on `loop`:")
     print(f"  TB path >= 10x decode path   {loop_tb / loop_dec:8.1f}x   "
