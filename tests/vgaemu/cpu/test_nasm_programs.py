@@ -2,7 +2,8 @@
 
 Each program is loaded where a BIOS puts a boot sector (0000:7C00), runs on the machine's
 CPU -- INT 10h through the real-mode IVT into the machine's VGA BIOS, port I/O to the VGA,
-stores through the legacy window and (VBE) the linear framebuffer from unreal mode -- until
+stores through the legacy window, text-mode cells and (VBE) the linear framebuffer from
+unreal mode -- until
 it halts; the first frame after that must equal its golden PNG (checked by eye when
 created), and the decode-every-instruction path must draw the same.
 """
@@ -24,7 +25,7 @@ LOAD_ADDR = 0x7C00
 #: Far more than any of the programs needs: a runaway program fails instead of hanging.
 MAX_INSTRUCTIONS = 20_000_000
 
-NAMES = ["mode13", "mode12", "vbe"]
+NAMES = ["mode13", "mode12", "vbe", "text"]
 
 
 def run_program(name: str, *, tb_cache: bool = True) -> Machine:
