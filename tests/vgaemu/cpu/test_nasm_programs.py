@@ -3,9 +3,8 @@
 Each program is loaded where a BIOS puts a boot sector (0000:7C00), runs on the machine's
 CPU -- INT 10h through the real-mode IVT into the machine's VGA BIOS, port I/O to the VGA,
 stores through the legacy window, text-mode cells and (VBE) the linear framebuffer from
-unreal mode -- until
-it halts; the first frame after that must equal its golden PNG (checked by eye when
-created), and the decode-every-instruction path must draw the same.
+unreal mode -- until it halts; the first frame after that must equal its golden PNG
+(checked by eye when created), and the decode-every-instruction path must draw the same.
 """
 
 from __future__ import annotations
