@@ -463,7 +463,7 @@ class X86CPU:
                 pc = (cs_base + self.eip) & self.a20_mask
                 if use_tbs:
                     tb = tbs.get((pc, cs_base, self.hflags))
-                    if tb is None:
+                    if tb is None and left > 1:   # step() never needs a whole block
                         tb = self._translate(pc, cs_base)
                     if tb is not None and tb.icount <= left:
                         tbc.running = tb
