@@ -296,3 +296,18 @@ def test_ip_wraps_at_64k(jump, tb_cache):
     assert cpu.halted and cpu.ax == 0x1234 and cpu.cs == 0x1000
     if jump.startswith("e8"):
         assert m.read(0x700FE, 2) == (0xFFF3).to_bytes(2, "little")
+
+
+#: bt [cs:bx+si],ax; bts [es:bx],cx; btr word [ss:bp+4],dx; btc [bx+di+10h],si;
+#: bt [fs:bx],eax; bts [gs:bx+si],ecx; bt word [cs:bx],13; btc dword [es:bx],35
+BIT_STRINGS = bytes.fromhex("2e0fa300260fab0f360fb356040fbb711064660fa30765660fab082e0fba27"
+                            "0d26660fba3f23")
+
+
+@pytest.mark.parametrize("offset", [0, 5, 0x7FFF, 0x8000, 0xFFFF, 0x12345678, 0x80000001])
+def test_bit_strings_in_memory(offset):
+    """BT/BTS/BTR/BTC with a register bit offset address memory beyond the operand (signed,
+    in operand-size units) in the instruction's own segment (overrides included); an
+    immediate offset is taken modulo the operand size."""
+    diff(BIT_STRINGS, eax=offset, ecx=offset ^ 0x55, edx=offset >> 3, esi=offset >> 1,
+         ebx=0x4000, edi=0x20, ebp=0x4100)
