@@ -108,7 +108,9 @@ class SoftTLB:
         self._st = {1: as_.stb, 2: as_.stw_le, 4: as_.stl_le, 8: as_.stq_le}
         self._ld = {1: as_.ldub, 2: as_.lduw_le, 4: as_.ldl_le, 8: as_.ldq_le}
         self._listener = _MapListener(self)
+        self._following = False  # registering replays the current map: not a change
         address_space.register_listener(self._listener)
+        self._following = True
         self.dirty.add_clear_listener(self.reset_dirty_range)
         self.closed = False
 
@@ -183,6 +185,8 @@ class SoftTLB:
     def map_changed(self) -> None:
         """The address space's FlatView changed: flush, then let the TB cache drop code whose
         guest pages now show other memory."""
+        if not self._following:
+            return
         self.flush()
         if self.tb_cache is not None:
             self.tb_cache.map_changed()

@@ -291,3 +291,7 @@ def test_a_store_to_a_dirty_page_makes_no_python_call():
     assert from_guest_code == []
     assert len(called) < 1000
     assert m.read(0x2000, 2) == cpu.cx.to_bytes(2, "little")
+
+
+def test_a_new_tlb_has_flushed_nothing(bus):
+    assert bus.counters.tlb_flushes == 0 and bus.counters.tlb_fills == 0
