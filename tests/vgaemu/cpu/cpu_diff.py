@@ -81,14 +81,16 @@ class UnicornReference:
 
     def _on_in(self, uc, port, size, _):
         if not any(first <= port and port + size <= first + n for first, n in TEST_PORTS):
-            self.stop_reason = self.stop_reason or f"IN from port 0x{port:x} outside the test device"
+            self.stop_reason = (self.stop_reason
+                                or f"IN from port 0x{port:x} outside the test device")
             uc.emu_stop()
             return 0
         return port_value(port, size)
 
     def _on_out(self, uc, port, size, value, _):
         if not any(first <= port and port + size <= first + n for first, n in TEST_PORTS):
-            self.stop_reason = self.stop_reason or f"OUT to port 0x{port:x} outside the test device"
+            self.stop_reason = (self.stop_reason
+                                or f"OUT to port 0x{port:x} outside the test device")
             uc.emu_stop()
             return
         self.port_log.append((port, size, value & ((1 << (8 * size)) - 1)))
@@ -207,7 +209,8 @@ class VgaemuCPU:
             cpu.step()
             if (cpu.cs, cpu.eip) != start:
                 return
-        raise AssertionError(f"vgaemu: the instruction at {start[0]:04x}:{start[1]:04x} does not end")
+        raise AssertionError(f"vgaemu: the instruction at {start[0]:04x}:{start[1]:04x} "
+                             f"does not end")
 
     def run(self, max_instructions: int) -> None:
         self.cpu.run(max_instructions=max_instructions)
@@ -304,7 +307,8 @@ def run_single_step(code: bytes, regs: dict, seed: int, *,
         problems = (diff_states(after, ours.state(), undefined) + diff_memory(ref, ours)
                     + diff_ports(ref, ours))
         if problems:
-            where = f"instruction {n} at {before['cs']:04x}:{before['eip']:04x} ({insn[:8].hex(' ')})"
+            where = (f"instruction {n} at {before['cs']:04x}:{before['eip']:04x} "
+                     f"({insn[:8].hex(' ')})")
             raise AssertionError(describe(code, state, seed, Mismatch(where, problems)))
         if undefined:
             ours.set_eflags_bits(undefined, after["eflags"])

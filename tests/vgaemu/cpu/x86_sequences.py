@@ -191,7 +191,8 @@ def rm_operand(draw, addr32: bool, mem: bool | None = None):
             tail = draw(st.integers(0, 0xFFFF)).to_bytes(2, "little")
         return Operand(bytes([(mod << 6) | rm]) + tail, True, rm)
     if rm == 4:
-        scale, index, base = draw(st.integers(0, 3)), draw(st.integers(0, 7)), draw(st.integers(0, 7))
+        scale, index, base = (draw(st.integers(0, 3)), draw(st.integers(0, 7)),
+                              draw(st.integers(0, 7)))
         tail = bytes([(scale << 6) | (index << 3) | base])
         if mod == 0 and base == 5:
             tail += _disp32(draw).to_bytes(4, "little")
@@ -381,7 +382,8 @@ def fam_shift(draw):
         code += bytes([count])
     c = count & 0x1F
     writes = 0 if c == 0 else ((CF | OF) if kind in ("rol", "ror", "rcl", "rcr") else ARITH)
-    return Insn(code, "shift", reads=reads, writes=writes, undef=shift_undefined(kind, width, count))
+    return Insn(code, "shift", reads=reads, writes=writes,
+                undef=shift_undefined(kind, width, count))
 
 
 @st.composite
@@ -617,6 +619,11 @@ def fam_xlat(draw):
     return Insn(pre + b"\xd7", "xlat")
 
 
+def _load_count(n: int, ecx: bool) -> bytes:
+    """mov cx, n (mov ecx, n when the instruction counts in ECX)."""
+    return (b"\x66\xb9" + n.to_bytes(4, "little")) if ecx else (b"\xb9" + n.to_bytes(2, "little"))
+
+
 STRING_OPS = {0xA4: "movs", 0xA5: "movs", 0xA6: "cmps", 0xA7: "cmps", 0xAA: "stos", 0xAB: "stos",
               0xAC: "lods", 0xAD: "lods", 0xAE: "scas", 0xAF: "scas"}
 
@@ -633,7 +640,7 @@ def fam_string(draw):
     if rep is None:
         return Insn(pre + bytes([opcode]), "string", **flags)
     n = draw(st.integers(0, 5))
-    load = (b"\x66\xb9" + n.to_bytes(4, "little")) if addr32 else (b"\xb9" + n.to_bytes(2, "little"))
+    load = _load_count(n, addr32)
     if compares:      # with a zero count the flags are left as they were
         flags = dict(writes=0)
     return Insn(load + bytes([rep]) + pre + bytes([opcode]), "string", **flags)
@@ -679,7 +686,8 @@ def fam_jcc(draw):
     cc = draw(st.integers(0, 15))
     skip = draw(st.integers(0, 3))
     if draw(st.booleans()):
-        return Insn(bytes([0x70 + cc, 0]), "jcc", reads=COND_READS[cc], skip=skip, branch_fmt="rel8")
+        return Insn(bytes([0x70 + cc, 0]), "jcc", reads=COND_READS[cc], skip=skip,
+                    branch_fmt="rel8")
     if draw(st.booleans()):
         return Insn(bytes([0x66, 0x0F, 0x80 + cc, 0, 0, 0, 0]), "jcc", reads=COND_READS[cc],
                     skip=skip, branch_fmt="rel32")
@@ -710,7 +718,7 @@ def fam_loop(draw):
     opcode = draw(st.sampled_from([0xE2, 0xE1, 0xE0]))
     addr32 = draw(st.booleans())
     n = draw(st.integers(1, 4))
-    load = (b"\x66\xb9" + n.to_bytes(4, "little")) if addr32 else (b"\xb9" + n.to_bytes(2, "little"))
+    load = _load_count(n, addr32)
     body = draw(st.lists(st.sampled_from(LOOP_BODY), min_size=1, max_size=3))
     body_code = b"".join(body)
     loop = (b"\x67" if addr32 else b"") + bytes([opcode])
@@ -838,8 +846,7 @@ def fam_string_io(draw):
     load = b"\xba" + port.to_bytes(2, "little")
     if draw(st.booleans()):
         n = draw(st.integers(0, 4))
-        load += (b"\x66\xb9" + n.to_bytes(4, "little")) if addr32 else \
-            (b"\xb9" + n.to_bytes(2, "little"))
+        load += _load_count(n, addr32)
         return Insn(load + b"\xf3" + pre + bytes([opcode]), "string_io")
     return Insn(load + pre + bytes([opcode]), "string_io")
 
