@@ -348,21 +348,18 @@ class X86CPU:
         step = -size if self.eflags_rest & DF else size
         es = self.seg_base[ES]
         src = self.seg_base[seg]
-        tbc = self.tb_cache
         stop = False
         vmask = MASKS[SIZE_INDEX[size]]
         io = self.address_space_io
-        a20 = self.a20_mask
         port = R[2] & 0xFFFF
         a = b = 0
         while cnt:
             si = R[6] & am
             di = R[7] & am
             if kind in ("stos", "movs") and step > 0 and cnt > 1:
-                n = self._bulk(kind, size, cnt, src + si, es + di, si, di, am)
+                n, hit = self._bulk(kind, size, cnt, src + si, es + di, si, di, am)
                 if n:
-                    if tbc.running_invalidated:
-                        stop = True
+                    stop |= hit
                     cnt -= n
                     R[7] = R[7] & ~am | (di + n * size) & am
                     if kind == "movs":
@@ -396,28 +393,27 @@ class X86CPU:
                 self.cc = (cc_op(CC_SUB, size), (a - b) & vmask, a, b, 0)
                 if rep == 0xF3 and a != b or rep == 0xF2 and a == b:
                     break
-        del a20
         if rep:
             R[1] = R[1] & ~am | cnt
         return stop
 
     def _bulk(self, kind: str, size: int, cnt: int, src_lin: int, dst_lin: int, si: int,
-              di: int, am: int) -> int:
+              di: int, am: int) -> tuple[int, bool]:
         """A run of forward STOS/MOVS elements that stays in one destination page (and one
-        source page) without wrapping the offset: written with one slice store when the
-        page has a direct write entry, else with one address_space write (NOTDIRTY, MMIO
-        block ops and code invalidation all happen there).  Returns elements done (0:
-        do one element the slow way)."""
-        a20 = self.a20_mask
+        source page) without wrapping the offset, stored as one piece: a slice store where
+        the page is directly writable, else SoftTLB.store_bytes (NOTDIRTY, MMIO block ops
+        and code invalidation happen there).  Returns (elements done -- 0: do one element
+        the slow way --, the running TB was invalidated)."""
+        a20 = self._a20_mask
         dst = dst_lin & a20
         n = min(cnt, (4096 - (dst & 4095)) // size, (am + 1 - di) // size)
         if kind == "movs":
             s = src_lin & a20
             n = min(n, (4096 - (s & 4095)) // size, (am + 1 - si) // size)
             if n <= 1:
-                return 0
+                return 0, False
             if s < dst < s + n * size:  # overlapping forward copy replicates: element-wise
-                return 0
+                return 0, False
             mv = self.tlb.read_pages.get(s >> 12)
             if mv is not None:
                 o = s & 4095
@@ -426,15 +422,14 @@ class X86CPU:
                 data = self.address_space.read_bytes(s, n * size)
         else:
             if n <= 1:
-                return 0
+                return 0, False
             data = (self.regs[0] & MASKS[SIZE_INDEX[size]]).to_bytes(size, "little") * n
         wmv = self.tlb.write_pages.get(dst >> 12)
         if wmv is not None:
             o = dst & 4095
             wmv[o:o + len(data)] = data
-        else:  # NOTDIRTY per page, precise SMC, MMIO as one block (SoftTLB.store_bytes)
-            self.tlb.store_bytes(dst, data)
-        return n
+            return n, False
+        return n, self.tlb.store_bytes(dst, data)
 
     # ------------------------------------------------------------------ running
     def run(self, max_instructions: int | None = None, until=None) -> int:
