@@ -32,7 +32,9 @@ from guestmem import DIRTY_MEMORY_CODE, TARGET_PAGE_BITS, TARGET_PAGE_SIZE, Addr
 from ..errors import VGAEmuError
 from .tlb import PAGE_MASK, SoftTLB
 
-_CODE = 1 << DIRTY_MEMORY_CODE
+_CODE = 1 << int(DIRTY_MEMORY_CODE)
+#: plain ints: DirtyMemory's fast paths take exact ints, not the IntEnum
+_CODE_CLIENT = int(DIRTY_MEMORY_CODE)
 #: A TB covers at most one page's worth of bytes, so it lies on at most two pages.
 TB_MAX_SIZE = TARGET_PAGE_SIZE
 
@@ -208,7 +210,7 @@ class TBCache:
         comes to this cache first.  DirtyMemory tells the TLB, which drops the page's write
         entries (tlb_reset_dirty_range_all)."""
         page = ram_addr & ~PAGE_MASK
-        if self.dirty.get_dirty(page, TARGET_PAGE_SIZE, DIRTY_MEMORY_CODE):
+        if self.dirty.get_dirty(page, TARGET_PAGE_SIZE, _CODE_CLIENT):
             self.dirty.clear_dirty_range(page, TARGET_PAGE_SIZE, _CODE)
 
     def tlb_unprotect_code(self, ram_addr: int) -> None:

@@ -38,7 +38,9 @@ from ..errors import VGAEmuError
 PAGE_MASK = TARGET_PAGE_SIZE - 1
 #: Guest-physical addresses are 32 bits wide (a 386 has 32 address lines).
 PHYS_ADDR_LIMIT = 1 << 32
-_CODE = 1 << DIRTY_MEMORY_CODE
+_CODE = 1 << int(DIRTY_MEMORY_CODE)
+#: plain ints: DirtyMemory's fast paths take exact ints, not the IntEnum
+_CODE_CLIENT = int(DIRTY_MEMORY_CODE)
 _ACCESS_SIZES = (1, 2, 4, 8)
 _VALUE_END = {n: 1 << (8 * n) for n in _ACCESS_SIZES}
 
@@ -376,7 +378,7 @@ class SoftTLB:
                     del self._protected[vpn]
                     self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)
                 return
-        elif not dirty.get_dirty(ram_addr, n, DIRTY_MEMORY_CODE):
+        elif not dirty.get_dirty(ram_addr, n, _CODE_CLIENT):
             if tbc is not None:
                 tbc.invalidate_phys_range_fast(ram_addr, n)
             else:  # nothing can be translated here: tlb_unprotect_code
