@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vgaemu.machine import Machine
 
@@ -311,3 +313,36 @@ def test_bit_strings_in_memory(offset):
     immediate offset is taken modulo the operand size."""
     diff(BIT_STRINGS, eax=offset, ecx=offset ^ 0x55, edx=offset >> 3, esi=offset >> 1,
          ebx=0x4000, edi=0x20, ebp=0x4100)
+
+
+#: sti; mov cx,300; xor ax,ax; xor bx,bx; l: add ax,7; cmp ax,1000; adc bx,0; rcl si,1;
+#: loop l; cli; hlt -- and at 0180h the IRQ handler: inc dx; iret
+IRQ_LOOP = bytes.fromhex("fbb92c0131c031db83c0073de80383d300d1d6e2f3faf4").ljust(0x80, b"\x90") \
+    + bytes.fromhex("42cf")
+IRQ_LOOP_BODY = (0x108, 0x115)      # the loop's first instruction .. the CLI after it
+
+
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+@given(slices=st.lists(st.integers(1, 40), min_size=1, max_size=20))
+@settings(max_examples=15, deadline=None)
+def test_irq_inside_a_compiled_loop(slices, tb_cache):
+    """Hardware interrupts raised between run() slices -- inside the loop a TB compiles
+    into a `while` -- are delivered through the IVT, and the loop goes on where it was with
+    its registers and lazy flags (CMP -> ADC, RCL) intact."""
+    results = []
+    for irqs in (slices, []):
+        m = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        m.write(0x10100, IRQ_LOOP)
+        m.write(0x40 * 4, struct.pack("<HH", 0x180, 0x1000))
+        cpu = m.cpu
+        cpu.cs, cpu.ss, cpu.esp, cpu.eip, cpu.eflags = 0x1000, 0x7000, 0x1000, 0x100, 0x2
+        raised = 0
+        for k in irqs:
+            cpu.run(max_instructions=k)
+            if IRQ_LOOP_BODY[0] <= cpu.eip < IRQ_LOOP_BODY[1]:
+                cpu.raise_irq(0x40)
+                raised += 1
+        cpu.run(max_instructions=100_000)
+        assert cpu.halted and cpu.dx == raised
+        results.append((cpu.ax, cpu.bx, cpu.cx, cpu.si, cpu.sp, cpu.eip))
+    assert results[0] == results[1]
