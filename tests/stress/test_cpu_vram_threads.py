@@ -80,3 +80,77 @@ def test_cpu_stores_to_vram_are_never_lost_to_the_display(stress_seconds):
     assert snapshots[0] > 10
     c = cpu.counters.total
     assert c.instructions > 1000 and c.notdirty_writes > 10  # the protocol was exercised
+
+
+PATCH_LOOP = bytes.fromhex(
+    "66B800000000"      # 7C00 mov eax, imm32   <- patched by the other thread
+    "66A30006"          # 7C06 mov [600h], eax
+    "EBF4")             # 7C0A jmp 7C00
+IMM = 0x7C02
+
+
+def test_code_patched_from_another_thread_never_runs_stale(stress_seconds):
+    """A scripted guest (or the DMA engine) rewrites the immediate of the loop the CPU runs,
+    from another thread, each under the machine lock.  After any CPU slice of six or more
+    instructions the loop has completed a turn since the patch, so the value it stored must
+    be the current immediate: a stale translation would store an old one."""
+    from vgaemu.dma import DMA_MMIO_BASE, REG_CONTROL, REG_DST_LO, REG_LENGTH, REG_SRC_LO
+
+    m = Machine(memory="2M", vram="1M")
+    cpu = m.cpu
+    m.write(0x7C00, PATCH_LOOP)
+    cpu.eip = 0x7C00
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors: list = []
+    current = [0]
+    patches = [0]
+    as_ = m.address_space_memory
+
+    def run_cpu():
+        rng = random.Random(2)
+        while not stop.is_set():
+            with lock:
+                cpu.run(max_instructions=rng.randrange(6, 200))
+                stored = int.from_bytes(m.read(0x600, 4), "little")
+                if stored != current[0]:
+                    errors.append(f"stored {stored:#x}, immediate is {current[0]:#x}")
+
+    def patch():
+        rng = random.Random(3)
+        while not stop.is_set():
+            value = rng.randrange(1 << 32)
+            with lock:
+                if rng.random() < 0.5:
+                    m.write(IMM, value.to_bytes(4, "little"))
+                else:  # the DMA engine copies it in
+                    m.write(0x20000, value.to_bytes(4, "little"))
+                    as_.stl_le(DMA_MMIO_BASE + REG_SRC_LO, 0x20000)
+                    as_.stl_le(DMA_MMIO_BASE + REG_DST_LO, IMM)
+                    as_.stl_le(DMA_MMIO_BASE + REG_LENGTH, 4)
+                    as_.stl_le(DMA_MMIO_BASE + REG_CONTROL, 1)
+                current[0] = value
+                patches[0] += 1
+                # the CPU has not run since: run it one slice here too, as the display might
+                cpu.run(max_instructions=6)
+                stored = int.from_bytes(m.read(0x600, 4), "little")
+                if stored != value:
+                    errors.append(f"right after the patch: stored {stored:#x}, not {value:#x}")
+            time.sleep(0)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run_cpu), threading.Thread(target=patch)]
+        for t in threads:
+            t.start()
+        time.sleep(stress_seconds(1.5))
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors[:3]
+    assert patches[0] > 10
+    c = cpu.counters.total
+    assert c.tbs_invalidated >= patches[0] // 2 and c.smc_events > 0
