@@ -76,8 +76,9 @@ def test_mixed_blocks(tb_cache):
         completed.append(run_block(seq.code, regs, seed, seq.final_undefined, tb_cache=tb_cache))
 
     check()
-    # most sequences must reach their end in the reference, or this compares nothing
-    assert sum(completed) >= len(completed) // 2, (sum(completed), len(completed))
+    # about 3 in 4 sequences reach their end in the reference (the rest stop at a #DE, a
+    # store outside the sandbox...); far fewer would mean this compares next to nothing
+    assert sum(completed) >= len(completed) // 4, (sum(completed), len(completed))
 
 
 
