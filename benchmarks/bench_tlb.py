@@ -8,6 +8,8 @@ run (what generated code does on a write_pages hit).
   4. a store beside translated code (page protected, no TB hit): QEMU's price of data on a
      code page, vs a retranslation (compile() of a small TB) it avoids
   5. address_space stb on RAM (the path without a TLB)
+  6. a byte store into MMIO (the legacy VGA window in planar modes) through SoftTLB.store,
+     vs address_space stb on the same region (the TLB's own overhead on that path)
 
 Run: .venv/bin/python benchmarks/bench_tlb.py [--quick]
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import argparse
 import timeit
 
-from guestmem import DIRTY_MEMORY_VGA, AddressSpace, MemoryRegion, RAMList
+from guestmem import DIRTY_MEMORY_VGA, AddressSpace, MemoryRegion, MemoryRegionOps, RAMList
 
 from vgaemu.cpu.counters import CPUCounters
 from vgaemu.cpu.tb import TBCache, TranslationBlock
@@ -44,6 +46,10 @@ def main() -> None:
     vram.set_log(True, DIRTY_MEMORY_VGA)
     root.add_subregion(0, ram)
     root.add_subregion(VRAM, vram)
+    regs = bytearray(P)
+    mmio = MemoryRegion.io("mmio", P, MemoryRegionOps(
+        read=lambda o, size: regs[o], write=lambda o, v, size: regs.__setitem__(o, v & 0xFF)))
+    root.add_subregion(0xA0000, mmio)
     as_ = AddressSpace(root, "memory")
     tlb = SoftTLB(as_, CPUCounters())
     tbc = TBCache(as_, tlb)
@@ -71,6 +77,8 @@ def main() -> None:
                       "    return 2\\n', '<tb>', 'exec')", max(1, n // 50), rep, g)
 
     as_stb = best("as_.stb(0x2123, 7)", n, rep, g)
+    mmio_tlb = best("tlb.store(0xA0123, 1, 7)", n, rep, g)
+    mmio_as = best("as_.stb(0xA0123, 7)", n, rep, g)
 
     print(f"{'path':<52} {'ns/store':>10} {'x direct':>9}")
     for name, t in [("direct write entry (baseline)", direct),
@@ -78,7 +86,9 @@ def main() -> None:
                     ("notdirty_write per page after a snapshot", frame),
                     ("store beside code (protected page, no TB hit)", beside),
                     ("  vs compile() of a 5-line TB it avoids", compile_tb),
-                    ("address_space stb (no TLB)", as_stb)]:
+                    ("address_space stb (no TLB)", as_stb),
+                    ("MMIO byte through SoftTLB.store", mmio_tlb),
+                    ("MMIO byte through address_space stb", mmio_as)]:
         print(f"{name:<52} {t * 1e9:>10.0f} {t / direct:>9.1f}")
 
 

@@ -233,6 +233,8 @@ class SoftTLB:
         paddr, size = self._check(paddr, size)
         off = paddr & PAGE_MASK
         if off + size <= TARGET_PAGE_SIZE:
+            if paddr >> TARGET_PAGE_BITS in self._slow:  # MMIO: one access of that size
+                return self._ld[size](paddr)
             return self._load_in_page(paddr, size)
         n1 = TARGET_PAGE_SIZE - off
         lo = self._load_in_page(paddr, n1)
@@ -264,11 +266,21 @@ class SoftTLB:
             if not 0 <= paddr < PHYS_ADDR_LIMIT:
                 self._check(paddr, size)  # raises
             off = paddr & PAGE_MASK
-            if off + size <= TARGET_PAGE_SIZE:  # a direct hit after all: nothing can happen
-                mv = self.write_pages.get(paddr >> TARGET_PAGE_BITS)
-                if mv is not None:
+            if off + size <= TARGET_PAGE_SIZE:
+                vpn = paddr >> TARGET_PAGE_BITS
+                mv = self.write_pages.get(vpn)
+                if mv is not None:  # a direct hit after all: nothing else can happen
                     mv[off:off + size] = value.to_bytes(size, "little")
                     return False
+                if vpn in self._slow:  # MMIO (the planar VGA window): one access
+                    tbc = self.tb_cache
+                    flushes = self.flush_count
+                    if tbc is None:
+                        self._st[size](paddr, value)
+                        return self.flush_count != flushes
+                    tbc.running_invalidated = False
+                    self._st[size](paddr, value)
+                    return tbc.running_invalidated or self.flush_count != flushes
         else:
             paddr, size = self._check(paddr, size)
             try:
