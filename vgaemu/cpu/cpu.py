@@ -26,6 +26,9 @@ EFLAGS_WRITABLE_32 = 0x7FD5 | 0x40000 | 0x200000   # + AC and ID, as QEMU's POPF
 #: Where the BIOS ROM lives (QEMU's isa-bios window of pc.bios: the 64 KiB below 1 MiB).
 BIOS_TRAP_LO, BIOS_TRAP_HI = 0xF0000, 0x100000
 _INSN_CACHE_MAX = 1 << 16
+#: A block translated this many times at one key (its code keeps being rewritten) is run by
+#: the decode-every-instruction path from then on: compiling costs more than it saves.
+SMC_RETRANSLATE_LIMIT = 6
 
 
 class CPUError(VGAEmuError):
@@ -54,6 +57,9 @@ class X86CPU:
         self.ud_on_unimplemented = bool(ud_on_unimplemented)
         self.translator = Translator(self)
         self._insn_cache: dict = {}
+        #: TB key -> how many times it was translated (since the last tb_cache flush)
+        self._translations: dict = {}
+        self._translations_gen = 0
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
         self._a20_mask = 0xFFFFFFFF
@@ -491,6 +497,15 @@ class X86CPU:
         if tlb.code_ram_addr(pc) is None:
             return None
         hflags = self.hflags
+        counts = self._translations
+        if self._translations_gen != self.tb_cache.generation:
+            counts.clear()
+            self._translations_gen = self.tb_cache.generation
+        key = (pc, cs_base, hflags)
+        seen = counts.get(key, 0)
+        if seen >= SMC_RETRANSLATE_LIMIT:
+            return None   # self-modifying hot spot: decode it each time instead
+        counts[key] = seen + 1
         tr = self.translator
         try:
             insns = tr.gather(cs_base, self.eip, hflags, TB_MAX_INSNS)

@@ -281,3 +281,17 @@ def test_forward_skip_and_side_exit_inside_a_loop_block(tb_cache):
     if tb_cache:
         loop_tb = m.cpu.tb_cache.lookup(0x7C09, 0, 0)
         assert loop_tb is not None and "while True" in loop_tb.source
+
+
+# mov cx,50 / again: inc byte [patch+1] / patch: mov al,0 / mov [0x600],al / loop again / hlt
+SMC_HOT = bytes.fromhex("b93200fe06087cb000a20006e2f5f4")
+
+
+def test_code_rewritten_every_turn_stops_being_translated():
+    from vgaemu.cpu.cpu import SMC_RETRANSLATE_LIMIT
+    m = machine(SMC_HOT)
+    m.cpu.run(max_instructions=10_000)
+    assert m.cpu.halted and m.read(0x600, 1) == bytes([50])
+    c = m.cpu.counters.total
+    assert c.smc_events >= SMC_RETRANSLATE_LIMIT
+    assert c.tbs_translated <= 2 * SMC_RETRANSLATE_LIMIT + 4   # not one per turn
