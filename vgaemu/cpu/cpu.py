@@ -60,6 +60,7 @@ class X86CPU:
         #: TB key -> how many times it was translated (since the last tb_cache flush)
         self._translations: dict = {}
         self._translations_gen = 0
+        self._done = 0   # instructions run() has executed so far (for RDTSC)
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
         self._a20_mask = 0xFFFFFFFF
@@ -329,10 +330,14 @@ class X86CPU:
         a HLT)."""
         self.pending_irqs.append(vector & 0xFF)
 
-    def rdtsc(self) -> int:
-        """The time-stamp counter ticks at 1 GHz of the machine's virtual clock."""
+    def rdtsc(self, in_block: int = 0) -> int:
+        """The time-stamp counter: the machine's virtual clock in ns (1 GHz) plus one tick
+        per instruction executed since the clock last advanced (QEMU's icount idea), so a
+        program timing itself with RDTSC sees time pass within a frame.  ``in_block``: the
+        instructions the running block executed before the RDTSC."""
         clock = getattr(self.machine, "clock", None)
-        return clock.now_ns if clock is not None else self.counters.total.instructions
+        base = clock.now_ns if clock is not None else 0
+        return base + self.counters.instructions + self._done + in_block
 
     def bios_call(self, vector: int) -> None:
         """A BIOS trap stub ran (0F FF nn in the BIOS ROM): the service for ``vector``,
@@ -452,6 +457,7 @@ class X86CPU:
         tb_exec = 0
         try:
             while done < budget:
+                self._done = done
                 if until is not None and until(self):
                     break
                 if self.pending_irqs and self.eflags_rest & IF:
@@ -477,6 +483,7 @@ class X86CPU:
                         continue
                 done += self._exec_one(pc, cs_base)
         finally:
+            self._done = 0
             counters.instructions += done
             counters.tbs_executed += tb_exec
         return done

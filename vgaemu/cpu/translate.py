@@ -1547,7 +1547,7 @@ def g_cpuid(g: _Gen, ins: Insn) -> None:
 
 @_op(0x131)
 def g_rdtsc(g: _Gen, ins: Insn) -> None:
-    g.e("t = cpu.rdtsc()")
+    g.e(f"t = cpu.rdtsc({g.count(done=False)})")
     g.wr(4, 0, "t & 0xFFFFFFFF")
     g.wr(4, 2, "t >> 32 & 0xFFFFFFFF")
     g.exit(str(g.next_eip()))

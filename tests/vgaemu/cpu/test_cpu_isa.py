@@ -295,3 +295,15 @@ def test_code_rewritten_every_turn_stops_being_translated():
     c = m.cpu.counters.total
     assert c.smc_events >= SMC_RETRANSLATE_LIMIT
     assert c.tbs_translated <= 2 * SMC_RETRANSLATE_LIMIT + 4   # not one per turn
+
+
+def test_rdtsc_advances_with_instructions_and_the_virtual_clock():
+    # rdtsc / mov ebx,eax / nop x3 / rdtsc / sub eax,ebx / hlt
+    m = machine(bytes.fromhex("0f316689c39090900f316629d8f4"))
+    m.clock.advance(1000)
+    m.cpu.run(max_instructions=100)
+    assert m.cpu.eax == 5                      # 5 instructions between the two reads
+    m.cpu.eip = 0x7C00
+    m.cpu.halted = False
+    m.cpu.run(max_instructions=1)
+    assert m.cpu.eax >= 1000 + 8               # the clock plus what ran before
