@@ -7,11 +7,14 @@ one architectural instruction at a time (a REP string instruction is one instruc
 unicorn counts each iteration), and stops at the first thing real mode does not define the
 same way in both or that unicorn does not model as a 386 does: an interrupt or exception
 (INT n, #DE, #UD -- unicorn reports them instead of going through the IVT), an access outside
-its segment's 64 KiB (a store; a load there faults if it leaves the windows), leaving the
-code window, or an instruction budget.  Everything before
-that point must match exactly: the eight general registers, EIP, the segment registers, the
-EFLAGS bits a 386 has (minus the arithmetic flags the SDM leaves undefined after the
-instruction) and every byte of the six windows.
+its segment's 64 KiB (a store; a load there faults if it leaves the windows), port I/O
+outside the test device, leaving the code window, or an instruction budget.  Everything
+before that point must match exactly: the eight general registers, EIP, the segment
+registers, the EFLAGS bits a 386 has (minus the arithmetic flags the SDM leaves undefined
+after the instruction), every byte of the six windows and every OUT to the test device.
+
+Known unicorn 2.1 bugs the generator steers around: LOCK NEG computes its flags from the
+old value; with a UC_HOOK_MEM_READ installed a real-mode RETF pops a wrong CS.
 """
 
 from __future__ import annotations
