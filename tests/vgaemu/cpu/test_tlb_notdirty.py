@@ -228,10 +228,15 @@ def test_close_detaches(bus):
     bus.tb_cache.close()
     bus.tlb.close()
     bus.tlb.close()
-    assert bus.ram_list.code_invalidate_hook is None
-    bus.dirty.clear_dirty_range(0, P, 1 << DIRTY_MEMORY_CODE)  # no listener left to call
+    assert bus.ram_list.code_invalidate_hook is None and bus.tlb.tb_cache is None
+    # neither the dirty bitmaps nor the map reach a closed TLB any more
+    bus.tlb.tlb_fill(0)
+    assert 0 in bus.tlb.write_pages
+    bus.dirty.clear_dirty_range(0, P, 1 << DIRTY_MEMORY_CODE)
+    assert 0 in bus.tlb.write_pages
+    flushes = bus.counters.tlb_flushes
     bus.root.add_subregion(0x500000, MemoryRegion.alias("late", bus.ram, 0, P))
-    assert not bus.tlb.read_pages
+    assert bus.counters.tlb_flushes == flushes and 0 in bus.tlb.read_pages
 
 
 def test_store_bytes_across_direct_notdirty_and_mmio_pages(bus):
