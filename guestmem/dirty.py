@@ -166,7 +166,7 @@ class DirtyMemory:
     """
 
     def __init__(self, npages: int = 0):
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
         self._npages = 0
         self._bits = np.zeros((DIRTY_MEMORY_NUM, 0), dtype=np.uint8)
         self._rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c])
@@ -195,7 +195,7 @@ class DirtyMemory:
         """dirty_memory_extend: make the bitmaps cover at least `npages` pages (never shrinks);
         new pages start clean."""
         npages = _check_int("page count", npages)
-        with self.lock:
+        with self._lock:
             if npages <= self._npages:
                 return
             cap = self._bits.shape[1]
@@ -293,7 +293,7 @@ class DirtyMemory:
                 else:
                     if epoch.live:
                         return
-                with self.lock:
+                with self._lock:
                     rows = self._rows
                     for c in clients:
                         row = rows[c]
@@ -304,7 +304,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             if mask == DIRTY_CLIENTS_ALL:
                 bits[:, p0:p1] = 1
@@ -348,7 +348,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             self._end_epoch()
             for c in MASK_CLIENTS[mask]:
@@ -422,7 +422,7 @@ class DirtyMemory:
         say whether any was set."""
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             dirty = bool(seg.any())
             if dirty:
@@ -445,7 +445,7 @@ class DirtyMemory:
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 zeros = self._zero_bytes(p1 - p0)
-                with self.lock:
+                with self._lock:
                     row = self._rows[client]
                     raw = row[p0:p1].tobytes()
                     cleared = raw != zeros
@@ -459,7 +459,7 @@ class DirtyMemory:
                                            pages, client)
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             pages = seg.astype(np.bool_)
             self._end_epoch()
