@@ -153,6 +153,9 @@ MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
 #: the mask" is always three byte reads (None for the empty mask).
 _MASK_CLIENTS3 = tuple(tuple((cl * 3)[:3]) if cl else None for cl in MASK_CLIENTS)
 _ZERO_CACHE_MAX = 64
+#: A client given as an int or a DirtyClient (equal hashes) -> its row; the fast paths' test.
+_CLIENT_INDEX = {c: int(c) for c in DirtyClient}
+_CLIENT_TYPES = frozenset((int, DirtyClient))
 
 
 class DirtyMemory:
@@ -367,13 +370,14 @@ class DirtyMemory:
         With plain int arguments this is one slice copy and one compare with zeros, cheap
         enough for a display loop's per-frame idle test.  It takes no lock: a bit set while
         it runs is not cleared by it, so the next call sees it."""
-        if (type(start) is int and type(length) is int and type(client) is int
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 z = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-                return self._rows[client][p0:p1].tobytes() != z
+                return self._rows[c][p0:p1].tobytes() != z
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].any())
@@ -439,8 +443,10 @@ class DirtyMemory:
         A display loop calls this once per frame: with plain int arguments the row's bytes
         are copied and zeroed through its memoryview (and nothing is ended or announced when
         no bit was set)."""
-        if (type(start) is int and type(length) is int and type(client) is int
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
+            client = c
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
