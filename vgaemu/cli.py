@@ -451,11 +451,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit_past_guest_threads(status: int) -> None:
     """A guest's non-daemon thread that outlived its run (already reported as an error by
-    run_guest) would keep the interpreter from exiting: leave without waiting for it."""
-    import threading
+    run_guest) would keep the interpreter from exiting: leave without waiting for it. Other
+    threads (a Python program calling main()) are none of the CLI's business."""
+    from vgaemu.guest import abandoned_threads
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
-           if t is not threading.main_thread()):
+    if abandoned_threads():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
