@@ -274,6 +274,8 @@ class _Gen:
         with self.block("except LookupError:"):
             with self.block(f"if st({a}, {size}, {val}):"):
                 self.e("x = 1")
+        self.stores += 1
+        self.store_tail = len(self.lines)
 
     def rm_read(self, ins: Insn, size: int, dst: str = "v") -> str:
         if ins.mod == 3:
@@ -520,10 +522,19 @@ class _Gen:
             self.ins = ins
             self.close_regions(k)
             self.store_exit = False
+            self.stores = 0
+            self.store_tail = -1
             self.gen_insn(ins)
             if k == self.n - 1:
                 if not _label_end(ins):
                     self.exit(str(self.next_eip()))
+            elif self.store_exit and self.stores == 1 and self.store_tail == len(self.lines):
+                # the store was the instruction's last act: exit from its slow path directly
+                ind, line = self.lines.pop()
+                assert line == "x = 1"
+                saved, self.ind = self.ind, ind
+                self.exit(str(self.next_eip()))
+                self.ind = saved
             elif self.store_exit:
                 with self.block("if x:"):
                     self.exit(str(self.next_eip()))
