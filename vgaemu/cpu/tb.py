@@ -57,7 +57,7 @@ class TranslationBlock:
     """
 
     __slots__ = ("pc", "cs_base", "flags", "size", "icount", "func", "pages", "phys_pages",
-                 "ram_ranges", "valid", "jmp_dest", "exec_count", "source", "__weakref__")
+                 "ram_ranges", "valid", "jmp_dest", "source", "__weakref__")
 
     def __init__(self, pc: int, cs_base: int, flags: int, size: int, func=None, *,
                  icount: int = 0, source: str | None = None):
@@ -83,7 +83,6 @@ class TranslationBlock:
         self.ram_ranges: tuple[tuple[int, int], ...] = ()
         self.valid = False
         self.jmp_dest: list = [None, None]
-        self.exec_count = 0
 
     @property
     def key(self) -> tuple[int, int, int]:
