@@ -460,9 +460,6 @@ class _Gen:
         """A fault: the instruction did not happen; deliver ``vector`` with CS:IP of it."""
         self.exit(str(self.ins.eip), done=False, post=(f"cpu.exception({vector})",))
 
-    def ip_mask(self, osz: int) -> int:
-        return 0xFFFFFFFF if osz == 4 else 0xFFFF
-
     def next_eip(self) -> int:
         ins = self.ins
         return ins.next_eip & (0xFFFFFFFF if self.hflags & HF_CS32 else 0xFFFF)
@@ -588,7 +585,7 @@ class _Gen:
         return "\n".join(out) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
-    def sync_call(self, call: str, reload_flags: bool = True) -> None:
+    def sync_call(self, call: str) -> None:
         """Write every register and the flags back, run ``call`` (a CPU method that works on
         cpu state), then reload.  ``x`` gets its truth value (stop after this insn)."""
         self.reads[self.k] = True
