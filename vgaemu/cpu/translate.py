@@ -22,6 +22,8 @@ Speed comes from what the generated code does *not* do:
 
 from __future__ import annotations
 
+import re
+
 from vgaemu.errors import VGAEmuError
 
 from . import helpers, state
@@ -140,10 +142,33 @@ class _Gen:
         self.k = 0
         self.ins: Insn | None = None
         self.store_exit = False
+        #: the integer literal the lazy operand ``fb`` holds now, folded into the flag
+        #: expressions instead of stored in a local (None: ``fb`` is the local's value)
+        self.fbk: str | None = None
 
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
+        if line.startswith(("fb = ", "cc_op, fr, fa, fb, fc =")):
+            self.fbk = None
         self.lines.append((self.ind, line))
+
+    def set_fb(self, s: str) -> None:
+        """``fb = s``; a constant is only remembered (and folded where flags are read)."""
+        if s.isdigit():
+            self.fbk = s
+        else:
+            self.e(f"fb = {s}")
+
+    def fb_local(self) -> None:
+        """Make the local ``fb`` hold the lazy operand (before paths merge or go DYN)."""
+        if self.fbk is not None:
+            self.e(f"fb = {self.fbk}")
+
+    def fbs(self, expr: str) -> str:
+        """``expr`` with the folded constant operand in place of ``fb``."""
+        if self.fbk is None:
+            return expr
+        return re.sub(r"\bfb\b", self.fbk, expr)
 
     def block(self, head: str):
         gen = self
@@ -334,9 +359,9 @@ class _Gen:
         kind, size = self.cc
         op = cc_op(kind, size)
         if kind in (CC_ADD, CC_SUB, CC_SHL, CC_SHR, CC_SAR):
-            return f"({op}, fr, fa, fb, 0)"
+            return self.fbs(f"({op}, fr, fa, fb, 0)")
         if kind in (CC_ADC, CC_SBB):
-            return f"({op}, fr, fa, fb, fc)"
+            return self.fbs(f"({op}, fr, fa, fb, fc)")
         if kind in (CC_INC, CC_DEC):
             return f"({op}, fr, fa, 1, fc)"
         return f"({op}, fr, 0, 0, 0)"
@@ -369,16 +394,22 @@ class _Gen:
         if kind == CC_ADC:
             return "(fr < fa or (fc and fr == fa))"
         if kind == CC_SUB:
-            return "(fa < fb)"
+            return self.fbs("(fa < fb)")
         if kind == CC_SBB:
-            return "(fa < fb + fc)"
+            return self.fbs("(fa < fb + fc)")
         if kind == CC_LOGIC:
             return "0"
         if kind in (CC_INC, CC_DEC):
             return "fc"
         if kind == CC_SHL:
-            return f"((fa << fb) >> {8 * self.cc[1]} & 1)"
+            bits = 8 * self.cc[1]
+            if self.fbk is not None and 1 <= int(self.fbk) <= bits:
+                k = bits - int(self.fbk)   # fa holds `size` bytes: no mask for the top bit
+                return f"(fa >> {k})" if k == bits - 1 else f"(fa >> {k} & 1)"
+            return self.fbs(f"((fa << fb) >> {bits} & 1)")
         if kind == CC_SHR:
+            if self.fbk is not None and int(self.fbk) >= 1:
+                return f"(fa >> {int(self.fbk) - 1} & 1)"
             return "(fa >> (fb - 1) & 1)"
         if kind == CC_SAR:
             S = SIGN[self.cc[1]]
@@ -411,7 +442,9 @@ class _Gen:
             elif kind in (CC_INC, CC_DEC) and base in (1, 3) and not isinstance(self.cc,
                                                                                 _LazyCarry):
                 expr = "fc" if base == 1 else "fc or fr == 0"
-        if expr is None:
+        if expr is not None:
+            expr = self.fbs(expr)
+        else:
             self.e(f"ef = {self.arith()}")
             expr = ("ef & 0x800", "ef & 1", "ef & 0x40", "ef & 0x41", "ef & 0x80", "ef & 4",
                     "(ef ^ ef >> 4) & 0x80", "(ef ^ ef >> 4) & 0x80 or ef & 0x40")[base]
@@ -491,6 +524,8 @@ class _Gen:
             self.e(f"cc_op = {cc_op(*cc)}")
             if cc[0] in (CC_INC, CC_DEC):
                 self.e("fb = 1")
+            else:
+                self.fb_local()
         self.cc_locals = True
 
     def close_regions(self, k: int) -> None:
@@ -499,6 +534,7 @@ class _Gen:
             _, cc_branch, skipped = self.open.pop()
             cc_body = self.cc
             merge = cc_body != cc_branch and self.live_at[k]
+            self.fb_local()   # the skipping path has it in the local (see g_jcc)
             if merge:
                 self.to_dyn()
             self.e("pass")   # the skipped instructions may have emitted nothing
@@ -647,9 +683,13 @@ def alu(g: _Gen, k: int, size: int, d: str, s: str):
         return {0: f"({d} + {s}) & {M}", 2: f"({d} + {s} + fc) & {M}",
                 3: f"({d} - {s} - fc) & {M}", 5: f"({d} - {s}) & {M}"}[k]
     g.e(f"fa = {d}")
-    g.e(f"fb = {s}")
-    expr = {0: f"(fa + fb) & {M}", 2: f"(fa + fb + fc) & {M}", 3: f"(fa - fb - fc) & {M}",
-            5: f"(fa - fb) & {M}", 7: f"(fa - fb) & {M}"}[k]
+    g.set_fb(s)
+    if g.fbk == "0" and k in (2, 3):   # adc/sbb x, 0: the carry alone
+        expr = f"(fa {'+' if k == 2 else '-'} fc) & {M}"
+    else:
+        expr = g.fbs({0: f"(fa + fb) & {M}", 2: f"(fa + fb + fc) & {M}",
+                      3: f"(fa - fb - fc) & {M}", 5: f"(fa - fb) & {M}",
+                      7: f"(fa - fb) & {M}"}[k])
     g.e(f"fr = {expr}")
     g.cc = ({0: CC_ADD, 2: CC_ADC, 3: CC_SBB, 5: CC_SUB, 7: CC_SUB}[k], size)
     g.writes[g.k] = True
@@ -979,6 +1019,7 @@ def g_jcc(g: _Gen, ins: Insn) -> None:
     if g.k < g.n - 1:
         end = g.regions.get(g.k)
         if end is not None:   # a forward branch inside the block: skip the instructions
+            g.fb_local()      # both paths must agree on where fb is when they merge
             g.e(f"if {g.cond(ins.op & 15 ^ 1)}:")
             g.ind += 1
             g.open.append((end, g.cc, end - g.k - 1))
@@ -1265,7 +1306,7 @@ def g_shift(g: _Gen, ins: Insn) -> None:
         g.cc = (kind, size)
         if g.live:
             g.e(f"fa = {d}")
-            g.e(f"fb = {n}")
+            g.set_fb(str(n))
             d = "fa"
         expr = {CC_SHL: f"({d} << {n}) & {M}", CC_SHR: f"{d} >> {n}",
                 CC_SAR: f"((({d}) ^ {S}) - {S}) >> {n} & {M}"}[kind]
