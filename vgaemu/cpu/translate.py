@@ -118,6 +118,8 @@ class _Gen:
         self.loop = loop
         self.bios_trap = bios_trap
         self.lines: list[tuple[int, str]] = []
+        #: a loop's exit after its last turn (emitted after the `for` loop)
+        self.tail: list[tuple[int, str]] = []
         self.ind = 2 if loop else 1
         self.used: set[int] = set()
         self.wide = wide
@@ -425,8 +427,8 @@ class _Gen:
         if self.cc is not None and self.cc is not DYN and self.cc[0] != CC_EAGER:
             kind, size = self.cc
             S = SIGN[size]
-            if base == 2:
-                expr = "fr == 0"
+            if base == 2:   # the result is an int: its truth is NZ
+                return "(fr)" if neg else "(not fr)"
             elif base == 4:
                 expr = f"fr & {S}"
             elif base == 5:
@@ -507,11 +509,13 @@ class _Gen:
     def backedge(self) -> None:
         if self.cc is not DYN and self.flags_live_in:
             self.to_dyn()
-        self.e("it -= 1")
-        with self.block("if it:"):
-            self.e("continue")
+        self.e("continue")
+        # the budget ran out: the exit after the `for` loop sees the state of this point
+        lines, ind = self.lines, self.ind
+        self.lines, self.ind = self.tail, 1
         self.exit(str(self.insns[0].eip),
                   count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""))
+        self.lines, self.ind = lines, ind
 
     def to_dyn(self) -> None:
         """Emit what makes the DYN locals describe the current flags."""
@@ -602,11 +606,12 @@ class _Gen:
         if self.cc_locals:
             pro.append("cc_op, fr, fa, fb, fc = cpu.cc")
         if self.loop:
-            pro.append(f"lim = it = budget // {self.n} or 1")
+            pro.append(f"lim = budget // {self.n} or 1")
         out.extend("    " + p for p in pro)
         if self.loop:
-            out.append("    while True:")
-        for ind, line in self.lines:
+            # `it` counts the turns left, this one included (for the exits' counts)
+            out.append("    for it in range(lim, 0, -1):")
+        for ind, line in self.lines + self.tail:
             pad = "    " * ind
             if a20_on:
                 line = line.replace(" & A20", "")
@@ -618,7 +623,7 @@ class _Gen:
                     out.extend(pad + f"s{i} = SB[{i}]" for i in sorted(self.segs))
             else:
                 out.append(pad + line)
-        return "\n".join(out) + "\n"
+        return "\n".join(_fuse_result_stores(out)) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
     def sync_call(self, call: str) -> None:
@@ -638,6 +643,22 @@ class _Gen:
         if self.loop or self.open:
             self.to_dyn()
             self.cc = DYN
+
+
+_RESULT_STORE = re.compile(r"( *)([rx][0-7]) = fr$")
+
+
+def _fuse_result_stores(out: list[str]) -> list[str]:
+    """``fr = E`` then ``r3 = fr`` -> ``r3 = fr = E``: one statement less per
+    flag-setting instruction whose result goes to a register."""
+    res: list[str] = []
+    for line in out:
+        m = _RESULT_STORE.match(line)
+        if m and res and res[-1].startswith(m.group(1) + "fr = "):
+            prev = res.pop()
+            line = f"{m.group(1)}{m.group(2)} = {prev.lstrip()}"
+        res.append(line)
+    return res
 
 
 # ------------------------------------------------------------------------------------------

@@ -280,7 +280,7 @@ def test_forward_skip_and_side_exit_inside_a_loop_block(tb_cache):
     assert n == 4 + 89 * 7 + 45 + 6 + 3
     if tb_cache:
         loop_tb = m.cpu.tb_cache.lookup(0x7C09, 0, 0)
-        assert loop_tb is not None and "while True" in loop_tb.source
+        assert loop_tb is not None and "for it in range(" in loop_tb.source
 
 
 # mov cx,50 / again: inc byte [patch+1] / patch: mov al,0 / mov [0x600],al / loop again / hlt
