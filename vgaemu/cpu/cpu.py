@@ -523,7 +523,9 @@ class X86CPU:
         size = insns[-1].next_eip - insns[0].eip
         if tlb.code_ram_addr((pc + size - 1) & 0xFFFFFFFF) is None:
             return None
-        func = tr.compile(source, f"tb@{pc:#x}")
+        # code translated here before was rewritten: its next versions likely differ only
+        # in literals (a patched immediate), which compile_shared turns into a call
+        func = (tr.compile_shared if seen else tr.compile)(source, f"tb@{pc:#x}")
         tb = TranslationBlock(pc, cs_base, hflags, size, func, icount=used, source=source)
         try:
             return self.tb_cache.insert(tb)
@@ -542,7 +544,7 @@ class X86CPU:
             fn = self._insn_cache.get(key)
             if fn is None:
                 source, _ = tr.generate([ins], hflags, trap)
-                fn = tr.compile(source, f"insn@{pc:#x}")
+                fn = tr.compile_shared(source, f"insn@{pc:#x}")
                 if len(self._insn_cache) >= _INSN_CACHE_MAX:
                     self._insn_cache.clear()
                 self._insn_cache[key] = fn

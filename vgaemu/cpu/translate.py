@@ -1686,6 +1686,11 @@ def g_ud(g: _Gen, ins: Insn) -> None:
 
 
 # ------------------------------------------------------------------------------------------
+#: an integer literal in generated source (identifiers like r0 or tb_7c00_1 do not match)
+_LITERAL = re.compile(r"\b(?:0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
+_FACTORIES_MAX = 4096
+
+
 class Translator:
     """Builds TB functions for one CPU (its TLB dicts and I/O space bound as globals)."""
 
@@ -1712,6 +1717,8 @@ class Translator:
             "OUT1": io.stb, "OUT2": io.stw_le, "OUT4": io.stl_le,
         }
         self.serial = 0
+        #: code shape (literals abstracted) -> factory, for compile_shared
+        self._factories: dict = {}
 
     def gather(self, cs_base: int, eip: int, hflags: int, max_insns: int) -> list[Insn]:
         """Decode a block: up to ``max_insns`` instructions, ending at a block-ending
@@ -1801,6 +1808,33 @@ class Translator:
         ns: dict = {}
         exec(code, self.globals, ns)
         return next(iter(ns.values()))
+
+    def compile_shared(self, source: str, name_hint: str = "tb"):
+        """compile() for code that keeps being rewritten (a patched immediate, a new jump
+        target): the integer literals become arguments of a factory compiled once per
+        shape, so the next version of the code costs a call, not a compile().  The
+        literals are then closure cells instead of folded constants, so a block
+        translated once keeps the plain compile()."""
+        head, sep, body = source.partition("\n")
+        if not sep or "'" in body or '"' in body or not head.startswith("def "):
+            return self.compile(source, name_hint)
+        values: list[int] = []
+
+        def param(m) -> str:
+            values.append(int(m.group(0), 0))
+            return f"_k{len(values) - 1}"
+
+        shape = _LITERAL.sub(param, body)
+        make = self._factories.get(shape)
+        if make is None:
+            params = ", ".join(f"_k{i}" for i in range(len(values)))
+            inner = "\n".join("    " + line if line else line for line in shape.split("\n"))
+            src = (f"def _make({params}):\n    def tb(cpu, budget):\n{inner}\n"
+                   f"    return tb\n")
+            if len(self._factories) >= _FACTORIES_MAX:
+                self._factories.clear()
+            make = self._factories[shape] = self.compile(src, f"{name_hint} shape")
+        return make(*values)
 
 
 def _is_jcc(ins: Insn) -> bool:

@@ -1,0 +1,44 @@
+"""Translator.compile_shared: code that keeps being rewritten compiles once per shape (its
+integer literals become factory arguments) and behaves exactly like compile()'s."""
+
+import struct
+from pathlib import Path
+
+from vgaemu.machine import Machine
+
+SMC_BIN = Path(__file__).resolve().parents[3] / "benchmarks" / "cpu" / "smc.bin"
+
+
+def test_same_shape_compiles_once_and_keeps_each_versions_literals():
+    m = Machine()
+    tr = m.cpu.translator
+    f1 = tr.compile_shared("def tb_7c00_1(cpu, budget):\n    return budget + 0x10 * 3\n")
+    f2 = tr.compile_shared("def tb_7c00_2(cpu, budget):\n    return budget + 0x20 * 5\n")
+    f3 = tr.compile_shared("def tb_7c00_3(cpu, budget):\n    return budget - 0x20 * 5\n")
+    assert (f1(None, 1), f2(None, 1), f3(None, 1)) == (49, 161, -159)
+    assert len(tr._factories) == 2     # + and - are two shapes; 0x10*3 and 0x20*5 one
+
+
+def test_source_with_a_string_literal_is_compiled_plainly():
+    m = Machine()
+    tr = m.cpu.translator
+    f = tr.compile_shared("def tb_1(cpu, budget):\n    return len('r0 1 2') + 1\n")
+    assert f(None, 0) == 7 and not tr._factories
+
+
+def test_a_block_rewritten_every_turn_runs_as_with_the_decode_path():
+    """benchmarks/cpu/smc.asm: an immediate in the running block and a routine on another
+    page are patched each turn; both paths end in the same state."""
+    code = SMC_BIN.read_bytes()
+    states = []
+    for tb_cache in (True, False):
+        m = Machine(tb_cache=tb_cache)
+        m.write(0x7C00, code)
+        m.write(0x500, struct.pack("<II", 50, 0))
+        n = m.cpu.run(max_instructions=100_000)
+        assert m.cpu.halted
+        states.append((n, list(m.cpu.regs), m.cpu.eflags, m.read(0x7C00, 0x1010)))
+        if tb_cache:
+            assert m.cpu.translator._factories   # retranslations went through shapes
+    assert states[0] == states[1]
+    assert states[0][1][3] & 0xFFFF == sum(range(1, 51)) & 0xFFFF   # BX = sum of CX values
