@@ -21,6 +21,8 @@ where the oracle would refuse it too.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import time
@@ -497,18 +499,25 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
         runner.bios.boot()
     vga = machine.vga
     result = ReplayResult(machine, 0)
-    for op in parsed.ops:
-        if op.kind == "screendump":
-            vga.update_display()
-            path = None
-            if screenshot is not None:
-                path = screendump_path(screenshot, op.name)
-                vga.screendump(str(path))
-            result.screendumps.append(Screendump(op.name, _surface_copy(vga), path))
-        else:
-            runner.run(op)
-        result.ops_run += 1
-    vga.update_display()
+    # Between two ops is "between guest steps": QMP commands and migrations posted to the
+    # machine run there (vgaemu.mainloop), and `stop` holds the replay.
+    driving = machine.driving() if hasattr(machine, "driving") else contextlib.nullcontext()
+    run_pending = getattr(machine, "run_pending", None)
+    with driving:
+        for op in parsed.ops:
+            if run_pending is not None and not run_pending():
+                break
+            if op.kind == "screendump":
+                vga.update_display()
+                path = None
+                if screenshot is not None:
+                    path = screendump_path(screenshot, op.name)
+                    vga.screendump(str(path))
+                result.screendumps.append(Screendump(op.name, _surface_copy(vga), path))
+            else:
+                runner.run(op)
+            result.ops_run += 1
+        vga.update_display()
     result.image = _surface_copy(vga)
     if screenshot is not None:
         vga.screendump(str(screenshot))
