@@ -69,11 +69,8 @@ class MainLoop:
         if self._drivers == 0:
             with self.bql:
                 self._drain()
-        elif self.bql.acquire(blocking=False):  # a paused driver waits on the condition
-            try:
-                self._cond.notify_all()
-            finally:
-                self.bql.release()
+        else:
+            self._wake()  # a paused driver waits on the condition
         return fut
 
     def call(self, fn: Callable[[], Any], timeout: float | None = None) -> Any:
@@ -149,9 +146,17 @@ class MainLoop:
             self._cond.notify_all()
 
     def request_quit(self) -> None:
-        with self.bql:
-            self.quit_requested = True
-            self._cond.notify_all()
+        """Any thread: the driver ends its run at its next ``run_pending`` (never blocks)."""
+        self.quit_requested = True
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake a paused driver if the BQL is free now (else it polls within 20 ms)."""
+        if self.bql.acquire(blocking=False):
+            try:
+                self._cond.notify_all()
+            finally:
+                self.bql.release()
 
     # ------------------------------------------------------------------ events
     def add_event_listener(self, fn: Callable[[dict], None]) -> None:
