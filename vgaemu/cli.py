@@ -13,7 +13,7 @@
 Every subcommand takes QEMU's machine options: ``-m 64M,slots=4,maxmem=1G``,
 ``-object memory-backend-ram,id=mem1,size=128M``, ``-device pc-dimm,id=dimm1,memdev=mem1``
 (both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo in
-``roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault and
+``vgaemu/roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault and
 exit non-zero; set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
 """
 
@@ -146,11 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def demos_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "roms" / "demos"
+    return Path(__file__).resolve().parent / "roms" / "demos"
 
 
 def resolve_script(name: str) -> Path:
-    """A script path as given, else ``roms/demos/NAME.py``."""
+    """A script path as given, else ``vgaemu/roms/demos/NAME.py``."""
     p = Path(name)
     if p.is_file():
         return p

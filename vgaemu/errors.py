@@ -30,4 +30,4 @@ class GuestError(VGAEmuError):
 
 
 class ROMNotFoundError(VGAEmuError, FileNotFoundError):
-    """A ROM file (font, BIOS data) found neither in $VGAEMU_ROM_PATH nor in roms/."""
+    """A ROM file (font, BIOS data) found neither in $VGAEMU_ROM_PATH nor in the package's vgaemu/roms/."""

@@ -1,4 +1,4 @@
-"""roms/ data of the BIOS: shapes, and agreement with the SeaVGABIOS binary where installed."""
+"""vgaemu/roms/ data of the BIOS: shapes, and agreement with the SeaVGABIOS binary where installed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from vgaemu.bios.data import MM_PLANAR, MM_TEXT, load_tables
 
-ROMS = Path(__file__).resolve().parents[2] / "roms"
+ROMS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms"
 SEAVGABIOS = Path("/usr/share/seabios/vgabios-stdvga.bin")
 
 

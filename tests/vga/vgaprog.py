@@ -4,7 +4,7 @@ Each helper returns a list of ops in the QEMU oracle's trace format (``outb``, `
 so the same program runs here (:func:`run` on a ``vgaemu.Machine``) and in real QEMU
 (``shared/oracle/oracle.py``). The standard mode register sets and the EGA palette are not
 written down again here: they come from the VGA BIOS's data (``vgaemu.bios.data``, i.e.
-``roms/vgabios/vgabios.json``), the same tables INT 10h programs.
+``vgaemu/roms/vgabios/vgabios.json``), the same tables INT 10h programs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The VGA BIOS (INT 10h) of vgaemu: SeaVGABIOS's services, high-level, data in roms/.
+"""The VGA BIOS (INT 10h) of vgaemu: SeaVGABIOS's services, high-level, data in vgaemu/roms/.
 
     from vgaemu.bios import VGABios, Registers
     bios = VGABios(machine)

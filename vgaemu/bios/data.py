@@ -1,6 +1,6 @@
 """The BIOS's read-only data: fonts, standard-mode register tables, palettes, VBE mode list.
 
-All of it lives in ``roms/`` (see roms/README.md and roms/vgabios/README.md); this module
+All of it is package data in ``vgaemu/roms/`` (see its README.md and vgabios/README.md); this module
 loads it once and derives the in-memory records the services use.
 """
 

@@ -8,7 +8,7 @@ we ship agrees byte for byte with the BIOS QEMU 7.2 boots. It locates the tables
 decodes SeaVGABIOS's in-ROM structures (struct stdvga_mode_s: 44 bytes, 32-bit near pointers;
 struct bochsvga_mode: 14 bytes) and writes our own format, documented in README.md.
 
-    python3 roms/vgabios/extract_seavgabios.py [/path/to/vgabios-stdvga.bin]
+    python3 vgaemu/roms/vgabios/extract_seavgabios.py [/path/to/vgabios-stdvga.bin]
 """
 import json
 import struct
