@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 import tempfile
-from pathlib import Path
 
 import pytest
-
-# qmp_helpers (GuestThread) lives beside the QMP tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "qmp"))
 
 
 @pytest.fixture

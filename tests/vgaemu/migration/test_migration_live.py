@@ -16,8 +16,8 @@ from vgaemu.machine import Machine
 from vgaemu.mainloop import RunState
 from vgaemu.migration import MigrationError
 
-from mig_guests import busy_writer
-from qmp_helpers import GuestThread
+from tests.vgaemu.migration.mig_guests import busy_writer
+from tests.vgaemu.qmp.qmp_helpers import GuestThread
 
 OPTS = dict(memory="64M,slots=2,maxmem=1G", objects=("memory-backend-ram,id=m1,size=32M",),
             devices=("pc-dimm,id=d1,memdev=m1",))

@@ -81,8 +81,3 @@ def raw_client(qmp_machine):
     yield connect
     for c in clients:
         c.close()
-
-
-from qmp_helpers import GuestThread  # noqa: E402,F401
-
-

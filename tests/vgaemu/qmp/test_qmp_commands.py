@@ -13,7 +13,7 @@ from qemu.qmp import ExecuteError, QMPClient
 
 from vgaemu.frontends.imaging import read_png
 
-from qmp_helpers import GuestThread
+from tests.vgaemu.qmp.qmp_helpers import GuestThread
 
 MiB = 1 << 20
 DIMM_SIZE = 128 * MiB
