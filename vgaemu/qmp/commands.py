@@ -174,9 +174,18 @@ def system_reset(ctx, args):
 
 @command("quit", on_machine=False)
 def quit_(ctx, args):
-    ctx.machine.loop.emit_event("SHUTDOWN", {"guest": False, "reason": "host-qmp-quit"})
-    ctx.machine.loop.request_quit()
+    # As QEMU: the reply goes out first, then SHUTDOWN and the end of the run (the session
+    # calls quit_machine once the reply is flushed).
+    if ctx.session is not None:
+        ctx.session.quit_after_reply = True
+    else:
+        quit_machine(ctx.machine)
     return {}
+
+
+def quit_machine(machine) -> None:
+    machine.loop.emit_event("SHUTDOWN", {"guest": False, "reason": "host-qmp-quit"})
+    machine.loop.request_quit()
 
 
 # ---- memory backends and pc-dimm ----------------------------------------------------------

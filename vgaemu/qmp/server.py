@@ -59,6 +59,7 @@ class _Session:
         self.writer = writer
         self.negotiated = False
         self.closed = False
+        self.quit_after_reply = False
 
     def send(self, msg: dict) -> None:
         if self.closed:
@@ -110,8 +111,10 @@ class _Session:
         if msg_id is not None:
             reply["id"] = msg_id
         self.send(reply)
-        if name_is_quit(item) and "return" in reply:
+        if self.quit_after_reply:
+            self.quit_after_reply = False
             await self._drain()
+            qmp_commands.quit_machine(self.server.machine)
             self.server._loop.call_later(0.05, self.server._close_all)
 
     async def execute(self, name: str, args: dict) -> Any:
@@ -141,10 +144,6 @@ class _Session:
         # cancel the work (the machine change happens or does not, as a whole).
         fut = asyncio.get_running_loop().run_in_executor(None, _call_mapped, work)
         return await asyncio.shield(fut)
-
-
-def name_is_quit(item: Any) -> bool:
-    return isinstance(item, dict) and item.get("execute") == "quit"
 
 
 def _call_mapped(work):

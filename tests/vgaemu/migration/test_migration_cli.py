@@ -100,3 +100,36 @@ def test_destination_exits_with_one_line_error_on_a_bad_stream(sockdir):
                "-incoming", f"file:{bad}")
     q.communicate(timeout=120)
     assert q.returncode == 1
+
+
+RESUMABLE_SCRIPT = '''
+RESUMABLE = True
+COUNTER = 0x500000
+
+
+def main(guest):
+    # All of the script's state lives in guest RAM, so it can pick up where a saved run was.
+    n = int.from_bytes(guest.read(COUNTER, 4), "little")
+    while True:
+        n += 1
+        guest.write(COUNTER, n.to_bytes(4, "little"))
+        guest.frame()
+'''
+
+
+def test_resumable_script_is_rerun_on_the_restored_machine(sockdir):
+    from vgaemu.machine import Machine
+
+    script = Path(sockdir) / "counter.py"
+    script.write_text(RESUMABLE_SCRIPT)
+    s1, s2 = os.path.join(sockdir, "1.vgaemu"), os.path.join(sockdir, "2.vgaemu")
+    p = vgaemu("run", str(script), "--headless", "--frames", "7", "--save-on-exit", s1)
+    assert p.communicate(timeout=120) and p.returncode == 0
+    q = vgaemu("run", str(script), "--headless", "--frames", "5", "-incoming", f"file:{s1}",
+               "--save-on-exit", s2)
+    out, err = q.communicate(timeout=120)
+    assert q.returncode == 0, err
+    assert "resuming the script on the restored machine" in out
+    m = Machine()
+    m.incoming_migration(f"file:{s2}").run()
+    assert int.from_bytes(m.read(0x500000, 4), "little") == 12
