@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shlex
 
+from vgaemu.cli import format_memory_devices
+
 _INFO_HELP = ("info memory-devices  -- show memory devices\n"
               "info memory_size_summary -- show the amount of initially allocated and "
               "present hotpluggable (if enabled) memory in bytes.\n"
@@ -43,8 +45,6 @@ def run_hmp(machine, line: str) -> str:
 
         return ramblock_info(machine.ram_list)
     if what in ("memory-devices", "memory_size_summary"):
-        from vgaemu.cli import format_memory_devices
-
         text = format_memory_devices(machine)
         if what == "memory_size_summary":
             text = "\n".join(text.splitlines()[-2:])

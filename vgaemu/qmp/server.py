@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import sys
 import threading
+import traceback
 from typing import Any
 
 from vgaemu.errors import VGAEmuError
@@ -108,6 +110,9 @@ class _Session:
             reply = {"return": await self.execute(name, args)}
         except QMPError as e:
             reply = {"error": e.to_json()}
+        except Exception as e:  # a bug in a command: report it, keep the connection
+            traceback.print_exc(file=sys.stderr)
+            reply = {"error": QMPError(f"internal error: {type(e).__name__}: {e}").to_json()}
         if msg_id is not None:
             reply["id"] = msg_id
         self.send(reply)

@@ -264,3 +264,34 @@ def test_incoming_defer_then_migrate_incoming_over_qmp(sockdir):
     assert "already been started" in again
     assert dst.read(0x400000, 8) == b"deferred"
     server.close()
+
+
+def test_memory_hotplug_refused_while_migrating(sockdir):
+    src, dst = machines()
+    qsock, msock = os.path.join(sockdir, "q"), os.path.join(sockdir, "m")
+    server = src.qmp_listen(f"unix:{qsock}")
+    inc = dst.incoming_migration(f"unix:{msock}")
+    inc.start_thread()
+
+    async def body():
+        c = await qmp(qsock)
+        await c.execute("migrate-set-parameters", {"max-bandwidth": 1 << 20})
+        await c.execute("object-add", {"qom-type": "memory-backend-ram", "id": "m2", "size": 1 << 24})
+        await c.execute("migrate", {"uri": f"unix:{msock}"})
+        errors = []
+        for cmd, args in (("device_add", {"driver": "pc-dimm", "id": "d2", "memdev": "m2"}),
+                          ("device_del", {"id": "d1"})):
+            try:
+                await c.execute(cmd, args)
+            except Exception as e:  # noqa: BLE001
+                errors.append(str(e))
+        await c.execute("migrate_cancel")
+        while (await c.execute("query-migrate"))["status"] != "cancelled":
+            await asyncio.sleep(0.02)
+        await c.execute("device_add", {"driver": "pc-dimm", "id": "d2", "memdev": "m2"})
+        await c.disconnect()
+        return errors
+    errors = asyncio.run(body())
+    assert errors == ["device_add not allowed while migrating", "device_del not allowed while migrating"]
+    assert [d.id for d in src.memory.dimms] == ["d1", "d2"]
+    server.close()
