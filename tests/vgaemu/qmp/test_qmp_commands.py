@@ -147,9 +147,11 @@ def test_hotplug_128m_dimm_while_guest_runs(qmp_machine):
                 break
             await asyncio.sleep(0.02)
         addr = data["addr"]
-        got = machine.post(lambda: machine.read(addr, 9)).result()
+        # Read back between guest steps, off the client's event loop.
+        got = await asyncio.to_thread(lambda: machine.post(lambda: machine.read(addr, 9)).result(20))
         assert got == b"DIMMdimm1"
-        tail = machine.post(lambda: machine.read(addr + DIMM_SIZE - 4096, 4096)).result()
+        tail = await asyncio.to_thread(
+            lambda: machine.post(lambda: machine.read(addr + DIMM_SIZE - 4096, 4096)).result(20))
         assert tail == bytes(range(256)) * 16
         text = await c.execute("human-monitor-command", {"command-line": "info memory-devices"})
         assert 'Memory device [dimm]: "dimm1"' in text
