@@ -200,6 +200,39 @@ def display_available() -> bool:
         return False
 
 
+def check_output_file(path, what: str) -> None:
+    """Fail before the run, not after it, when ``path`` cannot be written: the parent
+    directories are created (as the writers would), then the file is opened for writing
+    without truncating it -- created and removed again when it did not exist."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise CLIError(f"{what} {path}: is a directory")
+        for parent in reversed(p.parents):
+            if parent.exists() and not parent.is_dir():
+                raise CLIError(f"cannot write {what} {path}: {parent} is not a directory")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.exists():
+            with open(p, "r+b"):
+                pass
+        else:
+            with open(p, "xb"):
+                pass
+            p.unlink()
+    except OSError as e:
+        raise CLIError(f"cannot write {what} {path}: {e.strerror or e}") from None
+
+
+def check_output_dir(path, what: str) -> None:
+    """Like check_output_file for a directory the run writes files into."""
+    d = Path(path)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot create {what} {path}: {e.strerror or e}") from None
+    check_output_file(d / ".vgaemu-write-check", what)
+
+
 def _say(msg: str) -> None:
     print(msg, flush=True)
 
@@ -338,7 +371,11 @@ def cmd_run(args) -> int:
             every = _positive_int(k)
         except argparse.ArgumentTypeError as e:
             raise CLIError(f"--screenshot-every K: {e}") from None
-        Path(shot_dir).mkdir(parents=True, exist_ok=True)
+        check_output_dir(shot_dir, "--screenshot-every directory")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
+    if args.record:
+        check_output_file(args.record, "--record trace")
     main = load_script(script)
     machine = make_machine(args, main)
     monitor = MonitorSession(args, machine)
@@ -398,10 +435,12 @@ def cmd_replay(args) -> int:
 
     if not Path(args.trace).is_file():
         raise CLIError(f"trace not found: {args.trace}")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
     machine = make_machine(args)
     monitor = MonitorSession(args, machine)
     monitor.before_run(None, None)
-    result = replay(args.trace, screenshot=args.screenshot, machine=machine)
+    result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False)
     _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
     if args.screenshot:
         _say(f"screenshot written to {Path(args.screenshot).resolve()}")
@@ -428,6 +467,9 @@ def cmd_profile(args) -> int:
     from vgaemu.guest import load_script
 
     main = load_script(script)  # report a broken script once, before either run
+    for flag in ("json", "csv", "plot", "heatmap"):
+        if getattr(args, flag):
+            check_output_file(getattr(args, flag), f"--{flag}")
     report = profile(str(script), frames=args.frames, machine_factory=lambda: make_machine(args, main),
                      name=script.stem)
     _say(report.summary())
@@ -494,6 +536,7 @@ def cmd_demo(args) -> int:
     from vgaemu.frontends.headless import HeadlessSink
 
     frames = args.frames or HEADLESS_DEFAULT_FRAMES
+    check_output_file(args.screenshot, "--screenshot")
     sink = HeadlessSink()
     result = run_guest(machine, main, sink, max_frames=frames)
     path = Path(sink.write_screenshot(args.screenshot)).resolve()
@@ -514,15 +557,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(f"vgaemu {args.command}: interrupted", file=sys.stderr)
-        return 130
+        status = 130
     except Exception as exc:  # one line, no traceback (VGAEMU_TRACEBACK=1 shows it)
         if os.environ.get("VGAEMU_TRACEBACK"):
             raise
         print(f"vgaemu {args.command}: error: {_message(exc)}", file=sys.stderr)
-        return EXIT_ERROR
+        status = EXIT_ERROR
+    _exit_past_guest_threads(status)
+    return status
+
+
+def _exit_past_guest_threads(status: int) -> None:
+    """A guest's non-daemon thread that outlived its run (already reported as an error by
+    run_guest) would keep the interpreter from exiting: leave without waiting for it."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _message(exc: BaseException) -> str:

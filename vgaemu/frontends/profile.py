@@ -210,10 +210,9 @@ WHITE, INK, GRID, FRAME_GREY = (255, 255, 255), (30, 30, 30), (225, 225, 225), (
 
 
 def _save(surface: pygame.Surface, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface, str(path))
-    return path
+    from vgaemu.frontends.imaging import save_surface
+
+    return save_surface(surface, path)
 
 
 def _axes(canvas, area: pygame.Rect, xmax: float, ymax: float, xlabel: str, ylabel: str,

@@ -47,7 +47,13 @@ def test_migrate_a_running_demo_between_processes(sockdir):
         async def body():
             c = QMPClient("cli")
             await c.connect(qsock)
-            await asyncio.sleep(0.3)  # let the demo draw
+            # Migrate once plasma is in mode 13h: a text screen's cursor blink would make the
+            # destination's later frames differ from the source's stop point.
+            for _ in range(1200):
+                d = await c.execute("x-vgaemu-query-display")
+                if d.get("mode") and (d["width"], d["height"]) == (640, 400):
+                    break
+                await asyncio.sleep(0.05)
             await c.execute("migrate", {"uri": f"unix:{msock}"})
             while (info := await c.execute("query-migrate"))["status"] not in ("completed", "failed"):
                 await asyncio.sleep(0.05)
