@@ -371,3 +371,28 @@ def test_bad_listen_addresses(sockdir):
     open(path, "w").close()
     with pytest.raises(QMPServerError, match="not a socket"):
         m.qmp_listen(f"unix:{path}")
+
+
+def test_migration_parameters_and_info_migrate(qmp_machine, sockdir):
+    machine, path = qmp_machine
+
+    async def body():
+        c = await connect(path)
+        assert await c.execute("query-migrate") == {"status": "none"}
+        await c.execute("migrate-set-parameters", {"max-bandwidth": 1 << 30, "downtime-limit": 80,
+                                                   "x-vgaemu-max-iterations": 5})
+        params = await c.execute("query-migrate-parameters")
+        err = await error_of(c, "migrate-set-parameters", {"downtime-limit": 10, "x-vgaemu-max-iterations": 0})
+        after = await c.execute("query-migrate-parameters")
+        await c.execute("migrate", {"uri": f"file:{os.path.join(sockdir, 's.vgaemu')}"})
+        while (await c.execute("query-migrate"))["status"] != "completed":
+            await asyncio.sleep(0.02)
+        text = await c.execute("human-monitor-command", {"command-line": "info migrate"})
+        await c.disconnect()
+        return params, err, after, text
+    params, err, after, text = run(body())
+    assert params == {"max-bandwidth": 1 << 30, "downtime-limit": 80, "x-vgaemu-max-iterations": 5}
+    assert "x-vgaemu-max-iterations" in err["desc"]
+    assert after == params  # a refused set changes nothing, not even its valid part
+    assert text.startswith("Migration status: completed\n")
+    assert "dirty sync count: 2" in text and "total ram: " in text
