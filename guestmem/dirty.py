@@ -41,6 +41,9 @@ DIRTY_MEMORY_VGA = DirtyClient.VGA
 DIRTY_MEMORY_CODE = DirtyClient.CODE
 DIRTY_MEMORY_MIGRATION = DirtyClient.MIGRATION
 DIRTY_MEMORY_NUM = 3
+#: The client argument types the int fast paths accept: a plain int or the enum's members
+#: (DIRTY_MEMORY_VGA is a DirtyClient, so ``type(client) is int`` alone would skip them).
+_EXACT_CLIENT = (int, DirtyClient)
 DIRTY_CLIENTS_ALL = (1 << DIRTY_MEMORY_NUM) - 1
 DIRTY_CLIENTS_NOCODE = DIRTY_CLIENTS_ALL & ~(1 << DIRTY_MEMORY_CODE)
 
@@ -367,7 +370,7 @@ class DirtyMemory:
         With plain int arguments this is one slice copy and one compare with zeros, cheap
         enough for a display loop's per-frame idle test.  It takes no lock: a bit set while
         it runs is not cleared by it, so the next call sees it."""
-        if (type(start) is int and type(length) is int and type(client) is int
+        if (type(start) is int and type(length) is int and type(client) in _EXACT_CLIENT
                 and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
@@ -439,7 +442,7 @@ class DirtyMemory:
         A display loop calls this once per frame: with plain int arguments the row's bytes
         are copied and zeroed through its memoryview (and nothing is ended or announced when
         no bit was set)."""
-        if (type(start) is int and type(length) is int and type(client) is int
+        if (type(start) is int and type(length) is int and type(client) in _EXACT_CLIENT
                 and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
