@@ -73,6 +73,9 @@ class UpdateStats:
     resized: bool = False
 
 
+#: The VGA client as a plain int, for DirtyMemory's per-frame fast paths.
+_VGA = int(DIRTY_MEMORY_VGA)
+
 #: Up to this many runs of dirty lines are converted one run at a time, in place.
 _DIRECT_RUNS = 16
 
@@ -347,7 +350,18 @@ class VGADisplay:
         if self._base_ram_addr < 0:
             self._base_ram_addr = mr.get_ram_addr()
         return mr.ram_list.dirty.get_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
-                                           npages << TARGET_PAGE_BITS, DIRTY_MEMORY_VGA)
+                                           npages << TARGET_PAGE_BITS, _VGA)
+
+    def _take_dirty(self, page0: int, npages: int) -> bytes | None:
+        """A partial frame's one look at the bitmap: None when VRAM pages [page0, page0 +
+        npages) are clean for DIRTY_MEMORY_VGA (what _any_dirty says), else their bits, one
+        0/1 byte per page, snapshotted and cleared (what _snapshot does) in the same call."""
+        mr = self.vram_mr
+        mr.sync_dirty_log()
+        if self._base_ram_addr < 0:
+            self._base_ram_addr = mr.get_ram_addr()
+        return mr.ram_list.dirty.take_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
+                                            npages << TARGET_PAGE_BITS, _VGA)
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
@@ -415,11 +429,16 @@ class VGADisplay:
             if not self._any_dirty(0, npages):
                 return c.idle
             pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
-        else:
-            if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
-                return c.idle
+            raw = pages.tobytes()
+        elif full:
             pages = self._snapshot(g.snap_page0, g.snap_npages)
-        raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
+            raw = pages.tobytes()
+        else:
+            raw = self._take_dirty(g.snap_page0, g.snap_npages)
+            if raw is None:
+                return c.idle
+            pages = np.frombuffer(raw, dtype=np.bool_)
+        # raw: one byte per page -- str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
         dirty_pages = 1 if single else raw.count(1)
