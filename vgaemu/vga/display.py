@@ -537,21 +537,22 @@ class VGADisplay:
             return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)
         extra = 4 if pan is not None and pan.any() else 0  # one more address: 8 more dots
         block = reader.rows(addrs, g.bwidth + extra, limit)
+        direct = None if extra else out  # no panning: the drawer writes the rows itself
         if drawer is Drawer.PLANAR_16_COLOUR:
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
-                                      t["16d"] if g.double else t["16"])
+                                      t["16d"] if g.double else t["16"], direct)
         elif drawer is Drawer.CGA_4_COLOUR:
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])
         else:  # Drawer.MODE_13H
-            pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
+            pix = render.draw_8d2(block, width + 2 * extra, t["256d"], direct)
         if extra:
             res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)
             for p in np.unique(pan).tolist():
                 sel = pan == p
                 res[sel] = pix[sel, p:p + g.width]
             return res
-        if out is not None:
+        if out is not None and pix is not out:
             out[...] = pix
             return out
         return pix
@@ -565,10 +566,11 @@ class VGADisplay:
             # QEMU's vga_draw_text compares cells with its cache and leaves the dirty bitmap
             # alone: the bits stay set for the next graphics frame's snapshot.
             dirty_pages = self._dirty_count(g.snap_page0, g.snap_npages)
-        elif full or self._any_dirty(g.snap_page0, g.snap_npages):
+        elif full:
             dirty_pages = int(np.count_nonzero(self._snapshot(g.snap_page0, g.snap_npages)))
         else:
-            dirty_pages = 0
+            raw = self._take_dirty(g.snap_page0, g.snap_npages)
+            dirty_pages = 0 if raw is None else raw.count(1)
         # With a chain-4 alias serving the window, writes bypass plane_updated (QEMU then
         # redraws text fully every frame); comparing the font bytes catches the same change.
         font_written = bool(s.plane_updated & 0x04) or getattr(s, "has_chain4_alias", False)
