@@ -41,9 +41,6 @@ DIRTY_MEMORY_VGA = DirtyClient.VGA
 DIRTY_MEMORY_CODE = DirtyClient.CODE
 DIRTY_MEMORY_MIGRATION = DirtyClient.MIGRATION
 DIRTY_MEMORY_NUM = 3
-#: The client argument types the int fast paths accept: a plain int or the enum's members
-#: (DIRTY_MEMORY_VGA is a DirtyClient, so ``type(client) is int`` alone would skip them).
-_EXACT_CLIENT = (int, DirtyClient)
 DIRTY_CLIENTS_ALL = (1 << DIRTY_MEMORY_NUM) - 1
 DIRTY_CLIENTS_NOCODE = DIRTY_CLIENTS_ALL & ~(1 << DIRTY_MEMORY_CODE)
 
@@ -156,6 +153,9 @@ MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
 #: the mask" is always three byte reads (None for the empty mask).
 _MASK_CLIENTS3 = tuple(tuple((cl * 3)[:3]) if cl else None for cl in MASK_CLIENTS)
 _ZERO_CACHE_MAX = 64
+#: A client given as an int or a DirtyClient (equal hashes) -> its row; the fast paths' test.
+_CLIENT_INDEX = {c: int(c) for c in DirtyClient}
+_CLIENT_TYPES = frozenset((int, DirtyClient))
 
 
 class DirtyMemory:
@@ -169,7 +169,7 @@ class DirtyMemory:
     """
 
     def __init__(self, npages: int = 0):
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
         self._npages = 0
         self._bits = np.zeros((DIRTY_MEMORY_NUM, 0), dtype=np.uint8)
         self._rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c])
@@ -198,7 +198,7 @@ class DirtyMemory:
         """dirty_memory_extend: make the bitmaps cover at least `npages` pages (never shrinks);
         new pages start clean."""
         npages = _check_int("page count", npages)
-        with self.lock:
+        with self._lock:
             if npages <= self._npages:
                 return
             cap = self._bits.shape[1]
@@ -296,7 +296,7 @@ class DirtyMemory:
                 else:
                     if epoch.live:
                         return
-                with self.lock:
+                with self._lock:
                     rows = self._rows
                     for c in clients:
                         row = rows[c]
@@ -307,7 +307,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             if mask == DIRTY_CLIENTS_ALL:
                 bits[:, p0:p1] = 1
@@ -351,7 +351,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             self._end_epoch()
             for c in MASK_CLIENTS[mask]:
@@ -370,13 +370,14 @@ class DirtyMemory:
         With plain int arguments this is one slice copy and one compare with zeros, cheap
         enough for a display loop's per-frame idle test.  It takes no lock: a bit set while
         it runs is not cleared by it, so the next call sees it."""
-        if (type(start) is int and type(length) is int and type(client) in _EXACT_CLIENT
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 z = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-                return self._rows[client][p0:p1].tobytes() != z
+                return self._rows[c][p0:p1].tobytes() != z
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].any())
@@ -425,7 +426,7 @@ class DirtyMemory:
         say whether any was set."""
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             dirty = bool(seg.any())
             if dirty:
@@ -441,32 +442,31 @@ class DirtyMemory:
         a writer sets meanwhile stays for the next call), else the range's page bits as bytes
         (one 0/1 byte per page of the page-aligned hull), copied and cleared atomically with
         respect to set_dirty_range. No snapshot object is built either way."""
-        if not (type(start) is int and type(length) is int and type(client) in _EXACT_CLIENT
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if not (type(start) is int and type(length) is int and c is not None and 0 <= start
+                and 0 < length):
             c = _check_client(client)
             start = _check_int("ram_addr", start)
             length = _check_int("length", length)
             self._pages(start, length)  # raises for a range beyond the bitmaps
             if not length:
                 return None  # an empty range has no dirty page, as get_dirty says
-            client = c
         p0 = start >> TARGET_PAGE_BITS
         p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
         if p1 > self._npages:
             self._pages(start, length)  # raises, naming the range
         zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-        row = self._rows[client]
-        if row[p0:p1].tobytes() == zeros:
+        if self._rows[c][p0:p1].tobytes() == zeros:
             return None
         with self.lock:
-            row = self._rows[client]  # grow() may have moved the rows meanwhile
+            row = self._rows[c]  # grow() may have moved the rows meanwhile
             raw = row[p0:p1].tobytes()
             if raw == zeros:
                 return None
             self._end_epoch()
             row[p0:p1] = zeros
         if self._clear_listeners:
-            self._cleared(p0, p1, 1 << client)
+            self._cleared(p0, p1, 1 << c)
         return raw
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
@@ -476,13 +476,15 @@ class DirtyMemory:
         A display loop calls this once per frame: with plain int arguments the row's bytes
         are copied and zeroed through its memoryview (and nothing is ended or announced when
         no bit was set)."""
-        if (type(start) is int and type(length) is int and type(client) in _EXACT_CLIENT
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
+            client = c
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 zeros = self._zero_bytes(p1 - p0)
-                with self.lock:
+                with self._lock:
                     row = self._rows[client]
                     raw = row[p0:p1].tobytes()
                     cleared = raw != zeros
@@ -496,7 +498,7 @@ class DirtyMemory:
                                            pages, client)
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             pages = seg.astype(np.bool_)
             self._end_epoch()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Callable
 
-from .dirty import (_EXACT_CLIENT, DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
+from .dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
                     DirtyBitmapSnapshot, DirtyClient)
 from .errors import DirtyMemoryError, RAMBlockError, RegionError
 from .ramblock import RAMBlockFlags, RAMList
@@ -771,7 +771,8 @@ class MemoryRegion:
         clear the client's bits over [addr, addr+size) (page-aligned hull) atomically."""
         rb = self.ram_block
         if (rb is not None and type(addr) is int and type(size) is int
-                and type(client) in _EXACT_CLIENT and 0 <= client < DIRTY_MEMORY_NUM and 0 <= addr and 0 < size
+                and (type(client) is int or type(client) is DirtyClient)
+                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= addr and 0 < size
                 and addr + size <= self.size and not self._dead):
             # A display loop's once-per-frame call: DirtyMemory takes its int fast path.
             _log_sync_region(self)

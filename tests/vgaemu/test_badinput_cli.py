@@ -276,3 +276,12 @@ def test_existing_output_is_not_truncated_by_the_check(tmp_path):
     r = vgaemu("run", "text", "--headless", "--frames", "1", "--screenshot", tmp_path / "new" / "s.png")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "new" / "s.png").is_file()
+
+
+def test_guest_that_fails_with_a_thread_still_running_exits_at_once(tmp_path):
+    s = guest_script(tmp_path, "import threading, time\n"
+                               "def main(guest):\n"
+                               "    threading.Thread(target=time.sleep, args=(3600,)).start()\n"
+                               "    raise RuntimeError('broken')\n")
+    assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5", timeout=60), "run",
+                         "g.py:4: RuntimeError: broken")
