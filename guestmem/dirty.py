@@ -458,7 +458,7 @@ class DirtyMemory:
         zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
         if self._rows[c][p0:p1].tobytes() == zeros:
             return None
-        with self.lock:
+        with self._lock:
             row = self._rows[c]  # grow() may have moved the rows meanwhile
             raw = row[p0:p1].tobytes()
             if raw == zeros:
