@@ -354,7 +354,11 @@ class DMAEngine:
         mr = dm.mr
         mask = mr.effective_dirty_log_mask()
         ram_list = mr.ram_list
-        code_hook = mask & (1 << DIRTY_MEMORY_CODE) and ram_list.code_invalidate_hook is not None
+        # invalidate_and_set_dirty tells the code-invalidate hook (the CPU's translated
+        # blocks) of each row written on a page with its CODE bit clean; with every page of
+        # the span CODE-dirty it tells nobody, row by row or all at once.
+        code_hook = (mask & (1 << DIRTY_MEMORY_CODE) and ram_list.code_invalidate_hook is not None
+                     and not ram_list.dirty.all_dirty(dm.ram_addr, len(dm.buf), DIRTY_MEMORY_CODE))
         if drows.height == 1 or (gap < TARGET_PAGE_SIZE and not code_hook):
             as_.unmap(dm, True, len(dm.buf))  # every page of the span holds a row's byte
         else:

@@ -49,11 +49,9 @@ class Side:
         dirty = self.machine.ram_list.dirty
         dirty.clear_dirty_range(0, dirty.size, (1 << DIRTY_MEMORY_VGA) | (1 << DIRTY_MEMORY_MIGRATION))
         dirty.set_dirty_range(0, dirty.size, 1 << DIRTY_MEMORY_CODE)
-        hook = None
         if protect_code:  # pages holding "translated code": the CODE bit clean, a TB cache told
             dirty.clear_dirty_range(0, dirty.size, 1 << DIRTY_MEMORY_CODE)
-            hook = lambda ra, n: self.code_calls.append((ra, n))  # noqa: E731
-        self.machine.ram_list.code_invalidate_hook = hook
+        self.machine.ram_list.code_invalidate_hook = lambda ra, n: self.code_calls.append((ra, n))
         self.code_calls.clear()
         self.writes.clear()
         self.fills.clear()
