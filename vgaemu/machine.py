@@ -113,6 +113,9 @@ class Machine:
         from vgaemu.migration.vmstate import register_machine_sections
 
         self.vmstate = register_machine_sections(self)
+        from vgaemu.cpu.vmstate import cpu_section
+
+        self.vmstate.register(cpu_section(self.cpu, self.a20))
         from vgaemu.migration.precopy import MigrationState
 
         self.migration = MigrationState(self)
