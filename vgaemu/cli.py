@@ -255,7 +255,7 @@ def cmd_run(args) -> int:
     machine = make_machine(args, main)
     recorder = None
     if args.record:
-        from vgaemu.replay import TraceRecorder
+        from vgaemu.trace import TraceRecorder
 
         recorder = TraceRecorder()
     frames = args.frames
@@ -303,7 +303,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
 
     if not Path(args.trace).is_file():
         raise CLIError(f"trace not found: {args.trace}")
