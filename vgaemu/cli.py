@@ -52,6 +52,9 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
+    g.add_argument("--no-tb-cache", dest="tb_cache", action="store_false",
+                   help="the CPU decodes every instruction each time instead of caching "
+                        "translation blocks (for comparison and debugging)")
 
 
 def _positive_int(text: str) -> int:
@@ -123,9 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap", metavar="F", help="PNG of which scanlines were redrawn in which frame")
     _machine_options(p)
 
-    p = sub.add_parser("info", help="print the machine's memory map, RAM blocks, memory devices",
-                       allow_abbrev=False)
-    p.add_argument("what", nargs="?", default="all", choices=["mtree", "ramblock", "memory-devices", "all"])
+    p = sub.add_parser("info", help="print the machine's memory map, RAM blocks, memory devices, "
+                                    "CPU counters", allow_abbrev=False)
+    p.add_argument("what", nargs="?", default="all",
+                   choices=["mtree", "ramblock", "memory-devices", "cpu", "all"])
     _machine_options(p)
 
     p = sub.add_parser("demo", help=f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
@@ -174,6 +178,7 @@ def make_machine(args, main=None):
     opts["objects"] = (*opts["objects"], *args.objects)
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
+    opts["tb_cache"] = getattr(args, "tb_cache", True)
     return Machine(**opts)
 
 
@@ -381,6 +386,11 @@ def cmd_info(args) -> int:
         parts.append(ramblock_info(machine.ram_list))
     if args.what in ("memory-devices", "all"):
         parts.append(format_memory_devices(machine))
+    if args.what in ("cpu", "all"):
+        cpu = machine.cpu
+        parts.append(f"CPU: 386 real mode, {'translation blocks' if cpu.use_tb_cache else 'decode every instruction'}, "
+                     f"A20 {'on' if cpu.a20_mask == 0xFFFFFFFF else 'off'}\n"
+                     + cpu.counters.total.describe())
     _say("\n\n".join(p.rstrip("\n") for p in parts))
     return 0
 
@@ -441,11 +451,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit_past_guest_threads(status: int) -> None:
     """A guest's non-daemon thread that outlived its run (already reported as an error by
-    run_guest) would keep the interpreter from exiting: leave without waiting for it."""
-    import threading
+    run_guest) would keep the interpreter from exiting: leave without waiting for it. Other
+    threads (a Python program calling main()) are none of the CLI's business."""
+    from vgaemu.guest import abandoned_threads
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
-           if t is not threading.main_thread()):
+    if abandoned_threads():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
