@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import threading
 import time
 import weakref
