@@ -440,6 +440,39 @@ class DirtyMemory:
             self._cleared(p0, p1, 1 << c)
         return dirty
 
+    def take_dirty(self, start: int, length: int, client: int) -> bytes | None:
+        """snapshot_and_clear_dirty for a display loop's per-frame call: None when no page of
+        the range is dirty for `client` (tested without the lock; nothing is cleared, so a bit
+        a writer sets meanwhile stays for the next call), else the range's page bits as bytes
+        (one 0/1 byte per page of the page-aligned hull), copied and cleared atomically with
+        respect to set_dirty_range. No snapshot object is built either way."""
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if not (type(start) is int and type(length) is int and c is not None and 0 <= start
+                and 0 < length):
+            c = _check_client(client)
+            start = _check_int("ram_addr", start)
+            length = _check_int("length", length)
+            self._pages(start, length)  # raises for a range beyond the bitmaps
+            if not length:
+                return None  # an empty range has no dirty page, as get_dirty says
+        p0 = start >> TARGET_PAGE_BITS
+        p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+        if p1 > self._npages:
+            self._pages(start, length)  # raises, naming the range
+        zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
+        if self._rows[c][p0:p1].tobytes() == zeros:
+            return None
+        with self._lock:
+            row = self._rows[c]  # grow() may have moved the rows meanwhile
+            raw = row[p0:p1].tobytes()
+            if raw == zeros:
+                return None
+            self._end_epoch()
+            row[p0:p1] = zeros
+        if self._clear_listeners:
+            self._cleared(p0, p1, 1 << c)
+        return raw
+
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
         """cpu_physical_memory_snapshot_and_clear_dirty: copy and clear one client's bits over
         the page-aligned hull of the range, atomically with respect to set_dirty_range.

@@ -387,7 +387,7 @@ def cmd_run(args) -> int:
     main = monitor.before_run(main, script)
     recorder = None
     if args.record:
-        from vgaemu.replay import TraceRecorder
+        from vgaemu.trace import TraceRecorder
 
         recorder = TraceRecorder()
     frames = args.frames
@@ -436,7 +436,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
 
     if not Path(args.trace).is_file():
         raise CLIError(f"trace not found: {args.trace}")

@@ -109,7 +109,7 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
     every screenshot, matching or not -- the picture for a README or a bug report.
     """
     from vgaemu.golden import count_differences, diff_image
-    from vgaemu.replay import load_trace, replay
+    from vgaemu.trace import load_trace, replay
     from vgaemu.vga.display import read_image, write_png
 
     paths = [Path(t) for t in traces]

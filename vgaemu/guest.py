@@ -44,7 +44,6 @@ import contextlib
 
 import inspect
 import os
-import sys
 import threading
 import time
 import weakref
