@@ -12,9 +12,9 @@ import pytest
 
 from vgaemu.machine import Machine
 
-from vgaprog import dac_ops, lfb_write, machine, mode_ops, run  # noqa: E402
+from tests.vga.vgaprog import dac_ops, lfb_write, machine, mode_ops, run
 
-from test_screenshots import SCENARIOS, crtc, vbe_ops_for  # noqa: E402
+from tests.vga.scenarios import SCENARIOS, crtc, vbe_ops_for
 
 
 def make(name: str, **kw) -> Machine:
@@ -222,7 +222,7 @@ def test_vbe_bank_register_is_not_a_mode_change():
 
 
 def test_pel_panning_graphics_hardware_only():
-    from test_screenshots import attr
+    from tests.vga.scenarios import attr
     for compat in (False, True):
         mach = make("mode12", qemu_compat=compat)
         before = np.ascontiguousarray(mach.vga.display.surface).copy()
@@ -242,7 +242,7 @@ def test_pel_panning_graphics_hardware_only():
 
 
 def test_screen_off_blanks_on_hardware_only():
-    from test_screenshots import seq
+    from tests.vga.scenarios import seq
     for compat in (False, True):
         mach = make("mode13", qemu_compat=compat)
         run(mach, seq(1, 0x21))  # SR1 bit 5: screen off
@@ -256,7 +256,7 @@ def test_screen_off_blanks_on_hardware_only():
 
 
 def test_palette_address_source_off_blanks():
-    from test_screenshots import attr
+    from tests.vga.scenarios import attr
     mach = make("mode12")
     run(mach, [{"op": "inb", "port": 0x3DA}, {"op": "outb", "port": 0x3C0, "val": 0x00}])
     st = mach.frame()
@@ -267,7 +267,7 @@ def test_palette_address_source_off_blanks():
 
 
 def test_palette_address_source_off_shows_the_overscan_colour_on_hardware():
-    from test_screenshots import attr
+    from tests.vga.scenarios import attr
     mach = make("mode12")
     run(mach, attr(0x11, 0x04))  # overscan colour: palette index 4 -> DAC 4 (red)
     mach.frame()
@@ -284,7 +284,7 @@ def test_palette_address_source_off_shows_the_overscan_colour_on_hardware():
 def test_blank_before_any_picture_keeps_the_mode_size_on_hardware_and_qemus_placeholder():
     from vgaemu.vga.display import PLACEHOLDER_MESSAGE
 
-    from test_screenshots import seq
+    from tests.vga.scenarios import seq
     for compat in (False, True):
         mach = machine(qemu_compat=compat)
         run(mach, mode_ops(0x13) + seq(1, 0x21)
@@ -321,7 +321,7 @@ def test_qemu_redraws_no_line_for_plane_enable_or_max_scan():
     """QEMU 7.2's vga_draw_graphic has no full update for AR12 or CR9 bits 0-4: the picture
     stays until its VRAM is written; hardware shows the change at once. A full update leaves
     the dirty bits set (QEMU takes no snapshot then), so the frame after it redraws them."""
-    from test_screenshots import attr
+    from tests.vga.scenarios import attr
     for compat in (False, True):
         mach = make("mode12", qemu_compat=compat)
         before = np.ascontiguousarray(mach.vga.display.surface).copy()

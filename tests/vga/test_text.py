@@ -6,10 +6,10 @@ import numpy as np
 
 from vgaemu.machine import Machine
 
-from vgaprog import ega_palette, font_load_ops, machine, outb, run  # noqa: E402
-from vgaprog import font as bios_font  # noqa: E402
+from tests.vga.vgaprog import ega_palette, font_load_ops, machine, outb, run
+from tests.vga.vgaprog import font as bios_font
 
-from test_screenshots import SCENARIOS, attr, crtc  # noqa: E402
+from tests.vga.scenarios import SCENARIOS, attr, crtc
 
 CW, CH = 9, 16
 
@@ -258,7 +258,7 @@ def test_line_compare_splits_at_the_scanline_on_hardware_and_at_rows_in_qemu():
 def test_a_last_character_row_that_does_not_fit_is_shown_in_part_on_hardware():
     """8x14 cells in 400 lines: 28 rows and 8 scan lines of a 29th. QEMU draws whole rows
     only (720x392); the hardware CRTC shows all 400 lines."""
-    from test_screenshots import crtc
+    from tests.vga.scenarios import crtc
     for compat, height in ((False, 400), (True, 392)):
         mach = make(qemu_compat=compat)
         run(mach, crtc(0x09, 0x4D))  # 14-line cells (CR9 bits 0-4 = 13), keep bit 6
@@ -271,7 +271,7 @@ def test_a_last_character_row_that_does_not_fit_is_shown_in_part_on_hardware():
 
 
 def test_text_double_scan_keeps_the_vertical_display_end_on_hardware():
-    from test_screenshots import crtc
+    from tests.vga.scenarios import crtc
     mach = make()
     run(mach, crtc(0x09, 0xCF))  # double scan: 32-line cells, 12.5 rows in 400 lines
     put(mach, 12, 0, 0xDB, 0x0F)

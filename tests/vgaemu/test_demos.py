@@ -9,7 +9,7 @@ from vgaemu.frontends.headless import HeadlessSink
 from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
 
-DEMOS = Path(__file__).resolve().parent.parent / "vgaemu" / "roms" / "demos"
+DEMOS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms" / "demos"
 EXPECTED = {  # demo: (frames, screen size)
     "text": (10, (400, 720)),
     "plasma": (5, (400, 640)),

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent
-TRACE_DIR = HERE / "traces"
-GOLDEN_DIR = HERE / "golden" / "qemu"
+TESTS = Path(__file__).resolve().parents[1]
+TRACE_DIR = TESTS / "traces"
+GOLDEN_DIR = TESTS / "golden" / "qemu"
 TRACES = sorted(TRACE_DIR.glob("*.json"))
 
 

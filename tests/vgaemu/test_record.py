@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import requires_qemu
+from tests.helpers import requires_qemu
 
 from vgaemu.frontends.imaging import read_png
 from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
 from vgaemu.replay import TraceRecorder, load_trace, replay
 
-DEMOS = Path(__file__).resolve().parent.parent / "vgaemu" / "roms" / "demos"
+DEMOS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms" / "demos"
 
 
 def vgaemu(*args, cwd):

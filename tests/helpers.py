@@ -1,4 +1,4 @@
-"""Shared test switches."""
+"""Shared test switches and fakes (imported by the tests that need them)."""
 
 import pytest
 

@@ -72,7 +72,7 @@ def test_corpus_parses():
     """Every committed trace is valid (the oracle accepted them all to make the goldens)."""
     from pathlib import Path
 
-    traces = sorted((Path(__file__).parent / "traces").glob("*.json"))
+    traces = sorted((Path(__file__).parents[1] / "traces").glob("*.json"))
     assert len(traces) >= 60
     for p in traces:
         t = load_trace(p)
@@ -319,7 +319,7 @@ def test_every_trace_has_its_goldens():
     """One golden per final screenshot and per screendump op, and no stray goldens."""
     from pathlib import Path
 
-    here = Path(__file__).parent
+    here = Path(__file__).parents[1]
     expected = set()
     for p in sorted((here / "traces").glob("*.json")):
         expected.add(p.stem + ".png")
@@ -400,7 +400,7 @@ def test_compare_with_a_fake_oracle(tmp_path, monkeypatch):
     from vgaemu.vga.display import read_image
 
     oracle = tmp_path / "oracle.py"
-    oracle.write_text(FAKE_ORACLE.format(repo=str(Path(__file__).resolve().parents[1])))
+    oracle.write_text(FAKE_ORACLE.format(repo=str(Path(__file__).resolve().parents[2])))
     trace = tmp_path / "t1.json"
     trace.write_text('[{"op": "screendump", "name": "mid"}]')
     same = np.zeros((4, 6, 3), np.uint8)

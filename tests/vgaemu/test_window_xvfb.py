@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fake_info, fake_stats
+from tests.helpers import fake_info, fake_stats
 
 from vgaemu.frontends import FrontendError
 from vgaemu.frontends.imaging import array_from_surface, pygame, read_png
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # -- XWD (X Window Dump) reader --------------------------------------------------------------
@@ -102,7 +102,7 @@ CHILD = textwrap.dedent("""
     import json, sys
     import numpy as np
     from vgaemu.frontends.window import WindowSink
-    from tests.test_window_xvfb import FakeMachine, fake_frames
+    from tests.vgaemu.test_window_xvfb import FakeMachine, fake_frames
     args = json.loads(sys.argv[1])
     sink = WindowSink(scale=args["scale"], fps=0, screenshot_dir=args["dir"])
     machine = FakeMachine()

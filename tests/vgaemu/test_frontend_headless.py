@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fake_info, fake_stats
+from tests.helpers import fake_info, fake_stats
 
 from vgaemu.frontends import FrontendError
 from vgaemu.frontends.headless import HeadlessSink

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import requires_qemu
+from tests.helpers import requires_qemu
 
 from vgaemu import __version__
 from vgaemu.frontends.imaging import read_png
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def vgaemu(*args, cwd=None, env=None):
@@ -144,8 +144,8 @@ def test_compare_with_qemu(tmp_path):
 
 def test_compare_against_stored_screendumps_writes_side_by_side(tmp_path):
     """No QEMU needed: compare with QEMU's committed screendumps; exit 1 when any differ."""
-    traces = Path(__file__).parent / "traces"
-    golden = Path(__file__).parent / "golden" / "qemu"
+    traces = Path(__file__).parents[1] / "traces"
+    golden = Path(__file__).parents[1] / "golden" / "qemu"
     r = vgaemu("compare", str(traces / "planar_logical_ops.json"), str(traces / "text_blink.json"),
                "--golden-dir", str(golden), "--out", "cmp", "--side-by-side", cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr       # text_blink blinks on hardware, not in QEMU

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import fake_info, fake_stats
+from tests.helpers import fake_info, fake_stats
 
 from vgaemu.frontends.imaging import read_png
 from vgaemu.frontends.profile import (HEAT_FULL, HEAT_NONE, HEAT_OFF, HEAT_ON, RUN_COLOURS,
