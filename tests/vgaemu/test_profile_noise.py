@@ -55,10 +55,19 @@ def test_a_clear_difference_is_reported_as_larger_than_the_noise():
     assert "larger than the noise" in r.verdict() and "speed-up 3.0x" in r.verdict()
 
 
-def test_one_run_each_says_there_is_no_noise_estimate():
-    r = report([[1e-3] * 5], [[2e-3] * 5])
-    assert r.totals()["within_noise"] is None
-    assert "no noise estimate" in r.summary()
+def test_the_frames_decide_by_a_sign_test():
+    from vgaemu.frontends.profile import sign_test
+
+    assert sign_test(0, 0) == 1.0 and sign_test(3, 3) == 1.0
+    assert sign_test(10, 0) == sign_test(0, 10) == 2 / 2 ** 10
+    # one run each: 5 faster frames of 5 could be chance (p = 1/16), 20 of 20 could not
+    assert report([[1e-3] * 5], [[2e-3] * 5]).totals()["within_noise"] is True
+    r = report([[1e-3] * 20], [[2e-3] * 20])
+    assert r.totals()["within_noise"] is False and "tracking faster in 20 of 20 frames" in r.verdict()
+    # the same totals, but the frames split evenly: no measurable difference
+    alternating = [[1e-3, 3e-3] * 10], [[2e-3] * 20]
+    r = report(*alternating)
+    assert r.totals()["frames_tracked_faster"] == 10 and r.totals()["within_noise"] is True
 
 
 def test_json_and_csv_carry_the_summary_numbers():

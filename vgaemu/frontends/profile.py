@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -117,6 +118,21 @@ class RunProfile:
         return m
 
 
+#: A frame-by-frame split of faster/slower this unlikely by chance counts as a real difference.
+SIGNIFICANCE = 0.01
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided sign test: the chance of a split at least this lopsided if either side were
+    equally likely to be faster in each frame (exact binomial; big integers, no overflow)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1))
+    return min(1.0, 2 * tail / 2 ** n)
+
+
 class _TimingSink:
     """A repeated run: only the per-frame update times (the work is the first run's)."""
 
@@ -184,6 +200,12 @@ class ProfileReport:
         spread = [max(r) - min(r) for r in (t["run_update_seconds"], f["run_update_seconds"]) if len(r) > 1]
         noise = max(spread) if spread else None
         diff = fs - ts
+        # Frame by frame (each frame's median over the runs): in how many was tracking faster?
+        # A sign test says whether that split could be chance, whatever the spikes' sizes.
+        d = (np.array([r.update_seconds for r in self.full.frames]) -
+             np.array([r.update_seconds for r in self.tracked.frames]))
+        faster, slower = int((d > 0).sum()), int((d < 0).sum())
+        p = sign_test(faster, slower)
         return {
             "tracked": t,
             "full": f,
@@ -192,7 +214,12 @@ class ProfileReport:
             "time_difference_seconds": diff,
             "noise_seconds": noise,
             # one run of each kind gives no noise estimate: say so rather than guess
-            "within_noise": None if noise is None else bool(abs(diff) <= noise or min(pairs) <= 0 <= max(pairs)),
+            "frames_tracked_faster": faster,
+            "frames_tracked_slower": slower,
+            "sign_test_p": p,
+            # a saving (or a loss) only when the frames agree and no pair of runs contradicts it
+            "within_noise": bool(p >= SIGNIFICANCE or (pairs and min(pairs) <= 0 <= max(pairs))
+                                 or (noise is not None and abs(diff) <= noise)),
             "speedup": (fs / ts) if ts > 0 else None,
             "lines_saved_ratio": (1.0 - t["lines_redrawn"] / f["lines_redrawn"]) if f["lines_redrawn"] else 0.0,
             "bytes_saved_ratio": (1.0 - t["bytes_converted"] / f["bytes_converted"])
@@ -204,13 +231,12 @@ class ProfileReport:
         t = self.totals()
         saved = t["time_saved_ratio"]
         rng = t["time_saved_range"]
-        runs = f" (single pairs of runs: {rng[0]:+.0%} to {rng[1]:+.0%})" if rng and t["tracked"]["runs"] > 1 else ""
-        if t["within_noise"] is None:
-            return f"time saved {saved:+.1%} from one run of each kind: no noise estimate (use repeat >= 2)"
+        runs = f"single pairs of runs {rng[0]:+.0%} to {rng[1]:+.0%}; " if rng and t["tracked"]["runs"] > 1 else ""
+        n = t["frames_tracked_faster"] + t["frames_tracked_slower"]
+        frames = f"tracking faster in {t['frames_tracked_faster']} of {n} frames, p = {t['sign_test_p']:.2g}"
         if t["within_noise"]:
-            return (f"time saved {saved:+.1%}{runs}: within the noise -- no measurable difference "
-                    f"(runs of one kind differ by up to {t['noise_seconds'] * 1e3:.2f} ms)")
-        return f"time saved {saved:+.1%}{runs}, speed-up {t['speedup']:.1f}x: larger than the noise"
+            return f"time saved {saved:+.1%} ({runs}{frames}): within the noise -- no measurable difference"
+        return f"time saved {saved:+.1%} ({runs}{frames}), speed-up {t['speedup']:.1f}x: larger than the noise"
 
     @property
     def time_saved_ratio(self) -> float:
