@@ -1,18 +1,22 @@
 """The ``vgaemu`` command line (also ``python -m vgaemu``).
 
     vgaemu run SCRIPT [--headless] [--frames N] [--screenshot PATH] [--screenshot-every K DIR]
-                      [--scale S] [--fps F] [--record TRACE.json] [--qemu-compat]
-    vgaemu replay TRACE [--screenshot OUT.png] [--qemu-compat]
+                      [--scale S] [--fps F] [--record TRACE.json] [--gif F] [--apng F] [--qemu-compat]
+    vgaemu demos [--names]                  (also: vgaemu run --list)
+    vgaemu replay TRACE [--screenshot OUT.png] [--gif F] [--apng F] [--scale S]
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
-    vgaemu profile SCRIPT --frames N [--json F] [--csv F] [--plot F] [--heatmap F]
-    vgaemu info [mtree|ramblock|memory-devices|all]
+    vgaemu profile SCRIPT [--frames N] [--repeat R] [--json F] [--csv F] [--plot F] [--heatmap F]
+    vgaemu info [mtree [-f]|ramblock|memory-devices|all]
     vgaemu demo
+    vgaemu -device help | -device pc-dimm,help | -object help
 
 Every subcommand takes QEMU's machine options: ``-m 64M,slots=4,maxmem=1G``,
 ``-object memory-backend-ram,id=mem1,size=128M``, ``-device pc-dimm,id=dimm1,memdev=mem1``
-(both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo in
-``vgaemu/roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault and
-exit non-zero; set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
+(both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo shipped in
+``vgaemu/roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault
+and exit 1 (2 for a usage error); set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
+Like a Unix tool it stops quietly on a closed pipe (141) and on Ctrl-C prints one line and
+exits 130; output files are renamed into place only when complete.
 """
 
 from __future__ import annotations
