@@ -4,7 +4,7 @@ properties, so a user can discover them without reading the source."""
 
 from __future__ import annotations
 
-from guestmem.dimm import _BACKEND_PROPS, _DEVICE_PROPS
+from guestmem.dimm import _BACKEND_PROPS
 
 #: -device models: (desc, {property: (type, default or None, what it means)}).
 DEVICE_MODELS = {

@@ -3,7 +3,6 @@ instead of going silent (SDL's dummy driver: no X server needed)."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
