@@ -61,13 +61,17 @@ def test_saved_animation_decodes_to_the_frames(tmp_path, suffix):
     assert sum(d for _, d in frames) == pytest.approx(7 * FRAME_NS / 1e6, abs=unit)
 
 
-def test_more_than_256_colours_are_quantized_and_counted(tmp_path):
-    rec = AnimationRecorder()
+def test_more_than_256_colours_exact_in_apng_quantized_in_gif(tmp_path):
+    rec = AnimationRecorder(scale=2)
     ramp = np.stack(np.meshgrid(np.arange(64), np.arange(32)), -1).astype(np.uint8)
     rgb = np.concatenate([ramp * 4, np.full((32, 64, 1), 7, np.uint8)], axis=2)   # 2048 colours
     rec.add(rgb, 0)
-    (img, _), = decode(rec.save(tmp_path / "q.png"))
-    assert rec.lossy_frames == 1 and np.abs(img.astype(int) - rgb).max() < 64
+    rec.add(picture(3), FRAME_NS)             # a 4-colour frame of another size after it
+    frames = decode(rec.save(tmp_path / "q.png"))
+    assert rec.lossy_frames == 0 and np.array_equal(frames[0][0][::2, ::2], rgb)
+    frames = decode(rec.save(tmp_path / "q.gif"))
+    assert rec.lossy_frames == 1 and np.abs(frames[0][0][::2, ::2].astype(int) - rgb).max() < 64
+    assert np.array_equal(frames[1][0][::2, ::2][:12, :16], picture(3))
 
 
 def test_bad_names_and_empty_recordings_are_errors(tmp_path):
@@ -142,3 +146,16 @@ def test_replay_gif_records_each_wait(tmp_path):
     frames = decode(rec.save(tmp_path / "r.png"))
     assert [d for _, d in frames] == [100, 17]     # 0.1 s to the next wait, then one frame period
     assert np.array_equal(frames[-1][0], result.image)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_a_mode_change_grows_the_canvas_instead_of_cropping(tmp_path, suffix):
+    """Text mode then a larger mode: every frame on the largest canvas, top-left, black around."""
+    rec = AnimationRecorder()
+    small, large = np.full((10, 10, 3), 50, np.uint8), picture(5, (20, 30))
+    rec.add(small, 0)
+    rec.add(large, FRAME_NS)
+    (a, _), (b, _) = decode(rec.save(tmp_path / f"m{suffix}"))
+    assert a.shape == b.shape == (20, 30, 3)
+    assert (a[:10, :10] == 50).all() and (a[10:] == 0).all() and (a[:, 10:] == 0).all()
+    assert np.array_equal(b, large)

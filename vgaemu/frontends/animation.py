@@ -8,10 +8,11 @@ the machine's virtual clock (60 Hz frames, INT 15h waits), so the animation play
 guest's own speed.
 
 Frames are kept as palette images (one byte per pixel): VGA modes have at most 256 colours,
-so those are stored exactly; a frame with more colours (VBE 15/16/24/32 bpp) is reduced to
-256 by Pillow's quantizer, and ``lossy_frames`` counts them. GIF stores durations in 1/100 s
-and APNG in 1/1000 s; each frame's start is rounded to that unit, so the total time is exact
-to one unit whatever the number of frames.
+so those are stored exactly. A frame with more colours (VBE 15/16/24/32 bpp) is kept as
+zlib-compressed RGB: an APNG stores it exactly, a GIF (256 colours at most) gets it reduced by
+Pillow's quantizer, and ``lossy_frames`` counts those. GIF stores durations in 1/100 s and
+APNG in 1/1000 s; each frame's start is rounded to that unit, so the total time is exact to
+one unit whatever the number of frames.
 
 Pillow rather than our own encoder: it is a well-kept library that writes both formats and
 every image viewer reads what it writes (pyproject.toml says the same).
@@ -20,6 +21,7 @@ every image viewer reads what it writes (pyproject.toml says the same).
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +64,7 @@ class AnimationRecorder:
         if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 16:
             raise FrontendError(f"scale must be an integer from 1 to 16, got {scale!r}")
         self.scale = scale
-        self.frames: list = []         # PIL palette images
+        self.frames: list = []         # PIL palette images, or (shape, zlib RGB) beyond 256 colours
         self.times_ns: list[int] = []  # virtual time each kept frame appeared
         self.end_ns: int | None = None
         self.seen = 0
@@ -100,8 +102,7 @@ class AnimationRecorder:
         packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
         colours, index = np.unique(packed.ravel(), return_inverse=True)
         if colours.size > 256:
-            self.lossy_frames += 1
-            return Image.fromarray(rgb, "RGB").quantize(256, dither=Image.Dither.NONE)
+            return rgb.shape, zlib.compress(rgb.tobytes(), 1)
         img = Image.fromarray(index.reshape(rgb.shape[:2]).astype(np.uint8), "P")
         pal = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
         img.putpalette(pal.astype(np.uint8).tobytes())
@@ -124,11 +125,27 @@ class AnimationRecorder:
         fmt, unit = animation_format(path, kind)
         if not self.frames:
             raise FrontendError(f"no frame was displayed, so there is no animation to write to {path}")
-        frames = self.frames
-        if self.scale > 1:
-            Image = _pillow()
-            frames = [f.resize((f.width * self.scale, f.height * self.scale), Image.Resampling.NEAREST)
-                      for f in frames]
+        Image = _pillow()
+        frames = []
+        self.lossy_frames = 0
+        for f in self.frames:
+            if isinstance(f, tuple):            # more than 256 colours: RGB, exact in APNG only
+                shape, data = f
+                f = Image.frombytes("RGB", (shape[1], shape[0]), zlib.decompress(data))
+                if fmt == "GIF":
+                    self.lossy_frames += 1
+                    f = f.quantize(256, dither=Image.Dither.NONE)
+            if self.scale > 1:
+                f = f.resize((f.width * self.scale, f.height * self.scale), Image.Resampling.NEAREST)
+            frames.append(f)
+        # A mode change resizes the screen; both formats have one canvas (GIF crops a frame
+        # larger than the first), so every frame is drawn top-left on the largest, black around.
+        size = (max(f.width for f in frames), max(f.height for f in frames))
+        for i, f in enumerate(frames):
+            if f.size != size:
+                canvas = Image.new("RGB", size, (0, 0, 0))
+                canvas.paste(f.convert("RGB"), (0, 0))
+                frames[i] = canvas.quantize(256, dither=Image.Dither.NONE) if fmt == "GIF" else canvas
         path = Path(path)
         durations = self.durations_ms(unit, FRAME_NS)
         # Pillow would otherwise merge frames it sees as equal; ours already differ.
