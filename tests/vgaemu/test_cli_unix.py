@@ -94,15 +94,21 @@ def test_closed_pipe_ends_quietly():
 
 def test_ctrl_c_one_line_status_130_no_partial_files(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "vgaemu", "run", "plasma", "--headless", "--frames", "1000000",
-                          "--screenshot", "shot.png", "--record", "t.json", "--gif", "a.gif"],
+                          "--screenshot", "shot.png", "--record", "t.json", "--gif", "a.gif",
+                          "--screenshot-every", "5", "every"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env(),
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(6)      # well into the run (imports and machine set-up take a few seconds)
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "every").glob("frame-*.png")):     # wait until frames are running
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.2)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 130, (out, err)
     assert err == "vgaemu: interrupted\n"
-    assert list(tmp_path.iterdir()) == []
+    # the frames written so far are whole files; none of the outputs of the end exists
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["every"]
+    assert not [q for q in (tmp_path / "every").iterdir() if not q.name.startswith("frame-")]
 
 
 def test_outputs_are_renamed_into_place(tmp_path):

@@ -33,11 +33,20 @@ def array_from_surface(surface: pygame.Surface) -> np.ndarray:
 
 
 def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
-    """Write an H x W x 3 uint8 array as a PNG, creating parent directories; return the path."""
+    """Write an H x W x 3 uint8 array as a PNG, creating parent directories; return the path.
+
+    The file appears whole or not at all (written under a temporary name, then renamed), so a
+    run interrupted by Ctrl-C leaves no truncated PNG behind."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface_from_array(rgb), str(path))
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        pygame.image.save(surface_from_array(rgb), str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
