@@ -7,32 +7,38 @@ caller's buffer and the RAMBlock's host memory followed by dirty marking
 (access_with_adjusted_size), honouring the device's endianness.  Holes give
 MemTxResult.DECODE_ERROR and read as 0.
 
-The hot path (4-byte RAM stores from a CPU loop, 1 MiB copies) only touches a cached copy of
-the last RAM FlatRange hit, bound into closures: no tree walk, no bisect, no allocation
-beyond what the copy itself needs.  Dirty marking first tests the page's bits through a
-memoryview; only a clean page takes the RAMList's lock (and runs the CODE hook if the page
-holds translated code), so a concurrent snapshot_and_clear never loses a bit.
+The class's access methods are the slow paths: a FlatView walk per access.  Each instance
+shadows them with fast paths built by the _build_* functions below, which only touch a
+cached copy of the last RAM FlatRange hit (and of the last page known dirty): no tree walk,
+no bisect, no lock, no allocation beyond the copy itself.  Dirty marking goes through the
+range's DirtyMemory marker, so only a page that is clean for some client takes the bitmaps'
+lock (and runs the CODE hook first if the page holds translated code).
+
+A memory-map change is atomic for every access: an access reads one FlatView (or one cache
+entry taken from one) and uses it to the end, as under QEMU's rcu_read_lock; freeing the
+memory an old view used waits for those accesses (guestmem.rcu.synchronize_rcu).
 """
 
 from __future__ import annotations
 
 import operator
 import struct
+import threading
+import weakref
 from enum import IntEnum, IntFlag
 
 import numpy as np
 
-from .dirty import TARGET_PAGE_BITS, TARGET_PAGE_SIZE
+from .dirty import TARGET_PAGE_BITS, TARGET_PAGE_MASK, TARGET_PAGE_SIZE, ClearEpoch
 from .errors import AccessError, RegionError
 from .flatview import FlatRange, FlatView, flatview_root, generate_memory_topology
+from .rcu import rcu_read_side
 from .region import (Endianness, MemoryListener, MemoryRegion, MemoryRegionSection,
-                     _note_log_sync, _register_address_space, address_spaces,
+                     RegionKind, _note_log_sync, _register_address_space, address_spaces,
                      memory_region_transaction_begin, memory_region_transaction_commit,
                      unassigned_io_ops)
 
 ADDR_LIMIT = 1 << 64
-assert TARGET_PAGE_BITS == 12, "the fast paths below hard-code 4 KiB pages"
-_PAGE_MASK_LOW = TARGET_PAGE_SIZE - 1
 
 
 class MemTxResult(IntFlag):
@@ -83,7 +89,9 @@ class DMAMapping:
 
     def __repr__(self) -> str:
         kind = "bounce" if self.bounce else "direct"
-        return f"<DMAMapping {kind} {self.addr:#x}+{len(self.buf):#x}{' w' if self.is_write else ''}>"
+        space = getattr(self.address_space, "name", "?")
+        return (f"<DMAMapping {kind} {self.addr:#x}+{len(self.buf):#x}"
+                f"{' w' if self.is_write else ''} in {space!r}>")
 
 
 def _byte_view(buf, writable: bool) -> memoryview:
@@ -213,7 +221,312 @@ def _mmio_block(mr: MemoryRegion, block, xlat: int, mv: memoryview, pos: int, l:
     return _OK
 
 
-_LDST = {  # name: (size, struct format)
+# ------------------------------------------------------------------------------------------
+# Fast paths.  Every AddressSpace gets its own closures over one _FastCache; the class's
+# methods of the same names are the slow paths they must agree with.
+# ------------------------------------------------------------------------------------------
+class _RAMEntry:
+    """The last RAM FlatRange an access hit, as the fast paths read it.  Never changed once
+    built: the cache replaces the whole entry, so a thread always sees one range."""
+
+    __slots__ = ("start", "end", "wend", "mv", "hdelta", "radelta", "marker", "flatview")
+
+    def __init__(self, start, end, wend, mv, hdelta, radelta, marker, flatview):
+        self.start = start      # [start, end) is directly readable RAM,
+        self.end = end
+        self.wend = wend        # [start, wend) directly writable (wend == start for ROM)
+        self.mv = mv            # the byte for address a is mv[a - hdelta]
+        self.hdelta = hdelta
+        self.radelta = radelta  # the ram_addr of address a is a - radelta
+        self.marker = marker    # RAMList.write_marker(mask) for the range
+        self.flatview = flatview  # weakref to the FlatView the range belongs to
+
+
+class _DirtyPage:
+    """QEMU's TLB write entry for a page no longer NOTDIRTY: [lo, hi) is part of one page of
+    `entry`, dirty for every client of its range for as long as `epoch` is live."""
+
+    __slots__ = ("lo", "hi", "epoch", "mv", "hdelta", "entry")
+
+    def __init__(self, lo, hi, epoch, entry):
+        self.lo = lo
+        self.hi = hi
+        self.epoch = epoch
+        self.mv = entry.mv
+        self.hdelta = entry.hdelta
+        self.entry = entry
+
+
+class _IOEntry:
+    """The last io FlatRange an ld/st hit: [start, end) is answered by mr at addr - delta."""
+
+    __slots__ = ("start", "end", "delta", "mr")
+
+    def __init__(self, start, end, delta, mr):
+        self.start = start
+        self.end = end
+        self.delta = delta
+        self.mr = mr
+
+
+_ENDED = ClearEpoch()
+_ENDED.live = False
+_NO_RAM = _RAMEntry(1, 0, 0, memoryview(b""), 0, 0, None, lambda: None)
+_NO_PAGE = _DirtyPage(1, 0, _ENDED, _NO_RAM)
+_NO_IO = _IOEntry(1, 0, 0, None)
+
+
+class _FastCache:
+    """What one AddressSpace's fast paths share.  Each field holds an entry that is never
+    changed once built and is replaced whole by a single store, so a thread always reads one
+    consistent entry -- even with other threads filling or dropping them -- with no lock."""
+
+    __slots__ = ("ram", "dirty_page", "io")
+
+    def __init__(self):
+        self.ram = _NO_RAM
+        self.dirty_page = _NO_PAGE
+        self.io = _NO_IO
+
+
+def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
+    """The RAM cache: (invalidate, fill, lookup).
+
+    lookup(addr) finds addr's FlatRange in the current FlatView and remembers it: a RAM range
+    as cache.ram (returned), an io range as cache.io (None returned).  Equivalent to a
+    lookup per access because a FlatView never changes: the cached ranges are dropped
+    (invalidate) whenever the AddressSpace switches to a new FlatView, and an entry filled
+    from a view that was replaced meanwhile is dropped again by fill itself (a map change
+    in another thread can land between our lookup and our store).
+    """
+
+    def invalidate():
+        cache.ram = _NO_RAM
+        cache.dirty_page = _NO_PAGE
+        cache.io = _NO_IO
+
+    @rcu_read_side
+    def fill(fr: FlatRange, fv: FlatView) -> _RAMEntry | None:
+        entry = fr.fast_entry
+        if entry is None:
+            if not fr.direct_read or fr.check_clients is None or (fr.direct_write
+                                                                  and fr.host_mv.readonly):
+                return None
+            # A FlatRange belongs to one FlatView for life, so its entry can be kept on it
+            # (naming the view weakly: no cycle keeps an old view and its memory alive).
+            entry = fr.fast_entry = _RAMEntry(
+                fr.addr, fr.end, fr.end if fr.direct_write else fr.addr, fr.host_mv,
+                fr.host_delta, fr.ram_addr_delta, fr.ram_list.write_marker(fr.dirty_log_mask),
+                weakref.ref(fv))
+        cache.ram = entry
+        if as_.flatview is not fv:
+            cache.ram = _NO_RAM
+        return entry
+
+    @rcu_read_side
+    def lookup(addr) -> _RAMEntry | None:
+        fv = as_.flatview
+        fr = fv.lookup(addr)
+        if fr is None:
+            return None
+        if fr.mr.kind is RegionKind.IO:
+            cache.io = _IOEntry(fr.addr, fr.end, fr.addr - fr.offset_in_region, fr.mr)
+            if as_.flatview is not fv:
+                cache.io = _NO_IO
+            return None
+        return fill(fr, fv)
+
+    return invalidate, fill, lookup
+
+
+def _build_dirty_marking(as_: "AddressSpace", cache: _FastCache):
+    """mark(entry, addr, n): after a store of n bytes at addr into RAM range `entry`, mark the
+    pages dirty (invalidate_and_set_dirty, through the range's DirtyMemory marker) and, when
+    the store stayed inside one page that is now dirty for every client, remember that page
+    with its ClearEpoch as cache.dirty_page.  A store inside cache.dirty_page may skip this
+    call while the epoch is live, checked after the store: every clear ends the epoch
+    before it touches a bit, so such a store is either seen by that clear or marked again."""
+
+    @rcu_read_side
+    def mark(entry: _RAMEntry, addr: int, n: int) -> MemTxResult:
+        if n:
+            radelta = entry.radelta
+            epoch = entry.marker(addr - radelta, n)
+            if epoch is not None:
+                lo = ((addr - radelta) & TARGET_PAGE_MASK) + radelta
+                hi = lo + TARGET_PAGE_SIZE
+                start, wend = entry.start, entry.wend
+                cache.dirty_page = _DirtyPage(lo if lo > start else start,
+                                              hi if hi < wend else wend, epoch, entry)
+                if as_.flatview is not entry.flatview():
+                    cache.dirty_page = _NO_PAGE
+        return _OK
+
+    return mark
+
+
+def _build_write(as_: "AddressSpace", cache: _FastCache, lookup, mark):
+    """write(addr, data): address_space_write for a store that lies in one RAM range.
+
+    Short-cuts: the store lands in cache.dirty_page (no marking while its epoch lives) or
+    in cache.ram (one slice copy, then mark); anything else -- other ranges, MMIO, holes,
+    odd buffers -- takes AddressSpace._rw_slow, as the class's write does.  The copy is the
+    same slice copy _rw_slow makes for a RAM range, and mark does what its
+    invalidate_and_set_dirty does."""
+    slow = as_._rw_slow
+
+    @rcu_read_side
+    def write(addr, data):
+        page = cache.dirty_page
+        try:
+            n = len(data)
+            if page.lo <= addr and addr + n <= page.hi:
+                o = addr - page.hdelta
+                page.mv[o:o + n] = data
+                if page.epoch.live:  # checked after the copy: a clear since then ended it
+                    return _OK
+                entry = page.entry
+            else:
+                entry = cache.ram
+                if not (entry.start <= addr and addr + n <= entry.wend):
+                    entry = lookup(addr) or _NO_RAM
+                    if not (entry.start <= addr and addr + n <= entry.wend):
+                        entry = None
+                if entry is not None:
+                    o = addr - entry.hdelta
+                    entry.mv[o:o + n] = data
+        except (TypeError, ValueError):  # not bytes-like, not an int address, ...
+            entry = None
+        if entry is None:
+            return slow(addr, data, True)
+        return mark(entry, addr, n)
+
+    return write
+
+
+def _build_read(as_: "AddressSpace", cache: _FastCache):
+    """read(addr, buf) and read_bytes(addr, n): a load that lies in cache.ram is one slice
+    copy out of host memory, the same one _rw_slow makes; the rest takes _rw_slow (which
+    fills the cache).  Reads never mark anything."""
+    slow = as_._rw_slow
+
+    def read(addr, buf):
+        if type(buf) is bytearray:
+            entry = cache.ram
+            n = len(buf)
+            try:
+                hit = entry.start <= addr and addr + n <= entry.end
+            except TypeError:
+                hit = False
+            if hit:
+                o = addr - entry.hdelta
+                buf[0:n] = entry.mv[o:o + n]
+                return _OK
+        return slow(addr, buf, False)
+
+    def read_bytes(addr, n):
+        entry = cache.ram
+        try:
+            if entry.start <= addr and addr + n <= entry.end and n >= 0:
+                o = addr - entry.hdelta
+                return entry.mv[o:o + n].tobytes()
+        except TypeError:
+            pass
+        return AddressSpace.read_bytes(as_, addr, n)
+
+    return read, read_bytes
+
+
+def _mmio_unit(mr, xlat: int, size: int, big: bool) -> bool:
+    """Is an ld/st of `size` at offset `xlat` of io region `mr` one dispatch of the whole
+    value (memory_access_size would not split it) in the device's byte order?"""
+    ops = mr.ops
+    if size > ops.valid.max_access_size or (ops.endianness is _BIG) is not big:
+        return False
+    return size == 1 or ops.impl.unaligned or not xlat & (size - 1)
+
+
+def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: str):
+    """ld(addr) -> int: address_space_ld* for one access.  RAM in cache.ram (or found by
+    lookup) is one struct unpack from host memory; an io range in cache.io whose region
+    takes the value in one access in our byte order is one memory_region_dispatch_read
+    (what _rw_slow's split would do for a single unit).  Anything else: the slow path."""
+    unpack = struct.Struct(fmt).unpack_from
+    big = fmt[0] == ">"
+    slow = getattr(AddressSpace, _LD_NAME[fmt])
+    dispatch_read = memory_region_dispatch_read
+
+    def ld(addr):
+        entry = cache.ram
+        try:
+            if entry.start <= addr and addr + size <= entry.end:
+                return unpack(entry.mv, addr - entry.hdelta)[0]
+            io = cache.io
+            if not (io.start <= addr and addr + size <= io.end):
+                entry = lookup(addr) or _NO_RAM
+                if entry.start <= addr and addr + size <= entry.end:
+                    return unpack(entry.mv, addr - entry.hdelta)[0]
+                io = cache.io
+            unit = (io.start <= addr and addr + size <= io.end
+                    and _mmio_unit(io.mr, addr - io.delta, size, big))
+        except TypeError:
+            unit = False
+        if unit:  # outside the try: a device's own TypeError must not cause a second read
+            return dispatch_read(io.mr, addr - io.delta, size)[0]
+        return slow(as_, addr)
+
+    return ld
+
+
+def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, fmt: str):
+    """st(addr, val) -> MemTxResult: address_space_st* for one access, with the short-cuts
+    of write (dirty page, cached RAM range, then mark) and of ld (one dispatch to a cached
+    io range).  A value or address that is not an int is an AccessError, as in the slow
+    path."""
+    pack = struct.Struct(fmt).pack_into
+    vmask = (1 << (8 * size)) - 1
+    big = fmt[0] == ">"
+    slow = getattr(AddressSpace, _ST_NAME[fmt])
+    dispatch_write = memory_region_dispatch_write
+
+    @rcu_read_side
+    def st(addr, val):
+        page = cache.dirty_page
+        io = _NO_IO
+        try:
+            v = val & vmask
+            if page.lo <= addr and addr + size <= page.hi:
+                pack(page.mv, addr - page.hdelta, v)
+                if page.epoch.live:
+                    return _OK
+                entry = page.entry
+            else:
+                entry = cache.ram
+                if not (entry.start <= addr and addr + size <= entry.wend):
+                    io = cache.io
+                    entry = None
+                    if not (io.start <= addr and addr + size <= io.end):
+                        entry = lookup(addr) or _NO_RAM
+                        if not (entry.start <= addr and addr + size <= entry.wend):
+                            entry = None
+                            io = cache.io
+                if entry is not None:
+                    pack(entry.mv, addr - entry.hdelta, v)
+        except TypeError:
+            raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
+                              f"integers") from None
+        if entry is not None:
+            return mark(entry, addr, size)
+        if io.start <= addr and addr + size <= io.end:
+            xlat = addr - io.delta
+            if _mmio_unit(io.mr, xlat, size, big):
+                return dispatch_write(io.mr, xlat, v, size)
+        return slow(as_, addr, val)
+
+    return st
+
+
+_LD = {  # name: (size, struct format)
     "ldub": (1, "<B"), "lduw_le": (2, "<H"), "lduw_be": (2, ">H"), "ldl_le": (4, "<I"),
     "ldl_be": (4, ">I"), "ldq_le": (8, "<Q"), "ldq_be": (8, ">Q"),
 }
@@ -221,21 +534,22 @@ _ST = {
     "stb": (1, "<B"), "stw_le": (2, "<H"), "stw_be": (2, ">H"), "stl_le": (4, "<I"),
     "stl_be": (4, ">I"), "stq_le": (8, "<Q"), "stq_be": (8, ">Q"),
 }
+_LD_NAME = {fmt: name for name, (size, fmt) in _LD.items()}
+_ST_NAME = {fmt: name for name, (size, fmt) in _ST.items()}
 
 
 class AddressSpace:
     """A view of a MemoryRegion tree from one bus master (QEMU's AddressSpace).
 
-    Access methods (instance attributes bound at construction for speed):
-      rw(addr, buf, is_write) -> MemTxResult; read(addr, buf); write(addr, data);
-      read_bytes(addr, n) -> bytes; ldub/lduw_le/lduw_be/ldl_le/ldl_be/ldq_le/ldq_be(addr) -> int;
-      stb/stw_le/stw_be/stl_le/stl_be/stq_le/stq_be(addr, value) -> MemTxResult.
+    Access methods: rw, read, write, read_bytes, ldub/lduw_*/ldl_*/ldq_* and stb/stw_*/
+    stl_*/stq_*, plus write_rom, ld, map/unmap.  The methods below are the documented slow
+    paths; each instance replaces the hot ones with equivalent fast paths (_build_fast_paths).
 
-    Threads: the access methods keep a most-recently-used range cache, so one AddressSpace
-    serves one thread at a time -- as in QEMU, where every vCPU has its own AddressSpace over
-    the shared root.  Several AddressSpaces over one root share its FlatView and cost little.
-    Dirty tracking itself is thread-safe: any thread may snapshot_and_clear while others
-    write, and no dirty bit is lost.
+    Threads: an AddressSpace may be used from several threads at once, and the map may change
+    meanwhile.  The fast paths' cache entries are immutable and replaced whole, so every
+    access sees one consistent range; a write either lands in memory that was mapped when
+    it started and is marked dirty before it returns, or takes the slow path and gets a
+    MemTxResult.  Several AddressSpaces over one root share its FlatView and cost little.
     """
 
     def __init__(self, root: MemoryRegion, name: str):
@@ -248,10 +562,10 @@ class AddressSpace:
         self.listeners: list[MemoryListener] = []
         self._has_log_sync = False
         self._ram_lists: set = set()
-        self._watched: set = set()
         self._bounce: DMAMapping | None = None
+        self._bounce_lock = threading.Lock()
         self.flatview = FlatView([], None)
-        self._install_fast_paths()
+        self._build_fast_paths()
         _register_address_space(self)
         memory_region_transaction_begin()
         try:
@@ -283,10 +597,6 @@ class AddressSpace:
         self.flatview = new
         self._invalidate_cache()
         self._ram_lists = {r.ram_list for r in new.ranges if r.ram_list is not None}
-        for rl in self._ram_lists:
-            if id(rl.dirty) not in self._watched:
-                rl.dirty.watch(self)
-                self._watched.add(id(rl.dirty))
         if self.listeners and old is not new:
             for l in self.listeners:
                 l.begin()
@@ -376,225 +686,102 @@ class AddressSpace:
                 for l in syncers:
                     l.log_sync(self._section(fr))
 
-    def _dirty_memory_moved(self) -> None:
-        self._invalidate_cache()
-
     # -- the access paths ------------------------------------------------------------------
-    def _install_fast_paths(self) -> None:
-        # The MRU cache, bound into closures: [c_start, c_end) is directly readable RAM,
-        # [c_start, c_wend) directly writable RAM; host offset = addr - c_hdelta, ram_addr =
-        # addr - c_radelta.  [c_oklo, c_okhi) is one page of it known dirty for every client
-        # in c_mask as of c_dm.clear_generation == c_okgen (any clear bumps the generation).
-        empty = memoryview(b"")
-        c_start, c_end, c_wend = 1, 0, 0
-        c_mv = c_r0 = c_r1 = c_r2 = empty
-        c_hdelta = c_radelta = c_mask = 0
-        c_oklo, c_okhi, c_okgen = 1, 0, -1
-        c_epoch = 0
-        c_dm = None
-        c_mark = None
-        # The last io FlatRange an ld/st hit: [m_start, m_end) answered by m_mr at offset
-        # addr - m_delta (port I/O loops stay on one small region).
-        m_start, m_end, m_delta, m_mr = 1, 0, 0, None
-        OK = _OK
-        as_ = self
-        dispatch_read = memory_region_dispatch_read
-        dispatch_write = memory_region_dispatch_write
-
-        def invalidate():
-            nonlocal c_start, c_end, c_wend, c_mv, c_r0, c_r1, c_r2, c_mark, c_dm, c_oklo, c_okhi
-            nonlocal c_epoch, m_start, m_end, m_mr
-            c_epoch += 1
-            c_oklo, c_okhi = 1, 0
-            c_start, c_end, c_wend = 1, 0, 0
-            c_mv = c_r0 = c_r1 = c_r2 = empty
-            c_mark = c_dm = None
-            m_start, m_end, m_mr = 1, 0, None
-
-        def fill(fr: FlatRange) -> bool:
-            nonlocal c_start, c_end, c_wend, c_mv, c_hdelta, c_radelta, c_mask, c_r0, c_r1, c_r2
-            nonlocal c_mark, c_dm, c_oklo, c_okhi, c_epoch
-            cl = fr.check_clients
-            if not fr.direct_read or cl is None or (fr.direct_write and fr.host_mv.readonly):
-                return False
-            rl = fr.ram_list
-            dm = rl.dirty
-            rows = dm.rows
-            c_epoch += 1
-            c_oklo, c_okhi = 1, 0
-            c_start = 1
-            c_end = c_wend = 0
-            c_r0 = rows[cl[0]]
-            c_r1 = rows[cl[1]]
-            c_r2 = rows[cl[2]]
-            c_mv = fr.host_mv
-            c_hdelta = fr.host_delta
-            c_radelta = fr.ram_addr_delta
-            c_mask = fr.dirty_log_mask
-            c_mark = rl.invalidate_and_set_dirty
-            c_dm = dm
-            c_wend = fr.end if fr.direct_write else fr.addr
-            c_end = fr.end
-            c_start = fr.addr
-            return True
-
-        def refill(addr) -> bool:
-            nonlocal m_start, m_end, m_delta, m_mr
-            fr = as_.flatview.lookup(addr)
-            if fr is None:
-                return False
-            if fr.mr.kind == "io":
-                m_start, m_end, m_mr = fr.addr, fr.end, fr.mr
-                m_delta = fr.addr - fr.offset_in_region
-                return False
-            return fill(fr)
-
-        def mmio_unit(xlat, size, big):
-            """True when an ld/st of `size` at region offset `xlat` is one dispatch of the
-            whole value (memory_access_size would not split it) in the device's byte order,
-            so the value needs no byte shuffling."""
-            ops = m_mr.ops
-            if size > ops.valid.max_access_size or (ops.endianness is _BIG) is not big:
-                return False
-            return size == 1 or ops.impl.unaligned or not xlat & (size - 1)
-
-        def mark(ra, n):
-            """A RAM write of [ra, ra+n) outside the known-dirty page: check the bits and mark
-            (invalidate_and_set_dirty) if any client sees a clean page."""
-            nonlocal c_oklo, c_okhi, c_okgen
-            epoch = c_epoch
-            gen = c_dm.clear_generation
-            p = ra >> 12
-            if not n:
-                return OK
-            if (ra & 4095) + n <= 4096:
-                if not (c_r0[p] and c_r1[p] and c_r2[p]):
-                    c_mark(ra, n, c_mask)
-                if epoch == c_epoch:  # the hook may have changed the map under us
-                    lo = (p << 12) + c_radelta
-                    c_oklo, c_okhi, c_okgen = max(lo, c_start), min(lo + 4096, c_wend), gen
-            elif n:
-                c_mark(ra, n, c_mask)
-            return OK
-
-        self._invalidate_cache = invalidate
-        self._fill_cache = fill
-
-        def write(addr, data):
-            """address_space_write: copy `data` (bytes-like) to guest address `addr`."""
-            try:
-                n = len(data)
-                if c_oklo <= addr and addr + n <= c_okhi:
-                    o = addr - c_hdelta
-                    c_mv[o:o + n] = data
-                    # checked after the copy: a clear in between makes us mark again
-                    if c_dm.clear_generation == c_okgen:
-                        return OK
-                    return mark(addr - c_radelta, n)
-                if not (c_start <= addr and addr + n <= c_wend):
-                    if not refill(addr) or not (addr + n <= c_wend):
-                        return as_._rw_slow(addr, data, True)
-                o = addr - c_hdelta
-                c_mv[o:o + n] = data
-            except (TypeError, ValueError):
-                return as_._rw_slow(addr, data, True)
-            return mark(addr - c_radelta, n)
-
-        def read(addr, buf):
-            """address_space_read: fill the writable bytes-like `buf` from guest `addr`."""
-            if type(buf) is bytearray:
-                n = len(buf)
-                try:
-                    hit = c_start <= addr and addr + n <= c_end
-                except TypeError:
-                    hit = False
-                if hit:
-                    o = addr - c_hdelta
-                    buf[0:n] = c_mv[o:o + n]
-                    return OK
-            return as_._rw_slow(addr, buf, False)
-
-        def read_bytes(addr, n):
-            """Read n bytes at addr and return them (unassigned bytes read as 0)."""
-            try:
-                if c_start <= addr and addr + n <= c_end and n >= 0:
-                    o = addr - c_hdelta
-                    return c_mv[o:o + n].tobytes()
-            except TypeError:
-                pass
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise AccessError(f"read length {n!r} must be a non-negative integer")
-            out = bytearray(n)
-            as_._rw_slow(addr, out, False)
-            return bytes(out)
-
-        def rw(addr, buf, is_write):
-            """address_space_rw."""
-            return write(addr, buf) if is_write else read(addr, buf)
-
-        def make_ld(size, fmt):
-            unpack = struct.Struct(fmt).unpack_from
-            order = "big" if fmt[0] == ">" else "little"
-
-            big = order == "big"
-
-            def ld(addr):
-                try:
-                    if c_start <= addr and addr + size <= c_end:
-                        return unpack(c_mv, addr - c_hdelta)[0]
-                    if not (m_start <= addr and addr + size <= m_end):
-                        if refill(addr) and addr + size <= c_end:
-                            return unpack(c_mv, addr - c_hdelta)[0]
-                    if m_start <= addr and addr + size <= m_end:
-                        xlat = addr - m_delta
-                        if mmio_unit(xlat, size, big):
-                            return dispatch_read(m_mr, xlat, size)[0]
-                except TypeError:
-                    pass
-                out = bytearray(size)
-                as_._rw_slow(addr, out, False)
-                return int.from_bytes(out, order)
-            return ld
-
-        def make_st(size, fmt):
-            pack = struct.Struct(fmt).pack_into
-            vmask = (1 << (8 * size)) - 1
-            big = fmt[0] == ">"
-
-            def st(addr, val):
-                try:
-                    if c_oklo <= addr and addr + size <= c_okhi:
-                        pack(c_mv, addr - c_hdelta, val & vmask)
-                        if c_dm.clear_generation == c_okgen:
-                            return OK
-                        return mark(addr - c_radelta, size)
-                    if not (c_start <= addr and addr + size <= c_wend):
-                        if not (m_start <= addr and addr + size <= m_end):
-                            if refill(addr) and addr + size <= c_wend:
-                                pack(c_mv, addr - c_hdelta, val & vmask)
-                                return mark(addr - c_radelta, size)
-                        if m_start <= addr and addr + size <= m_end:
-                            xlat = addr - m_delta
-                            if mmio_unit(xlat, size, big):
-                                return dispatch_write(m_mr, xlat, val & vmask, size)
-                        return as_._rw_slow(addr, struct.pack(fmt, val & vmask), True)
-                    pack(c_mv, addr - c_hdelta, val & vmask)
-                except TypeError:
-                    raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
-                                      f"integers") from None
-                return mark(addr - c_radelta, size)
-            return st
-
-        self.write = write
-        self.read = read
-        self.read_bytes = read_bytes
-        self.rw = rw
-        for name, (size, fmt) in _LDST.items():
-            setattr(self, name, make_ld(size, fmt))
+    def _build_fast_paths(self) -> None:
+        """Give this instance its fast paths (instance attributes shadow the slow methods of
+        the same names below).  See the _build_* functions for what each short-cuts."""
+        cache = _FastCache()
+        self._invalidate_cache, self._fill_cache, lookup = _build_ram_cache(self, cache)
+        mark = _build_dirty_marking(self, cache)
+        self.write = _build_write(self, cache, lookup, mark)
+        self.read, self.read_bytes = _build_read(self, cache)
+        for name, (size, fmt) in _LD.items():
+            setattr(self, name, _build_ld(self, cache, lookup, size, fmt))
         for name, (size, fmt) in _ST.items():
-            setattr(self, name, make_st(size, fmt))
-        invalidate()
+            setattr(self, name, _build_st(self, cache, lookup, mark, size, fmt))
 
+    # The slow paths.  Each instance shadows these with the equivalent fast paths built in
+    # _build_fast_paths; calling them on the class (AddressSpace.write(as_, ...)) always
+    # walks the FlatView.
+    def write(self, addr: int, data) -> MemTxResult:
+        """address_space_write: copy `data` (bytes-like) to guest address `addr`."""
+        return self._rw_slow(addr, data, True)
+
+    def read(self, addr: int, buf) -> MemTxResult:
+        """address_space_read: fill the writable bytes-like `buf` from guest address `addr`
+        (unassigned bytes read as 0)."""
+        return self._rw_slow(addr, buf, False)
+
+    def read_bytes(self, addr: int, n: int) -> bytes:
+        """Read n bytes at addr and return them (unassigned bytes read as 0)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise AccessError(f"read length {n!r} must be a non-negative integer")
+        out = bytearray(n)
+        self._rw_slow(addr, out, False)
+        return bytes(out)
+
+    def rw(self, addr: int, buf, is_write: bool) -> MemTxResult:
+        """address_space_rw: write(addr, buf) if is_write else read(addr, buf)."""
+        return self.write(addr, buf) if is_write else self.read(addr, buf)
+
+    def _ld_slow(self, addr, size: int, byteorder: str) -> int:
+        out = bytearray(size)
+        self._rw_slow(addr, out, False)
+        return int.from_bytes(out, byteorder)
+
+    def _st_slow(self, addr, val, size: int, byteorder: str) -> MemTxResult:
+        try:
+            data = (val & ((1 << (8 * size)) - 1)).to_bytes(size, byteorder)
+        except TypeError:
+            raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
+                              f"integers") from None
+        return self._rw_slow(addr, data, True)
+
+    def ldub(self, addr: int) -> int:
+        """address_space_ldub (unassigned memory reads as 0)."""
+        return self._ld_slow(addr, 1, "little")
+
+    def lduw_le(self, addr: int) -> int:
+        return self._ld_slow(addr, 2, "little")
+
+    def lduw_be(self, addr: int) -> int:
+        return self._ld_slow(addr, 2, "big")
+
+    def ldl_le(self, addr: int) -> int:
+        return self._ld_slow(addr, 4, "little")
+
+    def ldl_be(self, addr: int) -> int:
+        return self._ld_slow(addr, 4, "big")
+
+    def ldq_le(self, addr: int) -> int:
+        return self._ld_slow(addr, 8, "little")
+
+    def ldq_be(self, addr: int) -> int:
+        return self._ld_slow(addr, 8, "big")
+
+    def stb(self, addr: int, val: int) -> MemTxResult:
+        """address_space_stb: store the low byte of val."""
+        return self._st_slow(addr, val, 1, "little")
+
+    def stw_le(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 2, "little")
+
+    def stw_be(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 2, "big")
+
+    def stl_le(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 4, "little")
+
+    def stl_be(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 4, "big")
+
+    def stq_le(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 8, "little")
+
+    def stq_be(self, addr: int, val: int) -> MemTxResult:
+        return self._st_slow(addr, val, 8, "big")
+
+    @rcu_read_side
     def _rw_slow(self, addr, buf, is_write: bool) -> MemTxResult:
         """flatview_read/write_continue: walk the ranges the access covers."""
         addr = _addr(addr)
@@ -629,7 +816,7 @@ class AddressSpace:
                     fr.host_mv[o:o + l] = mv[pos:pos + l]
                     ra = a - fr.ram_addr_delta
                     fr.ram_list.invalidate_and_set_dirty(ra, l, fr.dirty_log_mask)
-                    self._fill_cache(fr)
+                    self._fill_cache(fr, fv)
                 elif fr.rom_write:
                     pass  # guest writes to ROM are dropped
                 else:
@@ -640,7 +827,7 @@ class AddressSpace:
                 if fr.direct_read:
                     o = a - fr.host_delta
                     mv[pos:pos + l] = fr.host_mv[o:o + l]
-                    self._fill_cache(fr)
+                    self._fill_cache(fr, fv)
                 else:
                     r = self._mmio(fr, a, mv, pos, l, False)
                     if r:
@@ -674,6 +861,7 @@ class AddressSpace:
             l -= size
         return res
 
+    @rcu_read_side
     def write_rom(self, addr: int, data) -> MemTxResult:
         """address_space_write_rom: like write, but also stores into ROM (firmware loading);
         MMIO and holes are skipped."""
@@ -711,6 +899,7 @@ class AddressSpace:
         return int.from_bytes(out, "big" if big_endian else "little"), res
 
     # -- DMA -------------------------------------------------------------------------------
+    @rcu_read_side
     def map(self, addr: int, length: int, is_write: bool) -> DMAMapping | None:
         """address_space_map: direct access to RAM (as long as the same RAM continues), or
         the single bounce buffer (one page) for anything else; None if that is taken."""
@@ -724,13 +913,19 @@ class AddressSpace:
         fr = fv.lookup(addr)
         direct = fr is not None and (fr.direct_write if is_write else fr.direct_read)
         if not direct:
-            if self._bounce is not None:
+            # bounce.in_use: one bounce buffer per address space, claimed atomically
+            if not self._bounce_lock.acquire(blocking=False):
                 return None
-            l = min(length, TARGET_PAGE_SIZE)
-            buf = np.zeros(l, dtype=np.uint8)
-            if not is_write:
-                self._rw_slow(addr, buf, False)
-            m = DMAMapping(self, addr, buf, bool(is_write), True, fr.mr if fr else None, None)
+            try:
+                l = min(length, TARGET_PAGE_SIZE)
+                buf = np.zeros(l, dtype=np.uint8)
+                if not is_write:
+                    self._rw_slow(addr, buf, False)
+                m = DMAMapping(self, addr, buf, bool(is_write), True, fr.mr if fr else None,
+                               None)
+            except BaseException:
+                self._bounce_lock.release()
+                raise
             self._bounce = m
             return m
         mr = fr.mr
@@ -748,9 +943,14 @@ class AddressSpace:
                 break
             fr = nxt
         buf = fr.host[xlat0:xlat0 + (a - base)]
-        return DMAMapping(self, addr, buf, bool(is_write), False, mr,
-                          mr.ram_block.offset + xlat0)
+        block = mr.ram_block
+        m = DMAMapping(self, addr, buf, bool(is_write), False, mr, block.offset + xlat0)
+        # memory_region_ref: the block cannot be freed (its ram_addr range reused) while
+        # this mapping lives; RAMList.ram_block_free refuses and names it.
+        block.dma_mappings.add(m)
+        return m
 
+    @rcu_read_side
     def unmap(self, mapping: DMAMapping, is_write: bool, access_len: int) -> None:
         """address_space_unmap: mark the first access_len bytes dirty (direct) or write them
         back through the address space (bounce), then release the mapping."""
@@ -763,14 +963,20 @@ class AddressSpace:
             raise AccessError(f"access_len {access_len!r} must be within 0..{len(mapping.buf)}")
         mapping.active = False
         if mapping.bounce:
-            self._bounce = None
-            if is_write and access_len:
-                self._rw_slow(mapping.addr, mapping.buf[:access_len], True)
+            try:
+                if is_write and access_len:
+                    self._rw_slow(mapping.addr, mapping.buf[:access_len], True)
+            finally:
+                self._bounce = None
+                self._bounce_lock.release()
             return
-        if is_write and access_len:
-            mr = mapping.mr
-            mr.ram_list.invalidate_and_set_dirty(mapping.ram_addr, access_len,
-                                                 mr.effective_dirty_log_mask())
+        mr = mapping.mr
+        try:
+            if is_write and access_len:
+                mr.ram_list.invalidate_and_set_dirty(mapping.ram_addr, access_len,
+                                                     mr.effective_dirty_log_mask())
+        finally:
+            mr.ram_block.dma_mappings.discard(mapping)
 
     def __repr__(self) -> str:
         return f"<AddressSpace {self.name!r} root={self.root.name!r} {len(self.flatview)} ranges>"

@@ -23,6 +23,7 @@ import errno
 import mmap
 import os
 import re
+import stat
 import tempfile
 from typing import Any, Callable
 
@@ -49,6 +50,30 @@ HOST_PAGE_SIZE = max(mmap.PAGESIZE, 4096)
 QEMU_VMALLOC_ALIGN = 2 * 1024 * 1024
 
 _HUGETLBFS = "hugetlbfs"
+#: Linux's MADV_POPULATE_READ/WRITE (5.14+; Python 3.11's mmap module lacks the names): fault
+#: pages in and report failure as an errno instead of a SIGBUS, as QEMU's prealloc prefers.
+_MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+#: QEMU's wording when preallocation finds too little host memory (util/oslib-posix.c).
+_PREALLOC_FAILED = ("os_mem_prealloc: Insufficient free host memory pages available to "
+                    "allocate guest RAM")
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _refuse_special(path: str, mode: int) -> None:
+    """QEMU maps guest RAM only from a regular file, a directory (a fresh file in it) or a
+    hugetlbfs mount; /dev/zero, a FIFO or a socket cannot hold guest memory."""
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise BackendError(f"can't open backing store {path} for guest RAM: it is "
+                           f"{_file_kind(mode)} (mem-path must be a regular file, a directory "
+                           "or a hugetlbfs mount)")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
@@ -125,21 +150,67 @@ class HostMemoryBackend:
             host.flags.writeable = False
         self.host = host
         if self.prealloc:
-            self._preallocate()
+            try:
+                self._preallocate()
+            except BackendError:
+                self.host = None
+                self._mmap = None
+                del host
+                mm.close()
+                raise
 
     def _preallocate(self) -> None:
-        """Fault in every page now, as QEMU's prealloc=on (qemu_prealloc_mem) does.
+        """Allocate every page now, as QEMU's prealloc=on (qemu_prealloc_mem) does, so that
+        a host too short of memory fails here, at start-up, with QEMU's message -- not later
+        with a SIGBUS when the guest first touches a page of a too-small tmpfs/hugetlbfs.
 
-        One strided numpy op touches one byte per page; a writable mapping is written (so
-        private/anonymous memory is really allocated), a read-only one is read.
+        Shared memory with a file behind it (file share=on, memfd) first gets its blocks
+        with posix_fallocate; then every page is faulted in writable (read-only: readable)
+        with MADV_POPULATE_WRITE/READ, which reports failure as an errno. Hosts without it
+        touch one byte per page, writing back the byte read, so file contents survive.
         """
+        assert self.host is not None and self._mmap is not None
+        shared_file = self.fd is not None and self.share
+        if not shared_file and not self.readonly:
+            self._check_host_memory()
+        try:
+            if shared_file and not self.readonly:
+                try:
+                    os.posix_fallocate(self.fd, 0, self.size)
+                except OSError as e:
+                    if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENODEV):
+                        raise
+            try:
+                self._mmap.madvise(_MADV_POPULATE_READ if self.readonly else _MADV_POPULATE_WRITE)
+            except OSError as e:
+                if e.errno != errno.EINVAL:  # EINVAL: the kernel predates MADV_POPULATE_*
+                    raise
+                self._touch_pages()
+        except OSError as e:
+            raise BackendError(f"{_PREALLOC_FAILED} ({self.type_name} '{self.id}', "
+                               f"0x{self.size:x} bytes: {e.strerror})") from e
+
+    def _check_host_memory(self) -> None:
+        """Anonymous memory that cannot fit in the host's available RAM and swap fails now
+        with QEMU's message, instead of faulting pages in until the OOM killer picks a
+        process (on a shared host, not necessarily this one)."""
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                info = {k: int(v.split()[0]) * 1024 for k, v in
+                        (line.split(":", 1) for line in f if ":" in line)}
+        except (OSError, ValueError):
+            return
+        available = info.get("MemAvailable", 0) + info.get("SwapFree", 0)
+        if "MemAvailable" in info and self.size > available:
+            raise BackendError(f"{_PREALLOC_FAILED} ({self.type_name} '{self.id}', 0x{self.size:x} "
+                               f"bytes; the host has 0x{available:x} available)")
+
+    def _touch_pages(self) -> None:
         step = self.page_size
-        assert self.host is not None
         if self.readonly:
             int(self.host[::step].sum(dtype=np.uint64))
         else:
-            touched = self.host[::step]
-            self.host[::step] = touched
+            self.host[::step] = self.host[::step].copy()  # a copy: numpy skips x[i] = x[i]
 
     # -- QEMU's host_memory_backend_is_mapped / set_mapped --------------------------------
     @property
@@ -260,6 +331,12 @@ class MemoryBackendFile(HostMemoryBackend):
         """QEMU's file_ram_open(): existing file, new file, or temp file in a directory."""
         path = self.mem_path
         assert path is not None
+        try:
+            _refuse_special(path, os.stat(path).st_mode)  # before open(): a FIFO would block
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise BackendError(f"can't open backing store {path} for guest RAM: {e.strerror}") from e
         if os.path.isdir(path):
             if self.readonly:
                 raise BackendError(f"can't open backing store {path} for guest RAM: "
@@ -273,7 +350,14 @@ class MemoryBackendFile(HostMemoryBackend):
             os.unlink(tmp)
             return fd, False
         try:
-            fd = os.open(path, (os.O_RDONLY if self.readonly else os.O_RDWR) | os.O_CLOEXEC)
+            fd = os.open(path, (os.O_RDONLY if self.readonly else os.O_RDWR) | os.O_CLOEXEC
+                         | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            try:
+                _refuse_special(path, os.fstat(fd).st_mode)  # replaced since the stat above
+            except BackendError:
+                os.close(fd)
+                raise
             self.file_path = path
             return fd, False
         except OSError as e:
@@ -306,7 +390,15 @@ class MemoryBackendFile(HostMemoryBackend):
                 raise BackendError(f"backing store {self.mem_path} is empty and readonly=on: "
                                    f"cannot grow it to 0x{self.size:x} bytes")
             # file_ram_alloc() grows only an empty file, never a non-empty one.
-            os.ftruncate(fd, self.size)
+            try:
+                os.ftruncate(fd, self.size)
+            except OSError as e:
+                raise BackendError(f"can't grow backing store {self.mem_path} to 0x{self.size:x} "
+                                   f"bytes for guest RAM: {e.strerror}") from e
+            grown = os.fstat(fd).st_size
+            if grown < self.size:  # e.g. a /proc or /sys file: regular, but holds nothing
+                raise BackendError(f"backing store {self.mem_path} cannot hold guest RAM: its size "
+                                   f"stays 0x{grown:x} when grown to 0x{self.size:x} bytes")
         try:
             if self.readonly:
                 mm = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
@@ -314,8 +406,9 @@ class MemoryBackendFile(HostMemoryBackend):
                 flags = mmap.MAP_SHARED if self.share else mmap.MAP_PRIVATE
                 mm = mmap.mmap(fd, self.size, flags=flags,
                                prot=mmap.PROT_READ | mmap.PROT_WRITE)
-        except OSError as e:
-            raise BackendError(f"unable to map backing store for guest RAM: {e.strerror}") from e
+        except (OSError, ValueError) as e:
+            why = e.strerror if isinstance(e, OSError) else str(e)
+            raise BackendError(f"unable to map backing store for guest RAM: {why}") from e
         self._finish_map(mm)
 
     def close(self) -> None:

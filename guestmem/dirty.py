@@ -7,7 +7,7 @@ dirty_memory_extend() when RAMBlocks are added.  Here each client's bitmap is on
 
 * every range operation is one vectorised numpy call over the row slice, and
 * the CPU write path can test a single page through a memoryview of the row without a
-  numpy scalar round trip (see AddressSpace's fast path).
+  numpy scalar round trip (make_marker, is_clean).
 
 Concurrency follows QEMU's contract: setters may run in any thread; snapshot-and-clear (the
 display loop) takes the same lock as the setters, so a bit set concurrently either lands in
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import operator
 import threading
-import weakref
 from enum import IntEnum
 
 import numpy as np
@@ -127,19 +126,55 @@ class DirtyBitmapSnapshot:
                 f"{int(self.pages.sum())}/{len(self.pages)} dirty)")
 
 
+class ClearEpoch:
+    """Knowledge that stays true until the next clear: `live` turns False (before any bit is
+    cleared) when a clearing operation or a reallocation of the bitmaps begins.
+
+    A fast path that found a page dirty for every client keeps the epoch it got from
+    DirtyMemory and skips marking while ``epoch.live`` holds, checked *after* its store: if
+    the epoch is still live then, no clear has started, so the next clear sees both the bit
+    and the stored data.  It plays the part of the write entry in QEMU's softmmu TLB, which
+    tlb_reset_dirty_range_all removes when bits are cleared.
+    """
+
+    __slots__ = ("live",)
+
+    def __init__(self):
+        self.live = True
+
+    def __repr__(self) -> str:
+        return f"<ClearEpoch {'live' if self.live else 'ended'}>"
+
+
+#: The clients named by each client mask, for loops over a mask's bits.
+MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
+                     for m in range(1 << DIRTY_MEMORY_NUM))
+#: The same, padded to three entries by repetition, so a test of "dirty for every client in
+#: the mask" is always three byte reads (None for the empty mask).
+_MASK_CLIENTS3 = tuple(tuple((cl * 3)[:3]) if cl else None for cl in MASK_CLIENTS)
+_ZERO_CACHE_MAX = 64
+
+
 class DirtyMemory:
-    """ram_list.dirty_memory[]: one bitmap per DirtyClient over all ram_addr_t pages."""
+    """ram_list.dirty_memory[]: one bitmap per DirtyClient over all ram_addr_t pages.
+
+    This class is the only code that reads or writes the bitmap bytes, takes their lock or
+    moves the clear generation (as physmem.c and ram_addr.h are in QEMU).  Everyone else uses
+    the operations below; the hot ones (set_dirty_range, get_dirty, snapshot_and_clear_dirty
+    with exact int arguments, make_marker's closure, is_clean) test bytes through memoryviews
+    and take the lock only to change bits.
+    """
 
     def __init__(self, npages: int = 0):
         self.lock = threading.Lock()
         self._npages = 0
         self._bits = np.zeros((DIRTY_MEMORY_NUM, 0), dtype=np.uint8)
-        self.rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c]) for c in range(DIRTY_MEMORY_NUM))
-        # Objects caching `rows` (address-space fast paths) are told when the arrays move.
-        self._watchers: weakref.WeakSet = weakref.WeakSet()
-        # Bumped by every clearing operation; lets fast paths know cached "already dirty"
-        # knowledge may be stale.
+        self._rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c])
+                                                   for c in range(DIRTY_MEMORY_NUM))
+        self._zeros: dict[int, bytes] = {}
+        # Bumped by every clearing operation (and the epoch ended with it).
         self.clear_generation = 0
+        self._epoch = ClearEpoch()
         # Told (start, length, mask) after bits were cleared: the softmmu TLB drops its write
         # entries there (tlb_reset_dirty_range_all), the display and migration may follow.
         self._clear_listeners: list = []
@@ -168,19 +203,25 @@ class DirtyMemory:
                 new_cap = max(npages, 2 * cap, 1024)
                 bits = np.zeros((DIRTY_MEMORY_NUM, new_cap), dtype=np.uint8)
                 bits[:, :self._npages] = self._bits[:, :self._npages]
+                # A fast path holding the old rows must not trust them any more.
+                self._end_epoch()
                 self._bits = bits
-                self.rows = tuple(memoryview(bits[c]) for c in range(DIRTY_MEMORY_NUM))
-                moved = True
-            else:
-                moved = False
+                self._rows = tuple(memoryview(bits[c]) for c in range(DIRTY_MEMORY_NUM))
             self._npages = npages
-        if moved:
-            for w in list(self._watchers):
-                w._dirty_memory_moved()
 
-    def watch(self, obj) -> None:
-        """Register `obj._dirty_memory_moved()` to be called when the bitmaps are reallocated."""
-        self._watchers.add(obj)
+    def _end_epoch(self) -> None:
+        """Called with the lock held, before bits are cleared or the rows move."""
+        self.clear_generation += 1
+        self._epoch.live = False
+        self._epoch = ClearEpoch()
+
+    def _zero_bytes(self, n: int) -> bytes:
+        z = self._zeros.get(n)
+        if z is None:
+            if len(self._zeros) >= _ZERO_CACHE_MAX:
+                self._zeros.clear()
+            z = self._zeros[n] = bytes(n)
+        return z
 
     # -- who hears of clears ----------------------------------------------------------------
     def add_clear_listener(self, fn) -> None:
@@ -207,7 +248,7 @@ class DirtyMemory:
         try:
             p = ram_addr >> TARGET_PAGE_BITS
             if 0 <= p < self._npages:
-                r0, r1, r2 = self.rows
+                r0, r1, r2 = self._rows
                 return not (r0[p] and r1[p] and r2[p])
         except TypeError:
             pass
@@ -230,7 +271,35 @@ class DirtyMemory:
     # -- setters ----------------------------------------------------------------------------
     def set_dirty_range(self, start: int, length: int, mask: int = DIRTY_CLIENTS_ALL) -> None:
         """cpu_physical_memory_set_dirty_range: mark every page touching the range dirty for
-        each client in `mask`."""
+        each client in `mask`.
+
+        Devices call this after each store into their own RAM (the VGA window, once per
+        access), so a range of one or two pages given as plain ints first tests the bytes:
+        a page already dirty for every client in the mask needs no lock.  The epoch is read
+        before and checked after the test, so a clear (or a move of the rows) in between
+        makes us set the bits after all."""
+        if (type(start) is int and type(length) is int and type(mask) is int
+                and 0 <= start and 0 < length and 0 < mask <= DIRTY_CLIENTS_ALL):
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length - 1) >> TARGET_PAGE_BITS
+            if p1 - p0 < 2 and p1 < self._npages:
+                epoch = self._epoch
+                clients = MASK_CLIENTS[mask]
+                rows = self._rows
+                for c in clients:
+                    row = rows[c]
+                    if not (row[p0] and row[p1]):
+                        break
+                else:
+                    if epoch.live:
+                        return
+                with self.lock:
+                    rows = self._rows
+                    for c in clients:
+                        row = rows[c]
+                        row[p0] = 1
+                        row[p1] = 1
+                return
         mask = _check_mask(mask)
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
@@ -240,9 +309,38 @@ class DirtyMemory:
             if mask == DIRTY_CLIENTS_ALL:
                 bits[:, p0:p1] = 1
             else:
-                for c in range(DIRTY_MEMORY_NUM):
-                    if mask & (1 << c):
-                        bits[c, p0:p1] = 1
+                for c in MASK_CLIENTS[mask]:
+                    bits[c, p0:p1] = 1
+
+    def make_marker(self, mask: int, invalidate_and_set_dirty):
+        """A `mark(ram_addr, length) -> ClearEpoch | None` for writes of RAM whose pages log
+        the clients in `mask` -- the check QEMU's notdirty_write / TLB_NOTDIRTY makes.
+
+        `mark` runs after the data was stored.  A write inside one page that is already dirty
+        for every client in `mask` changes nothing and returns the live epoch: until it ends,
+        further writes to that page need no marking at all.  Otherwise it calls
+        `invalidate_and_set_dirty(ram_addr, length, mask)` (RAMList's: CODE invalidation
+        first, then the bits) and returns the epoch read before, if it is still live and the
+        write stayed in one page."""
+        mask = _check_mask(mask)
+        clients = _MASK_CLIENTS3[mask]
+        if clients is None:
+            raise DirtyMemoryError("make_marker needs at least one dirty client in the mask")
+        c0, c1, c2 = clients
+        dm = self
+
+        def mark(ram_addr, length):
+            epoch = dm._epoch
+            if (ram_addr & (TARGET_PAGE_SIZE - 1)) + length <= TARGET_PAGE_SIZE:
+                rows = dm._rows
+                p = ram_addr >> TARGET_PAGE_BITS
+                if rows[c0][p] and rows[c1][p] and rows[c2][p] and epoch.live:
+                    return epoch
+                invalidate_and_set_dirty(ram_addr, length, mask)
+                return epoch if epoch.live else None
+            invalidate_and_set_dirty(ram_addr, length, mask)
+            return None
+        return mark
 
     def clear_dirty_range(self, start: int, length: int, mask: int = DIRTY_CLIENTS_ALL) -> None:
         """cpu_physical_memory_clear_dirty_range: clear the range for each client in `mask`."""
@@ -252,10 +350,9 @@ class DirtyMemory:
             return
         with self.lock:
             bits = self._bits
-            self.clear_generation += 1
-            for c in range(DIRTY_MEMORY_NUM):
-                if mask & (1 << c):
-                    bits[c, p0:p1] = 0
+            self._end_epoch()
+            for c in MASK_CLIENTS[mask]:
+                bits[c, p0:p1] = 0
         if self._clear_listeners:
             self._cleared(p0, p1, mask)
 
@@ -265,10 +362,27 @@ class DirtyMemory:
 
     # -- queries ----------------------------------------------------------------------------
     def get_dirty(self, start: int, length: int, client: int) -> bool:
-        """cpu_physical_memory_get_dirty: is any page of the range dirty for `client`?"""
+        """cpu_physical_memory_get_dirty: is any page of the range dirty for `client`?
+
+        With plain int arguments this is one slice copy and one compare with zeros, cheap
+        enough for a display loop's per-frame idle test.  It takes no lock: a bit set while
+        it runs is not cleared by it, so the next call sees it."""
+        if (type(start) is int and type(length) is int and type(client) is int
+                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+            if p1 <= self._npages:
+                z = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
+                return self._rows[client][p0:p1].tobytes() != z
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].any())
+
+    def count_dirty(self, start: int, length: int, client: int) -> int:
+        """How many pages of the range are dirty for `client` (nothing is cleared)."""
+        c = _check_client(client)
+        p0, p1 = self._pages(start, length)
+        return int(np.count_nonzero(self._bits[c, p0:p1]))
 
     def all_dirty(self, start: int, length: int, client: int) -> bool:
         """cpu_physical_memory_all_dirty: is every page of the range dirty for `client`?"""
@@ -282,8 +396,8 @@ class DirtyMemory:
         mask = _check_mask(mask)
         p0, p1 = self._pages(start, length)
         out = 0
-        for c in range(DIRTY_MEMORY_NUM):
-            if mask & (1 << c) and not self._bits[c, p0:p1].all():
+        for c in MASK_CLIENTS[mask]:
+            if not self._bits[c, p0:p1].all():
                 out |= 1 << c
         return out
 
@@ -312,7 +426,7 @@ class DirtyMemory:
             seg = self._bits[c, p0:p1]
             dirty = bool(seg.any())
             if dirty:
-                self.clear_generation += 1
+                self._end_epoch()
                 seg.fill(0)
         if dirty and self._clear_listeners:
             self._cleared(p0, p1, 1 << c)
@@ -320,13 +434,35 @@ class DirtyMemory:
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
         """cpu_physical_memory_snapshot_and_clear_dirty: copy and clear one client's bits over
-        the page-aligned hull of the range, atomically with respect to set_dirty_range."""
+        the page-aligned hull of the range, atomically with respect to set_dirty_range.
+
+        A display loop calls this once per frame: with plain int arguments the row's bytes
+        are copied and zeroed through its memoryview (and nothing is ended or announced when
+        no bit was set)."""
+        if (type(start) is int and type(length) is int and type(client) is int
+                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+            if p1 <= self._npages:
+                zeros = self._zero_bytes(p1 - p0)
+                with self.lock:
+                    row = self._rows[client]
+                    raw = row[p0:p1].tobytes()
+                    cleared = raw != zeros
+                    if cleared:
+                        self._end_epoch()
+                        row[p0:p1] = zeros
+                if cleared and self._clear_listeners:
+                    self._cleared(p0, p1, 1 << client)
+                pages = np.frombuffer(bytearray(raw), dtype=np.bool_)
+                return DirtyBitmapSnapshot(p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS,
+                                           pages, client)
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         with self.lock:
             seg = self._bits[c, p0:p1]
             pages = seg.astype(np.bool_)
-            self.clear_generation += 1
+            self._end_epoch()
             seg.fill(0)
         if self._clear_listeners:
             self._cleared(p0, p1, 1 << c)

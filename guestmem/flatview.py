@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 
 from .dirty import TARGET_PAGE_BITS
+from .region import RegionKind
 
 class FlatRange:
     """[addr, addr+size) of the address space answered by `mr` at `offset_in_region`.
@@ -25,7 +26,8 @@ class FlatRange:
 
     __slots__ = ("addr", "size", "end", "mr", "offset_in_region", "readonly", "romd_mode",
                  "dirty_log_mask", "nonvolatile", "direct_read", "direct_write", "rom_write",
-                 "host", "host_mv", "host_delta", "ram_addr_delta", "ram_list", "check_clients")
+                 "host", "host_mv", "host_delta", "ram_addr_delta", "ram_list", "check_clients",
+                 "fast_entry")
 
     def __init__(self, addr, size, mr, offset_in_region, readonly, romd_mode, dirty_log_mask,
                  nonvolatile=False):
@@ -38,13 +40,16 @@ class FlatRange:
         self.romd_mode = romd_mode
         self.dirty_log_mask = dirty_log_mask
         self.nonvolatile = nonvolatile
+        #: what an AddressSpace's RAM cache keeps for this range (built on first use)
+        self.fast_entry = None
         self._derive()
 
     def _derive(self) -> None:
         mr = self.mr
         block = mr.ram_block
-        is_ram = mr.kind in ("ram", "rom")
-        self.direct_read = block is not None and (is_ram or (mr.kind == "rom_device" and self.romd_mode))
+        is_ram = mr.kind is RegionKind.RAM or mr.kind is RegionKind.ROM
+        self.direct_read = block is not None and (
+            is_ram or (mr.kind is RegionKind.ROM_DEVICE and self.romd_mode))
         self.direct_write = is_ram and not self.readonly
         self.rom_write = is_ram and self.readonly
         clients = [c for c in range(3) if self.dirty_log_mask & (1 << c)]
@@ -254,6 +259,3 @@ def generate_memory_topology(root) -> FlatView:
         b.render(root, -root.addr, 0, 1 << 64, False, False)
     return FlatView(flatview_simplify(b.ranges), root)
 
-
-def pages_of(ram_addr: int, length: int) -> range:
-    return range(ram_addr >> TARGET_PAGE_BITS, (ram_addr + length - 1 >> TARGET_PAGE_BITS) + 1)

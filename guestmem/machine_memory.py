@@ -29,9 +29,10 @@ from .dimm import (
     ACPI_MAX_RAM_SLOTS, GiB, RAM_ADDR_MAX, MemoryOpts, PCDIMM,
     parse_device_opts, parse_memory_opts, parse_object_opts,
 )
-from .region import MemoryRegion, memory_region_transaction_begin, memory_region_transaction_commit
+from .region import (MemoryRegion, memory_region_transaction_active,
+                     memory_region_transaction_begin, memory_region_transaction_commit)
 
-from .errors import BackendError, DeviceError, GuestMemError, MemoryConfigError
+from .errors import BackendError, DeviceError, GuestMemError, MemoryConfigError, RAMBlockError
 
 __all__ = ["MachineMemory", "PC_DEFAULT_RAM_ID", "PC_MAX_RAM_BELOW_4G", "FOUR_GIB"]
 
@@ -375,12 +376,25 @@ class MachineMemory:
         """device_del: unmap the DIMM, free its slot, address range and ram_addr_t range."""
         self._check_open()
         target = self._find_dimm(dimm)
+        self._check_not_dma_mapped(target)
+        if memory_region_transaction_active():
+            # the old FlatView stays in use until the outer commit: freeing the block now
+            # would let accesses keep writing into it
+            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged inside a memory "
+                              "region transaction; commit it first")
+        offset = target.mr.addr
         memory_region_transaction_begin()
         try:
             self.device_memory.del_subregion(target.mr)
         finally:
             memory_region_transaction_commit()
-        self._free_ram_region(target.mr)
+        try:
+            # waits for accesses still writing through the old map (RAMList.ram_block_free)
+            self._free_ram_region(target.mr)
+        except RAMBlockError as e:
+            # a DMA mapping was made while the map changed: put the DIMM back as it was
+            self.device_memory.add_subregion(offset, target.mr)
+            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged: {e}") from None
         target.backend.set_mapped(False)
         self._dimms.remove(target)
         target.slot, target.addr = target.requested_slot, target.requested_addr
@@ -388,6 +402,16 @@ class MachineMemory:
         target.backend = None
         target.machine = None
         return target
+
+    @staticmethod
+    def _check_not_dma_mapped(dimm: PCDIMM) -> None:
+        """QEMU keeps a region alive while address_space_map holds it; we refuse the unplug
+        instead, so the DIMM's memory never outlives its place in the map."""
+        block = dimm.mr.ram_block
+        if block is not None and block.dma_mappings:
+            first = min(repr(m) for m in block.dma_mappings)
+            raise DeviceError(f"pc-dimm '{dimm.id}' cannot be unplugged while DMA mapping "
+                              f"{first} is live; unmap it first")
 
     def _find_dimm(self, dimm: str | PCDIMM) -> PCDIMM:
         if isinstance(dimm, PCDIMM):

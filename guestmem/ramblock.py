@@ -20,6 +20,7 @@ import numpy as np
 from .dirty import (DIRTY_CLIENTS_ALL, DIRTY_MEMORY_CODE, TARGET_PAGE_BITS,
                     DirtyMemory, page_align_up)
 from .errors import RAMBlockError
+from .rcu import synchronize_rcu
 
 #: find_ram_offset aligns candidates to BITS_PER_LONG pages so that each block starts on a
 #: whole word of the dirty bitmap.
@@ -59,7 +60,8 @@ class RAMBlock:
     """
 
     __slots__ = ("idstr", "host", "offset", "used_length", "max_length", "flags", "mr",
-                 "backend", "page_size", "ram_list", "resized", "freed", "_mmap", "__weakref__")
+                 "backend", "page_size", "ram_list", "resized", "freed", "dma_mappings", "_mmap",
+                 "__weakref__")
 
     def __init__(self, ram_list, idstr, host, offset, used_length, max_length, flags, mr,
                  backend, page_size, mm=None):
@@ -76,6 +78,9 @@ class RAMBlock:
         #: optional callback(idstr, new_size, host) run after a resize (QEMU's `resized`)
         self.resized: Callable | None = None
         self.freed = False
+        #: live direct DMA mappings into this block (address_space_map): while any exists the
+        #: block cannot be freed, as QEMU's memory_region_ref keeps the region alive.
+        self.dma_mappings: set = set()
         self._mmap = mm
 
     @property
@@ -138,6 +143,10 @@ class RAMBlock:
                 f"max={self.max_length:#x}{', freed' if self.freed else ''})")
 
 
+def _first_mapping(block: RAMBlock) -> str:
+    return min((repr(m) for m in block.dma_mappings), default="?")
+
+
 class RAMList:
     """ram_list: the RAMBlocks of one machine and their dirty bitmaps.
 
@@ -158,6 +167,10 @@ class RAMList:
         #: clean (i.e. that holds translated code): TCG's tb_invalidate_phys_range.
         self.code_invalidate_hook: Callable[[int, int], None] | None = None
         self.global_dirty_log = False
+        #: called as fn(ram_list) after global_dirty_log_start/stop (the memory core rebuilds
+        #: the FlatViews of the address spaces that map this RAMList's blocks).
+        self._global_log_observers: list[Callable[["RAMList"], None]] = []
+        self._markers: dict[int, Callable] = {}
 
     # -- allocation -------------------------------------------------------------------------
     def find_ram_offset(self, size: int) -> int:
@@ -278,7 +291,13 @@ class RAMList:
         return host[:maxlen]
 
     def ram_block_free(self, block: RAMBlock) -> None:
-        """qemu_ram_free: drop the block; its ram_addr range becomes a gap later blocks reuse."""
+        """qemu_ram_free: drop the block; its ram_addr range becomes a gap later blocks reuse.
+
+        The block must be unmapped from every region tree first, and no DMA mapping may
+        still point into it.  Accesses that began before the unmapping may still be writing
+        into it: wait for them (a grace period, as QEMU's reclaim_ramblock runs from
+        call_rcu), so no write lands in the block, or marks its ram_addr range, after this
+        returns."""
         if not isinstance(block, RAMBlock):
             raise RAMBlockError(f"{block!r} is not a RAMBlock")
         with self.mutex:
@@ -289,6 +308,13 @@ class RAMList:
             if mr is not None and mr._is_mapped():
                 raise RAMBlockError(f"RAMBlock {block.idstr!r} is still mapped through region "
                                     f"{mr.name!r}; del_subregion it first")
+        synchronize_rcu()
+        with self.mutex:
+            if block.freed or block not in self.blocks:
+                raise RAMBlockError(f"RAMBlock {block.idstr!r} was freed meanwhile")
+            if block.dma_mappings:
+                raise RAMBlockError(f"RAMBlock {block.idstr!r} is in use by DMA mapping "
+                                    f"{_first_mapping(block)}; unmap it first")
             i = self.blocks.index(block)
             del self.blocks[i]
             del self._offsets[i]
@@ -342,6 +368,14 @@ class RAMList:
         return max(((b.offset + b.max_length) >> TARGET_PAGE_BITS for b in self.blocks), default=0)
 
     # -- dirty logging ----------------------------------------------------------------------
+    def write_marker(self, mask: int) -> Callable:
+        """The notdirty check for RAM writes that log the clients in `mask`:
+        DirtyMemory.make_marker over invalidate_and_set_dirty, one per mask."""
+        m = self._markers.get(mask)
+        if m is None:
+            m = self._markers[mask] = self.dirty.make_marker(mask, self.invalidate_and_set_dirty)
+        return m
+
     def invalidate_and_set_dirty(self, ram_addr: int, length: int, mask: int) -> None:
         """physmem.c invalidate_and_set_dirty: a write of [ram_addr, +length) happened.  If the
         CODE client is in `mask` and a page of the range is protected (CODE bit clean), the
@@ -372,9 +406,14 @@ class RAMList:
         self.global_dirty_log = False
         self._global_log_changed()
 
+    def add_global_log_observer(self, fn: Callable[["RAMList"], None]) -> None:
+        """Call fn(ram_list) after the global dirty log starts or stops (once per fn)."""
+        if fn not in self._global_log_observers:
+            self._global_log_observers.append(fn)
+
     def _global_log_changed(self) -> None:
-        from . import region  # late import: region builds on this module
-        region._global_dirty_log_changed(self)
+        for fn in tuple(self._global_log_observers):
+            fn(self)
 
     def __iter__(self):
         return iter(list(self.blocks))

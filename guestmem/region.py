@@ -20,22 +20,18 @@ from __future__ import annotations
 import contextlib
 import itertools
 import operator
+import threading
 import weakref
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Callable
 
-import numpy as np
-
 from .dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
-                    TARGET_PAGE_BITS, DirtyBitmapSnapshot, DirtyClient)
+                    DirtyBitmapSnapshot, DirtyClient)
 from .errors import DirtyMemoryError, RAMBlockError, RegionError
 from .ramblock import RAMBlockFlags, RAMList
 
 UINT64_MAX = (1 << 64) - 1
-#: The dirty clients named by each client mask (loops over a mask's bits).
-_MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
-                      for m in range(1 << DIRTY_MEMORY_NUM))
 SIZE_2_64 = 1 << 64
 
 
@@ -150,20 +146,21 @@ def _register_address_space(as_) -> None:
     _address_spaces[next(_as_serial)] = as_
 
 
-def _unregister_address_space(as_) -> None:
-    for k, v in list(_address_spaces.items()):
-        if v is as_:
-            del _address_spaces[k]
-
-
 def address_spaces() -> list:
     """The live address spaces, in creation order (QEMU's address_spaces list)."""
     return [v for _, v in sorted(_address_spaces.items(), key=lambda kv: kv[0])]
 
 
+#: Map changes come from one thread at a time (QEMU makes them under the BQL); accesses never
+#: take this lock -- they read the published FlatView (see guestmem.rcu).
+_map_lock = threading.RLock()
+
+
 def memory_region_transaction_begin() -> None:
-    """Start (or nest) a transaction: FlatViews are rebuilt at the outermost commit only."""
+    """Start (or nest) a transaction: FlatViews are rebuilt at the outermost commit only.
+    Another thread's transaction waits until this one is committed."""
     global _transaction_depth
+    _map_lock.acquire()
     _transaction_depth += 1
 
 
@@ -171,22 +168,36 @@ def memory_region_transaction_commit() -> None:
     """End a transaction; at depth 0 rebuild the FlatViews of every changed address space and
     tell their MemoryListeners what changed."""
     global _transaction_depth, _pending_roots, _pending_spaces
-    if _transaction_depth <= 0:
+    if _transaction_depth <= 0 or not _map_lock.acquire(blocking=False):
         raise RegionError("memory_region_transaction_commit() without a matching begin()")
-    _transaction_depth -= 1
-    if _transaction_depth:
-        return
-    while _pending_roots or _pending_spaces:
-        roots, spaces = _pending_roots, _pending_spaces
-        _pending_roots, _pending_spaces = set(), []
-        views: dict = {}
-        _transaction_depth += 1  # listeners may edit the map; their edits land in a new round
-        try:
-            for as_ in address_spaces():
-                if as_.root in roots or any(as_ is s for s in spaces):
-                    as_._update_topology(views)
-        finally:
-            _transaction_depth -= 1
+    _map_lock.release()  # the probe's own hold; the one from begin() is released below
+    try:
+        _transaction_depth -= 1
+        if _transaction_depth:
+            return
+        while _pending_roots or _pending_spaces:
+            roots, spaces = _pending_roots, _pending_spaces
+            _pending_roots, _pending_spaces = set(), []
+            views: dict = {}
+            _transaction_depth += 1  # listeners may edit the map; their edits land in a new round
+            try:
+                for as_ in address_spaces():
+                    if as_.root in roots or any(as_ is s for s in spaces):
+                        as_._update_topology(views)
+            finally:
+                _transaction_depth -= 1
+    finally:
+        _map_lock.release()
+
+
+def memory_region_transaction_active() -> bool:
+    """Is the calling thread inside a transaction, with changes not yet published?"""
+    if not _map_lock.acquire(blocking=False):
+        return False  # another thread's transaction
+    try:
+        return _transaction_depth > 0
+    finally:
+        _map_lock.release()
 
 
 @contextlib.contextmanager
@@ -315,13 +326,33 @@ def _client(client) -> int:
     return c
 
 
+class RegionKind(StrEnum):
+    """What a MemoryRegion is (QEMU tells them apart by ram/rom_device/ops/alias fields).
+    A StrEnum, so ``mr.kind == "io"`` keeps working."""
+
+    CONTAINER = "container"
+    RAM = "ram"
+    ROM = "rom"
+    ROM_DEVICE = "rom_device"
+    IO = "io"
+    ALIAS = "alias"
+
+
+_RAM_KINDS = (RegionKind.RAM, RegionKind.ROM)
+
+
 class MemoryRegion:
     """A node of the memory tree.  Build with the classmethods container/ram/rom/rom_device/
     io/alias; map with add_subregion; read the result through an AddressSpace."""
 
-    def __init__(self, name: str, size: int, kind: str = "container"):
+    def __init__(self, name: str, size: int, kind: RegionKind | str = RegionKind.CONTAINER):
         if not isinstance(name, str):
             raise RegionError(f"region name must be a string, got {name!r}")
+        try:
+            kind = RegionKind(kind)
+        except ValueError:
+            raise RegionError(f"region {name!r}: unknown kind {kind!r}: expected one of "
+                              f"{', '.join(k.value for k in RegionKind)}") from None
         self.name = name
         self.size = _size(f"size of region {name!r}", size)
         self.kind = kind
@@ -348,7 +379,7 @@ class MemoryRegion:
     @classmethod
     def container(cls, name: str, size: int) -> "MemoryRegion":
         """memory_region_init: a pure container."""
-        return cls(name, size, "container")
+        return cls(name, size, RegionKind.CONTAINER)
 
     @classmethod
     def _with_ram(cls, name, size, kind, ram_list, backend=None, max_size=None):
@@ -367,6 +398,7 @@ class MemoryRegion:
             if max_size is not None:
                 raise RegionError(f"region {name!r}: a backend-backed region cannot be resizeable")
         block = ram_list.ram_block_add(name, mr.size, max_size=max_size, mr=mr, backend=backend)
+        ram_list.add_global_log_observer(_global_dirty_log_changed)
         mr.ram_block = block
         mr.ram_list = ram_list
         mr.backend = backend
@@ -379,12 +411,12 @@ class MemoryRegion:
     def ram(cls, name: str, size: int, *, ram_list: RAMList, backend=None,
             max_size: int | None = None) -> "MemoryRegion":
         """memory_region_init_ram / _resizeable_ram / host_memory_backend_get_memory."""
-        return cls._with_ram(name, size, "ram", ram_list, backend, max_size)
+        return cls._with_ram(name, size, RegionKind.RAM, ram_list, backend, max_size)
 
     @classmethod
     def rom(cls, name: str, size: int, *, ram_list: RAMList) -> "MemoryRegion":
         """memory_region_init_rom: RAM the guest reads; guest writes are dropped."""
-        mr = cls._with_ram(name, size, "rom", ram_list)
+        mr = cls._with_ram(name, size, RegionKind.ROM, ram_list)
         mr.readonly = True
         return mr
 
@@ -395,7 +427,7 @@ class MemoryRegion:
         if not isinstance(ops, MemoryRegionOps):
             raise RegionError(f"region {name!r}: ops must be MemoryRegionOps, got {ops!r}")
         ops.check(f"region {name!r} ops")
-        mr = cls._with_ram(name, size, "rom_device", ram_list)
+        mr = cls._with_ram(name, size, RegionKind.ROM_DEVICE, ram_list)
         mr.ops = ops
         return mr
 
@@ -405,7 +437,7 @@ class MemoryRegion:
         if not isinstance(ops, MemoryRegionOps):
             raise RegionError(f"region {name!r}: ops must be MemoryRegionOps, got {ops!r}")
         ops.check(f"region {name!r} ops")
-        mr = cls(name, size, "io")
+        mr = cls(name, size, RegionKind.IO)
         mr.ops = ops
         mr.terminates = True
         return mr
@@ -415,7 +447,7 @@ class MemoryRegion:
         """memory_region_init_alias: [offset, offset+size) of `target`."""
         if not isinstance(target, MemoryRegion):
             raise RegionError(f"alias {name!r}: target must be a MemoryRegion, got {target!r}")
-        mr = cls(name, size, "alias")
+        mr = cls(name, size, RegionKind.ALIAS)
         offset = _int(f"alias {name!r} offset", offset)
         if offset < 0 or offset + mr.size > target.size:
             raise RegionError(f"alias {name!r}: window {offset:#x}+{mr.size:#x} is outside target "
@@ -428,13 +460,13 @@ class MemoryRegion:
     # -- predicates ------------------------------------------------------------------------
     def is_ram(self) -> bool:
         """memory_region_is_ram (ram and rom; not rom_device)."""
-        return self.kind in ("ram", "rom")
+        return self.kind in _RAM_KINDS
 
     def is_rom(self) -> bool:
         return self.is_ram() and self.readonly
 
     def is_romd(self) -> bool:
-        return self.kind == "rom_device" and self.romd_mode
+        return self.kind is RegionKind.ROM_DEVICE and self.romd_mode
 
     def type_name(self, legacy: bool = False) -> str:
         """memory_region_type, as `info mtree` prints it.  Current QEMU calls a region with
@@ -640,7 +672,7 @@ class MemoryRegion:
 
     def rom_device_set_romd(self, romd_mode: bool) -> None:
         """memory_region_rom_device_set_romd: leave romd mode to send reads to the ops too."""
-        if self.kind != "rom_device":
+        if self.kind is not RegionKind.ROM_DEVICE:
             raise RegionError(f"region {self.name!r} is not a rom_device")
         romd_mode = bool(romd_mode)
         if romd_mode == self.romd_mode:
@@ -709,35 +741,14 @@ class MemoryRegion:
         """memory_region_set_dirty: mark for every client that logs this region.
 
         Devices call this after every store into their own RAM (the VGA window marks VRAM
-        per access), so a RAM region's in-range int arguments skip the general checks."""
+        per access), so a RAM region's in-range int arguments skip the general checks and go
+        straight to DirtyMemory.set_dirty_range, whose small-range path needs no lock for a
+        page that is already dirty."""
         rb = self.ram_block
         if (rb is not None and type(addr) is int and type(size) is int and 0 <= addr
                 and 0 < size and addr + size <= self.size and not self._dead):
-            start = rb.offset + addr
-            p0 = start >> TARGET_PAGE_BITS
-            p1 = (start + size - 1) >> TARGET_PAGE_BITS
-            dm = self.ram_list.dirty
-            if p1 - p0 < 2 and (p1 + 1) << TARGET_PAGE_BITS <= dm.size:
-                # One or two pages: test the bytes through the rows' memoryviews first (as
-                # the AddressSpace fast path does: a page already dirty for every client
-                # needs nothing -- a snapshot that clears it after this test happens after
-                # the store, so it still sees it), else set them under the bitmaps' lock.
-                clients = _MASK_CLIENTS[self.effective_dirty_log_mask()]
-                rows = dm.rows
-                for c in clients:
-                    row = rows[c]
-                    if not (row[p0] and row[p1]):
-                        break
-                else:
-                    return
-                with dm.lock:
-                    rows = dm.rows
-                    for c in clients:
-                        row = rows[c]
-                        row[p0] = 1
-                        row[p1] = 1
-                return
-            dm.set_dirty_range(start, size, self.effective_dirty_log_mask())
+            self.ram_list.dirty.set_dirty_range(rb.offset + addr, size,
+                                                self.effective_dirty_log_mask())
             return
         mr, start, size = self._ram_range(addr, size)
         mr.ram_list.dirty.set_dirty_range(start, size, mr.effective_dirty_log_mask())
@@ -762,27 +773,9 @@ class MemoryRegion:
         if (rb is not None and type(addr) is int and type(size) is int and type(client) is int
                 and 0 <= client < DIRTY_MEMORY_NUM and 0 <= addr and 0 < size
                 and addr + size <= self.size and not self._dead):
-            # A display loop's once-per-frame call: the bytes of the client's row, copied and
-            # zeroed under the bitmaps' lock through the rows' memoryviews.
-            start = rb.offset + addr
-            p0 = start >> TARGET_PAGE_BITS
-            p1 = (start + size + (1 << TARGET_PAGE_BITS) - 1) >> TARGET_PAGE_BITS
-            dm = self.ram_list.dirty
-            if p1 <= dm.npages:
-                _log_sync_region(self)
-                zeros = bytes(p1 - p0)
-                with dm.lock:
-                    row = dm.rows[client]
-                    raw = row[p0:p1].tobytes()
-                    cleared = raw != zeros
-                    if cleared:
-                        row[p0:p1] = zeros
-                        dm.clear_generation += 1
-                if cleared and dm._clear_listeners:
-                    dm._cleared(p0, p1, 1 << client)
-                pages = np.frombuffer(bytearray(raw), dtype=np.bool_)
-                return DirtyBitmapSnapshot(p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS,
-                                           pages, client)
+            # A display loop's once-per-frame call: DirtyMemory takes its int fast path.
+            _log_sync_region(self)
+            return self.ram_list.dirty.snapshot_and_clear_dirty(rb.offset + addr, size, client)
         c = _client(client)
         mr, start, size = self._ram_range(addr, size)
         _log_sync_region(mr)
@@ -809,7 +802,7 @@ class MemoryRegion:
 
     def __repr__(self) -> str:
         extra = f" -> {self.alias.name!r}@{self.alias_offset:#x}" if self.alias is not None else ""
-        return (f"<MemoryRegion {self.kind} {self.name!r} size={self.size:#x} addr={self.addr:#x} "
+        return (f"<MemoryRegion {self.kind.value} {self.name!r} size={self.size:#x} addr={self.addr:#x} "
                 f"prio={self.priority}{extra}{'' if self.enabled else ' disabled'}>")
 
 

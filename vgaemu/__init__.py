@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 # not start pygame.
 _LAZY = {
     "Machine": ("vgaemu.machine", "Machine"),
+    "Compat": ("vgaemu.compat", "Compat"),
     "TraceRecorder": ("vgaemu.replay", "TraceRecorder"),
     "profile": ("vgaemu.frontends.profile", "profile"),
     "Guest": ("vgaemu.guest", "Guest"),

@@ -267,6 +267,45 @@ def display_available() -> bool:
         return False
 
 
+def check_output_file(path, what: str) -> None:
+    """Fail before the run, not after it, when ``path`` cannot be written. Nothing is created
+    (an option error leaves no directory behind; the writer creates missing parents): an
+    existing parent gets the file opened for writing without truncating it -- created and
+    removed again when it did not exist; otherwise the nearest existing ancestor must be a
+    directory we may create entries in."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise CLIError(f"{what} {path}: is a directory")
+        for parent in reversed(p.parents):
+            if parent.exists() and not parent.is_dir():
+                raise CLIError(f"cannot write {what} {path}: {parent} is not a directory")
+        if not p.parent.exists():
+            base = next(a for a in p.absolute().parents if a.exists())
+            if not os.access(base, os.W_OK | os.X_OK):
+                raise CLIError(f"cannot write {what} {path}: cannot create directories in {base}")
+            return
+        if p.exists():
+            with open(p, "r+b"):
+                pass
+        else:
+            with open(p, "xb"):
+                pass
+            p.unlink()
+    except OSError as e:
+        raise CLIError(f"cannot write {what} {path}: {e.strerror or e}") from None
+
+
+def check_output_dir(path, what: str) -> None:
+    """Like check_output_file for a directory the run writes files into."""
+    d = Path(path)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot create {what} {path}: {e.strerror or e}") from None
+    check_output_file(d / ".vgaemu-write-check", what)
+
+
 def _say(msg: str) -> None:
     print(msg, flush=True)
 
@@ -289,8 +328,10 @@ def _output(path: str | os.PathLike):
     when it succeeded, so Ctrl-C or an error never leaves a partial file behind."""
     final = Path(path)
     parent = final.parent
-    if not parent.is_dir():
-        raise CLIError(f"cannot write {path}: directory {parent} does not exist")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot write {path}: {e.strerror or e}") from None
     tmp = parent / f".{final.stem}.partial-{os.getpid()}{final.suffix}"
     try:
         yield tmp
@@ -298,14 +339,6 @@ def _output(path: str | os.PathLike):
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def _check_outputs(*paths) -> None:
-    """Refuse an output whose directory is missing before anything runs (an option error then
-    costs no run and creates nothing)."""
-    for path in paths:
-        if path and not Path(path).parent.is_dir():
-            raise CLIError(f"cannot write {path}: directory {Path(path).parent} does not exist")
 
 
 def _animation_recorders(args) -> list[tuple[str, str, object]]:
@@ -317,7 +350,7 @@ def _animation_recorders(args) -> list[tuple[str, str, object]]:
         path = getattr(args, kind, None)
         if path:
             animation_format(path, kind)
-            _check_outputs(path)
+            check_output_file(path, f"--{kind}")
             out.append((kind, path, AnimationRecorder(scale=args.scale or 1)))
     return out
 
@@ -363,7 +396,11 @@ def cmd_run(args) -> int:
             every = _positive_int(k)
         except argparse.ArgumentTypeError as e:
             raise CLIError(f"--screenshot-every K: {e}") from None
-    _check_outputs(args.screenshot, args.record)
+        check_output_dir(shot_dir, "--screenshot-every directory")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
+    if args.record:
+        check_output_file(args.record, "--record trace")
     animations = _animation_recorders(args)
     if every and not args.headless:
         raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
@@ -427,7 +464,8 @@ def cmd_replay(args) -> int:
 
     if not Path(args.trace).is_file():
         raise CLIError(f"trace not found: {args.trace}")
-    _check_outputs(args.screenshot)
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
     animations = _animation_recorders(args)
     machine = make_machine(args)
     listeners = [rec for _, _, rec in animations]
@@ -436,21 +474,15 @@ def cmd_replay(args) -> int:
         for rec in listeners:
             rec.refresh(machine, stats)
 
-    result = replay(args.trace, machine=machine, on_refresh=on_refresh if listeners else None,
-                    screenshot=None)
+    # screendumps stream to OUT-<name>.png as the ops run (bounded memory for any trace)
+    result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False,
+                    on_refresh=on_refresh if listeners else None)
     _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
     if args.screenshot:
-        from vgaemu.frontends.imaging import write_png
-        from vgaemu.replay import screendump_path
-
-        with _output(args.screenshot) as tmp:
-            write_png(tmp, result.image)
         _say(f"screenshot written to {Path(args.screenshot).resolve()}")
         for d in result.screendumps:
-            path = screendump_path(args.screenshot, d.name)
-            with _output(path) as tmp:
-                write_png(tmp, d.image)
-            _say(f"screendump {d.name!r} written to {path.resolve()}")
+            if d.path is not None:
+                _say(f"screendump {d.name!r} written to {Path(d.path).resolve()}")
     elif result.screendumps:
         _say(f"{len(result.screendumps)} screendump op(s) not written (give --screenshot OUT.png "
              "to write them as OUT-<name>.png)")
@@ -474,8 +506,10 @@ def cmd_profile(args) -> int:
     from vgaemu.guest import load_script
 
     script = resolve_script(args.script)
-    _check_outputs(args.json, args.csv, args.plot, args.heatmap)
     main = load_script(script)  # report a broken script once, before either run
+    for flag in ("json", "csv", "plot", "heatmap"):
+        if getattr(args, flag):
+            check_output_file(getattr(args, flag), f"--{flag}")
     report = profile(str(script), frames=args.frames, repeat=args.repeat,
                      machine_factory=lambda: make_machine(args, main), name=script.stem)
     _say(report.summary())
@@ -529,7 +563,6 @@ def cmd_demo(args) -> int:
     from vgaemu.guest import load_script, run_guest
 
     script = resolve_script(DEFAULT_DEMO)
-    _check_outputs(args.screenshot)
     main = load_script(script)
     machine = make_machine(args, main)
     if display_available():
@@ -547,6 +580,7 @@ def cmd_demo(args) -> int:
     from vgaemu.frontends.headless import HeadlessSink
 
     frames = args.frames or HEADLESS_DEFAULT_FRAMES
+    check_output_file(args.screenshot, "--screenshot")
     sink = HeadlessSink()
     result = run_guest(machine, main, sink, max_frames=frames)
     with _output(args.screenshot) as tmp:
@@ -588,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
     except KeyboardInterrupt:
         print("vgaemu: interrupted", file=sys.stderr)
+        _exit_past_guest_threads(130)
         return 130
 
 
@@ -606,14 +641,28 @@ def _main(argv: list[str] | None) -> int:
         if text is not None:
             _say(text)
             return 0
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # one line, no traceback (VGAEMU_TRACEBACK=1 shows it)
         if os.environ.get("VGAEMU_TRACEBACK"):
             raise
         print(f"vgaemu {args.command}: error: {_message(exc)}", file=sys.stderr)
-        return EXIT_ERROR
+        status = EXIT_ERROR
+    _exit_past_guest_threads(status)
+    return status
+
+
+def _exit_past_guest_threads(status: int) -> None:
+    """A guest's non-daemon thread that outlived its run (already reported as an error by
+    run_guest) would keep the interpreter from exiting: leave without waiting for it."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _message(exc: BaseException) -> str:

@@ -25,6 +25,3 @@ class VirtualClock:
             raise ValueError(f"virtual time cannot go backwards (advance by {ns} ns)")
         self.now_ns += ns
         return self.now_ns
-
-    def advance_frame(self) -> int:
-        return self.advance(FRAME_NS)

@@ -85,10 +85,6 @@ def find_qemu(qemu: str | None = None) -> str:
                        " install qemu-system-x86 (Debian/Ubuntu) or compare with goldens (qemu=False)")
 
 
-def _trace_name(trace) -> str:
-    return Path(trace).stem if isinstance(trace, (str, os.PathLike)) else "trace"
-
-
 def _run_oracle(oracle: Path, qemu: str, trace: Path, out: Path, timeout: float) -> str | None:
     cmd = [sys.executable, str(oracle), "--qemu", qemu, "--timeout", str(timeout), str(trace), str(out)]
     try:

@@ -241,11 +241,10 @@ class DMAEngine:
         total = width * height
         if width == 0 or height == 0 or total > DMA_MAX_TRANSFER or (fill and width % unit):
             raise _Fault(DMAError.BAD_LENGTH, dst)
-        rows = np.arange(height, dtype=np.int64)
-        dst_starts = dst + rows * dstride
+        dst_starts = _row_starts(dst, height, dstride, width)
         self._check_rows(dst_starts, width, DMAError.DST_UNASSIGNED, is_write=True)
         if not fill:
-            src_starts = src + rows * sstride
+            src_starts = _row_starts(src, height, sstride, width)
             self._check_rows(src_starts, width, DMAError.SRC_UNASSIGNED, is_write=False)
             self._check_overlap(src_starts, dst_starts, width)
         # Everything is valid: now move the bytes.
@@ -272,8 +271,6 @@ class DMAEngine:
     def _check_rows(self, starts: np.ndarray, width: int, code: DMAError, *, is_write: bool) -> None:
         lo = int(starts.min())
         hi = int(starts.max()) + width
-        if lo < 0 or hi > 1 << 64:
-            raise _Fault(DMAError.BAD_LENGTH, lo if lo < 0 else hi)
         # One look-up covers the common case: the whole span lies in assigned memory.
         bad = self._first_unassigned(lo, hi - lo)
         if bad is None:
@@ -354,6 +351,23 @@ class DMAEngine:
         res = dma_memory_rw(self.address_space, addr, view, direction)
         if res != MemTxResult.OK:
             raise _Fault(DMAError.BUS_ERROR, addr)
+
+
+def _row_starts(base: int, height: int, stride: int, width: int) -> np.ndarray:
+    """The start address of each row, after checking in Python integers that every row lies
+    in [0, 2**64): a range that wraps is BAD_LENGTH at the start of the row that wraps (or
+    the lowest address, below 0), never a numpy overflow. Rows that fit in int64 (every
+    address a machine maps) are int64; the rest are exact Python ints in an object array."""
+    last = base + (height - 1) * stride
+    lo, hi = min(base, last), max(base, last) + width
+    if lo < 0:
+        raise _Fault(DMAError.BAD_LENGTH, lo)
+    if hi > 1 << 64:
+        raise _Fault(DMAError.BAD_LENGTH, max(base, last))
+    rows = np.arange(height, dtype=np.int64)
+    if hi <= 1 << 63:
+        return base + rows * stride
+    return rows.astype(object) * stride + base
 
 
 def first_unassigned(address_space, addr: int, length: int) -> int | None:
@@ -448,6 +462,10 @@ class DMADriver:
         return self._r(REG_BYTES)
 
     def _addrs(self, src: int, dst: int) -> None:
+        for what, v in (("source", src), ("destination", dst)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
+                raise self._error_type(f"DMA {what} address {v!r} is not a 64-bit guest-physical "
+                                       "address (0..0xFFFFFFFFFFFFFFFF)")
         self._w(REG_SRC_LO, src)
         self._w(REG_SRC_HI, src >> 32)
         self._w(REG_DST_LO, dst)

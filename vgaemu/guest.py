@@ -43,6 +43,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -53,10 +54,14 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from vgaemu.errors import GuestError
+from vgaemu.vga.state import GR_MISC, GR_PLANE_READ, SR_PLANE_WRITE
 
 #: One 60 Hz frame of virtual time, in whole microseconds: what INT 15h AH=86h can wait, so
 #: a recorded run and its replay (here or in QEMU) see the same time at every op.
 FRAME_US = 16667
+#: Guest fills are written in pieces of this many bytes (a multiple of 4); longer reads and
+#: fills are checked against the memory map before any buffer is made.
+FILL_CHUNK = 1 << 20
 LEGACY_WINDOW_START = 0xA0000
 LEGACY_WINDOW_END = 0xC0000
 
@@ -69,6 +74,15 @@ class GuestExit(BaseException):
     """
 
 
+class _ThreadFailure(BaseException):
+    """A thread the guest started died of an exception: the run fails with it."""
+
+    def __init__(self, error: BaseException, thread_name: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.thread_name = thread_name
+
+
 class _SinkFailure(BaseException):
     """Carries a front end's exception out through the guest's code untouched (a guest's
     ``except Exception`` must not swallow it, and it is not the guest's fault)."""
@@ -76,6 +90,56 @@ class _SinkFailure(BaseException):
     def __init__(self, error: BaseException) -> None:
         super().__init__(error)
         self.error = error
+
+
+#: How long run_guest waits, after main() returned, for the threads the guest started.
+THREAD_GRACE_SECONDS = 1.0
+
+
+class GuestThreads:
+    """The threads a guest starts during a run, watched as QEMU watches its vCPU threads:
+    an exception that ends one is the guest's failure (reported at the guest's next frame()
+    and when main returns), not a traceback on stderr and a run that "succeeded"; and a
+    non-daemon thread still running after main() returned is an error, not a hung exit.
+
+    Works through ``threading.excepthook``, restored when the run ends; threads that
+    existed before the run keep the previous hook.
+    """
+
+    def __init__(self) -> None:
+        self._before = set(threading.enumerate())
+        self.failure: tuple[BaseException, str] | None = None
+        self._lock = threading.Lock()
+        self._previous = None
+
+    def __enter__(self) -> "GuestThreads":
+        self._previous = threading.excepthook
+        threading.excepthook = self._hook
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if threading.excepthook == self._hook:
+            threading.excepthook = self._previous
+
+    def _hook(self, args) -> None:
+        thread = args.thread
+        if thread is None or thread in self._before or args.exc_type is SystemExit:
+            self._previous(args)
+            return
+        with self._lock:
+            if self.failure is None:
+                self.failure = (args.exc_value, thread.name)
+
+    def started(self) -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in self._before and t.is_alive()]
+
+    def lingering(self, grace: float) -> list[threading.Thread]:
+        """Non-daemon threads of the guest still alive after waiting up to ``grace`` s."""
+        deadline = time.monotonic() + grace
+        alive = [t for t in self.started() if not t.daemon]
+        for t in alive:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return [t for t in alive if t.is_alive()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +200,8 @@ class Guest:
         self._dirty_since_frame = False
         self._bios = None
         self._dma = None
-        from vgaemu.replay import lfb_base_of
-
-        self.lfb_base = lfb_base_of(machine)
+        self._threads: GuestThreads | None = None
+        self.lfb_base = machine.vga.lfb_addr
         self.lfb_size = int(machine.vga.state.vram_size)
 
     # ---- recording ----------------------------------------------------------------------
@@ -216,7 +279,21 @@ class Guest:
         if self._recorder is not None:
             self._record_store("write", addr, len(data), data=data.tobytes().hex())
 
+    def _check_range(self, op: str, addr: int, n: int) -> None:
+        """Before allocating anything for a long access: every byte must have a region, as the
+        access itself would find out only after a buffer of ``n`` bytes existed."""
+        from vgaemu.dma import first_unassigned
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise GuestError(f"{op} at 0x{addr:X}: length must be an integer >= 0, got {n!r}")
+        if n > FILL_CHUNK:
+            bad = first_unassigned(self._mem, addr, n)
+            if bad is not None:
+                raise GuestError(f"{op} of {n} byte(s) at address 0x{addr:X} failed: "
+                                 f"DECODE_ERROR at 0x{bad:X} (no RAM or device answers there)")
+
     def read(self, addr: int, n: int) -> bytes:
+        self._check_range("read", addr, n)
         buf = bytearray(n)
         self._check(self._mem.read(addr, buf), "read", addr, n)
         self._record_read("read", addr, n)
@@ -227,10 +304,14 @@ class Guest:
         if unit not in (1, 2, 4) or n % unit:
             raise GuestError(f"fill at 0x{addr:X}: unit must be 1, 2 or 4 and divide len={n} (got unit={unit})")
         value &= (1 << (8 * unit)) - 1
+        self._check_range("fill", addr, n)
         pattern = np.frombuffer(value.to_bytes(unit, "little"), dtype=np.uint8)
-        data = np.tile(pattern, n // unit)
+        chunk = min(n, FILL_CHUNK)
+        data = np.tile(pattern, chunk // unit)
         self._dirty_since_frame = True
-        self._check(self._mem.write(addr, data), "fill", addr, n)
+        for pos in range(0, n, chunk):  # in pieces: memory stays bounded whatever n is
+            piece = data if n - pos >= chunk else data[:n - pos]
+            self._check(self._mem.write(addr + pos, piece), "fill", addr + pos, len(piece))
         self._record_store("fill", addr, n, len=_hexnum(n), val=_hexnum(value), unit=unit)
 
     def _store(self, op: str, size: int, addr: int, val: int) -> None:
@@ -285,7 +366,7 @@ class Guest:
         from vgaemu.bios.data import MM_PLANAR
 
         st = self.machine.vga.state
-        if st.vbe_enabled() or (st.gr[6] >> 2) & 3 not in (0, 1):
+        if st.vbe_enabled() or (st.gr[GR_MISC] >> 2) & 3 not in (0, 1):
             return None
         try:
             vmode = self.bios.current_mode()
@@ -300,8 +381,8 @@ class Guest:
         y, x = divmod(off, linelength)
         return [
             {"op": "int10", "ax": "0xD00", "bx": "0x0", "cx": _hexnum(x * 8), "dx": _hexnum(y)},
-            {"op": "outw", "port": "0x3C4", "val": _hexnum(st.sr[2] << 8 | 0x02)},
-            {"op": "outw", "port": "0x3CE", "val": _hexnum(st.gr[4] << 8 | 0x04)},
+            {"op": "outw", "port": "0x3C4", "val": _hexnum(st.sr[SR_PLANE_WRITE] << 8 | 0x02)},
+            {"op": "outw", "port": "0x3CE", "val": _hexnum(st.gr[GR_PLANE_READ] << 8 | 0x04)},
             {"op": "outb", "port": "0x3C4", "val": _hexnum(st.sr_index)},
             {"op": "outb", "port": "0x3CE", "val": _hexnum(st.gr_index)},
         ]
@@ -401,6 +482,9 @@ class Guest:
     def frame(self) -> FrameInfo:
         """Let the display loop run one frame; raises GuestExit once the run should end."""
         machine = self.machine
+        threads = self._threads
+        if threads is not None and threads.failure is not None:
+            raise _ThreadFailure(*threads.failure)
         if self.max_frames is not None and self.frame_index >= self.max_frames:
             raise GuestExit("frame limit")
         machine.clock.advance(FRAME_US * 1000)
@@ -482,7 +566,7 @@ def load_script(path) -> Callable:
 
 
 #: What a script's ``MACHINE = {...}`` may ask for (the machine options of the CLI).
-MACHINE_OPTION_NAMES = frozenset({"memory", "vram", "objects", "devices", "qemu_compat"})
+MACHINE_OPTION_NAMES = frozenset({"memory", "vram", "objects", "devices", "compat", "qemu_compat"})
 
 
 def machine_options(main) -> dict:
@@ -520,21 +604,41 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
     script = getattr(main, "__vgaemu_script__", None) or getattr(getattr(main, "__code__", None), "co_filename", None)
     t0 = time.perf_counter()
     stopped = "returned"
-    try:
+    with GuestThreads() as threads:
+        guest._threads = threads
         try:
-            result = main(guest)
-            if inspect.isgenerator(result):
-                for _ in result:
+            try:
+                result = main(guest)
+                if inspect.isgenerator(result):
+                    for _ in result:
+                        guest.frame()
+                if guest._dirty_since_frame or guest.frame_index == 0:
                     guest.frame()
-            if guest._dirty_since_frame or guest.frame_index == 0:
-                guest.frame()
-        except GuestExit:
-            limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
-            stopped = "max_frames" if limit else "quit"
-    except _SinkFailure as failure:
-        raise failure.error
-    except GuestError as exc:
-        raise GuestError(_describe(exc, script, "running")) from None
-    except Exception as exc:
-        raise GuestError(_describe(exc, script, "running")) from exc
+            except GuestExit:
+                limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
+                stopped = "max_frames" if limit else "quit"
+            except SystemExit as exc:  # sys.exit() in a guest: exit(0) ends it as a return would
+                if exc.code not in (None, 0):
+                    raise
+            lingering = threads.lingering(THREAD_GRACE_SECONDS)
+            if threads.failure is not None:
+                raise _ThreadFailure(*threads.failure)
+        except _SinkFailure as failure:
+            raise failure.error
+        except _ThreadFailure as failure:
+            raise GuestError(_describe(failure.error, script, "running")
+                             + f" (in guest thread {failure.thread_name!r})") from None
+        except GuestError as exc:
+            raise GuestError(_describe(exc, script, "running")) from None
+        except (KeyboardInterrupt, GuestExit):
+            raise
+        except BaseException as exc:  # a guest's own BaseException subclass, SystemExit(1), ...
+            raise GuestError(_describe(exc, script, "running")) from exc
+        finally:
+            guest._threads = None
+    if lingering:
+        names = ", ".join(repr(t.name) for t in lingering)
+        raise GuestError(f"{script or 'guest'}: guest thread(s) {names} still running "
+                         f"{THREAD_GRACE_SECONDS:g} s after main() returned (join them, or "
+                         "make them daemon threads)")
     return RunResult(guest.frame_index, stopped, time.perf_counter() - t0, guest.update_seconds)

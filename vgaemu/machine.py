@@ -29,8 +29,9 @@ from guestmem.mtree import mtree
 
 from vgaemu import dma
 from vgaemu.bios import VGABios
-from vgaemu.bios.vgabios import ROM_SEG
+from vgaemu.bios.data import ROM_SEG
 from vgaemu.clock import FRAME_NS, VirtualClock
+from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
 from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
 
@@ -47,11 +48,12 @@ def option_rom_size(image_size: int) -> int:
 
 
 class Machine:
-    """``Machine(memory="64M", vram="16M", objects=(), devices=(), qemu_compat=False)``.
+    """``Machine(memory="64M", vram="16M", objects=(), devices=(), compat=Compat.hardware())``.
 
     ``memory``/``objects``/``devices`` take QEMU's ``-m``, ``-object`` and ``-device``
     syntax (guestmem.MachineMemory); ``vram`` is the VGA memory size ("16M", QEMU's
-    vgamem_mb); ``qemu_compat`` reproduces QEMU 7.2 where it differs from VGA hardware.
+    vgamem_mb); ``compat`` says, row by row, where to follow VGA hardware and where QEMU 7.2
+    (:class:`vgaemu.compat.Compat`); ``qemu_compat=True`` is ``compat=Compat.qemu_7_2()``.
     """
 
     def __init__(
@@ -61,11 +63,12 @@ class Machine:
         objects: Iterable = (),
         devices: Iterable = (),
         *,
+        compat: Compat | None = None,
         qemu_compat: bool = False,
     ) -> None:
         from guestmem import MachineMemory
 
-        self.qemu_compat = bool(qemu_compat)
+        self.compat = Compat.of(compat, qemu_compat)
         self.clock = VirtualClock()
         self.ram_list = RAMList()
         self.system_memory = MemoryRegion.container("system", SYSTEM_MEMORY_SIZE)
@@ -77,7 +80,7 @@ class Machine:
         except GuestMemError as e:
             raise ConfigError(f"memory configuration: {e}") from e
         self.vga = VGA(ram_list=self.ram_list, vram_size=vram, clock=self.clock,
-                       qemu_compat=self.qemu_compat)
+                       compat=self.compat)
         self.vga.realize(self.system_memory, self.system_io)
         self.vga_rom = MemoryRegion.rom("vga.rom", option_rom_size(len(VGABios.rom_image())),
                                         ram_list=self.ram_list)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,6 @@ from vgaemu.errors import TraceError, VGAEmuError
 
 #: Below this the oracle keeps its loader, stack and code, so traces may not store there.
 MIN_GUEST_ADDR = 0xA0000
-#: QEMU's ``-vga std`` BAR0 under ``-machine pc``; used when the machine does not say.
-DEFAULT_LFB_BASE = 0xFD000000
 #: The registers an ``int``/``int10`` op may set (the oracle's REG_NAMES).
 REG_NAMES = ("ax", "bx", "cx", "dx", "si", "di", "bp", "es")
 
@@ -84,32 +83,60 @@ class Trace:
         return [op.name for op in self.ops if op.kind == "screendump"]
 
 
+#: A ``fill`` op is written in pieces of at most this many bytes (a multiple of 4).
+FILL_CHUNK = 1 << 20
+#: Longest screendump name: ``OUT-<name>.png`` must stay a legal file name (NAME_MAX 255).
+MAX_DUMP_NAME = 200
+
+_brief_repr = reprlib.Repr()
+_brief_repr.maxlevel = 3
+_brief_repr.maxstring = 40
+_brief_repr.maxother = 40
+_brief_repr.maxlong = 40
+
+
+def _brief(v: Any) -> str:
+    """A short repr for error messages: bounded in length and depth, whatever a trace holds."""
+    return _brief_repr.repr(v)
+
+
+def _hex(v: int) -> str:
+    """A value as an error message shows it (0x.. or a small negative number), shortened when
+    huge: a trace may hold a 5,000-digit number, and Python refuses to print those in decimal."""
+    if -(1 << 64) < v < 0:
+        return str(v)
+    text = f"{abs(v):X}"
+    if len(text) > 20:
+        text = f"{text[:8]}...({len(text)} hex digits)"
+    return ("-0x" if v < 0 else "0x") + text
+
+
 def _to_int(v: Any, what: str) -> int:
     """The oracle's number rule: JSON integers or strings in Python's base-0 syntax."""
     if isinstance(v, bool):
-        raise TraceError(f"{what}: expected an integer, got {v!r}")
+        raise TraceError(f"{what}: expected an integer, got {_brief(v)}")
     if isinstance(v, int):
         return v
     if isinstance(v, str):
         try:
             return int(v.strip(), 0)
         except ValueError:
-            raise TraceError(f"{what}: expected an integer such as 42 or \"0x3C8\", got {v!r}") from None
-    raise TraceError(f"{what}: expected an integer, got {v!r}")
+            raise TraceError(f"{what}: expected an integer such as 42 or \"0x3C8\", got {_brief(v)}") from None
+    raise TraceError(f"{what}: expected an integer, got {_brief(v)}")
 
 
 def _valid_name(name: str) -> bool:
-    return bool(name) and name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    return 0 < len(name) <= MAX_DUMP_NAME and name.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
 
 def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
     """Validate one raw op (a dict). Returns None for ops that do nothing (comment, nop) and
     a ``TraceOp`` with kind ``halt`` for halt. ``snap_count`` numbers unnamed screendumps."""
     if not isinstance(raw, dict) or "op" not in raw:
-        raise TraceError(f"op #{index}: expected an object with \"op\", got {raw!r:.80}")
+        raise TraceError(f"op #{index}: expected an object with \"op\", got {_brief(raw)}")
     kind = raw["op"]
     if not isinstance(kind, str) or kind not in OP_KINDS:
-        raise TraceError(f"op #{index} ({kind!r:.40}): unknown op; expected one of "
+        raise TraceError(f"op #{index} ({_brief(kind)}): unknown op; expected one of "
                          f"{', '.join(sorted(OP_KINDS - {'snapshot', 'nop'}))}")
     where = f"op #{index} ({kind})"
 
@@ -120,8 +147,7 @@ def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
             raise TraceError(f"{where}: missing \"{key}\"")
         v = _to_int(raw[key], f"{where}: {key}")
         if not lo <= v <= hi:
-            raise TraceError(f"{where}: {key}=0x{v:X} out of range 0x{lo:X}..0x{hi:X}"
-                             if v >= 0 else f"{where}: {key}={v} out of range 0x{lo:X}..0x{hi:X}")
+            raise TraceError(f"{where}: {key}={_hex(v)} out of range 0x{lo:X}..0x{hi:X}")
         return v
 
     def target(length: int) -> tuple[int, bool]:
@@ -168,7 +194,7 @@ def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
     if kind == "write":
         data = raw.get("data")
         if not isinstance(data, str):
-            raise TraceError(f"{where}: \"data\" must be a hex string, got {data!r:.40}")
+            raise TraceError(f"{where}: \"data\" must be a hex string, got {_brief(data)}")
         try:
             blob = bytes.fromhex(data)
         except ValueError:
@@ -183,9 +209,13 @@ def parse_op(raw: Any, index: int, snap_count: int = 0) -> TraceOp | None:
         return TraceOp(index, op=kind, kind="int", num=n, regs=regs)
     # screendump / snapshot
     name = raw.get("name", snap_count + 1)
+    if isinstance(name, bool) or not isinstance(name, (str, int)) or \
+            (isinstance(name, int) and not 0 <= name < 10 ** MAX_DUMP_NAME):
+        raise TraceError(f"{where}: name must be a string or a number >= 0, got {_brief(name)}")
     name = str(name)
     if not _valid_name(name):
-        raise TraceError(f"{where}: name {name!r} must be alphanumeric (plus - _ .)")
+        raise TraceError(f"{where}: name {_brief(name)} must be alphanumeric (plus - _ .), "
+                         f"1 to {MAX_DUMP_NAME} characters")
     return TraceOp(index, op=kind, kind="screendump", name=name)
 
 
@@ -249,11 +279,25 @@ def load_trace(source: Any) -> Trace:
                      f"{type(source).__name__}")
 
 
+def _json(text: str, where: str) -> Any:
+    """``json.loads`` whose every failure is a TraceError naming ``where``: bad syntax, nesting
+    deeper than the interpreter's recursion limit (``[[[[...``), or an integer with more digits
+    than Python converts (``sys.get_int_max_str_digits``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TraceError(f"{where}: not JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:
+        raise TraceError(f"{where}: not a trace (JSON nested too deeply; ops are flat objects)") from None
+    except ValueError as e:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise TraceError(f"{where}: not a trace ({str(e).split(';')[0]})") from None
+
+
 def _decode(text: str, path: str) -> list:
     """The oracle's reading order: the whole text as JSON first, else JSON lines."""
     try:
-        doc = json.loads(text)
-    except ValueError:
+        doc = _json(text, path)
+    except TraceError:
         doc = None
     if doc is None:
         ops = []
@@ -261,10 +305,7 @@ def _decode(text: str, path: str) -> list:
             s = line.strip()
             if not s or s.startswith("#") or s.startswith("//"):
                 continue
-            try:
-                ops.append(json.loads(s))
-            except ValueError as e:
-                raise TraceError(f"{path}:{n}: not JSON ({e.msg} at column {e.colno})") from None
+            ops.append(_json(s, f"{path}:{n}"))
         return ops
     if isinstance(doc, dict):
         doc = doc.get("ops")
@@ -279,8 +320,8 @@ def _decode(text: str, path: str) -> list:
 @dataclass(slots=True)
 class Screendump:
     name: str
-    image: Any  # (H, W, 3) uint8 numpy array, a copy of the surface at the dump
-    path: Path | None = None
+    image: Any  # (H, W, 3) uint8 read-only array of the picture, or None when not kept
+    path: Path | None = None  # the PNG written for it, when replay() had a ``screenshot``
 
 
 @dataclass(slots=True)
@@ -306,33 +347,26 @@ def screendump_path(screenshot: str | os.PathLike, name: str) -> Path:
     return p.with_name(f"{p.stem}-{name}{p.suffix or '.png'}")
 
 
+def _surface_view(vga) -> Any:
+    """The picture as an (H, W, 3) uint8 view of the surface (no copy)."""
+    import numpy as np
+
+    a = np.asarray(vga.surface)
+    if a.ndim == 2 and a.dtype == np.uint32:  # XRGB words
+        a = a.view(np.uint8).reshape(a.shape[0], a.shape[1], 4)[:, :, 2::-1]
+    return a
+
+
 def _surface_copy(vga) -> Any:
     import numpy as np
 
-    surf = vga.surface
-    a = np.asarray(surf)
-    if a.ndim == 2 and a.dtype == np.uint32:  # XRGB words
-        a = a.view(np.uint8).reshape(a.shape[0], a.shape[1], 4)[:, :, 2::-1]
-    return np.array(a, dtype=np.uint8, copy=True)
+    return np.array(_surface_view(vga), dtype=np.uint8, copy=True)
 
 
-def lfb_base_of(machine) -> int:
-    for obj in (getattr(machine, "vga", None), machine):
-        for name in ("lfb_addr", "lfb_base"):
-            v = getattr(obj, name, None) if obj is not None else None
-            if isinstance(v, int) and v:
-                return v
-    return DEFAULT_LFB_BASE
+def _same_picture(a, b) -> bool:
+    import numpy as np
 
-
-def _vram_size_of(machine) -> int | None:
-    vga = getattr(machine, "vga", None)
-    state = getattr(vga, "state", None)
-    for obj, name in ((state, "vram_size"), (vga, "vram_size")):
-        v = getattr(obj, name, None) if obj is not None else None
-        if isinstance(v, int) and v:
-            return v
-    return None
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 class _Runner:
@@ -342,13 +376,11 @@ class _Runner:
         self.machine = machine
         self.mem = machine.address_space_memory
         self.io = machine.address_space_io
-        self.lfb_base = lfb_base_of(machine)
-        self.vram_size = _vram_size_of(machine)
+        self.lfb_base = machine.vga.lfb_addr
+        self.vram_size = machine.vga.state.vram_size
         self._bios = None
-        vga = getattr(machine, "vga", None)
-        base = getattr(vga, "mmio_addr", None)
-        mr = getattr(vga, "mmio_mr", None)
-        self.mmio = (base, base + mr.size) if isinstance(base, int) and mr is not None else None
+        base = machine.vga.mmio_addr
+        self.mmio = (base, base + machine.vga.mmio_mr.size) if base is not None else None
 
     @property
     def bios(self):
@@ -362,7 +394,7 @@ class _Runner:
     def _phys(self, op: TraceOp, length: int) -> int:
         if not op.lfb:
             return op.addr
-        if self.vram_size is not None and op.addr + length > self.vram_size:
+        if op.addr + length > self.vram_size:
             raise TraceError(f"{op.where}: lfb range 0x{op.addr:X}..0x{op.addr + length - 1:X} is "
                              f"outside the {self.vram_size >> 20} MiB linear framebuffer")
         return self.lfb_base + op.addr
@@ -378,9 +410,21 @@ class _Runner:
             raise TraceError(f"{op.where}: 0x{addr:X}..0x{addr + length - 1:X} is outside any "
                              f"memory region of the machine ({what})")
 
-    def _in_mmio(self, addr: int, length: int) -> bool:
-        m = self.mmio
-        return m is not None and addr < m[1] and addr + length > m[0]
+    def _fill(self, op: TraceOp, addr: int) -> None:
+        """``rep stos`` over [addr, addr+len): the whole range is checked against the memory
+        map first (a fill of 4 GiB into nothing fails at once, allocating nothing), then
+        written in FILL_CHUNK pieces so memory stays bounded whatever the length."""
+        from vgaemu.dma import first_unassigned
+
+        bad = first_unassigned(self.mem, addr, op.length)
+        if bad is not None:
+            raise TraceError(f"{op.where}: 0x{addr:X}..0x{addr + op.length - 1:X} is outside any "
+                             f"memory region of the machine (nothing answers at 0x{bad:X})")
+        chunk = min(op.length, FILL_CHUNK)
+        data = op.val.to_bytes(op.size, "little") * (chunk // op.size)
+        for pos in range(0, op.length, chunk):
+            n = min(chunk, op.length - pos)
+            self._check(op, self.mem.write(addr + pos, data[:n] if n < chunk else data), addr + pos, n)
 
     def _mmio_stores(self, addr: int, data: bytes, unit: int) -> None:
         """Stores, ``rep stos`` and ``rep movsb`` into the VGA's MMIO BAR: one CPU store per
@@ -403,7 +447,8 @@ class _Runner:
         k = op.kind
         if k in ("store", "fill", "write") and self.mmio is not None and not op.lfb:
             n = op.size if k == "store" else op.length
-            if n and self._in_mmio(op.addr, n):
+            m0, m1 = self.mmio
+            if n and m0 <= op.addr and op.addr + n <= m1:  # partly outside: as plain memory
                 if k == "store":
                     data, unit = op.val.to_bytes(op.size, "little"), op.size
                 elif k == "fill":
@@ -411,10 +456,6 @@ class _Runner:
                     unit = op.size
                 else:
                     data, unit = bytes(op.data), 1
-                m0, m1 = self.mmio
-                if op.addr < m0 or op.addr + n > m1:  # partly outside the BAR: as before
-                    self._check(op, self.mem.write(op.addr, data), op.addr, n)
-                    return
                 self._mmio_stores(op.addr, data, unit)
                 return
         if k == "out":
@@ -430,9 +471,7 @@ class _Runner:
             self._check(op, res, a, op.size)
         elif k == "fill":
             if op.length:
-                a = self._phys(op, op.length)
-                data = op.val.to_bytes(op.size, "little") * (op.length // op.size)
-                self._check(op, self.mem.write(a, data), a, op.length)
+                self._fill(op, self._phys(op, op.length))
         elif k == "write":
             if op.length:
                 a = self._phys(op, op.length)
@@ -467,16 +506,19 @@ def make_machine(*, memory: str = "64M", vram: str = "16M", qemu_compat: bool = 
 
 def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=None,
            qemu_compat: bool = False, memory: str = "64M", vram: str = "16M",
-           boot: bool | None = None, on_refresh=None) -> ReplayResult:
+           boot: bool | None = None, keep_images: bool | Iterable[str] = True,
+           on_refresh=None) -> ReplayResult:
     """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default).
 
     ``boot`` (default: when the machine's BIOS has never run) first does what QEMU does before
     the oracle's guest code starts: VGA BIOS POST and SeaBIOS's text screen, so a trace that
     sets no mode, or programs Bochs DISPI directly, sees the same registers, DAC and VRAM.
 
-    Each ``screendump`` op redraws and keeps a copy of the picture (and writes
-    ``OUT-<name>.png`` when ``screenshot`` is given); the end of the trace redraws and writes
-    ``screenshot``. Time: the machine's virtual clock moves only by INT 15h AH=86h waits, as
+    Each ``screendump`` op redraws, writes ``OUT-<name>.png`` at once when ``screenshot`` is
+    given, and keeps the picture in ``result.screendumps`` only as ``keep_images`` asks: True
+    (every dump), False (none: the files are the result, so a trace of thousands of dumps runs
+    in bounded memory), or a collection of dump names. A kept dump equal to the previous kept
+    one shares its (read-only) array. The end of the trace redraws and writes ``screenshot``. Time: the machine's virtual clock moves only by INT 15h AH=86h waits, as
     QEMU's does (apart from the microseconds its guest code takes), so the cursor blink phase in
     a dump matches QEMU's: visible on the first text-mode draw, toggled every ~266 ms.
 
@@ -501,6 +543,10 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
         runner.bios.boot()
     vga = machine.vga
     result = ReplayResult(machine, 0)
+    import numpy as np
+
+    keep = keep_images if isinstance(keep_images, bool) else frozenset(map(str, keep_images))
+    last_kept = last_raw = None
     for op in parsed.ops:
         if op.kind == "screendump":
             vga.update_display()
@@ -508,7 +554,18 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
             if screenshot is not None:
                 path = screendump_path(screenshot, op.name)
                 vga.screendump(str(path))
-            result.screendumps.append(Screendump(op.name, _surface_copy(vga), path))
+            image = None
+            if keep is True or (keep is not False and op.name in keep):
+                # compared as the display's XRGB words (contiguous: cheap), copied only if new
+                fb = getattr(getattr(vga, "display", None), "framebuffer", None)
+                raw = np.asarray(fb if fb is not None else vga.surface)
+                if last_kept is not None and _same_picture(last_raw, raw):
+                    image = last_kept
+                else:
+                    image = _surface_copy(vga)
+                    image.flags.writeable = False
+                    last_kept, last_raw = image, raw.copy()
+            result.screendumps.append(Screendump(op.name, image, path))
             if on_refresh is not None:
                 on_refresh(machine, None)
         else:

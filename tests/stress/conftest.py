@@ -2,13 +2,19 @@
 and for as long as asked in `make stress` (VGAEMU_STRESS_SECONDS, default 30 there)."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 
+_HERE = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(items):
+    # The hook sees every item of the session: mark only this directory's.
     for item in items:
-        item.add_marker(pytest.mark.stress)
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.stress)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def make(name: str, **kw) -> Machine:
     run(mach, SCENARIOS[name]())
     st = mach.frame()
     assert st.full
-    if mach.vga.display.qemu_compat:
+    if not mach.vga.display.compat.live_graphics_registers:
         # QEMU's full update takes no dirty snapshot: the next frame redraws the lines
         # written before it, and only the one after that is idle
         mach.frame()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from vgaemu.compat import Compat
 from vgaemu.vga.state import VGAState
 from vgaemu.vga.vram import MASK16, PlanarMemory
 
@@ -12,7 +13,8 @@ KB = 1024
 def make(qemu_compat=False, size=256 * KB):
     st = VGAState(vram=np.zeros(size, np.uint8))
     dirty = []
-    pm = PlanarMemory(st, set_dirty=lambda a, n: dirty.append((a, n)), qemu_compat=qemu_compat)
+    pm = PlanarMemory(st, set_dirty=lambda a, n: dirty.append((a, n)),
+                      compat=Compat.qemu_7_2() if qemu_compat else Compat.hardware())
     return st, pm, dirty
 
 

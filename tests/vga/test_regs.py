@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from vgaemu.clock import FRAME_NS, VirtualClock
+from vgaemu.compat import Compat
 from vgaemu.vga.regs import VGARegisters
 from vgaemu.vga.state import VGAState
 
@@ -11,7 +12,8 @@ from vgaemu.vga.state import VGAState
 def make(qemu_compat=False, colour=True):
     st = VGAState(vram=np.zeros(1 << 20, np.uint8))
     calls = []
-    r = VGARegisters(st, clock=VirtualClock(), qemu_compat=qemu_compat,
+    r = VGARegisters(st, clock=VirtualClock(),
+                     compat=Compat.qemu_7_2() if qemu_compat else Compat.hardware(),
                      memory_access_changed=lambda: calls.append(1))
     r.reset()
     if colour:

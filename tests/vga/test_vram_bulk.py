@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from guestmem import RAMList
 from guestmem.dirty import DIRTY_MEMORY_NUM
+from vgaemu.compat import Compat
 from vgaemu.machine import Machine
 from vgaemu.vga import VGA
 from vgaemu.vga.vram import LEGACY_BASE, LEGACY_SIZE
@@ -24,18 +25,26 @@ from vgaemu.vga.vram import LEGACY_BASE, LEGACY_SIZE
 VRAM = 1 << 20  # small VRAM: a VBE bank can put the window past its end
 
 
-def _vga(qemu_compat: bool) -> tuple[VGA, RAMList]:
+def _vga(compat: Compat) -> tuple[VGA, RAMList]:
     rl = RAMList()
-    return VGA(ram_list=rl, vram_size=VRAM, qemu_compat=qemu_compat), rl
+    return VGA(ram_list=rl, vram_size=VRAM, compat=compat), rl
 
 
-_PAIRS: dict[bool, tuple] = {}
+_PAIRS: dict[Compat, tuple] = {}
 
 
-def pair(qemu_compat: bool):
-    if qemu_compat not in _PAIRS:
-        _PAIRS[qemu_compat] = (_vga(qemu_compat), _vga(qemu_compat))
-    return _PAIRS[qemu_compat]
+def pair(compat: Compat):
+    if compat not in _PAIRS:
+        _PAIRS[compat] = (_vga(compat), _vga(compat))
+    return _PAIRS[compat]
+
+
+#: The rows the planar memory implements, in every mix (the block paths serve the pure
+#: hardware and pure QEMU policies with numpy, the mixes through the per-byte path).
+PLANAR_ROWS = ("chain4_odd_even_through_gc", "odd_even_map_mask", "planes_wrap_64k",
+               "live_graphics_registers")
+policies = st.tuples(*[st.booleans()] * len(PLANAR_ROWS)).map(
+    lambda bits: Compat.hardware().replace(**dict(zip(PLANAR_ROWS, bits))))
 
 
 registers = st.fixed_dictionaries({
@@ -46,7 +55,7 @@ registers = st.fixed_dictionaries({
     "plane_updated": st.integers(0, 15),
     "vbe": st.booleans(),
     "bank": st.integers(0, (VRAM >> 16) + 2),
-    "qemu_compat": st.booleans(),
+    "compat": policies,
 })
 
 
@@ -88,7 +97,7 @@ def _same(a: tuple, b: tuple) -> None:
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(regs=registers, blk=blocks, seed=st.integers(0, 2**32 - 1))
 def test_write_block_matches_per_byte(regs, blk, seed):
-    ref, bulk = pair(regs["qemu_compat"])
+    ref, bulk = pair(regs["compat"])
     offset, n = blk
     data = np.random.default_rng(seed ^ 0x5A5A).integers(0, 256, n, dtype=np.uint8)
     for vga, rl in (ref, bulk):
@@ -102,7 +111,7 @@ def test_write_block_matches_per_byte(regs, blk, seed):
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(regs=registers, blk=blocks, seed=st.integers(0, 2**32 - 1))
 def test_read_block_matches_per_byte(regs, blk, seed):
-    ref, bulk = pair(regs["qemu_compat"])
+    ref, bulk = pair(regs["compat"])
     offset, n = blk
     for vga, rl in (ref, bulk):
         _setup(vga, rl, regs, seed)
@@ -118,7 +127,7 @@ def test_read_block_matches_per_byte(regs, blk, seed):
        ops=st.lists(st.tuples(st.booleans(), blocks), min_size=2, max_size=6))
 def test_mixed_reads_and_writes(regs, seed, ops):
     """Reads load the latches that later write modes 1/logical ops use."""
-    ref, bulk = pair(regs["qemu_compat"])
+    ref, bulk = pair(regs["compat"])
     for vga, rl in (ref, bulk):
         _setup(vga, rl, regs, seed)
     rng = np.random.default_rng(seed)
@@ -137,7 +146,7 @@ def test_mixed_reads_and_writes(regs, seed, ops):
 def test_block_outside_the_window_is_an_error():
     from vgaemu.errors import MemoryAccessError
 
-    (vga, _), _ = pair(False)
+    (vga, _), _ = pair(Compat.hardware())
     before = vga.vram.copy()
     with pytest.raises(MemoryAccessError, match="0x1fff0"):
         vga.window.write_block(0x1FFF0, np.zeros(32, np.uint8))

@@ -122,8 +122,12 @@ def test_outputs_are_renamed_into_place(tmp_path):
     with _output(tmp_path / "x.png") as tmp:
         tmp.write_bytes(b"whole")
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
-    with pytest.raises(CLIError, match="does not exist"):
-        with _output(tmp_path / "no" / "x.png"):
+
+    with _output(tmp_path / "new" / "y.png") as tmp:     # the writer creates missing parents
+        tmp.write_bytes(b"whole")
+    assert (tmp_path / "new" / "y.png").read_bytes() == b"whole"
+    with pytest.raises(CLIError, match="cannot write"):
+        with _output(tmp_path / "x.png" / "z.png"):
             pass
 
 

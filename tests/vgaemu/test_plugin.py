@@ -41,6 +41,7 @@ class FakeVGA:
     def __init__(self):
         self.surface = np.zeros((20, 30, 3), np.uint8)
         self.state = type("State", (), {"vram_size": 1 << 20})()
+        self.lfb_addr = 0xFD000000  # where the guest's recorder finds the linear framebuffer
         self.row = 0
 
     def invalidate(self):

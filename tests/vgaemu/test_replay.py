@@ -191,6 +191,19 @@ class _AS:
         self.log.append((self.name, "write", a, bytes(data)))
         return self._ok(a, len(data))
 
+    def current_map(self):
+        """The fake's FlatView: RAM up to ``limit``, the LFB from 0xFD000000 (for range checks)."""
+        from types import SimpleNamespace
+
+        ranges = [(0, self.limit or 1 << 64), (0xFD000000, 1 << 24)]
+
+        def lookup(addr):
+            for start, size in ranges:
+                if start <= addr < start + size:
+                    return SimpleNamespace(mr=self, addr=start, size=size)
+            return None
+        return SimpleNamespace(lookup=lookup)
+
 
 class _Clock:
     def __init__(self):
@@ -202,6 +215,7 @@ class _Clock:
 
 class _VGA:
     lfb_addr = 0xFD000000
+    mmio_addr = None  # no MMIO BAR mapped
 
     class state:
         vram_size = 16 << 20

@@ -9,7 +9,8 @@ index, whose bit 5 is the palette-address-source / screen-enable bit).
 
 from __future__ import annotations
 
-from .data import MM_CGA, MM_PLANAR, MM_TEXT, VgaMode
+from .data import (MF_GRAYSUM, MF_NOCLEARMEM, MF_NOPALETTE, MM_CGA, MM_PLANAR, MM_TEXT,
+                   VgaMode)
 
 VGAREG_ACTL_ADDRESS = 0x3C0
 VGAREG_ACTL_WRITE_DATA = 0x3C0
@@ -401,7 +402,6 @@ class StdVGA:
 
     def set_mode(self, vmode: VgaMode, flags: int, font16: bytes) -> None:
         """stdvga_set_mode: palette, attribute, sequencer, graphics, CRTC, misc, clear, font."""
-        from .vgabios import MF_GRAYSUM, MF_NOCLEARMEM, MF_NOPALETTE
         if not (flags & MF_NOPALETTE):
             self.pelmask_write(vmode.pelmask)
             pal = vmode.palette

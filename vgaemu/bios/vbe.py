@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import struct
 
-from .data import MM_CGA, MM_DIRECT, MM_PLANAR, MM_TEXT, MM_YUV
+from .data import (
+    BF_PM_MASK,
+    MF_LINEARFB,
+    MF_VBEFLAGS,
+    MM_CGA,
+    MM_DIRECT,
+    MM_PLANAR,
+    MM_TEXT,
+    MM_YUV,
+    ROM_ENTRY_104F05,
+    ROM_SEG,
+    ROM_VBE_OEM_STRING,
+    ROM_VBE_PRODUCT_STRING,
+    ROM_VBE_REVISION_STRING,
+    ROM_VBE_VENDOR_STRING,
+    VBE_RETURN_STATUS_INVALID,
+    vga_bpp,
+)
 from .registers import Registers, linear
+from .savestate import save_restore
 from .stdvga import SEG_MTEXT
 
 VESA_SIGNATURE = b"VESA"
@@ -25,8 +43,6 @@ VBE_MODE_INFO_SIZE = 256
 
 
 def _vbe_104f00(bios, r: Registers) -> None:
-    from .vgabios import (ROM_SEG, ROM_VBE_OEM_STRING, ROM_VBE_PRODUCT_STRING,
-                          ROM_VBE_REVISION_STRING, ROM_VBE_VENDOR_STRING)
     addr = linear(r.es, r.di)
     info = bytearray(VBE_INFO_SIZE)
     info[0:4] = VESA_SIGNATURE
@@ -46,7 +62,6 @@ def _vbe_104f00(bios, r: Registers) -> None:
 
 
 def _vbe_104f01(bios, r: Registers) -> None:
-    from .vgabios import MF_VBEFLAGS, ROM_ENTRY_104F05, ROM_SEG, vga_bpp
     mode = r.cx
     vmode = bios.find_mode(mode & ~MF_VBEFLAGS & 0xFFFF)
     if vmode is None:
@@ -115,7 +130,6 @@ def _vbe_104f01(bios, r: Registers) -> None:
 
 
 def _vbe_104f02(bios, r: Registers) -> None:
-    from .vgabios import MF_VBEFLAGS
     mode = r.bx & ~MF_VBEFLAGS & 0xFFFF
     flags = r.bx & MF_VBEFLAGS
     ret = bios.set_mode(mode, flags)
@@ -129,7 +143,6 @@ def _vbe_104f03(bios, r: Registers) -> None:
 
 
 def _vbe_104f04(bios, r: Registers) -> None:
-    from .savestate import save_restore
     states = r.cx
     cmd = r.dl
     if states & ~0x0F or cmd > 2:
@@ -145,7 +158,6 @@ def _vbe_104f04(bios, r: Registers) -> None:
 
 
 def _vbe_104f05(bios, r: Registers) -> None:
-    from .vgabios import MF_LINEARFB, VBE_RETURN_STATUS_INVALID
     if r.bh > 1 or r.bl > 1:
         r.ax = 0x014F
         return
@@ -171,7 +183,6 @@ def _vbe_104f05(bios, r: Registers) -> None:
 
 
 def _vbe_104f06(bios, r: Registers) -> None:
-    from .vgabios import vga_bpp
     if r.bl > 0x02:
         r.ax = 0x014F
         return
@@ -195,7 +206,6 @@ def _vbe_104f06(bios, r: Registers) -> None:
 
 
 def _vbe_104f07(bios, r: Registers) -> None:
-    from .vgabios import vga_bpp
     vmode = bios.current_mode()
     if vmode is None:
         r.ax = 0x014F
@@ -243,7 +253,6 @@ def _vbe_104f08(bios, r: Registers) -> None:
 
 
 def _vbe_104f10(bios, r: Registers) -> None:
-    from .vgabios import BF_PM_MASK
     if r.bl == 0x00:
         r.bx = 0x0F30
     elif r.bl == 0x01:

@@ -13,55 +13,59 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 
+from vgaemu.vga.state import (
+    VBE_DISPI_IOPORT_DATA,
+    VBE_DISPI_IOPORT_INDEX,
+    VBE_DISPI_LFB_PHYSICAL_ADDRESS,
+)
+
 from . import bda as B
 from .bda import BiosDataArea
-from .data import MM_CGA, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode, load_tables
-from .registers import Registers, linear
+from .data import (
+    BF_EXTRA_STACK,
+    MF_GRAYSUM,
+    MF_LEGACY,
+    MF_LINEARFB,
+    MF_NOCLEARMEM,
+    MF_NOPALETTE,
+    MF_VBEFLAGS,
+    MM_CGA,
+    MM_PACKED,
+    MM_PLANAR,
+    MM_TEXT,
+    ROM_SAVE_POINTER_TABLE,
+    ROM_SEG,
+    ROM_SIZE,
+    ROM_STATIC_FUNCTIONALITY,
+    ROM_STD_MODES,
+    ROM_SVGA_MODES,
+    ROM_VBE_OEM_STRING,
+    ROM_VBE_PRODUCT_STRING,
+    ROM_VBE_REVISION_STRING,
+    ROM_VBE_VENDOR_STRING,
+    ROM_VGAFONT14,
+    ROM_VGAFONT14ALT,
+    ROM_VGAFONT16,
+    ROM_VGAFONT16ALT,
+    ROM_VGAFONT8,
+    ROM_VIDEO_PARAM_TABLE,
+    VBE_OEM_STRING,
+    VBE_PRODUCT_STRING,
+    VBE_RETURN_STATUS_FAILED,
+    VBE_REVISION_STRING,
+    VBE_VENDOR_STRING,
+    VgaMode,
+    load_tables,
+    vga_bpp,
+)
+from .registers import BIOSError, Registers, linear
+from .savestate import save_restore
 from .stdvga import VGAREG_MDA_CRTC_ADDRESS, Bus, StdVGA
+from .vbe import handle_104f
 from .vgafb import VgaFB
-
-# Mode-set flags (vgabios.h)
-MF_LEGACY = 0x0001
-MF_GRAYSUM = 0x0002
-MF_NOPALETTE = 0x0008
-MF_CUSTOMCRTC = 0x0800
-MF_LINEARFB = 0x4000
-MF_NOCLEARMEM = 0x8000
-MF_VBEFLAGS = 0xFE00
-
-BF_PM_MASK = 0x0F
-BF_EXTRA_STACK = 0x40
-
-VBE_RETURN_STATUS_FAILED = 0x01
-VBE_RETURN_STATUS_INVALID = 0x03
-
-# The ROM image: where SeaVGABIOS 1.16.2 (vgabios-stdvga.bin) keeps these objects, so far
-# pointers handed to the guest (INT 43h, AX=1130h, the VBE info block) are QEMU's values.
-ROM_SEG = 0xC000
-ROM_SIZE = 0x9C00  # 39936 bytes, as vgabios-stdvga.bin
-ROM_VBE_OEM_STRING = 0x5A30
-ROM_VBE_VENDOR_STRING = 0x5A44
-ROM_VBE_PRODUCT_STRING = 0x5A57
-ROM_VBE_REVISION_STRING = 0x5A6B
-ROM_VGAFONT16 = 0x73C0
-ROM_VGAFONT14 = 0x83C0
-ROM_VGAFONT8 = 0x91C0
-ROM_STATIC_FUNCTIONALITY = 0x99C0  # checked: AX=1B00h returns C000:99C0 under QEMU
-ROM_VGAFONT16ALT = 0x5C2A   # SeaBIOS's alternate-glyph tables are empty (a 0x00 byte);
-ROM_VGAFONT14ALT = 0x5C2B   # AX=1130h BH=5/7 return these (checked by dumping them in QEMU)
-ROM_VIDEO_PARAM_TABLE = 0x60E0   # 29 x 64 bytes, built at POST (zeros in the ROM file)
-ROM_SAVE_POINTER_TABLE = 0x6820
-ROM_ENTRY_104F05 = 0x56E3   # VBE window function (far pointer in the mode info block)
-ROM_STD_MODES = 0x6840      # struct stdvga_mode_s vga_modes[], 44 bytes each
-ROM_SVGA_MODES = 0x5C40     # bochsvga modes, 14 bytes each
 
 SEABIOS_BOOT_TEXT = ("SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n"
                      "Booting from Hard Disk...\r\n")
-
-VBE_OEM_STRING = b"SeaBIOS VBE(C) 2011"
-VBE_VENDOR_STRING = b"SeaBIOS Developers"
-VBE_PRODUCT_STRING = b"SeaBIOS VBE Adapter"
-VBE_REVISION_STRING = b"Rev. 1"
 
 # AH=11h: the ROM font (cell height) each "load ROM font" subfunction loads
 _ROM_FONT_LOADS = {0x01: 14, 0x11: 14, 0x02: 8, 0x12: 8, 0x04: 16, 0x14: 16}
@@ -79,16 +83,6 @@ def calc_page_size(memmodel: int, width: int, height: int) -> int:
     else:
         size = -(-(width * height // 8) // 8192) * 8192
     return size & 0xFFFF  # a u16 BDA field
-
-
-def vga_bpp(vmode: VgaMode) -> int:
-    if vmode.memmodel == MM_TEXT:
-        return 16
-    if vmode.memmodel == MM_PLANAR:
-        return 1
-    if vmode.depth > 8:
-        return -(-vmode.depth // 8) * 8
-    return vmode.depth
 
 
 @lru_cache(maxsize=1)
@@ -177,7 +171,6 @@ class VGABios:
         """Where the machine maps the framebuffer (QEMU's BAR0; SeaVGABIOS reads it from PCI)."""
         if self._lfb_addr is not None:
             return self._lfb_addr
-        from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS
         return getattr(self.machine.vga, "lfb_addr", None) or VBE_DISPI_LFB_PHYSICAL_ADDRESS
 
     @staticmethod
@@ -191,7 +184,6 @@ class VGABios:
         stores cannot change."""
         res = self.machine.address_space_memory.write_rom(addr, self.rom_image())
         if res:
-            from .registers import BIOSError
             raise BIOSError(f"VGA BIOS image at 0x{addr:X}: no ROM or RAM there ({res!r})")
 
     def post(self) -> None:
@@ -224,12 +216,12 @@ class VGABios:
                 self.call(0x0E00 | ord(ch), bx=0x0007)
 
     def _dispi_read(self, reg: int) -> int:
-        self.bus.outw16(reg, 0x1CE)
-        return self.bus.inw16(0x1CF)
+        self.bus.outw16(reg, VBE_DISPI_IOPORT_INDEX)
+        return self.bus.inw16(VBE_DISPI_IOPORT_DATA)
 
     def _dispi_write(self, reg: int, val: int) -> None:
-        self.bus.outw16(reg, 0x1CE)
-        self.bus.outw16(val, 0x1CF)
+        self.bus.outw16(reg, VBE_DISPI_IOPORT_INDEX)
+        self.bus.outw16(val, VBE_DISPI_IOPORT_DATA)
 
     def _bochsvga_setup(self) -> None:
         self._dispi_write(0, 0xB0C0)
@@ -524,7 +516,6 @@ class VGABios:
     def int10(self, regs: Registers) -> Registers:
         """Run INT 10h with ``regs``; returns the registers as the interrupt returns them."""
         if not isinstance(regs, Registers):
-            from .registers import BIOSError
             raise BIOSError(f"int10 expects a Registers record, got {type(regs).__name__}")
         if not self.posted:
             self.post()
@@ -596,11 +587,16 @@ class VGABios:
 
     def _h09(self, r: Registers) -> None:
         cp = self.get_cursor_pos(r.bh)
+        if self.fb.planar_write_char_run(cp, r.al, r.bl, r.cx):
+            return
         for _ in range(r.cx):
             cp = self._write_char(cp, r.al, r.bl, True)
 
     def _h0a(self, r: Registers) -> None:
+        # In graphics modes AH=0Ah writes with BL as AH=09h does (vgafb_write_char).
         cp = self.get_cursor_pos(r.bh)
+        if self.fb.planar_write_char_run(cp, r.al, r.bl, r.cx):
+            return
         for _ in range(r.cx):
             cp = self._write_char(cp, r.al, r.bl, False)
 
@@ -799,7 +795,6 @@ class VGABios:
 
     # AH=1Ch save/restore video state
     def _h1c(self, r: Registers) -> None:
-        from .savestate import save_restore
         states = r.cx
         cmd = r.al
         if states & ~0x07 or cmd > 2:
@@ -812,7 +807,6 @@ class VGABios:
         r.al = 0x1C
 
     def _h4f(self, r: Registers) -> None:
-        from .vbe import handle_104f
         handle_104f(self, r)
 
 

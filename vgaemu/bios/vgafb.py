@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from vgaemu.vga.state import GR_BIT_MASK, GR_DATA_ROTATE, GR_MODE
+
 from .data import MM_CGA, MM_DIRECT, MM_PACKED, MM_PLANAR, MM_TEXT, VgaMode
 from .stdvga import SEG_CTEXT, SEG_GRAPH
 
@@ -136,7 +140,7 @@ class VgaFB:
         if vga is None:
             return True
         gr = vga.state.gr
-        return bool(gr[5] & 1) or bool(gr[3] & 0x18) or gr[8] != 0xFF
+        return bool(gr[GR_MODE] & 1) or bool(gr[GR_DATA_ROTATE] & 0x18) or gr[GR_BIT_MASK] != 0xFF
 
     def _memmove_stride(self, base: int, dst: int, src: int, copylen: int, stride: int,
                         lines: int) -> None:
@@ -362,6 +366,72 @@ class VgaFB:
                 bits = ((line & fgon) | (~line & bgon)) & 0xFF
                 self._poke(base, dest + i * op.linelength, bytes((bits,)))
         std.planar4_plane(-1)
+
+    def _planar_writes_are_independent(self) -> bool:
+        """True when every CPU write to the window lands on its own VRAM byte of the plane
+        the map mask selects (no chain-4, no odd/even): then, since the character path
+        never reads (the latches stay put), a write's effect does not depend on the order
+        of the writes, and only the last write to each address matters."""
+        vga = getattr(getattr(self.bus, "machine", None), "vga", None)
+        if vga is None:
+            return False
+        sr, gr = vga.state.sr, vga.state.gr
+        return not sr[4] & 0x08 and bool(sr[4] & 0x04) and not gr[5] & 0x10 and not gr[6] & 0x02
+
+    def _in_rom(self, addr: int, n: int) -> bool:
+        """[addr, addr+n) is ROM, which CPU stores cannot change (the VGA BIOS's fonts)."""
+        fr = self.bus.mem.current_map().lookup(addr)
+        mr = getattr(fr, "mr", None)
+        return mr is not None and mr.is_rom() and addr + n <= fr.addr + fr.size
+
+    def planar_write_char_run(self, cp, car: int, attr: int, count: int) -> bool:
+        """AH=09h/0Ah with a count in a planar mode, vectorised: the ``count`` cells that
+        SeaVGABIOS's loop writes (x wraps at the BDA's column count, y at 256) as one numpy
+        computation, then each plane written in runs of consecutive addresses -- the same
+        VRAM, dirty pages, registers (map mask 0Fh, read map 0) and latches as the loop,
+        which takes minutes for CX=0xFFFF in mode 12h. Returns False (nothing done) where
+        the loop's order could matter: XOR (reads load the latches), chain-4 or odd/even
+        addressing, a glyph the run would overwrite, a cursor or column count outside
+        the simple case."""
+        vmode = self.bios.current_mode()
+        bda = self.bios.bda
+        cols, cheight = bda.video_cols, bda.char_height
+        x0, y0, _page = cp
+        if (vmode is None or vmode.memmodel != MM_PLANAR or attr & 0x80 or count <= 0
+                or not 0 < cols <= 0xFF or not 0 <= x0 < cols or cheight <= 0
+                or not self._planar_writes_are_independent()):
+            return False
+        font = self.get_font_data(car)
+        linelength = self.bios.hw_get_linelength(vmode)
+        if linelength <= 0:
+            return False
+        # The cells as the loop visits them; a position repeats after 256 rows with the same
+        # bytes, so only the last 256 * cols cells can matter.
+        k = np.arange(max(0, count - 256 * cols), count, dtype=np.int64)
+        cell_x = (x0 + k) % cols
+        cell_y = (y0 + (x0 + k) // cols) & 0xFF
+        dest = cell_y * (cheight * linelength) + cell_x
+        addrs = (dest[:, None] + np.arange(cheight, dtype=np.int64) * linelength).reshape(-1)
+        base = SEG_GRAPH * 16
+        lo, hi = base + int(addrs.min()), base + int(addrs.max()) + 1
+        if font < hi and lo < font + cheight and not self._in_rom(font, cheight):
+            return False  # the run would rewrite its own glyph (a user font in RAM)
+        glyph = np.frombuffer(self.bus.read(font, cheight), dtype=np.uint8)
+        # the last write to each address wins (reversed order: np.unique keeps the first)
+        uniq, first = np.unique(addrs[::-1], return_index=True)
+        line_of = (len(addrs) - 1 - first) % cheight
+        breaks = np.flatnonzero(np.diff(uniq) != 1) + 1
+        starts = np.concatenate(([0], breaks))
+        ends = np.concatenate((breaks, [len(uniq)]))
+        std = self.std
+        for plane in range(4):
+            std.planar4_plane(plane)
+            bits = glyph if (attr >> plane) & 1 else np.zeros_like(glyph)  # background 0
+            data = bits[line_of]
+            for a, b in zip(starts.tolist(), ends.tolist()):
+                self._poke(base, int(uniq[a]), data[a:b].tobytes())
+        std.planar4_plane(-1)
+        return True
 
     def _gfx_read_char(self, vmode: VgaMode, cp) -> tuple[int, int]:
         bda = self.bios.bda

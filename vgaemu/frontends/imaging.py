@@ -32,22 +32,34 @@ def array_from_surface(surface: pygame.Surface) -> np.ndarray:
     return np.ascontiguousarray(pygame.surfarray.pixels3d(surface).transpose(1, 0, 2))
 
 
-def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
-    """Write an H x W x 3 uint8 array as a PNG, creating parent directories; return the path.
+def save_surface(surface: pygame.Surface, path: str | os.PathLike) -> Path:
+    """Write a Surface as an image file (PNG by extension), creating parent directories;
+    a path that cannot be written is a FrontendError naming it (pygame's own error says
+    only "Couldn't open").
 
-    The file appears whole or not at all (written under a temporary name, then renamed), so a
-    run interrupted by Ctrl-C leaves no truncated PNG behind."""
+    The file appears whole or not at all (written under a temporary name with the same
+    extension, then renamed), so a run interrupted by Ctrl-C leaves no truncated image."""
+    from vgaemu.frontends import FrontendError
+
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
-        pygame.image.save(surface_from_array(rgb), str(tmp))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(surface, str(tmp))
         os.replace(tmp, path)
+    except OSError as e:
+        raise FrontendError(f"cannot write {path}: {e.strerror or e}") from None
+    except pygame.error as e:
+        raise FrontendError(f"cannot write {path}: {e}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
+    """Write an H x W x 3 uint8 array as a PNG, creating parent directories; return the path."""
+    return save_surface(surface_from_array(rgb), path)
 
 
 def read_png(path: str | os.PathLike) -> np.ndarray:

@@ -370,10 +370,9 @@ def _png_bytes(surface: pygame.Surface) -> bytes:
 
 
 def _save(surface: pygame.Surface, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pygame.image.save(surface, str(path))
-    return path
+    from vgaemu.frontends.imaging import save_surface
+
+    return save_surface(surface, path)
 
 
 def _axes(canvas, area: pygame.Rect, xmax: float, ymax: float, xlabel: str, ylabel: str,

@@ -24,8 +24,11 @@ import re
 from guestmem import DIRTY_MEMORY_VGA, AccessConstraints, MemoryRegion, MemoryRegionOps
 from guestmem.region import memory_region_transaction
 
+from vgaemu.bios.data import load_tables
 from vgaemu.clock import VirtualClock
+from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError
+from vgaemu.vga.display import VGADisplay
 from vgaemu.vga.regs import QEMU_DIFFERENCES as REGS_DIFFERENCES
 from vgaemu.vga.regs import VBE_PORT_BASE, VBE_PORT_COUNT, VGA_PORT_RANGES, VGARegisters
 from vgaemu.vga.state import VBE_DISPI_LFB_PHYSICAL_ADDRESS, VGAState
@@ -83,10 +86,12 @@ class VGA:
         ram_list,
         vram_size: str | int = VGA_DEFAULT_VRAM,
         clock: VirtualClock | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
     ) -> None:
         self.vram_size = parse_vram_size(vram_size)
-        self.qemu_compat = bool(qemu_compat)
+        if compat is not None and not isinstance(compat, Compat):
+            raise ConfigError(f"compat={compat!r}: expected a vgaemu.Compat")
+        self.compat = compat if compat is not None else Compat.hardware()
         self.clock = clock if clock is not None else VirtualClock()
         self.vram_mr = MemoryRegion.ram("vga.vram", self.vram_size, ram_list=ram_list)
         self.vram_mr.set_log(True, DIRTY_MEMORY_VGA)
@@ -94,12 +99,12 @@ class VGA:
         self.state = VGAState(vram=self.vram)
 
         self.window = PlanarMemory(self.state, set_dirty=self.vram_mr.set_dirty,
-                                   qemu_compat=self.qemu_compat)
+                                   compat=self.compat)
         self.vbe = BochsVBE(self.state, vbe_size=self.vram_size,
                             memory_access_changed=self.update_memory_access,
                             clear_vram=self._clear_vram)
         self.ports = VGARegisters(self.state, vbe=self.vbe, clock=self.clock,
-                                  qemu_compat=self.qemu_compat,
+                                  compat=self.compat,
                                   memory_access_changed=self.update_memory_access)
 
         byte_io = AccessConstraints(1, 4, unaligned=True)
@@ -114,8 +119,6 @@ class VGA:
         rd, wr = self.ports.vbe_ops()
         self.vbe_region = MemoryRegion.io("vbe", VBE_PORT_COUNT, MemoryRegionOps(
             read=rd, write=wr, valid=byte_io, impl=byte_io))
-        from vgaemu.bios.data import load_tables
-
         self.mmio_mr = build_mmio_bar(self.ports, self.vbe, self.state, load_tables().edid)
         self.mmio_addr: int | None = None
 
@@ -124,9 +127,7 @@ class VGA:
         self.lfb_addr: int | None = None
         self.ports.reset()
 
-        from vgaemu.vga.display import VGADisplay
-
-        self.display = VGADisplay(self.state, self.vram_mr, self.clock, qemu_compat=self.qemu_compat)
+        self.display = VGADisplay(self.state, self.vram_mr, self.clock, compat=self.compat)
 
     # ------------------------------------------------------------------ wiring
     def realize(self, system_memory: MemoryRegion, system_io: MemoryRegion,

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from guestmem import DIRTY_MEMORY_VGA, TARGET_PAGE_BITS
+
 from ..clock import VirtualClock
+from ..compat import Compat
 from ..errors import VGAEmuError
 from ..romfile import rom_path
 from . import render
+from .render import BIG_ENDIAN_DRAWERS, Drawer
 from .geometry import (
-    AR_OVERSCAN,
-    CR_MAX_SCAN,
-    GR_MODE,
-    TARGET_PAGE_BITS,
     BlankGeometry,
     GraphicsGeometry,
     TextGeometry,
@@ -41,15 +41,20 @@ from .geometry import (
     vbe_enabled,
     vga_line_compare,
 )
-from .state import VGAState
+from .state import (
+    AR_MODE,
+    AR_OVERSCAN,
+    CR_MAX_SCAN,
+    CR_OFFSET,
+    CR_START_HI,
+    CR_START_LO,
+    GR_MODE,
+    VGAState,
+)
 from .text import TextRenderer
 
 class ScreendumpError(VGAEmuError, ValueError):
     """A screendump path with an unknown extension, or an unwritable file."""
-
-
-#: The VGA dirty-memory client number (guestmem.dirty.DirtyClient.VGA).
-DIRTY_MEMORY_VGA = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,36 @@ def _linear_step(addrs: np.ndarray) -> int | None:
     return int(d[0]) if (d == d[0]).all() and d[0] >= 0 else None
 
 
+#: Little-endian direct-colour drawers (VBE 15/16/24/32 bpp).
+_DIRECT_COLOUR = frozenset({Drawer.VBE_15BPP, Drawer.VBE_16BPP, Drawer.VBE_24BPP,
+                           Drawer.VBE_32BPP})
+
+
+@dataclass(slots=True, eq=False)
+class GraphicsLineIndex:
+    """What the graphics path derives once per geometry to find and draw dirty lines fast."""
+
+    #: The geometry these arrays were built for (identity: geometries are rebuilt on change).
+    geom: GraphicsGeometry
+    #: The statistics of a frame that redraws nothing (one object, reused).
+    idle: UpdateStats
+    #: Each line's first and one-past-last page, relative to the snapshot: lines [a, b).
+    a: np.ndarray
+    b: np.ndarray
+    #: For lines that wrap past the end of VRAM, one past their last page from page 0.
+    wb: np.ndarray
+    wrapped: bool
+    #: Several lines show the same VRAM (double scan): convert each address once.
+    repeats: bool
+    #: Every even line shows what the next one shows: convert evens, copy them down.
+    pairs: bool
+    all_rows: np.ndarray
+    #: The constant line-to-line address step (VBE modes), for one strided read; or None.
+    step: int | None
+    #: Page -> lines index (CSR: pointers, lines), when no line wraps.
+    csr: tuple[list[int], np.ndarray] | None = None
+
+
 class VGADisplay:
     """Renders the VGA's picture into :attr:`surface` and tracks what changed.
 
@@ -111,17 +146,20 @@ class VGADisplay:
     packed copy). Both are replaced (new arrays) when the display size changes.
     """
 
-    def __init__(self, state: VGAState, vram_mr, clock: VirtualClock, *, qemu_compat: bool = False):
+    def __init__(self, state: VGAState, vram_mr, clock: VirtualClock, *,
+                 compat: Compat | None = None):
         self.state = state
         self.vram_mr = vram_mr
         self.clock = clock
-        self.qemu_compat = bool(qemu_compat)
+        self.compat = compat = compat if compat is not None else Compat.hardware()
+        self._live_text = compat.live_text_registers
+        self._live_graphics = compat.live_graphics_registers
         # QEMU's console starts with a 640x480 surface before the guest sets a mode; QEMU's
         # shows a placeholder message on it until the VGA first draws text or graphics.
         self._set_size(640, 480)
         self._drawn = False
         self._blank_colour: int | None = None
-        if self.qemu_compat:
+        if not compat.overscan_when_blank:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._geom = None
@@ -131,18 +169,14 @@ class VGADisplay:
         self._pal16 = np.zeros(16, dtype=np.uint32)
         self._tables: dict[str, np.ndarray] = {}
         self._reader = render.VRAMReader(state.vram)
-        self._text = TextRenderer(self.qemu_compat)
+        self._text = TextRenderer(compat)
         self._text_fb: np.ndarray | None = None
         self._kind = None
-        self._gcache: dict = {}
-        # The VGA dirty bitmap as bytes (one per page), for the idle test: DirtyMemory.rows
-        # is replaced when the bitmaps grow, so the row is re-fetched when that tuple changes.
-        self._rows = None
-        self._row: memoryview | None = None
-        self._base_page = -1
-        self._zeros: dict[int, bytes] = {}
+        self._gcache: GraphicsLineIndex | None = None
+        # VRAM's first byte in the ram_addr space (the dirty bitmaps' index), once known.
+        self._base_ram_addr = -1
         self._idle_stats: UpdateStats | None = None
-        #: qemu_compat: QEMU's last basic params and vga_draw_graphic parameters.
+        #: QEMU's last basic params and vga_draw_graphic parameters (not live_*_registers).
         self._qbasic: tuple | None = None
         self._qgfx: tuple | None = None
 
@@ -189,7 +223,7 @@ class VGADisplay:
         s = self.state
         if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
             self._reader = render.VRAMReader(s.vram)
-            self._base_page = -1
+            self._base_ram_addr = -1
             self._invalid = True
         key = geometry_key(s)
         full = self._invalid
@@ -198,20 +232,22 @@ class VGADisplay:
         if key_changed:
             self._key = key
             old = self._geom
-            self._geom = compute_geometry(s, qemu_compat=self.qemu_compat)
+            self._geom = compute_geometry(s, self.compat)
             # QEMU redraws text only for its own triggers (e.g. not for AR10, CR14, CR17)
-            key_full = not (self.qemu_compat and isinstance(old, TextGeometry)
-                            and isinstance(self._geom, TextGeometry)
-                            and old.redraw_key == self._geom.redraw_key)
+            key_full = self._live_text or not (isinstance(old, TextGeometry)
+                                               and isinstance(self._geom, TextGeometry)
+                                               and old.redraw_key == self._geom.redraw_key)
         g = self._geom
         if g.kind != self._kind:
             self._kind = g.kind
             if g.kind == "text":
                 self._text.mode_changed(self.clock.now_ns)
             full = True
-        if self.qemu_compat and g.kind in ("graphics", "text"):
+        if g.kind in ("graphics", "text") and not (self._live_text and self._live_graphics):
             # QEMU's update_basic_params runs in both vga_draw_text and vga_draw_graphic
-            full |= self._qemu_basic_params()
+            basic_changed = self._qemu_basic_params()
+            if not (self._live_text if g.kind == "text" else self._live_graphics):
+                full |= basic_changed
         if self._qemu_vga_graphics(g):
             full |= self._qemu_graphic_params(g)
         else:
@@ -226,11 +262,11 @@ class VGADisplay:
             return self._update_text(g, full)
         return self._update_blank(g, full)
 
-    # -- QEMU's full-update decisions (qemu_compat) -------------------------------------
+    # -- QEMU's full-update decisions (not live_*_registers) ----------------------------
     def _qemu_vga_graphics(self, g) -> bool:
-        """qemu_compat and a VGA (not VBE) graphics picture: QEMU's vga_draw_graphic decides
-        what is redrawn (see :meth:`_qemu_graphic_params`)."""
-        return (self.qemu_compat and isinstance(g, GraphicsGeometry)
+        """Not live_graphics_registers and a VGA (not VBE) graphics picture: QEMU's
+        vga_draw_graphic decides what is redrawn (see :meth:`_qemu_graphic_params`)."""
+        return (not self._live_graphics and isinstance(g, GraphicsGeometry)
                 and not vbe_enabled(self.state))
 
     def _qemu_basic_params(self) -> bool:
@@ -241,7 +277,7 @@ class VGADisplay:
             basic = (int(s.vbe_line_offset), int(s.vbe_start_addr), 65535)
         else:
             cr = s.cr
-            basic = (cr[0x13] << 3, (cr[0x0C] << 8) | cr[0x0D], vga_line_compare(s))
+            basic = (cr[CR_OFFSET] << 3, (cr[CR_START_HI] << 8) | cr[CR_START_LO], vga_line_compare(s))
         changed = basic != self._qbasic
         self._qbasic = basic
         return changed
@@ -253,7 +289,7 @@ class VGADisplay:
         CRTC mode (CR17) only shows on lines whose VRAM is dirty, so the picture goes stale."""
         s = self.state
         params = ((s.gr[GR_MODE] >> 5) & 3, s.cr[CR_MAX_SCAN] >> 7,
-                  g.width, g.height, s.cr[0x13] << 3)
+                  g.width, g.height, s.cr[CR_OFFSET] << 3)
         changed = params != self._qgfx
         self._qgfx = params
         return changed
@@ -275,7 +311,7 @@ class VGADisplay:
         # with the VBE 8-bit DAC on: QEMU's update_palette16 ignores dac_8bit (only
         # update_palette256 reads it). No hardware has that DAC, so both modes do this.
         dac6 = render.dac_colours(s, False) if dac8 else dac
-        if not self.qemu_compat:
+        if self.compat.pel_mask:
             sel = np.arange(256) & s.pel_mask  # the PEL mask ANDs every DAC index
             dac, dac6 = dac[sel], dac6[sel]
         pal16 = dac6[render.palette16_indexes(s)]
@@ -302,32 +338,24 @@ class VGADisplay:
         """Is a DIRTY_MEMORY_VGA bit set on VRAM pages [page0, page0 + npages)?
 
         The idle test, before any snapshot object is built: the listeners' logs are synced
-        (as snapshot_and_clear_dirty would) and the bitmap's bytes over the range are
-        compared with zeros -- one slice copy and one memcmp. It takes no lock: a bit a
-        writer sets while it runs is not cleared, so the next frame sees it.
+        (as snapshot_and_clear_dirty would), then DirtyMemory.get_dirty compares the bitmap's
+        bytes with zeros. It clears nothing, so a bit a writer sets meanwhile stays for the
+        next frame.
         """
         mr = self.vram_mr
         mr.sync_dirty_log()
-        if self._base_page < 0:
-            self._base_page = mr.get_ram_addr() >> TARGET_PAGE_BITS
-        dm = mr.ram_list.dirty
-        rows = dm.rows
-        if rows is not self._rows:
-            self._rows = rows
-            self._row = rows[DIRTY_MEMORY_VGA]
-        zeros = self._zeros.get(npages)
-        if zeros is None:
-            zeros = self._zeros[npages] = bytes(npages)
-        p0 = self._base_page + page0
-        return self._row[p0:p0 + npages].tobytes() != zeros
+        if self._base_ram_addr < 0:
+            self._base_ram_addr = mr.get_ram_addr()
+        return mr.ram_list.dirty.get_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
+                                           npages << TARGET_PAGE_BITS, DIRTY_MEMORY_VGA)
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
         if not self._any_dirty(page0, npages):
             return 0
-        p0 = self._base_page + page0
-        return int(np.count_nonzero(np.frombuffer(self._row[p0:p0 + npages].tobytes(),
-                                                  dtype=np.uint8)))
+        return self.vram_mr.ram_list.dirty.count_dirty(
+            self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS,
+            DIRTY_MEMORY_VGA)
 
     def _snapshot(self, page0: int, npages: int) -> np.ndarray:
         """snapshot_and_clear_dirty(VGA) over VRAM pages [page0, page0 + npages): np.bool_."""
@@ -339,24 +367,25 @@ class VGADisplay:
         return snap.pages[first:first + npages]
 
     # -- graphics ---------------------------------------------------------------------
-    def _graphics_cache(self, g: GraphicsGeometry) -> dict:
+    def _graphics_cache(self, g: GraphicsGeometry) -> GraphicsLineIndex:
         """Per-geometry index arrays: each line's page span relative to the snapshot, and
         whether several lines show the same VRAM (double scan) so each is converted once."""
         c = self._gcache
-        if c.get("geom") is g:
+        if c is not None and c.geom is g:
             return c
         a = g.page0 - g.snap_page0
         b = g.page1 - g.snap_page0 + 1
         wrapped = g.page1 < g.page0
-        c = {"geom": g, "idle": UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
-             "a": a, "b": np.where(wrapped, g.snap_npages, b),
-             "wb": np.where(wrapped, g.page1 + 1, 0), "wrapped": bool(wrapped.any()),
-             "repeats": g.pan is None and np.unique(g.line_addr).size < g.height,
-             # every even line shows the same VRAM (and panning) as the next one
-             "pairs": bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
-                           and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
-             "all": np.arange(g.height), "step": _linear_step(g.line_addr)}
-        if not c["wrapped"]:
+        c = GraphicsLineIndex(
+            geom=g, idle=UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
+            a=a, b=np.where(wrapped, g.snap_npages, b),
+            wb=np.where(wrapped, g.page1 + 1, 0), wrapped=bool(wrapped.any()),
+            repeats=g.pan is None and np.unique(g.line_addr).size < g.height,
+            # every even line shows the same VRAM (and panning) as the next one
+            pairs=bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
+                       and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
+            all_rows=np.arange(g.height), step=_linear_step(g.line_addr))
+        if not c.wrapped:
             # page -> lines index (CSR): lines_of_page[ptr[p]:ptr[p + 1]] are the lines whose
             # bytes touch snapshot page p, in line order -- a frame with a few dirty pages
             # finds its lines with a slice per page instead of a pass over all lines.
@@ -368,7 +397,7 @@ class VGADisplay:
             order = np.argsort(page_of_entry, kind="stable")
             ptr = np.zeros(g.snap_npages + 1, dtype=np.int64)
             np.cumsum(np.bincount(page_of_entry, minlength=g.snap_npages), out=ptr[1:])
-            c["csr"] = (ptr.tolist(), line_of_entry[order])
+            c.csr = (ptr.tolist(), line_of_entry[order])
         self._gcache = c
         return c
 
@@ -384,27 +413,27 @@ class VGADisplay:
                 return self._draw_full(g, c, resized)
             npages = self.state.vram_size >> TARGET_PAGE_BITS
             if not self._any_dirty(0, npages):
-                return c["idle"]
+                return c.idle
             pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
         else:
             if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
-                return c["idle"]
+                return c.idle
             pages = self._snapshot(g.snap_page0, g.snap_npages)
         raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
         dirty_pages = 1 if single else raw.count(1)
         if full:
-            rows = c["all"]
+            rows = c.all_rows
         elif dirty_pages == 0:
-            return c["idle"]
-        elif single and "csr" in c:
-            ptr, lines = c["csr"]
+            return c.idle
+        elif single and c.csr is not None:
+            ptr, lines = c.csr
             rows = lines[ptr[first]:ptr[first + 1]]
             if rows.size == 0:
                 return UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description)
-        elif dirty_pages <= 4 and "csr" in c:
-            ptr, lines = c["csr"]
+        elif dirty_pages <= 4 and c.csr is not None:
+            ptr, lines = c.csr
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
             rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
             if rows.size == 0:
@@ -412,9 +441,9 @@ class VGADisplay:
         else:
             cs = np.zeros(pages.size + 1, dtype=np.int32)
             np.cumsum(pages, out=cs[1:])
-            hit = cs[c["b"]] - cs[c["a"]]
-            if c["wrapped"]:
-                hit = hit + cs[c["wb"]]
+            hit = cs[c.b] - cs[c.a]
+            if c.wrapped:
+                hit = hit + cs[c.wb]
             rows = np.nonzero(hit)[0]
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
@@ -424,23 +453,23 @@ class VGADisplay:
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
                            g.width, g.height, g.description, resized)
 
-    def _draw_full(self, g: GraphicsGeometry, c: dict, resized: bool) -> UpdateStats:
-        rows = c["all"]
+    def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
+        rows = c.all_rows
         self._draw_lines(g, c, rows, [(0, g.height)], True)
         return UpdateStats(True, g.height, 0, g.height * g.bwidth, ((0, 0, g.width, g.height),),
                            g.width, g.height, g.description, resized)
 
-    def _draw_lines(self, g: GraphicsGeometry, c: dict, rows: np.ndarray,
+    def _draw_lines(self, g: GraphicsGeometry, c: GraphicsLineIndex, rows: np.ndarray,
                     runs: list[tuple[int, int]], full: bool) -> None:
         fb = self._fb
         if full:
             addrs = g.line_addr
-            if c["repeats"]:
+            if c.repeats:
                 # Double scan: convert each distinct VRAM line once, then copy it to its lines.
                 addrs, inv = np.unique(addrs, return_inverse=True)
                 np.take(self._convert(g, addrs, None), inv, axis=0, out=fb)
                 return
-            self._convert(g, addrs, g.pan, out=fb, step=c["step"])
+            self._convert(g, addrs, g.pan, out=fb, step=c.step)
             return
         if len(runs) > _DIRECT_RUNS:  # many scattered lines: one gather, one scatter
             addrs = g.line_addr[rows]
@@ -451,16 +480,16 @@ class VGADisplay:
         for r0, n in runs:
             self._draw_run(g, c, r0, r0 + n)
 
-    def _draw_run(self, g: GraphicsGeometry, c: dict, r0: int, r1: int) -> None:
+    def _draw_run(self, g: GraphicsGeometry, c: GraphicsLineIndex, r0: int, r1: int) -> None:
         fb = self._fb
         pan = None if g.pan is None else g.pan[r0:r1]
-        if c["pairs"] and not r0 & 1 and not r1 & 1:
+        if c.pairs and not r0 & 1 and not r1 & 1:
             # Double scan, whole pairs: convert the even lines, copy them to the odd ones.
             self._convert(g, g.line_addr[r0:r1:2], pan if pan is None else pan[::2],
                           out=fb[r0:r1:2])
             fb[r0 + 1:r1:2] = fb[r0:r1:2]
             return
-        self._convert(g, g.line_addr[r0:r1], pan, out=fb[r0:r1], step=c["step"])
+        self._convert(g, g.line_addr[r0:r1], pan, out=fb[r0:r1], step=c.step)
 
     def _convert(self, g: GraphicsGeometry, addrs: np.ndarray, pan: np.ndarray | None,
                  out: np.ndarray | None = None, step: int | None = None) -> np.ndarray:
@@ -473,28 +502,29 @@ class VGADisplay:
         limit = g.addr_mask + 1
         reader = self._reader
         t = self._tables
-        if drawer.endswith("be"):
+        if drawer in BIG_ENDIAN_DRAWERS:
             return render.draw_big_endian(reader, drawer, addrs, width, limit, step, out)
-        if drawer in ("32", "24", "16", "15"):
-            if drawer in ("32", "24"):
-                src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32" else 3, limit, step)
+        if drawer in _DIRECT_COLOUR:
+            if drawer is Drawer.VBE_32BPP or drawer is Drawer.VBE_24BPP:
+                bytes_per_pixel = 4 if drawer is Drawer.VBE_32BPP else 3
+                src = reader.pixels(addrs, "<u4", width, bytes_per_pixel, limit, step)
                 if out is None:
                     out = np.empty(src.shape, dtype=np.uint32)
                 return np.bitwise_and(src, np.uint32(0x00FFFFFF), out=out)
             words = reader.pixels(addrs, "<u2", width, 2, limit, step)
-            lut = render.LUT16 if drawer == "16" else render.LUT15_ZERO
+            lut = render.LUT16 if drawer is Drawer.VBE_16BPP else render.LUT15_ZERO
             return np.take(lut, words, out=out)
-        if drawer == "8":
+        if drawer is Drawer.VBE_8BPP:
             return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)
         extra = 4 if pan is not None and pan.any() else 0  # one more address: 8 more dots
         block = reader.rows(addrs, g.bwidth + extra, limit)
-        if drawer == "planar4":
+        if drawer is Drawer.PLANAR_16_COLOUR:
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
                                       t["16d"] if g.double else t["16"])
-        elif drawer == "cga2":
+        elif drawer is Drawer.CGA_4_COLOUR:
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])
-        else:
+        else:  # Drawer.MODE_13H
             pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
         if extra:
             res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)
@@ -512,7 +542,7 @@ class VGADisplay:
         s = self.state
         resized = self._set_size(g.width, g.height)
         full |= resized
-        if self.qemu_compat:
+        if not self._live_text:
             # QEMU's vga_draw_text compares cells with its cache and leaves the dirty bitmap
             # alone: the bits stay set for the next graphics frame's snapshot.
             dirty_pages = self._dirty_count(g.snap_page0, g.snap_npages)
@@ -526,15 +556,15 @@ class VGADisplay:
         if font_written:
             s.plane_updated = 0  # consumed, as QEMU's vga_draw_text does
         redraw_cursor = False
-        if self.qemu_compat:
+        if not self._live_text:
             # vga_draw_text: a plane 2 write redraws every cell; the 9th-dot rule (AR10 bit 2)
             # is applied to each cell as it is drawn, so changing it alone redraws only the
             # cursor cell (drawn on every frame) -- the other cells keep their old 9th dot.
             full |= font_written
-            if full or self._text.glyphs is None or self._text.dup_changed(s.ar[0x10]):
-                redraw_cursor = self._text.update_glyphs(s.vram, g, s.ar[0x10])
+            if full or self._text.glyphs is None or self._text.dup_changed(s.ar[AR_MODE]):
+                redraw_cursor = self._text.update_glyphs(s.vram, g, s.ar[AR_MODE])
         elif full or font_written or self._text.glyphs is None:
-            full |= self._text.update_glyphs(s.vram, g, s.ar[0x10])
+            full |= self._text.update_glyphs(s.vram, g, s.ar[AR_MODE])
         target = self._fb
         if not g.direct:  # draw whole rows into a scratch buffer, then place them
             shape = (g.cell_addr.shape[0] * g.ch, g.cell_addr.shape[1] * g.cw)
@@ -606,7 +636,7 @@ class VGADisplay:
         h, w = self._fb.shape
         if not g.draws:
             full = False
-        elif self.qemu_compat:
+        elif not self.compat.overscan_when_blank:
             colour = 0
             if not self._drawn:
                 full = False

@@ -7,8 +7,8 @@ when :func:`geometry_key` changes and reads it on every frame. The rules are QEM
 the addressing loop of ``vga_draw_graphic``), with VRAM in QEMU's planar layout: plane ``p`` of
 planar address ``a`` is VRAM byte ``4*a + p``, so chain-4 and VBE modes read VRAM linearly.
 
-Where QEMU departs from VGA hardware the hardware rule is the default and ``qemu_compat``
-selects QEMU's (see :data:`HARDWARE_VS_QEMU`).
+Where QEMU departs from VGA hardware the hardware rule is the default and the machine's
+:class:`~vgaemu.compat.Compat` policy selects QEMU's, row by row (see :data:`HARDWARE_VS_QEMU`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,30 @@ from operator import itemgetter
 
 import numpy as np
 
+from guestmem import TARGET_PAGE_BITS
+
+from ..compat import Compat
+from .render import Drawer
 from .state import (
+    AR_MODE,
+    AR_PEL,
+    AR_PLANE_ENABLE,
+    CR_H_DISP,
+    CR_LINE_COMPARE,
+    CR_MAX_SCAN,
+    CR_MODE,
+    CR_OFFSET,
+    CR_OVERFLOW,
+    CR_PRESET_ROW,
+    CR_START_HI,
+    CR_START_LO,
+    CR_UNDERLINE,
+    CR_V_DISP_END,
+    CR_V_TOTAL,
+    GR_MISC,
+    GR_MODE,
+    SR_CHARACTER_MAP,
+    SR_CLOCK_MODE,
     VBE_DISPI_8BIT_DAC,
     VBE_DISPI_ENABLED,
     VBE_DISPI_INDEX_BPP,
@@ -27,35 +50,6 @@ from .state import (
     VBE_DISPI_INDEX_YRES,
     VGAState,
 )
-
-TARGET_PAGE_BITS = 12
-
-# CRTC / sequencer / graphics / attribute register indexes (vga_regs.h names).
-CR_H_DISP = 0x01
-CR_V_TOTAL = 0x06
-CR_OVERFLOW = 0x07
-CR_MAX_SCAN = 0x09
-CR_PRESET_ROW = 0x08
-CR_CURSOR_START = 0x0A
-CR_CURSOR_END = 0x0B
-CR_START_HI = 0x0C
-CR_START_LO = 0x0D
-CR_CURSOR_HI = 0x0E
-CR_CURSOR_LO = 0x0F
-CR_V_DISP_END = 0x12
-CR_OFFSET = 0x13
-CR_UNDERLINE = 0x14
-CR_MODE = 0x17
-CR_LINE_COMPARE = 0x18
-SR_CLOCK_MODE = 0x01
-SR_CHARACTER_MAP = 0x03
-GR_MODE = 0x05
-GR_MISC = 0x06
-AR_MODE = 0x10
-AR_OVERSCAN = 0x11
-AR_PLANE_ENABLE = 0x12
-AR_PEL = 0x13
-AR_COLOR_PAGE = 0x14
 
 #: Largest text screen QEMU draws (CH_ATTR_SIZE in vga_int.h).
 CH_ATTR_SIZE = 160 * 100
@@ -82,7 +76,7 @@ def crtc_wrap_bytes(s: VGAState) -> int:
     return min(s.vram_size, span)
 
 #: Every way this renderer's default (hardware) behaviour differs from QEMU 7.2's; the
-#: ``qemu_compat`` switch selects the right-hand side.
+#: :class:`~vgaemu.compat.Compat` fields select the right-hand side.
 HARDWARE_VS_QEMU = (
     ("text blink", "AR10 bit 3 set: attribute bit 7 blinks the character (16 frames on, 16 off) "
      "and the background has 8 colours", "never blinks; bit 7 is always background intensity"),
@@ -121,10 +115,6 @@ HARDWARE_VS_QEMU = (
     ("CR6 == 100 in text mode", "rows from the vertical display end as usual",
      "forces 100 rows (a hack for CGA 160x100)"),
 )
-
-
-def _u16(v: int) -> int:
-    return v & 0xFFFF
 
 
 #: The registers that decide the mode geometry (not the cursor, not the palette).
@@ -166,9 +156,8 @@ class BlankGeometry:
 @dataclass(frozen=True, slots=True, eq=False)
 class GraphicsGeometry:
     kind: str
-    #: Line drawer, after QEMU's vga_draw_line*: planar4, cga2, 8d2, 8, 15, 16, 24, 32, and
-    #: 15be, 16be, 24be, 32be for a big-endian framebuffer (MMIO BAR byte-order register).
-    drawer: str
+    #: Line drawer, after QEMU's vga_draw_line* (named for the modes it draws).
+    drawer: Drawer
     #: Surface size (QEMU's display surface: doubled width for the 320-pixel planar modes).
     width: int
     height: int
@@ -258,7 +247,7 @@ def vga_vertical_display_end(s: VGAState) -> int:
     return (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
 
 
-def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
+def vbe_start_byte(s: VGAState) -> int:
     """The VBE display start in VRAM bytes (``vbe_start_addr`` is kept in bytes here).
 
     QEMU keeps it in dwords (offset / 4), so an x offset that is not a multiple of 4 bytes
@@ -268,18 +257,19 @@ def vbe_start_byte(s: VGAState, qemu_compat: bool) -> int:
     return int(s.vbe_start_addr) & ~3
 
 
-def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
-    """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)."""
-    if qemu_compat:
-        if not (s.ar_index & 0x20):
-            return BlankGeometry()
-        return _picture_geometry(s, True)
+def compute_geometry(s: VGAState, compat: Compat | None = None):
+    """Derive the displayed mode from the registers (QEMU's vga_update_display decisions)
+    under ``compat`` (default: the hardware's rules)."""
+    if compat is None:
+        compat = Compat.hardware()
     pas_off = not (s.ar_index & 0x20)
-    screen_off = bool(s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s)
+    screen_off = compat.screen_off and bool(s.sr[SR_CLOCK_MODE] & 0x20) and not vbe_enabled(s)
     if not (pas_off or screen_off):
-        return _picture_geometry(s, False)
+        return _picture_geometry(s, compat)
+    if pas_off and not compat.overscan_when_blank:
+        return BlankGeometry()  # QEMU's vga_draw_blank: black, at the last size
     # The CRTC keeps its timing while the picture is off: the screen keeps the mode's size.
-    inner = _picture_geometry(s, False)
+    inner = _picture_geometry(s, compat)
     if isinstance(inner, BlankGeometry):
         return inner
     if screen_off:
@@ -288,10 +278,10 @@ def compute_geometry(s: VGAState, *, qemu_compat: bool = False):
     return BlankGeometry(width=inner.width, height=inner.height)
 
 
-def _picture_geometry(s: VGAState, qemu_compat: bool):
+def _picture_geometry(s: VGAState, compat: Compat):
     if vbe_enabled(s) or (s.gr[GR_MISC] & 1):
-        return _graphics_geometry(s, qemu_compat)
-    return _text_geometry(s, qemu_compat)
+        return _graphics_geometry(s, compat)
+    return _text_geometry(s, compat)
 
 
 def _line_addresses(s: VGAState, height: int, start: int, line_offset: int, line_compare: int,
@@ -322,7 +312,7 @@ def _line_addresses(s: VGAState, height: int, start: int, line_offset: int, line
     return addr, y1
 
 
-def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | BlankGeometry:
+def _graphics_geometry(s: VGAState, compat: Compat) -> GraphicsGeometry | BlankGeometry:
     vram_size = s.vram_size
     cr = s.cr
     vbe = vbe_enabled(s)
@@ -331,7 +321,7 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         height = int(s.vbe_regs[VBE_DISPI_INDEX_YRES])
         bpp = int(s.vbe_regs[VBE_DISPI_INDEX_BPP])
         line_offset = int(s.vbe_line_offset)
-        start = vbe_start_byte(s, qemu_compat)
+        start = vbe_start_byte(s)
         line_compare = 65535
         # vbe_update_vgaregs: shift control 2 (0 for 4 bpp), no double scan, no CGA modes.
         shift_control = 0 if bpp == 4 else 2
@@ -354,33 +344,33 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         else:
             multi_scan = double_scan  # QEMU: "in CGA modes, multi_scan is ignored"
         clock_div = bool(s.sr[SR_CLOCK_MODE] & 0x08)
-        addr_mask = vram_size - 1 if qemu_compat else crtc_wrap_bytes(s) - 1
+        addr_mask = (crtc_wrap_bytes(s) if compat.planes_wrap_64k else vram_size) - 1
     if width <= 0 or height <= 0:
         return BlankGeometry(description="blank (no display area)", draws=False)
 
     plane_mask = s.ar[AR_PLANE_ENABLE] & 0x0F
     if shift_control == 0:
-        drawer, bits, double, palette = "planar4", 4, clock_div, 16
+        drawer, bits, double, palette = Drawer.PLANAR_16_COLOUR, 4, clock_div, 16
     elif shift_control == 1:
-        drawer, bits, double, palette = "cga2", 4, clock_div, 16
+        drawer, bits, double, palette = Drawer.CGA_4_COLOUR, 4, clock_div, 16
     elif bpp in (0, 4):  # a VBE bpp of 4 with shift control forced to 2 cannot happen
-        drawer, bits, double, palette = "8d2", 4, False, 256
+        drawer, bits, double, palette = Drawer.MODE_13H, 4, False, 256
     elif bpp == 8:
-        drawer, bits, double, palette = "8", 8, False, 256
+        drawer, bits, double, palette = Drawer.VBE_8BPP, 8, False, 256
     elif bpp in (15, 16, 24, 32):
         bits = {15: 16, 16: 16, 24: 24, 32: 32}[bpp]
-        drawer, double, palette = str(bpp), False, 0
-        if getattr(s, "big_endian_fb", False):
-            drawer += "be"  # QEMU's vga_draw_line*_be / byte-swapped shared surface
+        # QEMU's vga_draw_line*_be / byte-swapped shared surface for a big-endian framebuffer
+        drawer = Drawer.direct_colour(bpp, bool(getattr(s, "big_endian_fb", False)))
+        double, palette = False, 0
     else:
-        drawer, bits, double, palette = "8", 8, False, 256
+        drawer, bits, double, palette = Drawer.VBE_8BPP, 8, False, 256
     bwidth = (width * bits + 7) // 8
     disp_width = width * 2 if double else width
 
     addr, _ = _line_addresses(s, height, start, line_offset, line_compare, multi_scan, cga_mode)
     addr &= addr_mask
     pan = None
-    if not qemu_compat and not vbe:
+    if compat.pel_panning and not vbe:
         pan = _graphics_pan(s, drawer, double, height, line_compare)
     # A panned line also shows the first dots of the next address: 4 more VRAM bytes.
     last = (addr + bwidth - 1 + (4 if pan is not None else 0)) & addr_mask
@@ -397,8 +387,9 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
     if vbe:
         desc = f"VBE {width}x{height}x{bpp}"
     else:
-        desc = {"planar4": "VGA 16-colour planar", "cga2": "VGA CGA 4-colour",
-                "8d2": "VGA 256-colour"}[drawer] + f" {disp_width}x{height}"
+        desc = {Drawer.PLANAR_16_COLOUR: "VGA 16-colour planar",
+                Drawer.CGA_4_COLOUR: "VGA CGA 4-colour",
+                Drawer.MODE_13H: "VGA 256-colour"}[drawer] + f" {disp_width}x{height}"
     return GraphicsGeometry(
         kind="graphics", drawer=drawer, width=disp_width, height=height, bwidth=bwidth,
         line_addr=addr, addr_mask=addr_mask, double=double, pan=pan, page0=page0, page1=page1,
@@ -406,7 +397,7 @@ def _graphics_geometry(s: VGAState, qemu_compat: bool) -> GraphicsGeometry | Bla
         plane_mask=plane_mask, description=desc)
 
 
-def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
+def _graphics_pan(s: VGAState, drawer: Drawer, double: bool, height: int,
                   line_compare: int) -> np.ndarray | None:
     """Horizontal pel panning (AR13) in pixels of the surface, per displayed line.
 
@@ -415,9 +406,9 @@ def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
     line-compare split.
     """
     p = s.ar[AR_PEL] & 0x0F
-    if drawer in ("planar4", "cga2"):
+    if drawer in (Drawer.PLANAR_16_COLOUR, Drawer.CGA_4_COLOUR):
         shift = (p & 7 if p < 8 else 0) * (2 if double else 1)
-    else:  # 8d2: 256-colour pixels are two dots wide
+    else:  # mode 13h: 256-colour pixels are two dots wide
         shift = ((p & 7) >> 1) * 2 if p < 8 else 0
     if not shift:
         return None
@@ -427,27 +418,28 @@ def _graphics_pan(s: VGAState, drawer: str, double: bool, height: int,
     return pan
 
 
-def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeometry:
+def _text_geometry(s: VGAState, compat: Compat) -> TextGeometry | BlankGeometry:
     cr = s.cr
     glyph_h = (cr[CR_MAX_SCAN] & 0x1F) + 1
     glyph_w = 8 if s.sr[SR_CLOCK_MODE] & 0x01 else 9
     double_width = bool(s.sr[SR_CLOCK_MODE] & 0x08)
-    double_scan = bool(cr[CR_MAX_SCAN] & 0x80) and not qemu_compat
+    double_scan = bool(cr[CR_MAX_SCAN] & 0x80) and compat.text_double_scan
     if double_width:
-        cw = 16 if qemu_compat else glyph_w * 2  # QEMU: "NOTE: no 18 pixel wide"
+        # QEMU: "NOTE: no 18 pixel wide"
+        cw = glyph_w * 2 if compat.nine_dot_40_columns else 16
     else:
         cw = glyph_w
     ch = glyph_h * (2 if double_scan else 1)
     cols = cr[CR_H_DISP] + 1
-    if qemu_compat:
-        # vga_draw_text: whole character rows only (and its CGA 160x100 hack)
-        rows = 100 if cr[CR_V_TOTAL] == 100 else vga_vertical_display_end(s) // ch
-        height = rows * ch
-    else:
+    if compat.partial_text_rows:
         # the CRTC shows every scanline up to the vertical display end, so a last row that
         # does not fit (80x43 in 350 lines) is shown in part
         height = vga_vertical_display_end(s)
         rows = -(-height // ch)
+    else:
+        # vga_draw_text: whole character rows only (and its CGA 160x100 hack)
+        rows = 100 if cr[CR_V_TOTAL] == 100 else vga_vertical_display_end(s) // ch
+        height = rows * ch
     if rows * cols <= 1 or rows * cols > CH_ATTR_SIZE:
         return BlankGeometry(description=f"blank (text {cols}x{rows} out of range)",
                              draws=False)
@@ -456,29 +448,16 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
     step = (cr[CR_OFFSET] << 3) // 4  # planar addresses per character row
     line_compare = vga_line_compare(s)
     vram_size = s.vram_size
-    if qemu_compat:
-        wrap = vram_size // 4
-        # vga_draw_text: the row after the one whose scanlines reach line compare restarts
-        # at address 0 -- the split moves in whole character rows.
-        r = np.arange(rows, dtype=np.int64)
-        row_addr = start + step * r
-        line = r * ch
-        hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
-        if hit.size:
-            k = int(hit[0]) + 1
-            row_addr[k:] = step * (r[k:] - k)
-        row_y = line
-        row_lo = np.zeros(rows, dtype=np.int64)
-        row_hi = np.full(rows, height, dtype=np.int64)
-        pan = None
-        preset = 0
-    else:
-        wrap = crtc_wrap_bytes(s) // 4
-        # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
-        # cells (smooth vertical scrolling). Line compare: after scanline ``line_compare`` the
-        # CRTC restarts at address 0 and row scan 0, at any scanline. So the picture is two
-        # panes of whole rows, each drawn into a scratch buffer and copied with an offset.
+    wrap = (crtc_wrap_bytes(s) if compat.planes_wrap_64k else vram_size) // 4
+    # Preset row scan (CR8 bits 0-4): the first row starts that many scanlines into its
+    # cells (smooth vertical scrolling).
+    preset = 0
+    if compat.preset_row_scan:
         preset = min(cr[CR_PRESET_ROW] & 0x1F, glyph_h - 1) * (2 if double_scan else 1)
+    if compat.scanline_text_split:
+        # Line compare: after scanline ``line_compare`` the CRTC restarts at address 0 and
+        # row scan 0, at any scanline. So the picture is two panes of whole rows, each drawn
+        # into a scratch buffer and copied with an offset.
         split = line_compare + 1 if line_compare < height - 1 else height
         na = -(-(split + preset) // ch)
         ra = np.arange(na, dtype=np.int64)
@@ -488,16 +467,32 @@ def _text_geometry(s: VGAState, qemu_compat: bool) -> TextGeometry | BlankGeomet
         row_y = np.concatenate([ra * ch - preset, split + rb * ch])
         row_lo = np.concatenate([np.zeros(na, np.int64), np.full(nb, split, np.int64)])
         row_hi = np.concatenate([np.full(na, split, np.int64), np.full(nb, height, np.int64)])
-        # Horizontal pel panning: 9-dot text takes AR13 = 8 as no shift and 0-7 as 1-8 dots,
-        # 8-dot text 0-7; one more cell per row is drawn to pan into. AR10 bit 5 leaves the
-        # pane below the split unpanned.
-        pan = None
+        below = na  # the first row of the lower pane
+    else:
+        # vga_draw_text: the row after the one whose scanlines reach line compare restarts
+        # at address 0 -- the split moves in whole character rows.
+        na = -(-(height + preset) // ch)
+        r = np.arange(na, dtype=np.int64)
+        row_addr = start + step * r
+        line = r * ch - preset
+        hit = np.nonzero((line < line_compare) & (line + ch >= line_compare))[0]
+        below = int(hit[0]) + 1 if hit.size else na
+        row_addr[below:] = step * (r[below:] - below)
+        row_y = line
+        row_lo = np.zeros(na, dtype=np.int64)
+        row_hi = np.full(na, height, dtype=np.int64)
+    # Horizontal pel panning: 9-dot text takes AR13 = 8 as no shift and 0-7 as 1-8 dots,
+    # 8-dot text 0-7; one more cell per row is drawn to pan into. AR10 bit 5 leaves the
+    # pane below the split unpanned.
+    pan = None
+    if compat.pel_panning:
         p = s.ar[AR_PEL] & 0x0F
         dots = ((p + 1) % 9 if p <= 8 else 0) if glyph_w == 9 else (p if p < 8 else 0)
         if dots:
-            pan = np.full(na + nb, dots * (cw // glyph_w if cw >= glyph_w else 1), dtype=np.int64)
+            pan = np.full(row_addr.shape[0], dots * (cw // glyph_w if cw >= glyph_w else 1),
+                          dtype=np.int64)
             if s.ar[AR_MODE] & 0x20:
-                pan[na:] = 0
+                pan[below:] = 0
     direct = (pan is None and row_y.size == rows and rows * ch == height
               and bool((row_y == np.arange(rows) * ch).all()))
     drawn = cols + (1 if pan is not None else 0)

@@ -9,8 +9,8 @@ The machine registers the same port ranges QEMU does (region "vga" at 0x3B4-0x3B
 0x3C0-0x3CF, 0x3D4-0x3D5, 0x3DA; region "vbe" at 0x1CE-0x1D1); other ports in 0x3B0-0x3DF are
 unassigned and read all-ones, like an empty ISA bus.
 
-Where QEMU 7.2 differs from the hardware in something a guest can observe, the hardware is
-followed unless ``qemu_compat`` (see :data:`QEMU_DIFFERENCES`).
+Where QEMU 7.2 differs from the hardware in something a guest can observe, the machine's
+:class:`~vgaemu.compat.Compat` policy chooses (see :data:`QEMU_DIFFERENCES`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vgaemu.clock import FRAME_NS, VirtualClock
-from vgaemu.vga.state import VGAState
+from vgaemu.compat import Compat
+from vgaemu.vga.state import (
+    CR_H_DISP,
+    CR_H_TOTAL,
+    CR_OVERFLOW,
+    CR_V_DISP_END,
+    CR_V_SYNC_END,
+    CR_V_SYNC_START,
+    CR_V_TOTAL,
+    VBE_DISPI_IOPORT_INDEX,
+    VGAState,
+)
 from vgaemu.vga.vbe import BochsVBE
 
 # Port numbers (QEMU vga_regs.h names).
@@ -31,7 +42,7 @@ VGA_CRT_IC, VGA_CRT_DC, VGA_IS1_RC = 0x3D4, 0x3D5, 0x3DA
 
 #: The port ranges QEMU's vga_portio_list registers: (first port, count).
 VGA_PORT_RANGES = ((0x3B4, 2), (0x3BA, 1), (0x3C0, 16), (0x3D4, 2), (0x3DA, 1))
-VBE_PORT_BASE, VBE_PORT_COUNT = 0x1CE, 4
+VBE_PORT_BASE, VBE_PORT_COUNT = VBE_DISPI_IOPORT_INDEX, 4
 
 #: Bits QEMU keeps on sequencer / graphics controller data writes (sr_mask, gr_mask).
 SR_MASK = (0x03, 0x3D, 0x0F, 0x3F, 0x0E, 0x00, 0x00, 0xFF)
@@ -69,13 +80,13 @@ class VGARegisters:
         *,
         vbe: BochsVBE | None = None,
         clock: VirtualClock | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
         memory_access_changed: Callable[[], None] | None = None,
     ) -> None:
         self.state = state
         self.vbe = vbe if vbe is not None else BochsVBE(state)
         self.clock = clock if clock is not None else VirtualClock()
-        self.qemu_compat = qemu_compat
+        self.compat = compat if compat is not None else Compat.hardware()
         self.memory_access_changed = memory_access_changed or (lambda: None)
         #: Virtual time the guest spent polling status registers (added to the clock).
         self.poll_ns = 0
@@ -114,13 +125,13 @@ class VGARegisters:
         """
         s = self.state
         cr = s.cr
-        ov = cr[7]
-        vtotal = (cr[6] | ((ov & 0x01) << 8) | ((ov & 0x20) << 4)) + 2
-        vdisp = (cr[0x12] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
-        vrs = cr[0x10] | ((ov & 0x04) << 6) | ((ov & 0x80) << 2)
-        vrlen = ((cr[0x11] & 0x0F) - (vrs & 0x0F)) & 0x0F or 16
-        htotal = cr[0] + 5
-        hdisp = cr[1] + 1
+        ov = cr[CR_OVERFLOW]
+        vtotal = (cr[CR_V_TOTAL] | ((ov & 0x01) << 8) | ((ov & 0x20) << 4)) + 2
+        vdisp = (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1
+        vrs = cr[CR_V_SYNC_START] | ((ov & 0x04) << 6) | ((ov & 0x80) << 2)
+        vrlen = ((cr[CR_V_SYNC_END] & 0x0F) - (vrs & 0x0F)) & 0x0F or 16
+        htotal = cr[CR_H_TOTAL] + 5
+        hdisp = cr[CR_H_DISP] + 1
         if vtotal < 16 or vdisp > vtotal or vrs >= vtotal or hdisp >= htotal:
             vtotal, vdisp, vrs, vrlen, htotal, hdisp = 525, 480, 490, 2, 100, 80
         t = (self.clock.now_ns + self.poll_ns) % FRAME_NS
@@ -135,7 +146,7 @@ class VGARegisters:
 
     def read_status1(self) -> int:
         s = self.state
-        if self.qemu_compat:
+        if not self.compat.raster_status:
             s.st01 ^= ST01_V_RETRACE | ST01_DISP_ENABLE
         else:
             s.st01 = self._raster_status()
@@ -150,7 +161,7 @@ class VGARegisters:
         if self.port_invalid(port):
             return 0xFF
         if port == VGA_ATT_W:
-            if s.ar_flip_flop and self.qemu_compat:
+            if s.ar_flip_flop and not self.compat.register_readback:
                 return 0
             return s.ar_index
         if port == VGA_ATT_R:
@@ -163,7 +174,7 @@ class VGARegisters:
         if port == VGA_SEQ_D:
             return s.sr[s.sr_index]
         if port == VGA_PEL_MSK:
-            return 0 if self.qemu_compat else s.pel_mask
+            return s.pel_mask if self.compat.pel_mask else 0
         if port == VGA_PEL_IR:
             return s.dac_state
         if port == VGA_PEL_IW:
@@ -174,7 +185,7 @@ class VGARegisters:
             if s.dac_sub_index == 3:
                 s.dac_sub_index = 0
                 s.dac_read_index = (s.dac_read_index + 1) & 0xFF
-            if not self.qemu_compat and not s.dac_8bit:
+            if self.compat.register_readback and not s.dac_8bit:
                 val &= 0x3F
             return val
         if port == VGA_FTC_R:
@@ -223,7 +234,7 @@ class VGARegisters:
             s.sr[s.sr_index] = val & SR_MASK[s.sr_index]
             self.memory_access_changed()
         elif port == VGA_PEL_MSK:
-            if not self.qemu_compat:
+            if self.compat.pel_mask:
                 s.pel_mask = val
         elif port == VGA_PEL_IR:
             s.dac_read_index = val
@@ -251,9 +262,9 @@ class VGARegisters:
             s.cr_index = val
         elif port in (VGA_CRT_DM, VGA_CRT_DC):
             # CR11 bit 7 write-protects CR0-CR7, except the line-compare bit 4 of CR7.
-            if s.cr[0x11] & 0x80 and s.cr_index <= 7:
-                if s.cr_index == 7:
-                    s.cr[7] = (s.cr[7] & ~0x10 & 0xFF) | (val & 0x10)
+            if s.cr[CR_V_SYNC_END] & 0x80 and s.cr_index <= CR_OVERFLOW:
+                if s.cr_index == CR_OVERFLOW:
+                    s.cr[CR_OVERFLOW] = (s.cr[CR_OVERFLOW] & ~0x10 & 0xFF) | (val & 0x10)
                     self.vbe.update_vgaregs()
                 return
             s.cr[s.cr_index] = val
@@ -266,14 +277,16 @@ class VGARegisters:
         """read/write callbacks for an ``io`` region covering ports base..base+count-1.
 
         Wider accesses are split into byte accesses to consecutive ports (what the ISA bus
-        does for an 8-bit device), or, with ``qemu_compat``, handled like QEMU's portio: a
+        does for an 8-bit device), or, without ``split_wide_port_access``, like QEMU's portio: a
         16-bit access is split only inside the range, a 32-bit one is dropped.
         """
+
+        split = self.compat.split_wide_port_access
 
         def read(offset: int, size: int) -> int:
             if size == 1:
                 return self.read(base + offset)
-            if self.qemu_compat:
+            if not split:
                 if size != 2:
                     return (1 << (8 * size)) - 1
                 lo = self.read(base + offset)
@@ -288,7 +301,7 @@ class VGARegisters:
             if size == 1:
                 self.write(base + offset, value)
                 return
-            if self.qemu_compat:
+            if not split:
                 if size != 2:
                     return
                 self.write(base + offset, value & 0xFF)

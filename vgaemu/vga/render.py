@@ -9,9 +9,45 @@ surface format (pixman x8r8g8b8); the palette tables are built once per palette 
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 
-from .state import VGAState
+from .state import AR_COLOR_PAGE, AR_MODE, VGAState
+
+
+class Drawer(enum.StrEnum):
+    """The line drawer a graphics mode needs, named for the modes it draws; the value is the
+    suffix of QEMU's ``vga_draw_line*`` function (hw/display/vga-helpers.h)."""
+
+    #: 16-colour planar modes 0Dh, 0Eh, 10h, 12h (and VBE 4 bpp): four planes, one bit each.
+    PLANAR_16_COLOUR = "planar4"
+    #: CGA 4-colour modes 04h/05h: 2-bit pixels interleaved across planes 0/1 (shift mode).
+    CGA_4_COLOUR = "cga2"
+    #: 256 colours, one byte per pixel drawn two dots wide: mode 13h and mode X.
+    MODE_13H = "8d2"
+    #: VBE packed 8 bpp through the DAC.
+    VBE_8BPP = "8"
+    #: VBE direct colour, little-endian framebuffer.
+    VBE_15BPP = "15"
+    VBE_16BPP = "16"
+    VBE_24BPP = "24"
+    VBE_32BPP = "32"
+    #: VBE direct colour with the MMIO BAR's big-endian framebuffer byte order.
+    VBE_15BPP_BIG_ENDIAN = "15be"
+    VBE_16BPP_BIG_ENDIAN = "16be"
+    VBE_24BPP_BIG_ENDIAN = "24be"
+    VBE_32BPP_BIG_ENDIAN = "32be"
+
+    @classmethod
+    def direct_colour(cls, bpp: int, big_endian: bool) -> Drawer:
+        """The drawer of a VBE direct-colour depth (15, 16, 24 or 32 bpp)."""
+        return cls(f"{bpp}be" if big_endian else str(bpp))
+
+
+#: Drawers of a big-endian framebuffer (:func:`draw_big_endian`).
+BIG_ENDIAN_DRAWERS = frozenset({Drawer.VBE_15BPP_BIG_ENDIAN, Drawer.VBE_16BPP_BIG_ENDIAN,
+                                Drawer.VBE_24BPP_BIG_ENDIAN, Drawer.VBE_32BPP_BIG_ENDIAN})
 
 # 6-bit DAC value to 8 bits, as QEMU's c6_to_8: (v << 2) | (v & 1) << 1 | (v & 1).
 _C6 = np.arange(256, dtype=np.uint32) & 0x3F
@@ -75,21 +111,23 @@ def _big_endian_tables() -> tuple[np.ndarray, np.ndarray]:
 LUT15_BE, LUT16_BE = _big_endian_tables()
 
 
-def draw_big_endian(reader: "VRAMReader", drawer: str, addrs: np.ndarray, width: int,
+def draw_big_endian(reader: "VRAMReader", drawer: Drawer, addrs: np.ndarray, width: int,
                     limit: int, step: int | None, out: np.ndarray | None) -> np.ndarray:
     """Direct-colour lines of a big-endian framebuffer (``big_endian_fb``), as QEMU shows them:
     32 bpp is a shared b8g8r8x8 surface (bytes x, R, G, B), 24 bpp a shared b8g8r8 one
     (bytes R, G, B), 15/16 bpp the *_be line drawers (see :func:`_big_endian_tables`)."""
-    if drawer in ("32be", "24be"):
-        src = reader.pixels(addrs, "<u4", width, 4 if drawer == "32be" else 3, limit, step)
+    if drawer in (Drawer.VBE_32BPP_BIG_ENDIAN, Drawer.VBE_24BPP_BIG_ENDIAN):
+        bytes_per_pixel = 4 if drawer is Drawer.VBE_32BPP_BIG_ENDIAN else 3
+        src = reader.pixels(addrs, "<u4", width, bytes_per_pixel, limit, step)
         swapped = src.byteswap()
         if out is None:
             out = np.empty(src.shape, dtype=np.uint32)
-        if drawer == "32be":
+        if drawer is Drawer.VBE_32BPP_BIG_ENDIAN:
             return np.bitwise_and(swapped, np.uint32(0x00FFFFFF), out=out)
         return np.right_shift(swapped, np.uint32(8), out=out)
     words = reader.pixels(addrs, "<u2", width, 2, limit, step)
-    return np.take(LUT16_BE if drawer == "16be" else LUT15_BE, words, out=out)
+    return np.take(LUT16_BE if drawer is Drawer.VBE_16BPP_BIG_ENDIAN else LUT15_BE, words,
+                   out=out)
 
 
 def dac_colours(s: VGAState, dac8: bool) -> np.ndarray:
@@ -105,8 +143,8 @@ def palette16_indexes(s: VGAState) -> np.ndarray:
     (AR0-AR0F) and colour select (AR14; AR10 bit 7 picks P5-P4 from AR14 too), as hardware
     and QEMU's update_palette16."""
     ar = np.frombuffer(bytes(s.ar[:16]), dtype=np.uint8).astype(np.uint32)
-    sel = s.ar[0x14]
-    if s.ar[0x10] & 0x80:
+    sel = s.ar[AR_COLOR_PAGE]
+    if s.ar[AR_MODE] & 0x80:
         return ((sel & 0x0F) << 4) | (ar & 0x0F)
     return ((sel & 0x0C) << 4) | (ar & 0x3F)
 

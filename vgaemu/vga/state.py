@@ -12,6 +12,53 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# CRTC / sequencer / graphics / attribute register indexes (QEMU's vga_regs.h names, without
+# the VGA_CRTC_ / VGA_SEQ_ / VGA_GFX_ / VGA_ATC_ prefix).
+CR_H_TOTAL = 0x00
+CR_H_DISP = 0x01
+CR_H_BLANK_START = 0x02
+CR_H_BLANK_END = 0x03
+CR_H_SYNC_START = 0x04
+CR_H_SYNC_END = 0x05
+CR_V_TOTAL = 0x06
+CR_OVERFLOW = 0x07
+CR_PRESET_ROW = 0x08
+CR_MAX_SCAN = 0x09
+CR_CURSOR_START = 0x0A
+CR_CURSOR_END = 0x0B
+CR_START_HI = 0x0C
+CR_START_LO = 0x0D
+CR_CURSOR_HI = 0x0E
+CR_CURSOR_LO = 0x0F
+CR_V_SYNC_START = 0x10
+CR_V_SYNC_END = 0x11
+CR_V_DISP_END = 0x12
+CR_OFFSET = 0x13
+CR_UNDERLINE = 0x14
+CR_V_BLANK_START = 0x15
+CR_V_BLANK_END = 0x16
+CR_MODE = 0x17
+CR_LINE_COMPARE = 0x18
+SR_RESET = 0x00
+SR_CLOCK_MODE = 0x01
+SR_PLANE_WRITE = 0x02  # the map mask
+SR_CHARACTER_MAP = 0x03
+SR_MEMORY_MODE = 0x04
+GR_SR_VALUE = 0x00  # set/reset
+GR_SR_ENABLE = 0x01
+GR_COMPARE_VALUE = 0x02
+GR_DATA_ROTATE = 0x03
+GR_PLANE_READ = 0x04  # read map select
+GR_MODE = 0x05
+GR_MISC = 0x06
+GR_COMPARE_MASK = 0x07  # colour don't care
+GR_BIT_MASK = 0x08
+AR_MODE = 0x10
+AR_OVERSCAN = 0x11
+AR_PLANE_ENABLE = 0x12
+AR_PEL = 0x13
+AR_COLOR_PAGE = 0x14
+
 # Bochs VBE DISPI register indexes (port 0x1CE selects, 0x1CF reads/writes).
 VBE_DISPI_INDEX_ID = 0x0
 VBE_DISPI_INDEX_XRES = 0x1

@@ -7,9 +7,10 @@ glyph bitmaps + one ``np.where`` between foreground and background colours + one
 the surface. Glyph bitmaps are derived from plane 2 only when plane 2 was written (QEMU's
 ``plane_updated`` bit 2) and the font bytes really differ.
 
-Hardware behaviour by default; ``qemu_compat`` reproduces QEMU 7.2 (no character blink, bit 7
-always background intensity, 9th column for 0xB0-0xDF, 16-pixel 40-column cells, no
-underline, QEMU's cursor blink timer).
+Hardware behaviour by default; the :class:`~vgaemu.compat.Compat` fields ``blink``,
+``ninth_column_c0_df``, ``underline``, ``cursor_skew`` and ``cursor_blink_frames`` select QEMU
+7.2's (no character blink, bit 7 always background intensity, 9th column for 0xB0-0xDF, no
+underline, no cursor skew, QEMU's cursor blink timer).
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..clock import FRAME_NS
-from .geometry import (
+from ..compat import Compat
+from .geometry import TextGeometry
+from .state import (
     AR_MODE,
     CR_CURSOR_END,
     CR_CURSOR_HI,
     CR_CURSOR_LO,
     CR_CURSOR_START,
     CR_UNDERLINE,
-    TextGeometry,
+    VGAState,
 )
-from .state import VGAState
 
 #: QEMU's VGA_TEXT_CURSOR_PERIOD_MS (1000 * 2 * 16 / 60, integer) -- the phase lasts half.
 QEMU_CURSOR_PERIOD_MS = 1000 * 2 * 16 // 60
@@ -41,8 +43,8 @@ _NONE = np.zeros(0, dtype=np.int64)
 class TextRenderer:
     """Per-display text state: glyph tables, the last drawn cells, cursor and blink phases."""
 
-    def __init__(self, qemu_compat: bool = False):
-        self.qemu_compat = qemu_compat
+    def __init__(self, compat: Compat | None = None):
+        self.compat = compat if compat is not None else Compat.hardware()
         self._font_raw: np.ndarray | None = None
         self._glyph_key: tuple | None = None
         self.glyphs: np.ndarray | None = None  # (2, 256, ch, cw) bool
@@ -64,14 +66,15 @@ class TextRenderer:
 
     def _phases(self, now_ns: int) -> tuple[bool, bool]:
         """(cursor visible phase, characters-shown phase)."""
-        if self.qemu_compat:
+        frame = now_ns // FRAME_NS
+        chars_on = (frame // HW_BLINK_FRAMES) % 2 == 0
+        if not self.compat.cursor_blink_frames:
             now_ms = now_ns // 1_000_000
             if now_ms >= self._q_blink_time_ms:
                 self._q_blink_time_ms = now_ms + QEMU_CURSOR_PERIOD_MS // 2
                 self._q_phase = not self._q_phase
-            return self._q_phase, True
-        frame = now_ns // FRAME_NS
-        return (frame // HW_CURSOR_FRAMES) % 2 == 0, (frame // HW_BLINK_FRAMES) % 2 == 0
+            return self._q_phase, chars_on
+        return (frame // HW_CURSOR_FRAMES) % 2 == 0, chars_on
 
     # -- fonts --------------------------------------------------------------------------
     def update_glyphs(self, vram: np.ndarray, g: TextGeometry, ar_mode: int) -> bool:
@@ -88,7 +91,7 @@ class TextRenderer:
         self._glyph_key = key
         bits = np.unpackbits(raw[:, :, :g.glyph_h, None], axis=3).astype(bool)  # (2,256,h,8)
         if g.glyph_w == 9:
-            lo = 0xB0 if self.qemu_compat else 0xC0
+            lo = 0xC0 if self.compat.ninth_column_c0_df else 0xB0
             dup = np.zeros(256, dtype=bool)
             if dup_on:
                 dup[lo:0xE0] = True
@@ -120,12 +123,12 @@ class TextRenderer:
         rows, cols = g.cell_addr.shape
         cursor_phase, blink_on = self._phases(now_ns)
         ar_mode = s.ar[AR_MODE]
-        blink_mode = bool(ar_mode & 0x08) and not self.qemu_compat
+        blink_mode = bool(ar_mode & 0x08) and self.compat.blink
 
         cr = s.cr
         cstart, cend = cr[CR_CURSOR_START], cr[CR_CURSOR_END]
         cursor_addr = (cr[CR_CURSOR_HI] << 8) | cr[CR_CURSOR_LO]
-        if not self.qemu_compat:
+        if self.compat.cursor_skew:
             cursor_addr += (cend >> 5) & 3  # cursor skew: later by 0-3 character clocks
         cursor_addr &= g.addr_mask
         cursor = (cursor_addr, cstart, cend, bool(cursor_phase and not (cstart & 0x20)))
@@ -186,7 +189,7 @@ class TextRenderer:
         pix = np.where(bits, pal16[fg_i][:, None, None], pal16[bg_i][:, None, None])
 
         dscan = 2 if g.double_scan else 1
-        if not self.qemu_compat and (ar_mode & 0x02):
+        if self.compat.underline and (ar_mode & 0x02):
             ul = cr[CR_UNDERLINE] & 0x1F
             if ul < g.glyph_h:
                 sel = np.nonzero((attrs & 0x77) == 0x01)[0]

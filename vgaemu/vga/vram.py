@@ -16,9 +16,9 @@ vga_mem_readb/vga_mem_writeb):
   0-3 go through rotate (GR3), set/reset (GR0, GR1), the logical operation (GR3), the bit
   mask (GR8) and the map mask (SR2).
 
-By default the hardware is followed; ``qemu_compat=True`` reproduces QEMU 7.2 where it
-differs (see :data:`QEMU_DIFFERENCES`). While Bochs VBE is enabled there is no hardware to
-follow and QEMU's behaviour is the model in both modes.
+Where QEMU 7.2 differs from the hardware (see :data:`QEMU_DIFFERENCES`) the machine's
+:class:`~vgaemu.compat.Compat` policy chooses, one field per difference. While Bochs VBE is
+enabled there is no hardware to follow and QEMU's behaviour is the model whatever the policy.
 """
 
 from __future__ import annotations
@@ -28,8 +28,24 @@ from typing import NamedTuple
 
 import numpy as np
 
+from guestmem import TARGET_PAGE_BITS
+
+from vgaemu.compat import Compat
 from vgaemu.errors import MemoryAccessError
-from vgaemu.vga.state import VGAState
+from vgaemu.vga.state import (
+    GR_BIT_MASK,
+    GR_COMPARE_MASK,
+    GR_COMPARE_VALUE,
+    GR_DATA_ROTATE,
+    GR_MISC,
+    GR_MODE,
+    GR_PLANE_READ,
+    GR_SR_ENABLE,
+    GR_SR_VALUE,
+    SR_MEMORY_MODE,
+    SR_PLANE_WRITE,
+    VGAState,
+)
 
 #: Byte value replicated into the planes whose bit is set in a 4-bit mask (QEMU's mask16).
 MASK16 = tuple(sum(0xFF << (8 * p) for p in range(4) if n & (1 << p)) for n in range(16))
@@ -81,10 +97,20 @@ class PlanarMemory:
         state: VGAState,
         *,
         set_dirty: Callable[[int, int], None] | None = None,
-        qemu_compat: bool = False,
+        compat: Compat | None = None,
     ) -> None:
         self.state = state
-        self.qemu_compat = qemu_compat
+        self.compat = compat = compat if compat is not None else Compat.hardware()
+        # The policy is fixed for the machine's life: its rows as plain attributes for the
+        # per-byte paths.
+        self._gc_packed = compat.chain4_odd_even_through_gc
+        self._odd_even_map_mask = compat.odd_even_map_mask
+        self._wrap_64k = compat.planes_wrap_64k
+        #: QEMU's planar path marks the dword dirty even with no plane enabled, which its
+        #: display (redrawing only dirty lines) shows; the hardware display needs no such mark.
+        self._mark_unwritten = not compat.live_graphics_registers
+        self._all_hw = self._gc_packed and self._odd_even_map_mask and self._wrap_64k
+        self._all_qemu = not (self._gc_packed or self._odd_even_map_mask or self._wrap_64k)
         self.set_dirty = set_dirty if set_dirty is not None else (lambda addr, size: None)
         self._b = memoryview(state.vram).cast("B")
         size = len(self._b)
@@ -102,7 +128,7 @@ class PlanarMemory:
         """Window offset -> VGA memory offset, or -1 when GR6 does not map it."""
         s = self.state
         addr &= 0x1FFFF
-        mm = (s.gr[6] >> 2) & 3
+        mm = (s.gr[GR_MISC] >> 2) & 3
         if mm == 0:
             return addr
         if mm == 1:
@@ -114,7 +140,7 @@ class PlanarMemory:
     # ------------------------------------------------------------------ read
     def _compare(self, latch: int) -> int:
         gr = self.state.gr
-        ret = (latch ^ MASK16[gr[2] & 15]) & MASK16[gr[7] & 15]
+        ret = (latch ^ MASK16[gr[GR_COMPARE_VALUE] & 15]) & MASK16[gr[GR_COMPARE_MASK] & 15]
         ret |= ret >> 16
         ret |= ret >> 8
         return ~ret & 0xFF
@@ -127,35 +153,36 @@ class PlanarMemory:
         sr = s.sr_active()
         gr = s.gr
         # Bochs VBE has no hardware to follow: with VBE on, QEMU's behaviour is the model.
-        hw = not (self.qemu_compat or s.vbe_enabled())
-        if hw:
+        vbe = s.vbe_enabled()
+        if self._wrap_64k and not vbe:
             a &= 0xFFFF
-        if sr[4] & 0x08:  # chain 4
+        gc = self._gc_packed and not vbe
+        if sr[SR_MEMORY_MODE] & 0x08:  # chain 4
             if a >= self.vram_size:
                 return 0xFF
-            if not hw:
+            if not gc:
                 return self._b[a]
             s.latch = self._d[a >> 2]
-            if gr[5] & 0x08:
+            if gr[GR_MODE] & 0x08:
                 return self._compare(s.latch)
             return self._b[a]
-        if gr[5] & 0x10:  # odd/even (host reads follow GR5 bit 4 on hardware too)
-            plane = (gr[4] & 2) | (a & 1)
+        if gr[GR_MODE] & 0x10:  # odd/even (host reads follow GR5 bit 4 on hardware too)
+            plane = (gr[GR_PLANE_READ] & 2) | (a & 1)
             idx = ((a & ~1) << 1) | plane
             if idx >= self.vram_size:
                 return 0xFF
-            if not hw:
+            if not gc:
                 return self._b[idx]
             s.latch = self._d[idx >> 2]
-            if gr[5] & 0x08:
+            if gr[GR_MODE] & 0x08:
                 return self._compare(s.latch)
             return self._b[idx]
         if a * 4 >= self.vram_size:
             return 0xFF
         latch = s.latch = self._d[a]
-        if gr[5] & 0x08:
+        if gr[GR_MODE] & 0x08:
             return self._compare(latch)
-        return (latch >> ((gr[4] & 3) << 3)) & 0xFF
+        return (latch >> ((gr[GR_PLANE_READ] & 3) << 3)) & 0xFF
 
     # ------------------------------------------------------------------ write
     def _gc_value(self, val: int) -> int:
@@ -164,25 +191,25 @@ class PlanarMemory:
         s = self.state
         gr = s.gr
         latch = s.latch
-        mode = gr[5] & 3
+        mode = gr[GR_MODE] & 3
         if mode == 1:
             return latch
         if mode == 0:
-            b = gr[3] & 7
+            b = gr[GR_DATA_ROTATE] & 7
             val = ((val >> b) | (val << (8 - b))) & 0xFF
             v = val * 0x01010101
-            sre = MASK16[gr[1] & 15]
-            v = (v & ~sre & _ALL) | (MASK16[gr[0] & 15] & sre)
-            bit_mask = gr[8]
+            sre = MASK16[gr[GR_SR_ENABLE] & 15]
+            v = (v & ~sre & _ALL) | (MASK16[gr[GR_SR_VALUE] & 15] & sre)
+            bit_mask = gr[GR_BIT_MASK]
         elif mode == 2:
             v = MASK16[val & 15]
-            bit_mask = gr[8]
+            bit_mask = gr[GR_BIT_MASK]
         else:
-            b = gr[3] & 7
+            b = gr[GR_DATA_ROTATE] & 7
             val = ((val >> b) | (val << (8 - b))) & 0xFF
-            bit_mask = gr[8] & val
-            v = MASK16[gr[0] & 15]
-        func = (gr[3] >> 3) & 3
+            bit_mask = gr[GR_BIT_MASK] & val
+            v = MASK16[gr[GR_SR_VALUE] & 15]
+        func = (gr[GR_DATA_ROTATE] >> 3) & 3
         if func == 1:
             v &= latch
         elif func == 2:
@@ -213,33 +240,41 @@ class PlanarMemory:
         val &= 0xFF
         sr = s.sr_active()
         gr = s.gr
-        if self.qemu_compat or s.vbe_enabled():
-            if sr[4] & 0x08:
-                mask = 1 << (a & 3)
-                if sr[2] & mask and a < self.vram_size:
-                    self._b[a] = val
-                    s.plane_updated |= mask
-                    self.set_dirty(a, 1)
-            elif gr[5] & 0x10:
-                plane = (gr[4] & 2) | (a & 1)
-                mask = 1 << plane
-                if sr[2] & mask:
-                    idx = ((a & ~1) << 1) | plane
-                    if idx < self.vram_size:
-                        self._b[idx] = val
-                        s.plane_updated |= mask
-                        self.set_dirty(idx, 1)
-            else:
-                self._write_planes(a, self._gc_value(val), sr[2] & 15, qemu=True)
+        vbe = s.vbe_enabled()
+        if self._wrap_64k and not vbe:
+            a &= 0xFFFF
+        gc = self._gc_packed and not vbe
+        if sr[SR_MEMORY_MODE] & 0x08:  # chain 4: address bits 0-1 select the plane
+            if gc:
+                self._write_planes(a >> 2, self._gc_value(val), sr[SR_PLANE_WRITE] & (1 << (a & 3)))
+                return
+            mask = 1 << (a & 3)
+            if sr[SR_PLANE_WRITE] & mask and a < self.vram_size:
+                self._b[a] = val
+                s.plane_updated |= mask
+                self.set_dirty(a, 1)
             return
-        a &= 0xFFFF
-        if sr[4] & 0x08:  # chain 4: address bits 0-1 select the plane
-            self._write_planes(a >> 2, self._gc_value(val), sr[2] & (1 << (a & 3)))
-        elif not sr[4] & 0x04:  # odd/even host write addressing
-            planes = 0x5 if not a & 1 else 0xA
-            self._write_planes((a & ~1) >> 1, self._gc_value(val), sr[2] & planes)
-        else:
-            self._write_planes(a, self._gc_value(val), sr[2] & 15)
+        if self._odd_even_map_mask and not vbe:
+            if not sr[SR_MEMORY_MODE] & 0x04:  # odd/even host write addressing: planes 0+2 or 1+3
+                planes = 0x5 if not a & 1 else 0xA
+                value = self._gc_value(val) if gc else val * 0x01010101
+                self._write_planes((a & ~1) >> 1, value, sr[SR_PLANE_WRITE] & planes)
+                return
+        elif gr[GR_MODE] & 0x10:  # QEMU: odd/even by GR5 bit 4, one plane by GR4 bit 1 and A0
+            plane = (gr[GR_PLANE_READ] & 2) | (a & 1)
+            mask = 1 << plane
+            if gc:
+                self._write_planes((a & ~1) >> 1, self._gc_value(val), sr[SR_PLANE_WRITE] & mask)
+                return
+            if sr[SR_PLANE_WRITE] & mask:
+                idx = ((a & ~1) << 1) | plane
+                if idx < self.vram_size:
+                    self._b[idx] = val
+                    s.plane_updated |= mask
+                    self.set_dirty(idx, 1)
+            return
+        self._write_planes(a, self._gc_value(val), sr[SR_PLANE_WRITE] & 15,
+                           qemu=vbe or self._mark_unwritten)
 
     # ------------------------------------------------------------------ MemoryRegionOps
     def read(self, offset: int, size: int) -> int:
@@ -272,7 +307,7 @@ class PlanarMemory:
         first byte in the block, its length, the VGA memory offset of that byte), or None.
         The mapped part of a contiguous run is contiguous (one window per map setting)."""
         s = self.state
-        mm = (s.gr[6] >> 2) & 3
+        mm = (s.gr[GR_MISC] >> 2) & 3
         if mm == 0:
             wlo, whi, delta = 0, 0x20000, 0
         elif mm == 1:
@@ -295,30 +330,30 @@ class PlanarMemory:
         controller registers and latches (cached until they change)."""
         s = self.state
         gr = s.gr
-        key = (gr[0], gr[1], gr[3], gr[5] & 3, gr[8], s.latch)
+        key = (gr[GR_SR_VALUE], gr[GR_SR_ENABLE], gr[GR_DATA_ROTATE], gr[GR_MODE] & 3, gr[GR_BIT_MASK], s.latch)
         if key == self._gc_key:
             return self._gc_tab
         latch = np.uint32(s.latch)
-        mode = gr[5] & 3
+        mode = gr[GR_MODE] & 3
         if mode == 1:
             tab = np.full(256, latch, dtype=np.uint32)
         else:
             v = _BYTE_VALUES
             rot = None
             if mode != 2:
-                b = gr[3] & 7
+                b = gr[GR_DATA_ROTATE] & 7
                 rot = ((v >> np.uint32(b)) | (v << np.uint32(8 - b))) & np.uint32(0xFF)
             if mode == 0:
-                sre = np.uint32(MASK16[gr[1] & 15])
-                v32 = (rot * np.uint32(0x01010101) & ~sre) | np.uint32(MASK16[gr[0] & 15] & sre)
-                bm = np.uint32(gr[8])
+                sre = np.uint32(MASK16[gr[GR_SR_ENABLE] & 15])
+                v32 = (rot * np.uint32(0x01010101) & ~sre) | np.uint32(MASK16[gr[GR_SR_VALUE] & 15] & sre)
+                bm = np.uint32(gr[GR_BIT_MASK])
             elif mode == 2:
                 v32 = _MASK16_U32[v & np.uint32(15)]
-                bm = np.uint32(gr[8])
+                bm = np.uint32(gr[GR_BIT_MASK])
             else:
-                v32 = np.full(256, MASK16[gr[0] & 15], dtype=np.uint32)
-                bm = np.uint32(gr[8]) & rot
-            func = (gr[3] >> 3) & 3
+                v32 = np.full(256, MASK16[gr[GR_SR_VALUE] & 15], dtype=np.uint32)
+                bm = np.uint32(gr[GR_BIT_MASK]) & rot
+            func = (gr[GR_DATA_ROTATE] >> 3) & 3
             if func == 1:
                 v32 = v32 & latch
             elif func == 2:
@@ -352,8 +387,13 @@ class PlanarMemory:
         i0, m, a0 = span
         vals = data[i0:i0 + m]
         s = self.state
-        if self.qemu_compat or s.vbe_enabled():
-            self._write_qemu(a0, vals)
+        vbe = s.vbe_enabled()
+        if vbe or self._all_qemu:
+            self._write_qemu(a0, vals, mark_unwritten=vbe or self._mark_unwritten)
+            return
+        if not self._all_hw:
+            # A policy mixing the planar rows: the per-byte path implements every mix.
+            self._write_bytes(offset + i0, vals.tolist())
             return
         # Hardware: each plane is 64 KiB, so window addresses wrap at 64K; a wrapped part
         # rewrites what the earlier part wrote, so the pieces go in address order.
@@ -375,22 +415,23 @@ class PlanarMemory:
         finally:
             self.set_dirty = real
         runs: list[list[int]] = []
-        for p in sorted({a >> 12 for a in touched}):
+        for p in sorted({a >> TARGET_PAGE_BITS for a in touched}):
             if runs and runs[-1][1] == p:
                 runs[-1][1] = p + 1
             else:
                 runs.append([p, p + 1])
         for p0, p1 in runs:
-            real(p0 << 12, min(p1 << 12, self.vram_size) - (p0 << 12))
+            lo, hi = p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS
+            real(lo, min(hi, self.vram_size) - lo)
 
     def _write_hw(self, a: int, vals: np.ndarray) -> None:
         """Hardware path for window addresses [a, a + k) inside one 64 KiB plane window."""
         s = self.state
         sr = s.sr_active()
-        sr2 = sr[2] & 15
+        sr2 = sr[SR_PLANE_WRITE] & 15
         k = vals.shape[0]
         V = self._gc_table()[vals]
-        if sr[4] & 0x08:  # chain 4: byte a goes to plane a & 3 of dword a >> 2: VRAM byte a
+        if sr[SR_MEMORY_MODE] & 0x08:  # chain 4: byte a goes to plane a & 3 of dword a >> 2: VRAM byte a
             present = 15 if k >= 4 else _lanes_present(a, a + k)
             s.plane_updated |= sr2 & present
             end = min(a + k, self.vram_size)
@@ -407,7 +448,7 @@ class PlanarMemory:
                 en = ((sr2 >> ((rows + a) & 3)) & 1).astype(bool)
                 np.copyto(dst, new, where=en)
             self._mark(touched[0] & ~3, (touched[1] | 3) + 1)
-        elif not sr[4] & 0x04:  # odd/even: even bytes planes 0+2, odd bytes 1+3 of a >> 1
+        elif not sr[SR_MEMORY_MODE] & 0x04:  # odd/even: even bytes planes 0+2, odd bytes 1+3 of a >> 1
             pe, po = sr2 & 0x5, sr2 & 0xA
             e0 = a & 1  # index of the first even address in vals
             has_e, has_o = e0 < k, (1 - e0) < k
@@ -436,7 +477,7 @@ class PlanarMemory:
             if first is not None:
                 self._mark(4 * (d0 + first), 4 * (d0 + last + 1))
         else:
-            self._write_planar(a, V, sr2)
+            self._write_planar(a, V, sr2, qemu=self._mark_unwritten)
 
     def _write_planar(self, a: int, V: np.ndarray, pm: int, qemu: bool = False) -> None:
         """Planar write of dwords [a, a + len(V)) under plane mask ``pm`` (``qemu``: marked
@@ -459,15 +500,15 @@ class PlanarMemory:
             d[...] = (d & ~wm) | (V & wm)
         self._mark(4 * a, 4 * end)
 
-    def _write_qemu(self, a: int, vals: np.ndarray) -> None:
+    def _write_qemu(self, a: int, vals: np.ndarray, mark_unwritten: bool = True) -> None:
         """QEMU 7.2's vga_mem_writeb (and the hardware-less VBE case) for [a, a + k)."""
         s = self.state
         sr = s.sr_active()
         gr = s.gr
-        sr2 = sr[2] & 15
+        sr2 = sr[SR_PLANE_WRITE] & 15
         k = vals.shape[0]
         size = self.vram_size
-        if sr[4] & 0x08:
+        if sr[SR_MEMORY_MODE] & 0x08:
             end = min(a + k, size)
             touched = _first_last(a, end, sr2)
             if touched is None:
@@ -482,13 +523,13 @@ class PlanarMemory:
                 en = ((sr2 >> (np.arange(a, end) & 3)) & 1).astype(bool)
                 np.copyto(dst, src, where=en)
             self._mark(touched[0], touched[1] + 1)
-        elif gr[5] & 0x10:
+        elif gr[GR_MODE] & 0x10:
             first = last = None
             for par in (0, 1):
                 i0 = (a + par) & 1  # index of the first address with parity ``par``
                 if i0 >= k:
                     continue
-                plane = (gr[4] & 2) | par
+                plane = (gr[GR_PLANE_READ] & 2) | par
                 if not sr2 & (1 << plane):
                     continue
                 x0 = a + i0
@@ -505,7 +546,7 @@ class PlanarMemory:
             if first is not None:
                 self._mark(first, last + 1)
         else:
-            self._write_planar(a, self._gc_table()[vals], sr2, qemu=True)
+            self._write_planar(a, self._gc_table()[vals], sr2, qemu=mark_unwritten)
 
     def read_block(self, offset: int, n: int) -> np.ndarray:
         """``io`` region block read: ``n`` bytes as ``n`` byte reads in address order would
@@ -521,24 +562,25 @@ class PlanarMemory:
         s = self.state
         sr = s.sr_active()
         gr = s.gr
-        hw = not (self.qemu_compat or s.vbe_enabled())
+        vbe = s.vbe_enabled()
+        gc = self._gc_packed and not vbe
         A = np.arange(a0, a0 + m, dtype=np.int64)
-        if hw:
+        if self._wrap_64k and not vbe:
             A &= 0xFFFF
         size = self.vram_size
-        if sr[4] & 0x08:
+        if sr[SR_MEMORY_MODE] & 0x08:
             idx = A
-        elif gr[5] & 0x10:
-            idx = ((A & ~1) << 1) | ((gr[4] & 2) | (A & 1))
+        elif gr[GR_MODE] & 0x10:
+            idx = ((A & ~1) << 1) | ((gr[GR_PLANE_READ] & 2) | (A & 1))
         else:
             idx = None  # planar: dword A
         if idx is not None:
             ok = idx < size
-            if not hw:
+            if not gc:
                 res = self._np[np.where(ok, idx, 0)]
             else:
                 L = self._np_d[np.where(ok, idx >> 2, 0)]
-                if gr[5] & 0x08:
+                if gr[GR_MODE] & 0x08:
                     res = _compare_block(L, gr)
                 else:
                     res = self._np[np.where(ok, idx, 0)]
@@ -546,10 +588,10 @@ class PlanarMemory:
         else:
             ok = A < (size >> 2)
             L = self._np_d[np.where(ok, A, 0)]
-            if gr[5] & 0x08:
+            if gr[GR_MODE] & 0x08:
                 res = _compare_block(L, gr)
             else:
-                res = ((L >> np.uint32((gr[4] & 3) << 3)) & np.uint32(0xFF)).astype(np.uint8)
+                res = ((L >> np.uint32((gr[GR_PLANE_READ] & 3) << 3)) & np.uint32(0xFF)).astype(np.uint8)
             self._load_latch(L, ok)
         out[i0:i0 + m] = np.where(ok, res, 0xFF)
         return out
@@ -574,15 +616,16 @@ class PlanarMemory:
         """
         s = self.state
         sr = s.sr_active()
-        if (sr[2] & 15) != 15 or not sr[4] & 0x08:
+        if (sr[SR_PLANE_WRITE] & 15) != 15 or not sr[SR_MEMORY_MODE] & 0x08:
             return None
-        mm = (s.gr[6] >> 2) & 3
-        if not (self.qemu_compat or s.vbe_enabled()):
+        mm = (s.gr[GR_MISC] >> 2) & 3
+        vbe = s.vbe_enabled()
+        if self._gc_packed and not vbe:
             gr = s.gr
-            if gr[5] & 0x0B or gr[3] & 0x1F or gr[1] & 15 or gr[8] != 0xFF:
+            if gr[GR_MODE] & 0x0B or gr[GR_DATA_ROTATE] & 0x1F or gr[GR_SR_ENABLE] & 15 or gr[GR_BIT_MASK] != 0xFF:
                 return None
-            if mm == 0 or s.bank_offset:
-                return None
+        if self._wrap_64k and not vbe and (mm == 0 or s.bank_offset):
+            return None
         start, size = MEMORY_MAPS[mm]
         offset = s.bank_offset if mm == 1 else 0
         if offset + size > self.vram_size:
@@ -609,7 +652,7 @@ def _first_last(lo: int, hi: int, lanes: int) -> tuple[int, int] | None:
 
 def _compare_block(L: np.ndarray, gr) -> np.ndarray:
     """Read mode 1 colour compare of many latch values (:meth:`PlanarMemory._compare`)."""
-    x = (L ^ np.uint32(MASK16[gr[2] & 15])) & np.uint32(MASK16[gr[7] & 15])
+    x = (L ^ np.uint32(MASK16[gr[GR_COMPARE_VALUE] & 15])) & np.uint32(MASK16[gr[GR_COMPARE_MASK] & 15])
     x |= x >> np.uint32(16)
     x |= x >> np.uint32(8)
     return (~x & np.uint32(0xFF)).astype(np.uint8)

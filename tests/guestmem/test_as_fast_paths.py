@@ -1,0 +1,110 @@
+"""AddressSpace's per-instance fast paths give exactly what the class's slow paths give
+(issue 12.2): same results, same memory, same dirty bits, same device accesses."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guestmem import (AccessConstraints, AddressSpace, DirtyClient, Endianness, MemoryRegion,
+                      MemoryRegionOps, RAMList)
+from guestmem.address_space import _LD, _ST
+from guestmem.region import RegionKind
+
+P = 4096
+SPAN = 0x20000
+
+
+def _machine():
+    """RAM, a VGA-logged RAM, ROM, an alias, an io region (little and big endian) and holes."""
+    rl = RAMList()
+    root = MemoryRegion.container("system", 1 << 32)
+    ram = MemoryRegion.ram("ram", 0x8000, ram_list=rl)
+    vram = MemoryRegion.ram("vram", 0x4000, ram_list=rl)
+    vram.set_log(True, DirtyClient.VGA)
+    rom = MemoryRegion.rom("rom", 0x2000, ram_list=rl)
+    log = []
+    regs = bytearray(0x100)
+
+    def read(off, size):
+        log.append(("r", off, size))
+        return int.from_bytes(regs[off:off + size], "little")
+
+    def write(off, val, size):
+        log.append(("w", off, val, size))
+        regs[off:off + size] = val.to_bytes(size, "little")
+
+    io_le = MemoryRegion.io("io-le", 0x100, MemoryRegionOps(
+        read=read, write=write, valid=AccessConstraints(1, 4), impl=AccessConstraints(1, 2)))
+    io_be = MemoryRegion.io("io-be", 0x100, MemoryRegionOps(
+        read=read, write=write, endianness=Endianness.BIG, valid=AccessConstraints(1, 8),
+        impl=AccessConstraints(1, 4)))
+    root.add_subregion(0x0, ram)
+    root.add_subregion(0x9000, vram)
+    root.add_subregion(0xE000, rom)
+    root.add_subregion(0x10000, MemoryRegion.alias("ram-alias", ram, 0x1000, 0x3000))
+    root.add_subregion(0x14000, io_le)
+    root.add_subregion(0x14100, io_be)
+    rl.dirty.clear_dirty_range(0, rl.dirty.size)
+    return AddressSpace(root, "memory"), rl, log, (ram, vram, rom)
+
+
+_addr = st.one_of(st.integers(0, SPAN), st.sampled_from(
+    [0x7FFE, 0x8FFE, 0x9000, 0xCFFE, 0xDFFF, 0xE000, 0xFFFE, 0x12FFE, 0x13FFE, 0x140FE, 0x141FD]))
+_access = st.one_of(
+    st.tuples(st.just("write"), _addr, st.binary(min_size=0, max_size=20)),
+    st.tuples(st.just("read"), _addr, st.integers(0, 20)),
+    st.tuples(st.sampled_from(sorted(_LD)), _addr, st.just(0)),
+    st.tuples(st.sampled_from(sorted(_ST)), _addr, st.integers(0, (1 << 64) - 1)),
+    st.tuples(st.just("snapshot"), st.just(0), st.just(0)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_access, max_size=60))
+def test_fast_paths_equal_slow_paths(accesses):
+    fast, rl_f, log_f, regions_f = _machine()
+    slow, rl_s, log_s, regions_s = _machine()
+    for op, addr, arg in accesses:
+        if op == "write":
+            a = fast.write(addr, arg)
+            b = AddressSpace.write(slow, addr, arg)
+        elif op == "read":
+            a = (fast.read_bytes(addr, arg), fast.read(addr, bytearray(arg)))
+            b = (AddressSpace.read_bytes(slow, addr, arg), AddressSpace.read(slow, addr,
+                                                                          bytearray(arg)))
+        elif op == "snapshot":
+            a = regions_f[1].snapshot_and_clear_dirty(0, 0x4000, DirtyClient.VGA).pages.tolist()
+            b = regions_s[1].snapshot_and_clear_dirty(0, 0x4000, DirtyClient.VGA).pages.tolist()
+        elif op in _LD:
+            a = getattr(fast, op)(addr)
+            b = getattr(AddressSpace, op)(slow, addr)
+        else:
+            a = getattr(fast, op)(addr, arg)
+            b = getattr(AddressSpace, op)(slow, addr, arg)
+        assert a == b, (op, hex(addr))
+    assert log_f == log_s
+    for f, s in zip(regions_f, regions_s):
+        assert np.array_equal(f.get_ram_ptr(), s.get_ram_ptr()), f.name
+    for c in range(3):
+        assert np.array_equal(rl_f.dirty.bitmap(c), rl_s.dirty.bitmap(c)), c
+
+
+def test_the_class_shows_every_access_method():
+    """Each access method is declared on the class (the slow path); an instance shadows the
+    hot ones with its fast paths."""
+    as_, _, _, _ = _machine()
+    for name in ["write", "read", "read_bytes", "rw", *_LD, *_ST]:
+        assert name in vars(AddressSpace), name
+    for name in ["write", "read", "read_bytes", *_LD, *_ST]:
+        assert name in vars(as_), name
+    assert "address_space_write" in AddressSpace.write.__doc__
+
+
+def test_region_kind_is_an_enum_that_still_compares_as_a_string():
+    rl = RAMList()
+    mr = MemoryRegion.ram("r", P, ram_list=rl)
+    assert mr.kind is RegionKind.RAM and mr.kind == "ram" and mr.kind != "io"
+    assert MemoryRegion.container("c", P).kind == "container"
+    assert "<MemoryRegion ram 'r'" in repr(mr)

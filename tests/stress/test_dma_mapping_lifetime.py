@@ -1,0 +1,146 @@
+"""Issue 9.2: a DMA mapping never outlives the memory it points into.
+
+We refuse an unplug while a direct mapping into the DIMM is live (QEMU instead keeps the
+region alive through memory_region_ref); after unmap the unplug goes through, and a DIMM
+that reuses the freed ram_addr range never gets dirty bits from the old mapping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import guestmem.ramblock as ramblock_mod
+from guestmem import AddressSpace, DirtyClient, MachineMemory, MemoryRegion, RAMList
+from guestmem.errors import AccessError, DeviceError, RAMBlockError
+
+P = 4096
+MiB = 1 << 20
+
+
+def _machine():
+    rl = RAMList()
+    sysmem = MemoryRegion.container("system", 1 << 64)
+    mm = MachineMemory("16M,slots=2,maxmem=1G", ram_list=rl, system_memory=sysmem,
+                       objects=["memory-backend-ram,id=mem1,size=4M",
+                                "memory-backend-ram,id=mem2,size=4M"])
+    return rl, sysmem, mm, AddressSpace(sysmem, "dma")
+
+
+def _state(mm, rl):
+    return ([(b.idstr, b.offset) for b in rl.blocks], mm.query_memory_devices(),
+            {k: b.is_mapped for k, b in mm.backends.items()},
+            [(s.addr, s.name) for s in mm.device_memory.subregions])
+
+
+def test_unplug_refused_while_mapped_names_the_mapping_and_changes_nothing():
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    m = as_.map(d1.addr + P, 2 * P, is_write=True)
+    assert m is not None and not m.bounce and len(m) == 2 * P
+    before = _state(mm, rl)
+    with pytest.raises(DeviceError, match=r"dimm1.*DMAMapping direct .*'dma'.*unmap it first"):
+        mm.unplug("dimm1")
+    assert _state(mm, rl) == before
+    assert as_.read_bytes(d1.addr + P, 1) == b"\x00"  # still mapped in the address space
+    m.buf[:] = 7
+    as_.unmap(m, True, 2 * P)
+    assert mm.backends["mem1"].host[P:3 * P].min() == 7
+    mm.unplug("dimm1")
+    assert not d1.plugged
+    mm.close()
+
+
+def test_a_reader_mapping_blocks_unplug_too():
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    m = as_.map(d1.addr, P, is_write=False)
+    with pytest.raises(DeviceError, match="DMAMapping direct"):
+        mm.unplug(d1)
+    as_.unmap(m, False, 0)
+    mm.unplug(d1)
+    mm.close()
+
+
+def test_old_mapping_never_marks_the_block_that_reuses_its_ram_addr_range():
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    ram_addr = d1.mr.get_ram_addr()
+    m = as_.map(d1.addr, 2 * P, is_write=True)
+    m.buf[:] = 1
+    as_.unmap(m, True, 2 * P)
+    assert rl.dirty.get_dirty(ram_addr, 2 * P, DirtyClient.CODE)
+    mm.unplug(d1)
+    d2 = mm.plug("pc-dimm,id=dimm2,memdev=mem2")
+    assert d2.mr.get_ram_addr() == ram_addr           # the freed range is reused
+    rl.dirty.clear_dirty_range(ram_addr, 4 * MiB)
+    # The stale mapping object: its buffer is the old backend's memory, and it cannot be
+    # unmapped a second time, so nothing reaches the new DIMM or its dirty bits.
+    m.buf[:] = 9
+    with pytest.raises(AccessError, match="already unmapped"):
+        as_.unmap(m, True, 2 * P)
+    assert not rl.dirty.get_dirty(ram_addr, 4 * MiB, DirtyClient.CODE)
+    assert not mm.backends["mem2"].host[:2 * P].any()
+    assert as_.read_bytes(d2.addr, 4) == b"\x00" * 4
+    mm.close()
+
+
+def test_ram_block_free_refuses_a_mapped_block():
+    rl = RAMList()
+    root = MemoryRegion.container("system", 1 << 32)
+    mr = MemoryRegion.ram("dev.ram", 4 * P, ram_list=rl)
+    root.add_subregion(0, mr)
+    as_ = AddressSpace(root, "memory")
+    m = as_.map(0, P, is_write=True)
+    root.del_subregion(mr)
+    with pytest.raises(RAMBlockError, match=r"dev.ram.*DMAMapping direct 0x0\+0x1000 w"):
+        rl.ram_block_free(mr.ram_block)
+    assert mr.ram_block in rl.blocks
+    as_.unmap(m, True, P)
+    rl.ram_block_free(mr.ram_block)
+    assert mr.ram_block not in rl.blocks
+
+
+def test_mapping_made_while_the_map_changes_puts_the_dimm_back(monkeypatch):
+    """A map() that raced with the unplug (it looked up the old FlatView) is found after the
+    grace period: the unplug is undone and fails with the mapping's name."""
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    addr = d1.addr
+    late = []
+    real = ramblock_mod.synchronize_rcu
+
+    def grace_period_with_a_racing_map():
+        # what a map() in another thread, still on the old FlatView, leaves behind
+        block = d1.mr.ram_block
+        fake = type("M", (), {"__repr__": lambda self: "<DMAMapping direct racing>"})()
+        block.dma_mappings.add(fake)
+        late.append(fake)
+        real()
+
+    monkeypatch.setattr(ramblock_mod, "synchronize_rcu", grace_period_with_a_racing_map)
+    with pytest.raises(DeviceError, match="dimm1.*racing"):
+        mm.unplug("dimm1")
+    monkeypatch.setattr(ramblock_mod, "synchronize_rcu", real)
+    assert d1.plugged and d1.mr.ram_block in rl.blocks
+    assert as_.stl_le(addr, 0x11223344) == 0
+    assert int.from_bytes(mm.backends["mem1"].host[:4].tobytes(), "little") == 0x11223344
+    d1.mr.ram_block.dma_mappings.discard(late[-1])
+    mm.unplug("dimm1")
+    assert not np.any(mm.backends["mem2"].host[:4])
+    mm.close()
+
+
+def test_unplug_inside_a_transaction_is_refused():
+    """Inside a transaction the old map is still the published one: freeing the DIMM's
+    block then would let accesses write into freed memory."""
+    from guestmem import memory_region_transaction
+    rl, sysmem, mm, as_ = _machine()
+    d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    before = _state(mm, rl)
+    with memory_region_transaction():
+        with pytest.raises(DeviceError, match="inside a memory region transaction"):
+            mm.unplug(d1)
+    assert _state(mm, rl) == before
+    mm.unplug(d1)
+    mm.close()
