@@ -1,6 +1,7 @@
 """Issue 9 section 3: hostile input to the CLI gives one clean line, a non-zero exit and
 bounded memory. Each case runs ``python -m vgaemu`` as a user would; the child's peak RSS
-comes from ``os.wait4`` (its own rusage, not the sum of every child this run made), and an
+is its own VmHWM, read by the child as it exits (``ru_maxrss`` from ``wait4`` would also count
+the pages of the forked pytest process, hundreds of MB late in a full run), and an
 address-space rlimit keeps a regression from eating the machine."""
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def vgaemu(*args, cwd=None, timeout=240, stdin=None) -> Run:
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (CHILD_AS_LIMIT, CHILD_AS_LIMIT))
 
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([sys.executable, "-m", "vgaemu", *map(str, args)], stdout=out,
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as hwm:
+        p = subprocess.Popen([sys.executable, "-c", _MEASURED, hwm.name, *map(str, args)], stdout=out,
                              stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
                              preexec_fn=limit)
         timer = threading.Timer(timeout, p.kill)
@@ -53,7 +55,30 @@ def vgaemu(*args, cwd=None, timeout=240, stdin=None) -> Run:
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(p.returncode, out.read(), err.read(), usage.ru_maxrss / 1024)
+        peak_kb = hwm.read().strip()
+        rss_mb = int(peak_kb) / 1024 if peak_kb else usage.ru_maxrss / 1024   # killed: no report
+        return Run(p.returncode, out.read(), err.read(), rss_mb)
+
+
+#: ``python -m vgaemu ARGS`` that writes its own peak RSS (VmHWM: this exec's memory only)
+#: to the file named first, whatever way it exits.
+_MEASURED = """
+import atexit, os, runpy, sys
+path = sys.argv.pop(1)
+def report():
+    with open("/proc/self/status") as f:
+        kb = next(l.split()[1] for l in f if l.startswith("VmHWM:"))
+    with open(path, "w") as f:
+        f.write(kb)
+atexit.register(report)
+_exit = os._exit
+def exit_reporting(status):
+    report()
+    _exit(status)
+os._exit = exit_reporting      # the CLI leaves past stuck guest threads with os._exit
+sys.argv[0] = "vgaemu"
+runpy.run_module("vgaemu", run_name="__main__", alter_sys=True)
+"""
 
 
 def assert_clean_failure(r: Run, command: str, *fragments: str) -> str:
