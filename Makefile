@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_display.py
 	$(BIN)/python benchmarks/bench_planar.py
+	$(BIN)/python benchmarks/bench_cpu.py
 	$(BIN)/python benchmarks/bench_bios_chars.py
 
 clean:

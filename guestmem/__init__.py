@@ -7,14 +7,16 @@ from .address_space import (AddressSpace, DMADirection, DMAMapping, MemTxResult,
                             dma_memory_read, dma_memory_rw, dma_memory_write, io_root)
 from .dirty import (DIRTY_CLIENTS_ALL, DIRTY_CLIENTS_NOCODE, DIRTY_MEMORY_CODE,
                     DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA, TARGET_PAGE_BITS, TARGET_PAGE_SIZE,
-                    DirtyBitmapSnapshot, DirtyClient, DirtyMemory)
+                    ClearEpoch, DirtyBitmapSnapshot, DirtyClient, DirtyMemory)
 from .errors import (AccessError, BackendError, DeviceError, DirtyMemoryError, GuestMemError,
                      MemoryConfigError, RAMBlockError, RegionError)
 from .flatview import FlatRange, FlatView
 from .ramblock import RAMBlock, RAMBlockFlags, RAMList
+from .rcu import rcu_read_side, synchronize_rcu
 from .region import (AccessConstraints, Endianness, MemoryListener, MemoryRegion,
-                     MemoryRegionOps, MemoryRegionSection, memory_global_dirty_log_sync,
-                     memory_region_transaction, memory_region_transaction_begin,
+                     MemoryRegionOps, MemoryRegionSection, RegionKind,
+                     memory_global_dirty_log_sync, memory_region_transaction,
+                     memory_region_transaction_active, memory_region_transaction_begin,
                      memory_region_transaction_commit, unassigned_io_ops)
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "address_space_write_rom", "dma_memory_read", "dma_memory_rw", "dma_memory_write",
     "io_root", "memory_global_dirty_log_sync", "memory_region_transaction",
     "memory_region_transaction_begin", "memory_region_transaction_commit", "unassigned_io_ops",
+    "ClearEpoch", "RegionKind", "memory_region_transaction_active", "rcu_read_side",
+    "synchronize_rcu",
 ]
 
 # Host memory backends, -m/-object/-device parsing, pc-dimm and the machine's RAM.

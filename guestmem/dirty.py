@@ -153,6 +153,9 @@ MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
 #: the mask" is always three byte reads (None for the empty mask).
 _MASK_CLIENTS3 = tuple(tuple((cl * 3)[:3]) if cl else None for cl in MASK_CLIENTS)
 _ZERO_CACHE_MAX = 64
+#: A client given as an int or a DirtyClient (equal hashes) -> its row; the fast paths' test.
+_CLIENT_INDEX = {c: int(c) for c in DirtyClient}
+_CLIENT_TYPES = frozenset((int, DirtyClient))
 
 
 class DirtyMemory:
@@ -166,7 +169,7 @@ class DirtyMemory:
     """
 
     def __init__(self, npages: int = 0):
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
         self._npages = 0
         self._bits = np.zeros((DIRTY_MEMORY_NUM, 0), dtype=np.uint8)
         self._rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c])
@@ -195,7 +198,7 @@ class DirtyMemory:
         """dirty_memory_extend: make the bitmaps cover at least `npages` pages (never shrinks);
         new pages start clean."""
         npages = _check_int("page count", npages)
-        with self.lock:
+        with self._lock:
             if npages <= self._npages:
                 return
             cap = self._bits.shape[1]
@@ -293,7 +296,7 @@ class DirtyMemory:
                 else:
                     if epoch.live:
                         return
-                with self.lock:
+                with self._lock:
                     rows = self._rows
                     for c in clients:
                         row = rows[c]
@@ -304,7 +307,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             if mask == DIRTY_CLIENTS_ALL:
                 bits[:, p0:p1] = 1
@@ -348,7 +351,7 @@ class DirtyMemory:
         p0, p1 = self._pages(start, length)
         if p0 >= p1 or not mask:
             return
-        with self.lock:
+        with self._lock:
             bits = self._bits
             self._end_epoch()
             for c in MASK_CLIENTS[mask]:
@@ -367,13 +370,14 @@ class DirtyMemory:
         With plain int arguments this is one slice copy and one compare with zeros, cheap
         enough for a display loop's per-frame idle test.  It takes no lock: a bit set while
         it runs is not cleared by it, so the next call sees it."""
-        if (type(start) is int and type(length) is int and type(client) is int
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 z = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-                return self._rows[client][p0:p1].tobytes() != z
+                return self._rows[c][p0:p1].tobytes() != z
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].any())
@@ -422,7 +426,7 @@ class DirtyMemory:
         say whether any was set."""
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             dirty = bool(seg.any())
             if dirty:
@@ -439,13 +443,15 @@ class DirtyMemory:
         A display loop calls this once per frame: with plain int arguments the row's bytes
         are copied and zeroed through its memoryview (and nothing is ended or announced when
         no bit was set)."""
-        if (type(start) is int and type(length) is int and type(client) is int
-                and 0 <= client < DIRTY_MEMORY_NUM and 0 <= start and 0 < length):
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
+            client = c
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
                 zeros = self._zero_bytes(p1 - p0)
-                with self.lock:
+                with self._lock:
                     row = self._rows[client]
                     raw = row[p0:p1].tobytes()
                     cleared = raw != zeros
@@ -459,7 +465,7 @@ class DirtyMemory:
                                            pages, client)
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
-        with self.lock:
+        with self._lock:
             seg = self._bits[c, p0:p1]
             pages = seg.astype(np.bool_)
             self._end_epoch()

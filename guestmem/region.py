@@ -770,7 +770,8 @@ class MemoryRegion:
         """memory_region_snapshot_and_clear_dirty: sync the listeners' logs, then copy and
         clear the client's bits over [addr, addr+size) (page-aligned hull) atomically."""
         rb = self.ram_block
-        if (rb is not None and type(addr) is int and type(size) is int and type(client) is int
+        if (rb is not None and type(addr) is int and type(size) is int
+                and (type(client) is int or type(client) is DirtyClient)
                 and 0 <= client < DIRTY_MEMORY_NUM and 0 <= addr and 0 < size
                 and addr + size <= self.size and not self._dead):
             # A display loop's once-per-frame call: DirtyMemory takes its int fast path.

@@ -57,6 +57,9 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
+    g.add_argument("--no-tb-cache", dest="tb_cache", action="store_false",
+                   help="the CPU decodes every instruction each time instead of caching "
+                        "translation blocks (for comparison and debugging)")
 
 
 def _positive_int(text: str) -> int:
@@ -192,12 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap", metavar="F", help="PNG of which scanlines were redrawn in which frame")
     _machine_options(p)
 
-    p = _sub(sub, "info", "print the memory map, RAM blocks, memory devices (as QEMU's monitor)",
+    p = _sub(sub, "info", "print the memory map, RAM blocks, memory devices, CPU counters (as QEMU's monitor)",
              "Print what QEMU's monitor prints for the machine the options describe.",
-             "  vgaemu info mtree\n  vgaemu info mtree -f\n  vgaemu info ramblock\n"
+             "  vgaemu info mtree\n  vgaemu info mtree -f\n  vgaemu info ramblock\n  vgaemu info cpu\n"
              "  vgaemu info memory-devices -m 64M,slots=2,maxmem=1G \\\n"
              "      -object memory-backend-ram,id=m1,size=128M -device pc-dimm,id=d1,memdev=m1")
-    p.add_argument("what", nargs="?", default="all", choices=["mtree", "ramblock", "memory-devices", "all"],
+    p.add_argument("what", nargs="?", default="all", choices=["mtree", "ramblock", "memory-devices", "cpu", "all"],
                    help="which table (default all)")
     p.add_argument("-f", dest="flatview", action="store_true",
                    help="with mtree: the flattened view (FlatView) each address space uses")
@@ -246,6 +249,7 @@ def make_machine(args, main=None):
     opts["objects"] = (*opts["objects"], *args.objects)
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
+    opts["tb_cache"] = getattr(args, "tb_cache", True)
     return Machine(**opts)
 
 
@@ -555,6 +559,11 @@ def cmd_info(args) -> int:
         parts.append(ramblock_info(machine.ram_list))
     if args.what in ("memory-devices", "all"):
         parts.append(format_memory_devices(machine))
+    if args.what in ("cpu", "all"):
+        cpu = machine.cpu
+        parts.append(f"CPU: 386 real mode, {'translation blocks' if cpu.use_tb_cache else 'decode every instruction'}, "
+                     f"A20 {'on' if cpu.a20_mask == 0xFFFFFFFF else 'off'}\n"
+                     + cpu.counters.total.describe())
     _say("\n\n".join(p.rstrip("\n") for p in parts))
     return 0
 
@@ -655,11 +664,11 @@ def _main(argv: list[str] | None) -> int:
 
 def _exit_past_guest_threads(status: int) -> None:
     """A guest's non-daemon thread that outlived its run (already reported as an error by
-    run_guest) would keep the interpreter from exiting: leave without waiting for it."""
-    import threading
+    run_guest) would keep the interpreter from exiting: leave without waiting for it. Other
+    threads (a Python program calling main()) are none of the CLI's business."""
+    from vgaemu.guest import abandoned_threads
 
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
-           if t is not threading.main_thread()):
+    if abandoned_threads():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

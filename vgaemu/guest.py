@@ -45,6 +45,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 import traceback
 import types
 from dataclasses import dataclass
@@ -94,6 +95,14 @@ class _SinkFailure(BaseException):
 
 #: How long run_guest waits, after main() returned, for the threads the guest started.
 THREAD_GRACE_SECONDS = 1.0
+#: Non-daemon guest threads that outlived their run (reported as a GuestError): the CLI
+#: leaves without waiting for these, and only these.
+_abandoned: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+
+
+def abandoned_threads() -> list[threading.Thread]:
+    """Guest threads still running after their run_guest() reported them."""
+    return [t for t in _abandoned if t.is_alive()]
 
 
 class GuestThreads:
@@ -636,6 +645,8 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
             raise GuestError(_describe(exc, script, "running")) from exc
         finally:
             guest._threads = None
+            # whatever failed, a non-daemon thread left running would hang the exit
+            _abandoned.update(t for t in threads.started() if not t.daemon)
     if lingering:
         names = ", ".join(repr(t.name) for t in lingering)
         raise GuestError(f"{script or 'guest'}: guest thread(s) {names} still running "

@@ -10,7 +10,9 @@ Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
   0xFEBF0000 (BAR2: EDID, VGA ports, DISPI registers, framebuffer byte order), ``dma-engine``
   (the bus-master DMA engine's registers, :attr:`dma`) at 0xFEB00000;
 - ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
-  and ``vbe`` at 0x1CE.
+  and ``vbe`` at 0x1CE, the A20 gate (``port92``, and the i8042's ``0x60``/``0x64``).
+- ``pc.bios`` (a ``rom``, 64 KiB at 0xF0000, priority 1): the system BIOS the IVT points
+  into (vgaemu.cpu.pcbios); the CPU (:attr:`cpu`) runs guest code from any RAM or ROM.
 
 The VGA BIOS (:attr:`bios`, INT 10h) belongs to the machine; it runs its POST the first time
 it is used, so a machine driven only through ports keeps the VGA's power-on registers.
@@ -54,6 +56,10 @@ class Machine:
     syntax (guestmem.MachineMemory); ``vram`` is the VGA memory size ("16M", QEMU's
     vgamem_mb); ``compat`` says, row by row, where to follow VGA hardware and where QEMU 7.2
     (:class:`vgaemu.compat.Compat`); ``qemu_compat=True`` is ``compat=Compat.qemu_7_2()``.
+    ``cpu`` is the machine's x86 CPU (:class:`vgaemu.cpu.X86CPU`); ``tb_cache=False`` makes
+    it decode every instruction each time instead of caching translation blocks, and
+    ``ud_on_unimplemented`` turns an unimplemented instruction into #UD (INT 6) in the guest
+    instead of an UnimplementedInstruction error.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class Machine:
         *,
         compat: Compat | None = None,
         qemu_compat: bool = False,
+        tb_cache: bool = True,
+        ud_on_unimplemented: bool = False,
     ) -> None:
         from guestmem import MachineMemory
 
@@ -91,6 +99,12 @@ class Machine:
         self.bios.load_rom(VGA_ROM_ADDR)
         self.dma = None
         self.dma = dma.attach(self)  # the bus-master DMA engine's MMIO block (vgaemu.dma)
+        from vgaemu.cpu import X86CPU
+        from vgaemu.cpu.a20 import A20Gate
+        from vgaemu.cpu.pcbios import PCBios
+        self.pc_bios = PCBios(self)
+        self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
+        self.a20 = A20Gate(self, self.cpu)
 
     def reset(self) -> None:
         """System reset: the VGA returns to its power-on registers (QEMU vga_reset); RAM,
@@ -101,6 +115,7 @@ class Machine:
     def frame(self):
         """Advance virtual time by one 60 Hz frame and run the display loop."""
         self.clock.advance(FRAME_NS)
+        self.cpu.counters.end_frame()
         return self.vga.update_display()
 
     def screendump(self, path) -> None:

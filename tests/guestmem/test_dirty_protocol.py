@@ -135,3 +135,11 @@ def test_region_set_dirty_and_snapshot_go_through_dirty_memory():
     assert list(np.flatnonzero(snap.pages)) == [0, 1]
     assert heard == [(vram.get_ram_addr(), 16 * P, 1)]
     assert not rl.dirty.get_dirty(vram.get_ram_addr(), 16 * P, DirtyClient.VGA)
+
+
+@pytest.mark.parametrize("client", [[0], "VGA", 0.0, None])
+def test_a_bad_client_is_a_dirty_memory_error_on_every_path(client):
+    dm = DirtyMemory(4)
+    for op in (dm.get_dirty, dm.snapshot_and_clear_dirty, dm.count_dirty):
+        with pytest.raises(DirtyMemoryError, match="dirty client"):
+            op(0, P, client)

@@ -1,18 +1,15 @@
 """Issue 9 section 3: hostile input to the CLI gives one clean line, a non-zero exit and
 bounded memory. Each case runs ``python -m vgaemu`` as a user would; the child's peak RSS
-is its own VmHWM, read by the child as it exits (``ru_maxrss`` from ``wait4`` would also count
-the pages of the forked pytest process, hundreds of MB late in a full run), and an
-address-space rlimit keeps a regression from eating the machine."""
+comes from ``os.wait4`` in a small launcher (its own rusage, not pytest's size inherited
+through fork), and an address-space rlimit keeps a regression from eating the machine."""
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,53 +29,50 @@ class Run:
     rss_mb: float
 
 
+#: The child is started from this small launcher, not forked from pytest: Linux keeps a
+#: process's peak RSS across fork and exec, so a child forked from a large pytest process
+#: would report pytest's own size. The launcher forks the CLI from its few MB, applies the
+#: address-space limit, and writes the CLI's own wait4 peak RSS (KB) to the given pipe.
+_LAUNCHER = """
+import os, resource, sys
+limit, rss_fd = int(sys.argv[1]), int(sys.argv[2])
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.close(rss_fd)
+    os.execv(sys.argv[3], sys.argv[3:])
+_, status, usage = os.wait4(pid, 0)
+os.write(rss_fd, str(usage.ru_maxrss).encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def vgaemu(*args, cwd=None, timeout=240, stdin=None) -> Run:
     """Run the CLI in a child; return its exit status, output and peak RSS."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "VGAEMU_TRACEBACK")}
     env["SDL_VIDEODRIVER"] = "dummy"
-
-    def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (CHILD_AS_LIMIT, CHILD_AS_LIMIT))
-
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
-            tempfile.NamedTemporaryFile("r") as hwm:
-        p = subprocess.Popen([sys.executable, "-c", _MEASURED, hwm.name, *map(str, args)], stdout=out,
-                             stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
-                             preexec_fn=limit)
-        timer = threading.Timer(timeout, p.kill)
-        timer.start()
+    rss_r, rss_w = os.pipe()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         try:
-            _, status, usage = os.wait4(p.pid, 0)
+            p = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCHER, str(CHILD_AS_LIMIT), str(rss_w), sys.executable,
+                 "-m", "vgaemu", *map(str, args)],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+                pass_fds=(rss_w,))
         finally:
-            timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
+            os.close(rss_w)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        with os.fdopen(rss_r, "rb") as f:
+            rss_kb = int(f.read() or 0)
         out.seek(0)
         err.seek(0)
-        peak_kb = hwm.read().strip()
-        rss_mb = int(peak_kb) / 1024 if peak_kb else usage.ru_maxrss / 1024   # killed: no report
-        return Run(p.returncode, out.read(), err.read(), rss_mb)
-
-
-#: ``python -m vgaemu ARGS`` that writes its own peak RSS (VmHWM: this exec's memory only)
-#: to the file named first, whatever way it exits.
-_MEASURED = """
-import atexit, os, runpy, sys
-path = sys.argv.pop(1)
-def report():
-    with open("/proc/self/status") as f:
-        kb = next(l.split()[1] for l in f if l.startswith("VmHWM:"))
-    with open(path, "w") as f:
-        f.write(kb)
-atexit.register(report)
-_exit = os._exit
-def exit_reporting(status):
-    report()
-    _exit(status)
-os._exit = exit_reporting      # the CLI leaves past stuck guest threads with os._exit
-sys.argv[0] = "vgaemu"
-runpy.run_module("vgaemu", run_name="__main__", alter_sys=True)
-"""
+        return Run(p.returncode, out.read(), err.read(), rss_kb / 1024)
 
 
 def assert_clean_failure(r: Run, command: str, *fragments: str) -> str:
@@ -282,3 +276,12 @@ def test_existing_output_is_not_truncated_by_the_check(tmp_path):
     r = vgaemu("run", "text", "--headless", "--frames", "1", "--screenshot", tmp_path / "new" / "s.png")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "new" / "s.png").is_file()
+
+
+def test_guest_that_fails_with_a_thread_still_running_exits_at_once(tmp_path):
+    s = guest_script(tmp_path, "import threading, time\n"
+                               "def main(guest):\n"
+                               "    threading.Thread(target=time.sleep, args=(3600,)).start()\n"
+                               "    raise RuntimeError('broken')\n")
+    assert_clean_failure(vgaemu("run", s, "--headless", "--frames", "5", timeout=60), "run",
+                         "g.py:4: RuntimeError: broken")

@@ -49,6 +49,13 @@ class FrameRecord:
     update_seconds: float
     width: int
     height: int
+    #: the CPU's counters over this frame (CPUCounters.last_frame): guest instructions, TBs
+    #: translated / invalidated, SMC events, NOTDIRTY writes
+    instructions: int = 0
+    tbs_translated: int = 0
+    tbs_invalidated: int = 0
+    smc_events: int = 0
+    notdirty_writes: int = 0
 
 
 @dataclass(slots=True, repr=False)
@@ -99,6 +106,7 @@ class RunProfile:
             "lines_redrawn": sum(r.lines_redrawn for r in f),
             "dirty_pages": sum(r.dirty_pages for r in f),
             "bytes_converted": sum(r.bytes_converted for r in f),
+            "instructions": sum(r.instructions for r in f),
             # the sum of the per-frame medians: a spike in one run does not move it
             "update_seconds": float(per_frame.sum()),
             # robust against host noise (GC pauses, cold caches) that the sum includes
@@ -156,9 +164,14 @@ class _ProfileSink:
     def frame(self, machine, info) -> None:
         st = info.stats
         height, width = machine.vga.surface.shape[:2]
+        cpu = getattr(machine, "cpu", None)
+        c = cpu.counters.last_frame if cpu is not None else None
+        cpu_cols = (c.instructions, c.tbs_translated, c.tbs_invalidated, c.smc_events,
+                    c.notdirty_writes) if c is not None else ()
         self.run.frames.append(FrameRecord(int(info.index), bool(st.full), int(st.lines_redrawn),
                                            int(st.dirty_pages), int(st.bytes_converted),
-                                           float(info.update_seconds), int(width), int(height)))
+                                           float(info.update_seconds), int(width), int(height),
+                                           *cpu_cols))
         rects = [(0, 0, width, height)] if st.full else st.rects
         self.run.lines.append(lines_of_rects(rects, height))
         self.progress.step()
@@ -266,7 +279,9 @@ class ProfileReport:
         return text
 
     CSV_FIELDS = ("run", "frame", "full", "lines_redrawn", "dirty_pages", "bytes_converted",
-                  "update_seconds", "update_seconds_min", "update_seconds_max", "width", "height")
+                  "update_seconds", "update_seconds_min", "update_seconds_max", "width", "height",
+                  "instructions", "tbs_translated", "tbs_invalidated", "smc_events",
+                  "notdirty_writes")
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str:
         """One row per frame and run (long format: filter on ``run`` to compare)."""
@@ -279,7 +294,8 @@ class ProfileReport:
             for r, a, b in zip(run.frames, lo, hi):
                 w.writerow([run.name, r.index, int(r.full), r.lines_redrawn, r.dirty_pages,
                             r.bytes_converted, f"{r.update_seconds:.9f}", f"{a:.9f}", f"{b:.9f}",
-                            r.width, r.height])
+                            r.width, r.height, r.instructions, r.tbs_translated, r.tbs_invalidated,
+                            r.smc_events, r.notdirty_writes])
         text = buf.getvalue()
         if path is not None:
             Path(path).write_text(text)

@@ -1,0 +1,560 @@
+"""X86CPU: the 386 in real-address mode (and the unreal-mode tricks boot code plays with
+CR0.PE), running guest code out of the machine's address space.
+
+``run()`` looks the block at CS:EIP up in the TB cache (keyed by guest-physical PC, CS base
+and the mode bits, as QEMU's tb_lookup), translates it on a miss (vgaemu.cpu.translate), and
+calls it.  With ``tb_cache=False`` every instruction is decoded again each time it runs (the
+"decode-every-instruction" path, for comparison and debugging): only the Python code for one
+decoded instruction is memoised, keyed by its bytes, so nothing depends on what memory held
+before.
+"""
+
+from __future__ import annotations
+
+from vgaemu.errors import VGAEmuError
+
+from .counters import CPUCounters
+from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, HF_PE,
+                    HF_SS32, IF, MASKS, REG8, REG16, REG32, SEG_NAMES, SIZE_INDEX, SS, TF,
+                    cc_op, lazy_arith)
+from .tb import TBCache, TBCacheError, TranslationBlock
+from .tlb import SoftTLB
+from .translate import TB_MAX_INSNS, Translator, UnimplementedInstruction
+
+EFLAGS_WRITABLE_16 = 0x7FD5
+EFLAGS_WRITABLE_32 = 0x7FD5 | 0x40000 | 0x200000   # + AC and ID, as QEMU's POPF in real mode
+#: Where the BIOS ROM lives (QEMU's isa-bios window of pc.bios: the 64 KiB below 1 MiB).
+BIOS_TRAP_LO, BIOS_TRAP_HI = 0xF0000, 0x100000
+_INSN_CACHE_MAX = 1 << 16
+#: A block translated this many times at one key (its code keeps being rewritten) is run by
+#: the decode-every-instruction path from then on: compiling costs more than it saves.
+SMC_RETRANSLATE_LIMIT = 6
+
+
+class CPUError(VGAEmuError):
+    """The guest did something this real-mode CPU does not model (a protected-mode
+    interrupt, a bad control register value)."""
+
+
+class X86CPU:
+    """One 386 CPU attached to ``machine`` (anything with ``address_space_memory`` and
+    ``address_space_io``; a :class:`vgaemu.Machine` also gives it the BIOS services).
+
+    Registers are attributes: ``eax``/``ax``/``al``/``ah``.., ``esp``.., ``cs``/``ds``..
+    (setting a segment register loads it as a real-mode MOV does), ``eip``/``ip``,
+    ``eflags``/``flags`` (materialised from the lazy condition codes), ``cr0``.
+    """
+
+    def __init__(self, machine, *, tb_cache: bool = True, ud_on_unimplemented: bool = False,
+                 counters: CPUCounters | None = None):
+        self.machine = machine
+        self.address_space = machine.address_space_memory
+        self.address_space_io = machine.address_space_io
+        self.counters = counters if counters is not None else CPUCounters()
+        self.tlb = SoftTLB(self.address_space, self.counters)
+        self.tb_cache = TBCache(self.address_space, self.tlb, self.counters)
+        self.use_tb_cache = bool(tb_cache)
+        self.ud_on_unimplemented = bool(ud_on_unimplemented)
+        self.translator = Translator(self)
+        self._insn_cache: dict = {}
+        #: TB key -> how many times it was translated (since the last tb_cache flush)
+        self._translations: dict = {}
+        self._translations_gen = 0
+        self._done = 0   # instructions run() has executed so far (for RDTSC)
+        #: hardware interrupt vectors waiting for IF (a PIC would feed this)
+        self.pending_irqs: list[int] = []
+        self._a20_mask = 0xFFFFFFFF
+        self.reset()
+
+    # ------------------------------------------------------------------ reset and state
+    def reset(self) -> None:
+        """The state after RESET, except that CS:IP is 0000:7C00 with SP at 7C00 (where a
+        BIOS hands over to a boot sector) -- the machine has no firmware to run at
+        F000:FFF0."""
+        self.regs = [0] * 8
+        self.regs[4] = 0x7C00
+        self.eip = 0x7C00
+        self.eflags_rest = FLAGS_FIXED
+        self.cc = (0, 0, 0, 0, 0)
+        self.seg_sel = [0] * 6
+        self.seg_base = [0] * 6
+        self.seg_limit = [0xFFFF] * 6
+        self.seg_flags = [0] * 6
+        self.cr = [0x10, 0, 0, 0, 0]  # CR0.ET: a 387-compatible coprocessor interface
+        self.gdtr = (0, 0xFFFF)
+        self.idtr = (0, 0x3FF)
+        self.hflags = 0 if self._a20_mask == 0xFFFFFFFF else HF_A20OFF
+        self.halted = False
+        self.pending_irqs.clear()
+
+    def close(self) -> None:
+        self.tb_cache.close()
+        self.tlb.close()
+
+    # registers as attributes -----------------------------------------------------------
+    def _reg32(i):
+        def get(self):
+            return self.regs[i]
+
+        def set_(self, v):
+            self.regs[i] = _check(v, 0xFFFFFFFF, REG32[i])
+        return property(get, set_)
+
+    def _reg16(i):
+        def get(self):
+            return self.regs[i] & 0xFFFF
+
+        def set_(self, v):
+            self.regs[i] = self.regs[i] & 0xFFFF0000 | _check(v, 0xFFFF, REG16[i])
+        return property(get, set_)
+
+    def _reg8(i):
+        r, sh = (i, 0) if i < 4 else (i - 4, 8)
+
+        def get(self):
+            return self.regs[r] >> sh & 0xFF
+
+        def set_(self, v):
+            self.regs[r] = self.regs[r] & ~(0xFF << sh) | _check(v, 0xFF, REG8[i]) << sh
+        return property(get, set_)
+
+    def _sreg(i):
+        def get(self):
+            return self.seg_sel[i]
+
+        def set_(self, v):
+            self.load_seg(i, _check(v, 0xFFFF, SEG_NAMES[i]))
+        return property(get, set_)
+
+    eax, ecx, edx, ebx = _reg32(0), _reg32(1), _reg32(2), _reg32(3)
+    esp, ebp, esi, edi = _reg32(4), _reg32(5), _reg32(6), _reg32(7)
+    ax, cx, dx, bx = _reg16(0), _reg16(1), _reg16(2), _reg16(3)
+    sp, bp, si, di = _reg16(4), _reg16(5), _reg16(6), _reg16(7)
+    al, cl, dl, bl = _reg8(0), _reg8(1), _reg8(2), _reg8(3)
+    ah, ch, dh, bh = _reg8(4), _reg8(5), _reg8(6), _reg8(7)
+    es, cs, ss = _sreg(0), _sreg(1), _sreg(2)
+    ds, fs, gs = _sreg(3), _sreg(4), _sreg(5)
+    del _reg32, _reg16, _reg8, _sreg
+
+    @property
+    def a20_mask(self) -> int:
+        """0xFFFFFFFF with the A20 gate on, 0xFFEFFFFF with it off (address line 20 held
+        low).  Part of the TB key (HF_A20OFF), so translated code needs no mask with it on."""
+        return self._a20_mask
+
+    @a20_mask.setter
+    def a20_mask(self, mask: int) -> None:
+        if mask not in (0xFFFFFFFF, 0xFFEFFFFF):
+            raise CPUError(f"a20_mask {mask!r}: expected 0xFFFFFFFF or 0xFFEFFFFF")
+        self._a20_mask = mask
+        self._set_hflag(HF_A20OFF, mask != 0xFFFFFFFF)
+
+    @property
+    def ip(self) -> int:
+        return self.eip & 0xFFFF
+
+    @ip.setter
+    def ip(self, v: int) -> None:
+        self.eip = _check(v, 0xFFFF, "ip")
+
+    def get_eflags(self) -> int:
+        return (self.eflags_rest & ~ARITH) | lazy_arith(*self.cc)
+
+    def set_eflags(self, v: int, size: int = 4) -> None:
+        """POPF/IRET in real mode: every flag but VM/RF is writable (IOPL too)."""
+        w = EFLAGS_WRITABLE_32 if size == 4 else EFLAGS_WRITABLE_16
+        new = (self.eflags_rest & ~w) | (v & w) | FLAGS_FIXED
+        self.eflags_rest = new & ~ARITH | FLAGS_FIXED
+        self.cc = (0, v & ARITH, 0, 0, 0)
+
+    eflags = property(get_eflags, lambda self, v: self.set_eflags(_check(v, 0xFFFFFFFF,
+                                                                        "eflags"), 4))
+    flags = property(lambda self: self.get_eflags() & 0xFFFF,
+                     lambda self, v: self.set_eflags(_check(v, 0xFFFF, "flags"), 2))
+
+    @property
+    def cr0(self) -> int:
+        return self.cr[0]
+
+    @cr0.setter
+    def cr0(self, v: int) -> None:
+        self.write_cr(0, _check(v, 0xFFFFFFFF, "cr0"))
+
+    def __repr__(self) -> str:
+        r = " ".join(f"{n}={self.regs[i]:08X}" for i, n in enumerate(REG32))
+        s = " ".join(f"{n}={self.seg_sel[i]:04X}" for i, n in enumerate(SEG_NAMES))
+        return f"<X86CPU {r} eip={self.eip:08X} eflags={self.get_eflags():08X} {s}>"
+
+    # ------------------------------------------------------------------ segments, CRs
+    def load_seg(self, i: int, sel: int) -> int:
+        """Load segment register ``i``; returns the new base.  Real mode (and vm86-like
+        real mode with cached limits): base = selector * 16, limit and attributes stay, so
+        "unreal mode" keeps its 4 GiB limit.  Protected mode: the GDT descriptor."""
+        sel &= 0xFFFF
+        if not self.cr[0] & 1:
+            self.seg_sel[i] = sel
+            base = sel << 4
+            self.seg_base[i] = base
+            return base
+        if sel & 4:
+            raise CPUError(f"loading {SEG_NAMES[i]} with LDT selector {sel:#06x}: no LDT")
+        if sel < 4:  # the null selector
+            if i in (CS, SS):
+                raise CPUError(f"loading the null selector into {SEG_NAMES[i]}")
+            self.seg_sel[i] = sel
+            self.seg_base[i] = 0
+            self.seg_limit[i] = 0
+            return 0
+        gbase, glimit = self.gdtr
+        off = sel & ~7
+        if off + 7 > glimit:
+            raise CPUError(f"selector {sel:#06x} is beyond the GDT limit {glimit:#x}")
+        lo = self._ld(gbase + off, 4)
+        hi = self._ld(gbase + off + 4, 4)
+        base = (lo >> 16) | (hi & 0xFF) << 16 | (hi & 0xFF000000)
+        limit = (lo & 0xFFFF) | (hi & 0xF0000)
+        if hi & 0x800000:  # G: 4 KiB granularity
+            limit = limit << 12 | 0xFFF
+        self.seg_sel[i] = sel
+        self.seg_base[i] = base
+        self.seg_limit[i] = limit
+        self.seg_flags[i] = hi & 0x00F0FF00
+        if i == CS:
+            self._set_hflag(HF_CS32, hi & 0x400000)
+        elif i == SS:
+            self._set_hflag(HF_SS32, hi & 0x400000)
+        return base
+
+    def _set_hflag(self, bit: int, on) -> None:
+        self.hflags = (self.hflags | bit) if on else (self.hflags & ~bit)
+
+    def write_cr(self, n: int, v: int) -> None:
+        v &= 0xFFFFFFFF
+        if n == 0:
+            if v & 0x80000000:
+                raise CPUError("CR0.PG (paging) is not modelled: this CPU runs real mode and "
+                               "flat/unreal segments only")
+            self.cr[0] = v | 0x10
+            self._set_hflag(HF_PE, v & 1)
+        elif n in (2, 3, 4):
+            self.cr[n] = v
+        else:
+            raise CPUError(f"no control register CR{n}")
+
+    # ------------------------------------------------------------------ memory helpers
+    def _ld(self, lin: int, size: int) -> int:
+        return self.tlb.load(lin & self._a20_mask, size)
+
+    def _st(self, lin: int, size: int, v: int) -> bool:
+        return self.tlb.store(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
+
+    def code_byte(self, lin: int) -> int:
+        mv = self.tlb.read_pages.get(lin >> 12)
+        if mv is not None:
+            return mv[lin & 4095]
+        return self.tlb.load(lin, 1)
+
+    def _push(self, size: int, v: int) -> None:
+        if self.hflags & HF_SS32:
+            sp = (self.regs[4] - size) & 0xFFFFFFFF
+            self.regs[4] = sp
+        else:
+            sp = (self.regs[4] - size) & 0xFFFF
+            self.regs[4] = self.regs[4] & 0xFFFF0000 | sp
+        self._st(self.seg_base[SS] + sp, size, v)
+
+    def _pop(self, size: int) -> int:
+        if self.hflags & HF_SS32:
+            sp = self.regs[4]
+            self.regs[4] = (sp + size) & 0xFFFFFFFF
+        else:
+            sp = self.regs[4] & 0xFFFF
+            self.regs[4] = self.regs[4] & 0xFFFF0000 | (sp + size) & 0xFFFF
+        return self._ld(self.seg_base[SS] + sp, size)
+
+    # ------------------------------------------------------------------ control transfer
+    def interrupt(self, vector: int) -> None:
+        """Real-mode interrupt delivery (INT n, exceptions, IRQs): push FLAGS, CS, IP, clear
+        IF and TF, and jump through the IVT at IDTR.base + 4 * vector."""
+        if self.cr[0] & 1:
+            raise CPUError(f"interrupt {vector:#04x} in protected mode: protected-mode "
+                           f"interrupts are not modelled (only real and unreal mode)")
+        base, limit = self.idtr
+        if vector * 4 + 3 > limit:
+            raise CPUError(f"interrupt {vector:#04x} is beyond the IVT limit {limit:#x} "
+                           f"(a real 386 would shut down)")
+        self._push(2, self.get_eflags() & 0xFFFF)
+        self._push(2, self.seg_sel[CS])
+        self._push(2, self.eip & 0xFFFF)
+        self.eflags_rest &= ~(IF | TF | 0x40000)
+        off = self._ld(base + vector * 4, 2)
+        sel = self._ld(base + vector * 4 + 2, 2)
+        self.load_seg(CS, sel)
+        self.eip = off
+        self.halted = False
+
+    def exception(self, vector: int) -> None:
+        """A fault: ``cpu.eip`` already points at the faulting instruction."""
+        self.interrupt(vector)
+
+    def iret(self, size: int) -> None:
+        ip = self._pop(size)
+        cs = self._pop(size) & 0xFFFF
+        fl = self._pop(size)
+        self.load_seg(CS, cs)
+        self.eip = ip & MASKS[SIZE_INDEX[size]]
+        self.set_eflags(fl, size)
+
+    def far_call(self, sel: int, off: int, size: int, ret_eip: int) -> None:
+        self._push(size, self.seg_sel[CS])
+        self._push(size, ret_eip)
+        self.far_jump(sel, off)
+
+    def far_jump(self, sel: int, off: int) -> None:
+        self.load_seg(CS, sel)
+        self.eip = off
+
+    def far_ret(self, size: int, imm: int) -> None:
+        ip = self._pop(size)
+        cs = self._pop(size) & 0xFFFF
+        if imm:
+            if self.hflags & HF_SS32:
+                self.regs[4] = (self.regs[4] + imm) & 0xFFFFFFFF
+            else:
+                self.regs[4] = self.regs[4] & 0xFFFF0000 | (self.regs[4] + imm) & 0xFFFF
+        self.load_seg(CS, cs)
+        self.eip = ip
+
+    def raise_irq(self, vector: int) -> None:
+        """A hardware interrupt: delivered before the next TB once IF is set (and it wakes
+        a HLT)."""
+        self.pending_irqs.append(vector & 0xFF)
+
+    def rdtsc(self, in_block: int = 0) -> int:
+        """The time-stamp counter: the machine's virtual clock in ns (1 GHz) plus one tick
+        per instruction executed since the clock last advanced (QEMU's icount idea), so a
+        program timing itself with RDTSC sees time pass within a frame.  ``in_block``: the
+        instructions the running block executed before the RDTSC."""
+        clock = getattr(self.machine, "clock", None)
+        base = clock.now_ns if clock is not None else 0
+        return base + self.counters.instructions + self._done + in_block
+
+    def bios_call(self, vector: int) -> None:
+        """A BIOS trap stub ran (0F FF nn in the BIOS ROM): the service for ``vector``,
+        then the stub's IRET returns to the caller."""
+        bios = getattr(self.machine, "pc_bios", None)
+        if bios is None:
+            raise CPUError(f"BIOS trap for INT {vector:02X}h but the machine has no BIOS")
+        bios.service(self, vector)
+
+    # ------------------------------------------------------------------ string instructions
+    def string_op(self, kind: str, size: int, asz: int, rep: int, seg: int) -> bool:
+        """MOVS CMPS STOS LODS SCAS INS OUTS with or without a REP prefix, on cpu state.
+        Returns True when a store invalidated the running TB."""
+        R = self.regs
+        am = 0xFFFFFFFF if asz == 4 else 0xFFFF
+        cnt = R[1] & am if rep else 1
+        if not cnt:
+            return False
+        step = -size if self.eflags_rest & DF else size
+        es = self.seg_base[ES]
+        src = self.seg_base[seg]
+        stop = False
+        vmask = MASKS[SIZE_INDEX[size]]
+        io = self.address_space_io
+        port = R[2] & 0xFFFF
+        a = b = 0
+        while cnt:
+            si = R[6] & am
+            di = R[7] & am
+            if kind in ("stos", "movs") and step > 0 and cnt > 1:
+                n, hit = self._bulk(kind, size, cnt, src + si, es + di, si, di, am)
+                if n:
+                    stop |= hit
+                    cnt -= n
+                    R[7] = R[7] & ~am | (di + n * size) & am
+                    if kind == "movs":
+                        R[6] = R[6] & ~am | (si + n * size) & am
+                    continue
+            if kind == "movs":
+                stop |= self._st(es + di, size, self._ld(src + si, size))
+            elif kind == "stos":
+                stop |= self._st(es + di, size, R[0] & vmask)
+            elif kind == "lods":
+                v = self._ld(src + si, size)
+                R[0] = (R[0] & ~vmask | v) if size < 4 else v
+            elif kind == "cmps":
+                a = self._ld(src + si, size)
+                b = self._ld(es + di, size)
+            elif kind == "scas":
+                a = R[0] & vmask
+                b = self._ld(es + di, size)
+            elif kind == "ins":
+                v = (io.ldub, io.lduw_le, None, io.ldl_le)[size - 1](port)
+                stop |= self._st(es + di, size, v)
+            else:  # outs
+                v = self._ld(src + si, size)
+                (io.stb, io.stw_le, None, io.stl_le)[size - 1](port, v)
+            if kind in ("movs", "cmps", "lods", "outs"):
+                R[6] = R[6] & ~am | (si + step) & am
+            if kind in ("movs", "cmps", "stos", "scas", "ins"):
+                R[7] = R[7] & ~am | (di + step) & am
+            cnt -= 1
+            if kind in ("cmps", "scas"):
+                self.cc = (cc_op(CC_SUB, size), (a - b) & vmask, a, b, 0)
+                if rep == 0xF3 and a != b or rep == 0xF2 and a == b:
+                    break
+        if rep:
+            R[1] = R[1] & ~am | cnt
+        return stop
+
+    def _bulk(self, kind: str, size: int, cnt: int, src_lin: int, dst_lin: int, si: int,
+              di: int, am: int) -> tuple[int, bool]:
+        """A run of forward STOS/MOVS elements that stays in one destination page (and one
+        source page) without wrapping the offset, stored as one piece: a slice store where
+        the page is directly writable, else SoftTLB.store_bytes (NOTDIRTY, MMIO block ops
+        and code invalidation happen there).  Returns (elements done -- 0: do one element
+        the slow way --, the running TB was invalidated)."""
+        a20 = self._a20_mask
+        dst = dst_lin & a20
+        n = min(cnt, (4096 - (dst & 4095)) // size, (am + 1 - di) // size)
+        if kind == "movs":
+            s = src_lin & a20
+            n = min(n, (4096 - (s & 4095)) // size, (am + 1 - si) // size)
+            if n <= 1:
+                return 0, False
+            if s < dst < s + n * size:  # overlapping forward copy replicates: element-wise
+                return 0, False
+            mv = self.tlb.read_pages.get(s >> 12)
+            if mv is not None:
+                o = s & 4095
+                data = bytes(mv[o:o + n * size])
+            else:
+                data = self.address_space.read_bytes(s, n * size)
+        else:
+            if n <= 1:
+                return 0, False
+            data = (self.regs[0] & MASKS[SIZE_INDEX[size]]).to_bytes(size, "little") * n
+        wmv = self.tlb.write_pages.get(dst >> 12)
+        if wmv is not None:
+            o = dst & 4095
+            wmv[o:o + len(data)] = data
+            return n, False
+        return n, self.tlb.store_bytes(dst, data)
+
+    # ------------------------------------------------------------------ running
+    def run(self, max_instructions: int | None = None, until=None) -> int:
+        """Run until ``max_instructions`` have executed (exactly: a block that would overrun
+        the budget is executed instruction by instruction), ``until(cpu)`` is true (checked
+        before every block, and between the turns of a block that loops on itself), or HLT
+        with no interrupt pending.  Returns the number of instructions executed."""
+        budget = (1 << 62) if max_instructions is None else int(max_instructions)
+        done = 0
+        counters = self.counters
+        tbc = self.tb_cache
+        tbs = tbc.tbs
+        use_tbs = self.use_tb_cache
+        tb_exec = 0
+        seg_base = self.seg_base
+        pending = self.pending_irqs
+        try:
+            while done < budget:
+                self._done = done
+                if until is not None and until(self):
+                    break
+                if pending and self.eflags_rest & IF:
+                    self.halted = False
+                    self.interrupt(pending.pop(0))
+                if self.halted:
+                    break
+                left = budget - done
+                cs_base = seg_base[1]
+                pc = (cs_base + self.eip) & self._a20_mask
+                if use_tbs:
+                    tb = tbs.get((pc, cs_base, self.hflags))
+                    if tb is None and left > 1:   # step() never needs a whole block
+                        tb = self._translate(pc, cs_base)
+                    if tb is not None and tb.icount <= left:
+                        tbc.running = tb
+                        done += tb.func(self, left if until is None else tb.icount)
+                        tb_exec += 1
+                        continue
+                tbc.running = None
+                done += self._exec_one(pc, cs_base)
+        finally:
+            tbc.running = None
+            self._done = 0
+            counters.instructions += done
+            counters.tbs_executed += tb_exec
+        return done
+
+    def step(self) -> int:
+        """Execute exactly one instruction (or deliver a pending interrupt and execute the
+        handler's first instruction)."""
+        return self.run(max_instructions=1)
+
+    def _bios_trap_ok(self, pc: int) -> bool:
+        return BIOS_TRAP_LO <= pc < BIOS_TRAP_HI and getattr(self.machine, "pc_bios", None) is not None
+
+    def _translate(self, pc: int, cs_base: int) -> TranslationBlock | None:
+        """Translate and insert the TB at ``pc``; None when the code is not in RAM/ROM (it
+        then runs one instruction at a time, uncached) or cannot be translated (the
+        decode path reports it)."""
+        tlb = self.tlb
+        if tlb.code_ram_addr(pc) is None:
+            return None
+        hflags = self.hflags
+        counts = self._translations
+        if self._translations_gen != self.tb_cache.generation:
+            counts.clear()
+            self._translations_gen = self.tb_cache.generation
+        key = (pc, cs_base, hflags)
+        seen = counts.get(key, 0)
+        if seen >= SMC_RETRANSLATE_LIMIT:
+            return None   # self-modifying hot spot: decode it each time instead
+        counts[key] = seen + 1
+        tr = self.translator
+        try:
+            insns = tr.gather(cs_base, self.eip, hflags, TB_MAX_INSNS)
+            source, used = tr.generate(insns, hflags, self._bios_trap_ok(pc))
+        except UnimplementedInstruction:
+            return None
+        insns = insns[:used]
+        size = insns[-1].next_eip - insns[0].eip
+        if tlb.code_ram_addr((pc + size - 1) & 0xFFFFFFFF) is None:
+            return None
+        func = tr.compile(source, f"tb@{pc:#x}")
+        tb = TranslationBlock(pc, cs_base, hflags, size, func, icount=used, source=source)
+        try:
+            return self.tb_cache.insert(tb)
+        except TBCacheError:
+            return None
+
+    def _exec_one(self, pc: int, cs_base: int) -> int:
+        """Decode the instruction at CS:EIP and run it (the tb_cache=False path)."""
+        hflags = self.hflags
+        eip = self.eip
+        tr = self.translator
+        try:
+            ins = tr.gather(cs_base, eip, hflags, 1)[0]
+            trap = self._bios_trap_ok(pc)
+            key = (eip, hflags, ins.raw, trap)
+            fn = self._insn_cache.get(key)
+            if fn is None:
+                source, _ = tr.generate([ins], hflags, trap)
+                fn = tr.compile(source, f"insn@{pc:#x}")
+                if len(self._insn_cache) >= _INSN_CACHE_MAX:
+                    self._insn_cache.clear()
+                self._insn_cache[key] = fn
+        except UnimplementedInstruction:
+            if not self.ud_on_unimplemented:
+                raise
+            self.exception(6)
+            return 1
+        return fn(self, 1)
+
+
+def _check(v, limit: int, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= limit:
+        raise CPUError(f"register {name}={v!r}: expected an integer 0..{limit:#x}")
+    return v

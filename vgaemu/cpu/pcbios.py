@@ -1,0 +1,85 @@
+"""The system BIOS ROM (QEMU's ``pc.bios`` seen through the ISA window below 1 MiB): the
+real-mode interrupt vector table points into it, at small stubs that trap to Python and
+then IRET as guest code.
+
+A guest therefore reaches the machine's VGA BIOS (:mod:`vgaemu.bios`, the same object the
+scripted guests call) with a plain ``int 10h`` through IVT entry 10h, and a program that
+reads, hooks or chains a vector sees the far pointers a PC has.  Every other vector points
+at an IRET, as SeaBIOS's default handlers do.
+
+A stub is ``0F FF nn CF``: ``0F FF`` is UD0 (an undefined opcode on every x86), which the
+translator treats as "BIOS service nn" only when it executes from this ROM; anywhere else it
+is an ordinary invalid instruction.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from guestmem import MemoryRegion
+
+from vgaemu.bios.registers import Registers
+
+BIOS_ADDR = 0xF0000
+BIOS_SIZE = 0x10000
+BIOS_SEG = BIOS_ADDR >> 4
+#: SeaBIOS's default interrupt handler (entry_iret_official) is at F000:FF53.
+IRET_OFFSET = 0xFF53
+STUB_BASE = 0x1000
+#: The vectors with a Python service behind them.
+SERVICES = (0x10,)
+
+
+def stub_offset(vector: int) -> int:
+    return STUB_BASE + 4 * vector
+
+
+class PCBios:
+    """The ``pc.bios`` ROM region and its IVT of one machine."""
+
+    def __init__(self, machine, *, priority: int = 1):
+        self.machine = machine
+        self.region = MemoryRegion.rom("pc.bios", BIOS_SIZE, ram_list=machine.ram_list)
+        machine.system_memory.add_subregion(BIOS_ADDR, self.region, priority=priority)
+        image = bytearray(BIOS_SIZE)
+        image[IRET_OFFSET] = 0xCF
+        for v in SERVICES:
+            image[stub_offset(v):stub_offset(v) + 4] = bytes((0x0F, 0xFF, v, 0xCF))
+        machine.address_space_memory.write_rom(BIOS_ADDR, bytes(image))
+        self.install_ivt()
+
+    def install_ivt(self) -> None:
+        """Point all 256 vectors at the default IRET and the serviced ones at their stubs
+        (what SeaBIOS's ivt_init leaves for a boot sector), keeping vectors the VGA BIOS
+        set (1Fh/43h fonts)."""
+        ivt = bytearray(struct.pack("<HH", IRET_OFFSET, BIOS_SEG) * 256)
+        for v in SERVICES:
+            struct.pack_into("<HH", ivt, 4 * v, stub_offset(v), BIOS_SEG)
+        keep = self.machine.read(0, 0x400)
+        for v in (0x1F, 0x43):
+            if keep[4 * v:4 * v + 4] != b"\0\0\0\0":
+                ivt[4 * v:4 * v + 4] = keep[4 * v:4 * v + 4]
+        self.machine.write(0, bytes(ivt))
+
+    def service(self, cpu, vector: int) -> None:
+        """Run BIOS service ``vector`` for the guest: registers in and out, and the returned
+        FLAGS become the caller's through the IRET frame (SeaBIOS's ``struct bregs``)."""
+        if vector != 0x10:
+            from .cpu import CPUError
+            raise CPUError(f"no BIOS service for INT {vector:02X}h")
+        R = cpu.regs
+        ss = cpu.seg_base[2]
+        sp = R[4] & 0xFFFF
+        fl_addr = ss + ((sp + 4) & 0xFFFF)
+        flags = cpu._ld(fl_addr, 2)
+        regs = Registers(ax=R[0] & 0xFFFF, bx=R[3] & 0xFFFF, cx=R[1] & 0xFFFF,
+                         dx=R[2] & 0xFFFF, si=R[6] & 0xFFFF, di=R[7] & 0xFFFF,
+                         bp=R[5] & 0xFFFF, es=cpu.seg_sel[0], ds=cpu.seg_sel[3], flags=flags)
+        out = self.machine.bios.int10(regs)
+        for i, v in ((0, out.ax), (3, out.bx), (1, out.cx), (2, out.dx), (6, out.si),
+                     (7, out.di), (5, out.bp)):
+            R[i] = R[i] & 0xFFFF0000 | v
+        cpu.load_seg(0, out.es)
+        cpu.load_seg(3, out.ds)
+        if out.flags != flags:
+            cpu._st(fl_addr, 2, out.flags)
