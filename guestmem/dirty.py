@@ -323,8 +323,8 @@ class DirtyMemory:
         for every client in `mask` changes nothing and returns the live epoch: until it ends,
         further writes to that page need no marking at all.  Otherwise it calls
         `invalidate_and_set_dirty(ram_addr, length, mask)` (RAMList's: CODE invalidation
-        first, then the bits) and returns the epoch read before, if it is still live and the
-        write stayed in one page."""
+        first, then the bits) and returns the epoch read before, if it is still live, the
+        write stayed in one page and that page is now dirty for every client in `mask`."""
         mask = _check_mask(mask)
         clients = _MASK_CLIENTS3[mask]
         if clients is None:
@@ -340,7 +340,11 @@ class DirtyMemory:
                 if rows[c0][p] and rows[c1][p] and rows[c2][p] and epoch.live:
                     return epoch
                 invalidate_and_set_dirty(ram_addr, length, mask)
-                return epoch if epoch.live else None
+                # The code hook owns the CODE bit: a page that still holds translated code
+                # stays protected, and must not be remembered as dirty for every client.
+                if epoch.live and rows[c0][p] and rows[c1][p] and rows[c2][p]:
+                    return epoch
+                return None
             invalidate_and_set_dirty(ram_addr, length, mask)
             return None
         return mark
@@ -435,6 +439,39 @@ class DirtyMemory:
         if dirty and self._clear_listeners:
             self._cleared(p0, p1, 1 << c)
         return dirty
+
+    def take_dirty(self, start: int, length: int, client: int) -> bytes | None:
+        """snapshot_and_clear_dirty for a display loop's per-frame call: None when no page of
+        the range is dirty for `client` (tested without the lock; nothing is cleared, so a bit
+        a writer sets meanwhile stays for the next call), else the range's page bits as bytes
+        (one 0/1 byte per page of the page-aligned hull), copied and cleared atomically with
+        respect to set_dirty_range. No snapshot object is built either way."""
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if not (type(start) is int and type(length) is int and c is not None and 0 <= start
+                and 0 < length):
+            c = _check_client(client)
+            start = _check_int("ram_addr", start)
+            length = _check_int("length", length)
+            self._pages(start, length)  # raises for a range beyond the bitmaps
+            if not length:
+                return None  # an empty range has no dirty page, as get_dirty says
+        p0 = start >> TARGET_PAGE_BITS
+        p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+        if p1 > self._npages:
+            self._pages(start, length)  # raises, naming the range
+        zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
+        if self._rows[c][p0:p1].tobytes() == zeros:
+            return None
+        with self._lock:
+            row = self._rows[c]  # grow() may have moved the rows meanwhile
+            raw = row[p0:p1].tobytes()
+            if raw == zeros:
+                return None
+            self._end_epoch()
+            row[p0:p1] = zeros
+        if self._clear_listeners:
+            self._cleared(p0, p1, 1 << c)
+        return raw
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
         """cpu_physical_memory_snapshot_and_clear_dirty: copy and clear one client's bits over

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Machine": ("vgaemu.machine", "Machine"),
     "Compat": ("vgaemu.compat", "Compat"),
-    "TraceRecorder": ("vgaemu.replay", "TraceRecorder"),
+    "TraceRecorder": ("vgaemu.trace", "TraceRecorder"),
     "profile": ("vgaemu.frontends.profile", "profile"),
     "Guest": ("vgaemu.guest", "Guest"),
     "run_guest": ("vgaemu.guest", "run_guest"),
@@ -19,10 +19,9 @@ _LAZY = {
 
 __all__ = ["__version__", "replay", *_LAZY]
 
-# ``vgaemu.replay`` is both a submodule and its main function: import the function eagerly
-# (the module is light: json and dataclasses) so the package attribute stays the function
-# whichever of the two a user imports first.
-from vgaemu.replay import replay  # noqa: E402
+# ``vgaemu.replay`` is the function of the trace module ``vgaemu.trace`` (imported eagerly: it
+# is light, json and dataclasses).
+from vgaemu.trace import replay  # noqa: E402
 
 
 def __getattr__(name):

@@ -110,7 +110,7 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool | None = None, ou
     ``qemu`` defaults to True without ``golden_dir`` and to False with it (no QEMU needed).
     """
     from vgaemu.golden import count_differences, diff_image
-    from vgaemu.replay import load_trace, replay
+    from vgaemu.trace import load_trace, replay
     from vgaemu.vga.display import read_image, write_png
 
     paths = [Path(t) for t in traces]

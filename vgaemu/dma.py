@@ -60,6 +60,7 @@ from typing import Callable
 import numpy as np
 
 from guestmem.address_space import MemTxResult
+from guestmem.dirty import DIRTY_MEMORY_CODE, TARGET_PAGE_SIZE
 from guestmem.region import AccessConstraints, MemoryRegion, MemoryRegionOps
 
 DMA_MMIO_BASE = 0xFEB00000
@@ -149,6 +150,10 @@ class DMAEngine:
         self.base: int | None = None  # where map_into put the register block
         self.last = TransferStats(0, 0, 0, DMAError.NONE)
         self.write_hook: Callable[[int, bytes], None] | None = None
+        #: Map a transfer's whole source and destination spans once when each lies in one
+        #: RAM region (one numpy strided copy); False forces the row-by-row path, which is
+        #: what a transfer touching MMIO takes anyway (for tests and benchmarks).
+        self.map_whole_spans = True
         self.fill_hook: Callable[[int, int, int, int], None] | None = None
 
     # ---- wiring -------------------------------------------------------------------------
@@ -241,42 +246,147 @@ class DMAEngine:
         total = width * height
         if width == 0 or height == 0 or total > DMA_MAX_TRANSFER or (fill and width % unit):
             raise _Fault(DMAError.BAD_LENGTH, dst)
-        dst_starts = _row_starts(dst, height, dstride, width)
-        self._check_rows(dst_starts, width, DMAError.DST_UNASSIGNED, is_write=True)
+        drows = _Rows.of(dst, height, dstride, width)
+        self._check_rows(drows, DMAError.DST_UNASSIGNED)
+        srows = None
         if not fill:
-            src_starts = _row_starts(src, height, sstride, width)
-            self._check_rows(src_starts, width, DMAError.SRC_UNASSIGNED, is_write=False)
-            self._check_overlap(src_starts, dst_starts, width)
+            srows = _Rows.of(src, height, sstride, width)
+            self._check_rows(srows, DMAError.SRC_UNASSIGNED)
+            if not (srows.hi <= drows.lo or drows.hi <= srows.lo):
+                self._check_overlap(srows.starts, drows.starts, width)
         # Everything is valid: now move the bytes.
         self._pieces = self._bounced = 0
         if fill:
             pattern = (self.regs[REG_FILL_VALUE // 4] & ((1 << (8 * unit)) - 1)).to_bytes(unit, "little")
             row_data = np.frombuffer(pattern * (width // unit), dtype=np.uint8)
             value = int.from_bytes(pattern, "little")
-            for d in dst_starts.tolist():
-                self._write_row(d, row_data)
-                if self.fill_hook is not None:
-                    self.fill_hook(d, width, value, unit)
-        else:
-            for s, d in zip(src_starts.tolist(), dst_starts.tolist()):
-                data = self._read_row(s, width)
-                self._write_row(d, data)
-                if self.write_hook is not None:
-                    self.write_hook(d, data.tobytes())
+            if not (self.map_whole_spans and self._move_spans(None, drows, row_data, value, unit)):
+                self._fill_rows(drows.starts, width, row_data, value, unit)
+        elif not (self.map_whole_spans and self._move_spans(srows, drows, None, 0, 0)):
+            self._copy_rows(srows.starts, drows.starts, width)
         self.last = TransferStats(total, self._pieces, self._bounced, DMAError.NONE)
         return DMAError.NONE
 
+    def _fill_rows(self, dst_starts: np.ndarray, width: int, row_data: np.ndarray, value: int,
+                   unit: int) -> None:
+        for d in dst_starts.tolist():
+            self._write_row(d, row_data)
+            if self.fill_hook is not None:
+                self.fill_hook(d, width, value, unit)
+
+    def _copy_rows(self, src_starts: np.ndarray, dst_starts: np.ndarray, width: int) -> None:
+        for s, d in zip(src_starts.tolist(), dst_starts.tolist()):
+            data = self._read_row(s, width)
+            self._write_row(d, data)
+            if self.write_hook is not None:
+                self.write_hook(d, data.tobytes())
+
+    # ---- the fast path: each side mapped once ---------------------------------------------
+
+    def _map_span(self, rows: _Rows, is_write: bool):
+        """(mapping, 2-D view of the rows) when the rows' whole span is one direct RAM mapping,
+        else None. MMIO is never mapped here: a bounce mapping for reading would already have
+        read the device (side effects), so the flat view is asked first."""
+        if rows.hi > 1 << 63:
+            return None
+        as_ = self.address_space
+        lo = rows.lo
+        fr = as_.current_map().lookup(lo)
+        if fr is None or not (fr.direct_write if is_write else fr.direct_read):
+            return None
+        span = rows.hi - lo
+        m = as_.map(lo, span, is_write)
+        if m is None:
+            return None
+        if m.bounce or len(m.buf) < span:
+            as_.unmap(m, is_write, 0)
+            return None
+        view = np.ndarray((rows.height, rows.width), np.uint8, buffer=m.buf, offset=rows.base - lo,
+                          strides=(rows.stride, 1))
+        return m, view
+
+    def _move_spans(self, srows: _Rows | None, drows: _Rows, row_data: np.ndarray | None,
+                    value: int, unit: int) -> bool:
+        """Move the whole transfer with one numpy strided copy when source and destination
+        each lie in one RAM mapping; False (nothing moved) when the row-by-row path must run.
+
+        That path would give other bytes when destination rows overlap each other (the last
+        row wins there, row by row) or when source and destination are the same host bytes
+        under different guest addresses (an alias: row by row, a later row reads what an
+        earlier row wrote); both go row by row. Dirty bits are those of the rows: one range
+        when no page lies wholly between two rows, else one range per row."""
+        width = drows.width
+        gap = abs(drows.stride) - width  # bytes between two destination rows
+        if drows.height > 1 and gap < 0:
+            return False
+        as_ = self.address_space
+        dst = self._map_span(drows, True)
+        if dst is None:
+            return False
+        dm, dview = dst
+        sm = None
+        try:
+            if srows is not None:
+                src = self._map_span(srows, False)
+                if src is None:
+                    as_.unmap(dm, True, 0)
+                    return False
+                sm, sview = src
+                if (sm.ram_addr - sm.addr != dm.ram_addr - dm.addr
+                        and sm.ram_addr < dm.ram_addr + len(dm.buf)
+                        and dm.ram_addr < sm.ram_addr + len(sm.buf)):
+                    as_.unmap(sm, False, 0)
+                    sm = None
+                    as_.unmap(dm, True, 0)
+                    return False
+                dview[...] = sview
+            else:
+                dview[...] = row_data
+        except BaseException:
+            if sm is not None:
+                as_.unmap(sm, False, 0)
+            if dm.active:
+                as_.unmap(dm, True, 0)
+            raise
+        if sm is not None:
+            as_.unmap(sm, False, len(sm.buf))
+        self._pieces += 1
+        mr = dm.mr
+        mask = mr.effective_dirty_log_mask()
+        ram_list = mr.ram_list
+        # invalidate_and_set_dirty tells the code-invalidate hook (the CPU's translated
+        # blocks) of each row written on a page with its CODE bit clean; with every page of
+        # the span CODE-dirty it tells nobody, row by row or all at once.
+        code_hook = (mask & (1 << DIRTY_MEMORY_CODE) and ram_list.code_invalidate_hook is not None
+                     and not ram_list.dirty.all_dirty(dm.ram_addr, len(dm.buf), DIRTY_MEMORY_CODE))
+        if drows.height == 1 or (gap < TARGET_PAGE_SIZE and not code_hook):
+            as_.unmap(dm, True, len(dm.buf))  # every page of the span holds a row's byte
+        else:
+            # Pages lie between rows, or translated code is invalidated by the byte ranges
+            # written: mark row by row, as the row-by-row path's unmaps do.
+            try:
+                delta = dm.ram_addr - dm.addr
+                for d in drows.starts.tolist():
+                    ram_list.invalidate_and_set_dirty(d + delta, width, mask)
+            finally:
+                as_.unmap(dm, True, 0)
+        if srows is not None:
+            if self.write_hook is not None:
+                for d, row in zip(drows.starts.tolist(), dview):
+                    self.write_hook(d, row.tobytes())
+        elif self.fill_hook is not None:
+            for d in drows.starts.tolist():
+                self.fill_hook(d, width, value, unit)
+        return True
+
     # ---- validation (before any byte moves) ---------------------------------------------
 
-    def _check_rows(self, starts: np.ndarray, width: int, code: DMAError, *, is_write: bool) -> None:
-        lo = int(starts.min())
-        hi = int(starts.max()) + width
+    def _check_rows(self, rows: _Rows, code: DMAError) -> None:
         # One look-up covers the common case: the whole span lies in assigned memory.
-        bad = self._first_unassigned(lo, hi - lo)
-        if bad is None:
+        if self._first_unassigned(rows.lo, rows.hi - rows.lo) is None:
             return
-        for s in starts.tolist():
-            bad = self._first_unassigned(s, width)
+        for s in rows.starts.tolist():
+            bad = self._first_unassigned(s, rows.width)
             if bad is not None:
                 raise _Fault(code, bad)
 
@@ -287,9 +397,6 @@ class DMAEngine:
 
     @staticmethod
     def _check_overlap(src_starts: np.ndarray, dst_starts: np.ndarray, width: int) -> None:
-        if int(src_starts.max()) + width <= int(dst_starts.min()) or \
-           int(dst_starts.max()) + width <= int(src_starts.min()):
-            return
         # Row intervals [d, d+width) and [s, s+width) meet when |d - s| < width.
         d_sorted = np.sort(dst_starts)
         lo = np.searchsorted(d_sorted, src_starts - width, side="right")
@@ -353,21 +460,42 @@ class DMAEngine:
             raise _Fault(DMAError.BUS_ERROR, addr)
 
 
-def _row_starts(base: int, height: int, stride: int, width: int) -> np.ndarray:
-    """The start address of each row, after checking in Python integers that every row lies
-    in [0, 2**64): a range that wraps is BAD_LENGTH at the start of the row that wraps (or
-    the lowest address, below 0), never a numpy overflow. Rows that fit in int64 (every
-    address a machine maps) are int64; the rest are exact Python ints in an object array."""
-    last = base + (height - 1) * stride
-    lo, hi = min(base, last), max(base, last) + width
-    if lo < 0:
-        raise _Fault(DMAError.BAD_LENGTH, lo)
-    if hi > 1 << 64:
-        raise _Fault(DMAError.BAD_LENGTH, max(base, last))
-    rows = np.arange(height, dtype=np.int64)
-    if hi <= 1 << 63:
-        return base + rows * stride
-    return rows.astype(object) * stride + base
+class _Rows:
+    """One side of a transfer: ``height`` rows of ``width`` bytes, ``stride`` bytes apart from
+    ``base``, spanning [lo, hi). The row start array is built only when a slow path needs it:
+    the common transfer is judged and moved from its span alone."""
+
+    __slots__ = ("base", "stride", "height", "width", "lo", "hi", "_starts")
+
+    def __init__(self, base: int, stride: int, height: int, width: int, lo: int, hi: int) -> None:
+        self.base, self.stride, self.height, self.width = base, stride, height, width
+        self.lo, self.hi = lo, hi
+        self._starts = None
+
+    @classmethod
+    def of(cls, base: int, height: int, stride: int, width: int) -> "_Rows":
+        """The rows, after checking in Python integers that every row lies in [0, 2**64): a
+        range that wraps is BAD_LENGTH at the start of the row that wraps (or the lowest
+        address, below 0), never a numpy overflow."""
+        last = base + (height - 1) * stride
+        lo, hi = min(base, last), max(base, last) + width
+        if lo < 0:
+            raise _Fault(DMAError.BAD_LENGTH, lo)
+        if hi > 1 << 64:
+            raise _Fault(DMAError.BAD_LENGTH, max(base, last))
+        return cls(base, stride if height > 1 else 0, height, width, lo, hi)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The start address of each row: int64 when every row fits (every address a machine
+        maps), else exact Python ints in an object array."""
+        if self._starts is None:
+            rows = np.arange(self.height, dtype=np.int64)
+            if self.hi <= 1 << 63:
+                self._starts = self.base + rows * self.stride
+            else:
+                self._starts = rows.astype(object) * self.stride + self.base
+        return self._starts
 
 
 def first_unassigned(address_space, addr: int, length: int) -> int | None:

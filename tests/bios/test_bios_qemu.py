@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from vgaemu.frontends.imaging import read_png
-from vgaemu.replay import replay
+from vgaemu.trace import replay
 
 HERE = Path(__file__).resolve().parent
 TRACES = sorted((HERE / "traces").glob("*.json"))

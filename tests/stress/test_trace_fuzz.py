@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from guestmem.errors import GuestMemError
 from vgaemu.cli import _message
 from vgaemu.errors import VGAEmuError
-from vgaemu.replay import OP_KINDS, REG_NAMES, replay
+from vgaemu.trace import OP_KINDS, REG_NAMES, replay
 
 #: Peak RSS one example may add above the RSS before it (a machine is 64 MiB of guest RAM
 #: and 16 MiB of VRAM, touched at most once, plus pictures).

@@ -171,7 +171,7 @@ def test_mmio_bar_dispi_ports_and_byte_order():
     register), VGA ports at 0x400, byte order at 0x604 (32-bit only); unaligned stores from
     a trace become byte stores, as TCG splits them."""
     from vgaemu.machine import Machine
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
     from vgaemu.vga.mmio import VGA_MMIO_ADDR
 
     m = Machine(qemu_compat=True)

@@ -39,6 +39,13 @@ def pair(compat: Compat):
     return _PAIRS[compat]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _release_pairs():
+    """Up to 32 VGAs are kept between examples; give their memory back after this module."""
+    yield
+    _PAIRS.clear()
+
+
 #: The rows the planar memory implements, in every mix (the block paths serve the pure
 #: hardware and pure QEMU policies with numpy, the mixes through the per-byte path).
 PLANAR_ROWS = ("chain4_odd_even_through_gc", "odd_even_map_mask", "planes_wrap_64k",

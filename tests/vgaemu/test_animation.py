@@ -132,7 +132,7 @@ def test_frames_where_nothing_changed_are_skipped(tmp_path):
 
 
 def test_replay_gif_records_each_wait(tmp_path):
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
 
     trace = tmp_path / "t.json"
     trace.write_text('[{"op": "int", "num": "0x10", "ax": "0x0013"},\n'

@@ -177,3 +177,15 @@ def test_qemu_with_live_graphics_registers():
     hardware.frame()
     assert np.array_equal(picture(mixed), picture(hardware))
     assert not np.array_equal(picture(pure), picture(mixed))
+
+
+def test_a_guest_script_asks_for_a_policy(tmp_path):
+    """``MACHINE = {"compat": ...}`` in a guest script builds that machine (the CLI's path)."""
+    from vgaemu.guest import load_script, machine_options
+
+    script = tmp_path / "mixed.py"
+    script.write_text("from vgaemu import Compat\n"
+                      "MACHINE = {'compat': Compat.qemu_7_2().replace(blink=True)}\n"
+                      "def main(guest):\n    pass\n")
+    m = Machine(**machine_options(load_script(script)))
+    assert m.compat == QEMU.replace(blink=True)

@@ -8,7 +8,7 @@ import pytest
 from vgaemu.errors import GuestError
 from vgaemu.guest import FRAME_US, FrameInfo, Guest, GuestExit, load_script, run_guest
 from vgaemu.machine import Machine
-from vgaemu.replay import TraceRecorder
+from vgaemu.trace import TraceRecorder
 
 RAM = 0x100000
 

@@ -69,7 +69,7 @@ def test_compat_list_names_real_traces():
 @pytest.mark.parametrize("trace", list(_params()))
 def test_trace_matches_qemu(trace: Path, tmp_path_factory):
     from vgaemu.golden import compare_with_golden
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
 
     compat = trace.stem in QEMU_COMPAT
     result = replay(trace, qemu_compat=compat)
@@ -93,7 +93,7 @@ def test_compat_trace_shows_a_difference_in_hardware_mode(name: str):
     """A trace in qemu_compat.txt documents a hardware-vs-QEMU difference: in the default
     (hardware) mode at least one of its screenshots must differ from QEMU's."""
     from vgaemu.vga.display import read_image
-    from vgaemu.replay import replay
+    from vgaemu.trace import replay
 
     result = replay(TRACE_DIR / f"{name}.json", qemu_compat=False)
     images = {f"{name}-{d.name}": d.image for d in result.screendumps}

@@ -12,7 +12,7 @@ from tests.helpers import requires_qemu
 from vgaemu.frontends.imaging import read_png
 from vgaemu.guest import load_script, machine_options, run_guest
 from vgaemu.machine import Machine
-from vgaemu.replay import TraceRecorder, load_trace, replay
+from vgaemu.trace import TraceRecorder, load_trace, replay
 
 DEMOS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms" / "demos"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from vgaemu.errors import TraceError, VGAEmuError
-from vgaemu.replay import (TraceRecorder, load_trace, parse_ops, replay, screendump_path)
+from vgaemu.trace import (TraceRecorder, load_trace, parse_ops, replay, screendump_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def test_format_table():
 
 def _fake_replay_factory(images):
     """A replay() stand-in returning fixed pictures (compare() logic without a machine)."""
-    from vgaemu.replay import ReplayResult, Screendump
+    from vgaemu.trace import ReplayResult, Screendump
 
     def fake_replay(trace, *, qemu_compat=False, **kw):
         res = ReplayResult(machine=None, ops_run=0)
@@ -418,7 +418,7 @@ def test_compare_with_a_fake_oracle(tmp_path, monkeypatch):
     trace = tmp_path / "t1.json"
     trace.write_text('[{"op": "screendump", "name": "mid"}]')
     same = np.zeros((4, 6, 3), np.uint8)
-    monkeypatch.setattr(sys.modules["vgaemu.replay"], "replay", _fake_replay_factory({"final": same, "mid": same}))
+    monkeypatch.setattr(sys.modules["vgaemu.trace"], "replay", _fake_replay_factory({"final": same, "mid": same}))
     rows = compare([trace], out_dir=tmp_path / "out", oracle=oracle, qemu_binary="python3",
                    side_by_side=True)
     assert [(r.label, r.size, r.reference_size, r.differing) for r in rows] == [
@@ -443,7 +443,7 @@ def test_compare_against_goldens(tmp_path, monkeypatch):
     write_png(str(gold / "t2.png"), np.zeros((2, 2, 3), np.uint8))
     trace = tmp_path / "t2.json"
     trace.write_text('[]')
-    monkeypatch.setattr(sys.modules["vgaemu.replay"], "replay", _fake_replay_factory({"final": np.zeros((3, 2, 3), np.uint8)}))
+    monkeypatch.setattr(sys.modules["vgaemu.trace"], "replay", _fake_replay_factory({"final": np.zeros((3, 2, 3), np.uint8)}))
     rows = compare([trace], qemu=False, golden_dir=gold, out_dir=tmp_path / "o")
     assert rows[0].differing == 6 and rows[0].size == (2, 3) and rows[0].reference_size == (2, 2)
     assert rows[0].diff_path is None  # sizes differ: no diff image, both pictures written
@@ -467,11 +467,15 @@ def test_replay_boots_a_machine_whose_bios_never_ran():
     assert replay(trace, machine=used).image.shape == (400, 640, 3)  # not booted again
 
 
-def test_package_replay_is_the_function_even_after_the_submodule_is_imported(tmp_path):
-    import vgaemu
-    import vgaemu.replay  # noqa: F401  (binds the submodule on the package in plain Python)
+def test_package_replay_is_the_function_of_the_trace_module(tmp_path):
+    from pathlib import Path
 
-    assert callable(vgaemu.replay)
+    import vgaemu
+    import vgaemu.trace
+
+    assert vgaemu.replay is vgaemu.trace.replay
+    # no submodule of the same name that could shadow the function
+    assert not (Path(vgaemu.__file__).parent / "replay.py").exists()
     trace = tmp_path / "t.json"
     trace.write_text('[{"op": "int10", "ax": "0x13"}, {"op": "fill", "addr": "0xA0000", "len": 320, "val": 4}]')
     result = vgaemu.replay(trace)

@@ -4,7 +4,7 @@ thousands of dumps used gigabytes because every picture was kept)."""
 import numpy as np
 import pytest
 
-from vgaemu.replay import replay
+from vgaemu.trace import replay
 
 TRACE = [{"op": "int10", "ax": "0x13"},
          {"op": "screendump", "name": "a"},

@@ -73,6 +73,9 @@ class UpdateStats:
     resized: bool = False
 
 
+#: The VGA client as a plain int, for DirtyMemory's per-frame fast paths.
+_VGA = int(DIRTY_MEMORY_VGA)
+
 #: Up to this many runs of dirty lines are converted one run at a time, in place.
 _DIRECT_RUNS = 16
 
@@ -347,7 +350,18 @@ class VGADisplay:
         if self._base_ram_addr < 0:
             self._base_ram_addr = mr.get_ram_addr()
         return mr.ram_list.dirty.get_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
-                                           npages << TARGET_PAGE_BITS, DIRTY_MEMORY_VGA)
+                                           npages << TARGET_PAGE_BITS, _VGA)
+
+    def _take_dirty(self, page0: int, npages: int) -> bytes | None:
+        """A partial frame's one look at the bitmap: None when VRAM pages [page0, page0 +
+        npages) are clean for DIRTY_MEMORY_VGA (what _any_dirty says), else their bits, one
+        0/1 byte per page, snapshotted and cleared (what _snapshot does) in the same call."""
+        mr = self.vram_mr
+        mr.sync_dirty_log()
+        if self._base_ram_addr < 0:
+            self._base_ram_addr = mr.get_ram_addr()
+        return mr.ram_list.dirty.take_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
+                                            npages << TARGET_PAGE_BITS, _VGA)
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
@@ -415,11 +429,16 @@ class VGADisplay:
             if not self._any_dirty(0, npages):
                 return c.idle
             pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
-        else:
-            if not full and not self._any_dirty(g.snap_page0, g.snap_npages):
-                return c.idle
+            raw = pages.tobytes()
+        elif full:
             pages = self._snapshot(g.snap_page0, g.snap_npages)
-        raw = pages.tobytes()  # one byte per page: str-like searches beat numpy calls here
+            raw = pages.tobytes()
+        else:
+            raw = self._take_dirty(g.snap_page0, g.snap_npages)
+            if raw is None:
+                return c.idle
+            pages = np.frombuffer(raw, dtype=np.bool_)
+        # raw: one byte per page -- str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
         dirty_pages = 1 if single else raw.count(1)
@@ -518,21 +537,22 @@ class VGADisplay:
             return render.draw_8(reader.rows(addrs, g.bwidth, limit), width, t["256"], out)
         extra = 4 if pan is not None and pan.any() else 0  # one more address: 8 more dots
         block = reader.rows(addrs, g.bwidth + extra, limit)
+        direct = None if extra else out  # no panning: the drawer writes the rows itself
         if drawer is Drawer.PLANAR_16_COLOUR:
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
-                                      t["16d"] if g.double else t["16"])
+                                      t["16d"] if g.double else t["16"], direct)
         elif drawer is Drawer.CGA_4_COLOUR:
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])
         else:  # Drawer.MODE_13H
-            pix = render.draw_8d2(block, width + 2 * extra, t["256d"])
+            pix = render.draw_8d2(block, width + 2 * extra, t["256d"], direct)
         if extra:
             res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)
             for p in np.unique(pan).tolist():
                 sel = pan == p
                 res[sel] = pix[sel, p:p + g.width]
             return res
-        if out is not None:
+        if out is not None and pix is not out:
             out[...] = pix
             return out
         return pix
@@ -546,10 +566,11 @@ class VGADisplay:
             # QEMU's vga_draw_text compares cells with its cache and leaves the dirty bitmap
             # alone: the bits stay set for the next graphics frame's snapshot.
             dirty_pages = self._dirty_count(g.snap_page0, g.snap_npages)
-        elif full or self._any_dirty(g.snap_page0, g.snap_npages):
+        elif full:
             dirty_pages = int(np.count_nonzero(self._snapshot(g.snap_page0, g.snap_npages)))
         else:
-            dirty_pages = 0
+            raw = self._take_dirty(g.snap_page0, g.snap_npages)
+            dirty_pages = 0 if raw is None else raw.count(1)
         # With a chain-4 alias serving the window, writes bypass plane_updated (QEMU then
         # redraws text fully every frame); comparing the font bytes catches the same change.
         font_written = bool(s.plane_updated & 0x04) or getattr(s, "has_chain4_alias", False)

@@ -215,27 +215,49 @@ class VRAMReader:
                           strides=(raw.strides[0], stride)).copy()
 
 
-def draw_planar4(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -> np.ndarray:
+def _lookup(pal: np.ndarray, pix: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """Palette lookup of an (n, k) index array: (n, k) uint32 pixels, or (n, 2k) with the
+    doubled uint64 palette. With ``out`` (frame-buffer rows) the lookup writes straight into
+    it -- no temporary lines, no second copy; mode="clip" (indexes never exceed the
+    palette) keeps numpy from buffering the output."""
+    n = pix.shape[0]
+    if out is not None and out.dtype == np.uint32 and out.strides[-1] == 4:
+        target = out if pal.dtype == np.uint32 else out.view(np.uint64)
+        if target.shape == pix.shape:
+            np.take(pal, pix, out=target, mode="clip")
+            return out
+    res = np.take(pal, pix)
+    res = res.view(np.uint32).reshape(n, -1) if res.dtype == np.uint64 else res
+    if out is not None:
+        out[...] = res
+        return out
+    return res
+
+
+#: EXPAND8 shifted to each plane's bit of the pixel index: one gather and one OR per plane.
+EXPAND8_PLANES = tuple(EXPAND8 << np.uint64(p) for p in range(4))
+
+
+def draw_planar4(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
     """16-colour planar (vga_draw_line4[d2]): 4 plane bytes per planar address, 8 pixels;
     pixel bit p from plane p, leftmost pixel from bit 7; planes masked by AR12.
-    ``pal`` is uint32 (normal) or the doubled uint64 palette (d2). Returns (n, width') uint32."""
+    ``pal`` is uint32 (normal) or the doubled uint64 palette (d2). Returns (n, width') uint32,
+    written into ``out`` when given."""
     n = block.shape[0]
     nb = width // 8
     planes = block[:, :nb * 4].reshape(n, nb, 4)
-    e = EXPAND8
-    if plane_mask == 0xF:
-        idx = e[planes[:, :, 0]]
-        idx |= e[planes[:, :, 1]] << np.uint64(1)
-        idx |= e[planes[:, :, 2]] << np.uint64(2)
-        idx |= e[planes[:, :, 3]] << np.uint64(3)
-    else:
+    idx = None
+    for p in range(4):
+        if plane_mask & (1 << p):
+            part = EXPAND8_PLANES[p][planes[:, :, p]]
+            if idx is None:
+                idx = part
+            else:
+                np.bitwise_or(idx, part, out=idx)
+    if idx is None:
         idx = np.zeros((n, nb), dtype=np.uint64)
-        for p in range(4):
-            if plane_mask & (1 << p):
-                idx |= e[planes[:, :, p]] << np.uint64(p)
-    pix = idx.view(np.uint8).reshape(n, nb * 8)
-    out = np.take(pal, pix)
-    return out.view(np.uint32).reshape(n, -1) if out.dtype == np.uint64 else out
+    return _lookup(pal, idx.view(np.uint8).reshape(n, nb * 8), out)
 
 
 def draw_cga2(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -> np.ndarray:
@@ -255,10 +277,10 @@ def draw_cga2(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray) -
     return out.view(np.uint32).reshape(n, -1) if out.dtype == np.uint64 else out
 
 
-def draw_8d2(block: np.ndarray, width: int, pal64: np.ndarray) -> np.ndarray:
-    """256-colour VGA (vga_draw_line8d2): one byte per pixel, each pixel two dots wide."""
-    n = block.shape[0]
-    return np.take(pal64, block[:, :width // 2]).view(np.uint32).reshape(n, width)
+def draw_8d2(block: np.ndarray, width: int, pal64: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """256-colour VGA (vga_draw_line8d2): one byte per pixel, each pixel two dots wide;
+    written into ``out`` when given."""
+    return _lookup(pal64, block[:, :width // 2], out)
 
 
 def draw_8(block: np.ndarray, width: int, pal: np.ndarray, out=None) -> np.ndarray:

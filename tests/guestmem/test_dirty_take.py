@@ -1,0 +1,56 @@
+"""DirtyMemory.take_dirty (the display loop's one call per frame) against a naive model:
+None exactly when the range is clean, else the same bits snapshot_and_clear_dirty gives,
+cleared afterwards for that client only, clear listeners told only when bits were cleared."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from guestmem.dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA,
+                            TARGET_PAGE_SIZE, DirtyMemory)
+from guestmem.errors import DirtyMemoryError
+
+NPAGES = 64
+
+
+@settings(max_examples=200, deadline=None)
+@given(marks=st.lists(st.tuples(st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1), st.integers(1, 3 * TARGET_PAGE_SIZE),
+                                st.integers(1, 7)), max_size=8),
+       start=st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1), length=st.integers(1, 20 * TARGET_PAGE_SIZE),
+       client=st.sampled_from([DIRTY_MEMORY_VGA, DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, 0, 1, 2]))
+def test_take_dirty_matches_a_naive_bitmap(marks, start, length, client):
+    length = min(length, NPAGES * TARGET_PAGE_SIZE - start)
+    dm = DirtyMemory(NPAGES)
+    model = np.zeros((3, NPAGES), dtype=bool)
+    for a, n, mask in marks:
+        n = min(n, NPAGES * TARGET_PAGE_SIZE - a)
+        dm.set_dirty_range(a, n, mask)
+        for c in range(3):
+            if mask >> c & 1:
+                model[c, a // TARGET_PAGE_SIZE:(a + n - 1) // TARGET_PAGE_SIZE + 1] = True
+    heard = []
+    dm.add_clear_listener(lambda *args: heard.append(args))
+    p0, p1 = start // TARGET_PAGE_SIZE, (start + length - 1) // TARGET_PAGE_SIZE + 1
+    want = model[int(client), p0:p1].copy()
+    got = dm.take_dirty(start, length, client)
+    if not want.any():
+        assert got is None and heard == []
+    else:
+        assert np.frombuffer(got, dtype=np.bool_).tolist() == want.tolist()
+        model[int(client), p0:p1] = False
+        assert heard == [(p0 * TARGET_PAGE_SIZE, (p1 - p0) * TARGET_PAGE_SIZE, 1 << int(client))]
+    for c in range(3):
+        assert dm.bitmap(c).tolist() == model[c].tolist()
+
+
+def test_take_dirty_checks_its_arguments_like_the_other_queries():
+    dm = DirtyMemory(4)
+    with pytest.raises(DirtyMemoryError):
+        dm.take_dirty(0, 5 * TARGET_PAGE_SIZE, DIRTY_MEMORY_VGA)  # beyond the bitmaps
+    with pytest.raises(DirtyMemoryError):
+        dm.take_dirty(-1, 10, DIRTY_MEMORY_VGA)
+    with pytest.raises(DirtyMemoryError):
+        dm.take_dirty(0, 10, 7)  # no such client
+    assert dm.take_dirty(0, 0, DIRTY_MEMORY_VGA) is None  # an empty range has no dirty page
+    dm.set_dirty_range(0, 1)
+    assert dm.take_dirty(np.int64(0), np.int64(10), np.int64(0)) == b"\x01"
