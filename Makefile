@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test stress bench qemu-goldens gallery clean
+.PHONY: demo test stress bench wheel-check qemu-goldens gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/vgaemu demo --screenshot build/vgaemu-demo.png
 
+# -rs: say why tests were skipped (no QEMU, no X server) instead of a bare "s".
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
+
+# Build the wheel, install it into a clean venv and run it from a temporary directory.
+wheel-check: $(STAMP)
+	.ci/wheel-smoke $(BIN)/python
 
 # The stress suite for as long as you like (seconds per scenario).
 STRESS_SECONDS ?= 30

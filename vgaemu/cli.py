@@ -1,20 +1,24 @@
 """The ``vgaemu`` command line (also ``python -m vgaemu``).
 
     vgaemu run SCRIPT [--headless] [--frames N] [--screenshot PATH] [--screenshot-every K DIR]
-                      [--scale S] [--fps F] [--record TRACE.json] [--qemu-compat]
-    vgaemu replay TRACE [--screenshot OUT.png] [--qemu-compat]
+                      [--scale S] [--fps F] [--record TRACE.json] [--gif F] [--apng F] [--qemu-compat]
+    vgaemu demos [--names]                  (also: vgaemu run --list)
+    vgaemu replay TRACE [--screenshot OUT.png] [--gif F] [--apng F] [--scale S] [--qemu-compat]
     (run/replay also take -qmp unix:PATH,server=on,wait=off; run takes -incoming URI|defer
      and --save-on-exit FILE)
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
-    vgaemu profile SCRIPT --frames N [--json F] [--csv F] [--plot F] [--heatmap F]
-    vgaemu info [mtree|ramblock|memory-devices|all]
+    vgaemu profile SCRIPT [--frames N] [--repeat R] [--json F] [--csv F] [--plot F] [--heatmap F]
+    vgaemu info [mtree [-f]|ramblock|memory-devices|all]
     vgaemu demo
+    vgaemu -device help | -device pc-dimm,help | -object help
 
 Every subcommand takes QEMU's machine options: ``-m 64M,slots=4,maxmem=1G``,
 ``-object memory-backend-ram,id=mem1,size=128M``, ``-device pc-dimm,id=dimm1,memdev=mem1``
-(both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo in
-``vgaemu/roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault and
-exit non-zero; set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
+(both repeatable) and ``--vram 16M``. SCRIPT is a path or the name of a demo shipped in
+``vgaemu/roms/demos/`` (``vgaemu run plasma``). Errors print one line naming what is at fault
+and exit 1 (2 for a usage error); set VGAEMU_TRACEBACK=1 to see the Python traceback as well.
+Like a Unix tool it stops quietly on a closed pipe (141) and on Ctrl-C prints one line and
+exits 130; output files are renamed into place only when complete.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from vgaemu import __version__
@@ -80,68 +85,138 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _sub(sub, name: str, summary: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help has a description and examples."""
+    return sub.add_parser(name, help=summary, description=description, allow_abbrev=False,
+                          epilog="examples:\n" + examples,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+RUN_FRAMES_HELP = (f"stop after N frames, or earlier when the guest returns (default {HEADLESS_DEFAULT_FRAMES} "
+                   "headless; a window runs until the guest returns or the window is closed)")
+
+
+def _frames_option(p: argparse.ArgumentParser) -> None:
+    """``--frames`` means the same everywhere: stop after N frames, or earlier when the guest
+    returns; with no window the default is the same N."""
+    p.add_argument("--frames", type=_positive_int, default=HEADLESS_DEFAULT_FRAMES, metavar="N",
+                   help=f"stop after N frames, or earlier when the guest returns (default {HEADLESS_DEFAULT_FRAMES})")
+
+
+def _recording_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recording (Pillow)")
+    g.add_argument("--gif", metavar="OUT.gif",
+                   help="write the frames as an animated GIF at their frame times (unchanged frames skipped)")
+    g.add_argument("--apng", metavar="OUT.png", help="the same as an animated PNG (exact colours, 1 ms timing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vgaemu", allow_abbrev=False,
                      description="A VGA emulator on a Python model of QEMU's guest RAM core.",
-                     epilog="Run 'vgaemu SUBCOMMAND --help' for the options of each.")
+                     epilog="examples:\n"
+                            "  vgaemu demos                      list the demo guests\n"
+                            "  vgaemu run plasma                 run one in a window\n"
+                            "  vgaemu info mtree -f              QEMU's 'info mtree -f' of the machine\n"
+                            "Run 'vgaemu SUBCOMMAND --help' for the options and examples of each.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vgaemu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("run", help="run a guest script in a window (or --headless)", allow_abbrev=False,
-                       description="Run a guest script: a Python file defining main(guest).")
-    p.add_argument("script", metavar="SCRIPT", help="guest script path, or a demo name (plasma, text, ...)")
+    p = _sub(sub, "run", "run a guest script in a window (or --headless)",
+             "Run a guest script (a Python file defining main(guest), or a demo name) on a fresh "
+             "machine.\nWith a display it opens a window; --headless runs without one and writes "
+             "screenshots.",
+             "  vgaemu run plasma\n"
+             "  vgaemu run text --headless --frames 60 --screenshot text.png\n"
+             "  vgaemu run sprites --headless --frames 90 --gif sprites.gif --scale 1\n"
+             "  vgaemu run my_guest.py -m 64M,slots=2,maxmem=1G --record session.json\n"
+             "  vgaemu run --list")
+    p.add_argument("script", metavar="SCRIPT", nargs="?",
+                   help="guest script path, or a demo name (see 'vgaemu demos')")
+    p.add_argument("--list", action="store_true", help="list the demos and exit (as 'vgaemu demos')")
     p.add_argument("--headless", action="store_true", help="no window: run and write screenshots")
-    p.add_argument("--frames", type=_positive_int, metavar="N",
-                   help=f"stop after N frames (headless default: {HEADLESS_DEFAULT_FRAMES})")
+    p.add_argument("--frames", type=_positive_int, default=None, metavar="N", help=RUN_FRAMES_HELP)
     p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
     p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
                    help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
-    p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
+    p.add_argument("--scale", type=_positive_int, default=None, metavar="S",
+                   help="integer scale of the window and of --gif/--apng (default 1)")
     p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
                    help="window frame rate (default 60; 0 = unpaced)")
     p.add_argument("--overlay", action="store_true", help="start with the redrawn-lines overlay on (key D)")
     p.add_argument("--record", metavar="TRACE.json", help="record what the guest did as a replayable trace")
+    _recording_options(p)
     _machine_options(p)
     _monitor_options(p, migration=True)
 
-    p = sub.add_parser("replay", help="replay a guest trace (the oracle's format)", allow_abbrev=False)
+    p = _sub(sub, "demos", "list the demo guests, one line each",
+             "List the demo guests that ship with vgaemu (package data), with what each shows.",
+             "  vgaemu demos\n  vgaemu run $(vgaemu demos --names | head -1)")
+    p.add_argument("--names", action="store_true", help="print only the names, one per line")
+
+    p = _sub(sub, "replay", "replay a guest trace (the oracle's format)",
+             "Replay a trace of port writes, memory stores and INT 10h/15h calls on a freshly "
+             "booted machine,\nas QEMU's oracle runs it, and write the final picture.",
+             "  vgaemu replay tests/traces/text_blink.json --screenshot blink.png\n"
+             "  vgaemu replay session.json --gif session.gif --scale 2")
     p.add_argument("trace", metavar="TRACE", help="trace file (JSON list, {'ops': [...]}, or JSON lines)")
-    p.add_argument("--screenshot", metavar="OUT.png", help="write the final picture (and OUT-<name>.png per screendump op)")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="write the final picture (and OUT-<name>.png per screendump op)")
+    p.add_argument("--scale", type=_positive_int, default=None, metavar="S",
+                   help="integer scale of --gif/--apng (default 1)")
+    _recording_options(p)
     _machine_options(p)
     _monitor_options(p)
 
-    p = sub.add_parser("compare", help="replay traces here and in real QEMU and diff the screenshots",
-                       allow_abbrev=False)
-    p.add_argument("traces", nargs="+", metavar="TRACE")
+    p = _sub(sub, "compare", "replay traces here and in real QEMU and diff the screenshots",
+             "Replay each trace here and compare the picture with QEMU's: live (--qemu, needs "
+             "qemu-system-x86\nand the oracle) or with screendumps QEMU made earlier (--golden-dir).",
+             "  vgaemu compare tests/traces/*.json --golden-dir tests/golden/qemu\n"
+             "  vgaemu compare my_trace.json --qemu --side-by-side --out /tmp/cmp")
+    p.add_argument("traces", nargs="+", metavar="TRACE", help="trace files to replay")
     ref = p.add_mutually_exclusive_group(required=True)
     ref.add_argument("--qemu", action="store_true", help="compare against real QEMU (the oracle)")
     ref.add_argument("--golden-dir", metavar="DIR",
                      help="compare against screendumps QEMU made earlier (DIR/<trace>.png), no QEMU needed")
-    p.add_argument("--out", default="compare-out", metavar="DIR", help="where screenshots and diff images go")
+    p.add_argument("--out", default="compare-out", metavar="DIR",
+                   help="where screenshots and diff images go (default ./compare-out)")
     p.add_argument("--side-by-side", action="store_true",
                    help="also write <trace>.side.png: QEMU | vgaemu (| diff) for every screenshot")
     _machine_options(p)
 
-    p = sub.add_parser("profile", help="measure what dirty tracking saves", allow_abbrev=False)
-    p.add_argument("script", metavar="SCRIPT")
-    p.add_argument("--frames", type=_positive_int, required=True, metavar="N")
-    p.add_argument("--json", metavar="F")
-    p.add_argument("--csv", metavar="F")
+    p = _sub(sub, "profile", "measure what dirty tracking saves",
+             "Run a guest with dirty tracking and with a full redraw every frame, alternately and "
+             "repeatedly,\nand report the per-frame medians, their spread, and whether the "
+             "difference is larger than the noise.",
+             "  vgaemu profile plasma\n"
+             "  vgaemu profile sprites --frames 120 --repeat 5 --plot sprites.png --json sprites.json")
+    p.add_argument("script", metavar="SCRIPT", help="guest script path, or a demo name")
+    _frames_option(p)
+    p.add_argument("--repeat", type=_positive_int, default=3, metavar="R",
+                   help="runs of each kind, alternated (default 3); per-frame times are medians over them")
+    p.add_argument("--json", metavar="F", help="write the report (headline and per-frame numbers) as JSON")
+    p.add_argument("--csv", metavar="F", help="write the per-frame numbers as CSV (one row per frame and run)")
     p.add_argument("--plot", metavar="F", help="PNG plot of per-frame cost, tracked vs full")
     p.add_argument("--heatmap", metavar="F", help="PNG of which scanlines were redrawn in which frame")
     _machine_options(p)
 
-    p = sub.add_parser("info", help="print the machine's memory map, RAM blocks, memory devices, "
-                                    "CPU counters", allow_abbrev=False)
-    p.add_argument("what", nargs="?", default="all",
-                   choices=["mtree", "ramblock", "memory-devices", "cpu", "all"])
+    p = _sub(sub, "info", "print the memory map, RAM blocks, memory devices, CPU counters (as QEMU's monitor)",
+             "Print what QEMU's monitor prints for the machine the options describe.",
+             "  vgaemu info mtree\n  vgaemu info mtree -f\n  vgaemu info ramblock\n  vgaemu info cpu\n"
+             "  vgaemu info memory-devices -m 64M,slots=2,maxmem=1G \\\n"
+             "      -object memory-backend-ram,id=m1,size=128M -device pc-dimm,id=d1,memdev=m1")
+    p.add_argument("what", nargs="?", default="all", choices=["mtree", "ramblock", "memory-devices", "cpu", "all"],
+                   help="which table (default all)")
+    p.add_argument("-f", dest="flatview", action="store_true",
+                   help="with mtree: the flattened view (FlatView) each address space uses")
     _machine_options(p)
 
-    p = sub.add_parser("demo", help=f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
-                       allow_abbrev=False)
+    p = _sub(sub, "demo", f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
+             f"Run the {DEFAULT_DEMO} demo in a window; with no display, headless with a screenshot.",
+             "  vgaemu demo\n  vgaemu demo --screenshot /tmp/demo.png --frames 30")
     p.add_argument("--screenshot", default="vgaemu-demo.png", metavar="PATH",
                    help="where the headless run writes its screenshot (default vgaemu-demo.png)")
-    p.add_argument("--frames", type=_positive_int, default=None, metavar="N")
+    p.add_argument("--frames", type=_positive_int, default=None, metavar="N", help=RUN_FRAMES_HELP)
     _machine_options(p)
     return parser
 
@@ -149,23 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- helpers ----------------------------------------------------------------------------
 
 
-def demos_dir() -> Path:
-    return Path(__file__).resolve().parent / "roms" / "demos"
-
-
 def resolve_script(name: str) -> Path:
-    """A script path as given, else ``vgaemu/roms/demos/NAME.py``."""
+    """A script path as given, else the shipped demo of that name (``vgaemu/roms/demos/``)."""
+    from vgaemu.demos import demo_names, demo_path
+
     p = Path(name)
     if p.is_file():
         return p
     if os.sep not in name and "/" not in name:
-        stem = name[:-3] if name.endswith(".py") else name
-        for d in (demos_dir(),):
-            cand = d / f"{stem}.py"
-            if cand.is_file():
-                return cand
-    known = ", ".join(sorted(q.stem for q in demos_dir().glob("*.py"))) or "none"
-    raise CLIError(f"guest script not found: {name} (not a file, nor a demo; demos: {known})")
+        cand = demo_path(name)
+        if cand is not None:
+            return cand
+    raise CLIError(f"guest script not found: {name} (not a file, nor a demo; demos: "
+                   f"{', '.join(demo_names()) or 'none'})")
 
 
 def make_machine(args, main=None):
@@ -206,9 +277,11 @@ def display_available() -> bool:
 
 
 def check_output_file(path, what: str) -> None:
-    """Fail before the run, not after it, when ``path`` cannot be written: the parent
-    directories are created (as the writers would), then the file is opened for writing
-    without truncating it -- created and removed again when it did not exist."""
+    """Fail before the run, not after it, when ``path`` cannot be written. Nothing is created
+    (an option error leaves no directory behind; the writer creates missing parents): an
+    existing parent gets the file opened for writing without truncating it -- created and
+    removed again when it did not exist; otherwise the nearest existing ancestor must be a
+    directory we may create entries in."""
     p = Path(path)
     try:
         if p.is_dir():
@@ -216,7 +289,11 @@ def check_output_file(path, what: str) -> None:
         for parent in reversed(p.parents):
             if parent.exists() and not parent.is_dir():
                 raise CLIError(f"cannot write {what} {path}: {parent} is not a directory")
-        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.parent.exists():
+            base = next(a for a in p.absolute().parents if a.exists())
+            if not os.access(base, os.W_OK | os.X_OK):
+                raise CLIError(f"cannot write {what} {path}: cannot create directories in {base}")
+            return
         if p.exists():
             with open(p, "r+b"):
                 pass
@@ -240,6 +317,60 @@ def check_output_dir(path, what: str) -> None:
 
 def _say(msg: str) -> None:
     print(msg, flush=True)
+
+
+#: What ended a run, in words (RunResult.stopped and the window's reason).
+STOP_REASONS = {"returned": "the guest returned", "max_frames": "reached --frames",
+                "quit": "the front end ended the run", "escape": "Esc pressed",
+                "window-closed": "window closed"}
+
+
+def _stop_reason(result, sink=None) -> str:
+    reason = getattr(sink, "quit_reason", None) if result.stopped == "quit" else None
+    return STOP_REASONS.get(reason or result.stopped, result.stopped)
+
+
+@contextmanager
+def _output(path: str | os.PathLike):
+    """Write an output file atomically: the writer gets a temporary name in the same directory
+    (same suffix, so PNG/GIF/JSON writers pick their format) that is renamed into place only
+    when it succeeded, so Ctrl-C or an error never leaves a partial file behind."""
+    final = Path(path)
+    parent = final.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot write {path}: {e.strerror or e}") from None
+    tmp = parent / f".{final.stem}.partial-{os.getpid()}{final.suffix}"
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _animation_recorders(args) -> list[tuple[str, str, object]]:
+    """(flag, path, recorder) for --gif / --apng, checked before the run."""
+    from vgaemu.frontends.animation import AnimationRecorder, animation_format
+
+    out = []
+    for kind in ("gif", "apng"):
+        path = getattr(args, kind, None)
+        if path:
+            animation_format(path, kind)
+            check_output_file(path, f"--{kind}")
+            out.append((kind, path, AnimationRecorder(scale=args.scale or 1)))
+    return out
+
+
+def _save_animations(recorders) -> None:
+    for kind, path, rec in recorders:
+        with _output(path) as tmp:
+            rec.save(tmp, kind=kind)
+        lossy = f", {rec.lossy_frames} reduced to 256 colours" if rec.lossy_frames else ""
+        _say(f"{kind} of {len(rec)} frame(s) ({rec.skipped} unchanged skipped{lossy}) "
+             f"written to {Path(path).resolve()}")
 
 
 # ---- QMP monitor, incoming migration, save on exit (-qmp, -incoming, --save-on-exit) ------
@@ -365,9 +496,27 @@ class MonitorSession:
 # ---- subcommands ------------------------------------------------------------------------
 
 
+def cmd_demos(args) -> int:
+    from vgaemu.demos import list_demos
+
+    demos = list_demos()
+    if getattr(args, "names", False):
+        _say("\n".join(d.name for d in demos))
+        return 0
+    width = max((len(d.name) for d in demos), default=0)
+    for d in demos:
+        _say(f"{d.name:<{width}}  {d.summary}")
+    return 0
+
+
 def cmd_run(args) -> int:
+    from vgaemu.frontends.animation import TeeSink
     from vgaemu.guest import load_script, run_guest
 
+    if args.list:
+        return cmd_demos(args)
+    if args.script is None:
+        raise CLIError("give a guest SCRIPT (a file or a demo name; 'vgaemu demos' lists them)")
     script = resolve_script(args.script)
     every = None
     if args.screenshot_every:
@@ -381,6 +530,9 @@ def cmd_run(args) -> int:
         check_output_file(args.screenshot, "--screenshot")
     if args.record:
         check_output_file(args.record, "--record trace")
+    animations = _animation_recorders(args)
+    if every and not args.headless:
+        raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
     main = load_script(script)
     machine = make_machine(args, main)
     monitor = MonitorSession(args, machine)
@@ -391,46 +543,50 @@ def cmd_run(args) -> int:
 
         recorder = TraceRecorder()
     frames = args.frames
+    listeners = [rec for _, _, rec in animations]
     if args.headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         from vgaemu.frontends.headless import HeadlessSink
 
         if frames is None:
             frames = HEADLESS_DEFAULT_FRAMES
+        if every:
+            Path(args.screenshot_every[1]).mkdir(parents=True, exist_ok=True)
         sink = HeadlessSink(screenshot_every=every, screenshot_dir=args.screenshot_every[1] if every else None)
-        try:
-            result = run_guest(machine, main, sink, max_frames=frames, recorder=recorder, screendump_every=every)
-        finally:
-            if recorder is not None:
-                recorder.save(args.record)
-        _say(f"{script.name}: {result.frames} frame(s), {result.stopped}")
+        result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames,
+                           recorder=recorder, screendump_every=every)
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result)}")
         if args.screenshot:
-            path = sink.write_screenshot(args.screenshot)
-            _say(f"screenshot written to {Path(path).resolve()}")
+            with _output(args.screenshot) as tmp:
+                sink.write_screenshot(tmp)
+            _say(f"screenshot written to {Path(args.screenshot).resolve()}")
         if every:
             _say(f"{len(sink.screenshots)} screenshot(s) written to {Path(args.screenshot_every[1]).resolve()}")
     else:
         from vgaemu.frontends.window import WindowSink
 
-        if every:
-            raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
             raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
         sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
                           title=f"vgaemu - {script.stem}")
         try:
-            result = run_guest(machine, main, sink, max_frames=frames, recorder=recorder)
+            result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames, recorder=recorder)
             if args.screenshot:
-                path = sink.screenshot(args.screenshot)
+                with _output(args.screenshot) as tmp:
+                    sink.screenshot(tmp)
             # A guest that ends by itself stays on screen until Esc, unless --frames bounded the run.
             if frames is None and result.stopped == "returned" and not sink.quit_requested and sink.frames:
+                _say(f"{script.name}: the guest returned after {result.frames} frame(s); "
+                     "Esc or closing the window quits")
                 sink.hold()
         finally:
             sink.close()
-            if recorder is not None:
-                recorder.save(args.record)
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, sink)}")
     if recorder is not None:
+        with _output(args.record) as tmp:
+            recorder.save(tmp)
         _say(f"trace of {len(recorder)} op(s) written to {Path(args.record).resolve()}")
+    _save_animations(animations)
     monitor.after_run()
     return 0
 
@@ -442,16 +598,29 @@ def cmd_replay(args) -> int:
         raise CLIError(f"trace not found: {args.trace}")
     if args.screenshot:
         check_output_file(args.screenshot, "--screenshot")
+    animations = _animation_recorders(args)
     machine = make_machine(args)
     monitor = MonitorSession(args, machine)
     monitor.before_run(None, None)
-    result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False)
+    listeners = [rec for _, _, rec in animations]
+
+    def on_refresh(machine, stats):
+        for rec in listeners:
+            rec.refresh(machine, stats)
+
+    # screendumps stream to OUT-<name>.png as the ops run (bounded memory for any trace)
+    result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False,
+                    on_refresh=on_refresh if listeners else None)
     _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
     if args.screenshot:
         _say(f"screenshot written to {Path(args.screenshot).resolve()}")
         for d in result.screendumps:
             if d.path is not None:
                 _say(f"screendump {d.name!r} written to {Path(d.path).resolve()}")
+    elif result.screendumps:
+        _say(f"{len(result.screendumps)} screendump op(s) not written (give --screenshot OUT.png "
+             "to write them as OUT-<name>.png)")
+    _save_animations(animations)
     monitor.after_run()
     return 0
 
@@ -459,7 +628,9 @@ def cmd_replay(args) -> int:
 def cmd_compare(args) -> int:
     from vgaemu.compare import compare, format_table
 
-    rows = compare(args.traces, qemu=args.qemu, golden_dir=args.golden_dir, out_dir=args.out,
+    out = Path(args.out)
+    _say(f"vgaemu compare: pictures of differences go to {out.resolve()}")
+    rows = compare(args.traces, qemu=args.qemu, golden_dir=args.golden_dir, out_dir=out,
                    qemu_compat=args.qemu_compat, side_by_side=args.side_by_side)
     _say(format_table(rows))
     return 0 if all(r.matches for r in rows) else EXIT_ERROR
@@ -467,22 +638,22 @@ def cmd_compare(args) -> int:
 
 def cmd_profile(args) -> int:
     from vgaemu.frontends.profile import profile
-
-    script = resolve_script(args.script)
     from vgaemu.guest import load_script
 
+    script = resolve_script(args.script)
     main = load_script(script)  # report a broken script once, before either run
     for flag in ("json", "csv", "plot", "heatmap"):
         if getattr(args, flag):
             check_output_file(getattr(args, flag), f"--{flag}")
-    report = profile(str(script), frames=args.frames, machine_factory=lambda: make_machine(args, main),
-                     name=script.stem)
+    report = profile(str(script), frames=args.frames, repeat=args.repeat,
+                     machine_factory=lambda: make_machine(args, main), name=script.stem)
     _say(report.summary())
     for flag, write in (("json", report.to_json), ("csv", report.to_csv),
                         ("plot", report.write_plot), ("heatmap", report.write_heatmap)):
         path = getattr(args, flag)
         if path:
-            write(path)
+            with _output(path) as tmp:
+                write(tmp)
             _say(f"{flag} written to {Path(path).resolve()}")
     return 0
 
@@ -509,10 +680,12 @@ def format_memory_devices(machine) -> str:
 def cmd_info(args) -> int:
     from guestmem.mtree import ramblock_info
 
+    if args.flatview and args.what not in ("mtree", "all"):
+        raise CLIError(f"-f goes with 'info mtree', not 'info {args.what}'")
     machine = make_machine(args)
     parts = []
     if args.what in ("mtree", "all"):
-        parts.append(machine.mtree())
+        parts.append(machine.mtree(flatview=args.flatview))
     if args.what in ("ramblock", "all"):
         parts.append(ramblock_info(machine.ram_list))
     if args.what in ("memory-devices", "all"):
@@ -538,9 +711,10 @@ def cmd_demo(args) -> int:
         _say(f"vgaemu demo: {script.stem} in a window (Esc quits, F12 screenshot, D overlay, P pause)")
         sink = WindowSink(scale=2, title=f"vgaemu demo - {script.stem}")
         try:
-            run_guest(machine, main, sink, max_frames=args.frames)
+            result = run_guest(machine, main, sink, max_frames=args.frames)
         finally:
             sink.close()
+        _say(f"vgaemu demo: {result.frames} frame(s), stopped: {_stop_reason(result, sink)}")
         return 0
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from vgaemu.frontends.headless import HeadlessSink
@@ -549,28 +723,67 @@ def cmd_demo(args) -> int:
     check_output_file(args.screenshot, "--screenshot")
     sink = HeadlessSink()
     result = run_guest(machine, main, sink, max_frames=frames)
-    path = Path(sink.write_screenshot(args.screenshot)).resolve()
+    with _output(args.screenshot) as tmp:
+        sink.write_screenshot(tmp)
     _say(f"vgaemu demo: no display found, ran {script.stem} headless for {result.frames} frames")
-    _say(f"screenshot written to {path}")
+    _say(f"screenshot written to {Path(args.screenshot).resolve()}")
     return 0
 
 
-COMMANDS = {"run": cmd_run, "replay": cmd_replay, "compare": cmd_compare, "profile": cmd_profile,
-            "info": cmd_info, "demo": cmd_demo}
+COMMANDS = {"run": cmd_run, "demos": cmd_demos, "replay": cmd_replay, "compare": cmd_compare,
+            "profile": cmd_profile, "info": cmd_info, "demo": cmd_demo}
+
+
+def _qom_help(args) -> str | None:
+    """The text of a ``-device help`` / ``-object help`` style request among the options."""
+    from vgaemu.qom_help import device_help, object_help
+
+    for flag, values, helper in (("-device", getattr(args, "devices", ()), device_help),
+                                 ("-object", getattr(args, "objects", ()), object_help)):
+        for value in values:
+            try:
+                text = helper(value)
+            except KeyError as e:
+                raise CLIError(f"{flag} {value}: '{e.args[0]}' is not a valid {flag[1:]} type "
+                               f"(see '{flag} help')") from None
+            if text is not None:
+                return text
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (``vgaemu info mtree | head``): stop quietly, as Unix tools do,
+        # and keep Python from complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
+    except KeyboardInterrupt:
+        print("vgaemu: interrupted", file=sys.stderr)
+        _exit_past_guest_threads(130)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-device"], ["-object"]):   # QEMU's 'qemu -device help' spelling
+        argv.insert(0, "info")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
+        text = _qom_help(args)
+        if text is not None:
+            _say(text)
+            return 0
         status = COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print(f"vgaemu {args.command}: interrupted", file=sys.stderr)
-        status = 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as exc:  # one line, no traceback (VGAEMU_TRACEBACK=1 shows it)
         if os.environ.get("VGAEMU_TRACEBACK"):
             raise

@@ -97,7 +97,7 @@ def _run_oracle(oracle: Path, qemu: str, trace: Path, out: Path, timeout: float)
     return None
 
 
-def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: str | os.PathLike,
+def compare(traces: Iterable[str | os.PathLike], *, qemu: bool | None = None, out_dir: str | os.PathLike,
             qemu_compat: bool = False, oracle: str | os.PathLike | None = None,
             qemu_binary: str | None = None, golden_dir: str | os.PathLike | None = None,
             jobs: int = 2, timeout: float = 60.0, side_by_side: bool = False) -> list[CompareRow]:
@@ -107,6 +107,7 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
     gives a row with ``error`` set and the others still run. ``side_by_side`` also writes
     ``<label>.side.png`` (QEMU | vgaemu, with the diff as a third panel on a mismatch) for
     every screenshot, matching or not -- the picture for a README or a bug report.
+    ``qemu`` defaults to True without ``golden_dir`` and to False with it (no QEMU needed).
     """
     from vgaemu.golden import count_differences, diff_image
     from vgaemu.trace import load_trace, replay
@@ -114,7 +115,8 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
 
     paths = [Path(t) for t in traces]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if qemu is None:
+        qemu = golden_dir is None
     if qemu:
         oracle_path = find_oracle(oracle)
         qemu_path = find_qemu(qemu_binary)
@@ -123,6 +125,9 @@ def compare(traces: Iterable[str | os.PathLike], *, qemu: bool = True, out_dir: 
     for p in paths:
         if not p.is_file():
             raise CompareError(f"{p}: no such trace file")
+    if golden_dir is not None and not qemu and not Path(golden_dir).is_dir():
+        raise CompareError(f"golden_dir {golden_dir}: no such directory")
+    out.mkdir(parents=True, exist_ok=True)   # only once the arguments are known to be good
 
     pool = ThreadPoolExecutor(max_workers=max(1, jobs)) if qemu else None
     futures = {}

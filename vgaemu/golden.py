@@ -1,9 +1,11 @@
 """Golden-image comparison: exact, pixel by pixel, with a diff image for a human to look at.
 
-A screenshot test compares an (H, W, 3) uint8 picture with a committed PNG. Any difference
-(size or a single pixel) is a failure; on failure the actual picture is written next to where
-the test asked (``<name>.actual.png``) with ``<name>.diff.png`` beside it: differing pixels in
-red over a dimmed grey copy of the golden, so the changed area stands out.
+A screenshot test compares an (H, W, 3) uint8 picture with a committed PNG. By default any
+difference (size or a single pixel) is a failure; a tolerance (pixels, channel delta) is there
+for users who want one. On failure the actual picture, the expected one, a diff (differing
+pixels red over a dimmed grey copy of the golden, so the changed area stands out) and one
+side-by-side image are written for a human to look at, and the message names the golden, the
+count and share of differing pixels and their bounding box.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .vga.display import read_image, write_png
 
 @dataclass(frozen=True, slots=True)
 class GoldenResult:
-    """The outcome of one comparison."""
+    """The outcome of one comparison (or, with ``update``, of rewriting the golden)."""
 
     matches: bool
     differing_pixels: int
@@ -27,18 +29,38 @@ class GoldenResult:
     golden_size: tuple[int, int] | None
     actual_path: Path | None = None
     diff_path: Path | None = None
+    golden_path: Path | None = None
+    #: (x0, y0, x1, y1) of the differing pixels, inclusive; None when sizes differ or all match
+    bbox: tuple[int, int, int, int] | None = None
+    expected_path: Path | None = None
+    side_by_side_path: Path | None = None
+    max_delta: int = 0
+    #: with update=True: "written" (new or changed) or "unchanged"
+    update: str | None = None
+
+    @property
+    def share(self) -> float:
+        total = self.actual_size[0] * self.actual_size[1]
+        return self.differing_pixels / total if total else 0.0
 
     def message(self, name: str) -> str:
+        where = f" ({self.golden_path})" if self.golden_path is not None else ""
         if self.matches:
-            return f"{name}: matches"
+            return f"{name}: matches{where}"
         if self.golden_size is None:
-            return f"{name}: no golden image (run pytest --update-goldens to create it)"
+            return (f"{name}: no golden image{where} (run pytest --update-goldens to create it; "
+                    f"actual written to {self.actual_path})")
         if self.golden_size != self.actual_size:
             return (f"{name}: size {self.actual_size[0]}x{self.actual_size[1]} differs from the "
-                    f"golden {self.golden_size[0]}x{self.golden_size[1]}; actual written to "
+                    f"golden {self.golden_size[0]}x{self.golden_size[1]}{where}; actual written to "
                     f"{self.actual_path}")
-        return (f"{name}: {self.differing_pixels} pixels differ from the golden; actual: "
-                f"{self.actual_path}, diff: {self.diff_path}")
+        x0, y0, x1, y1 = self.bbox or (0, 0, 0, 0)
+        files = ", ".join(str(p) for p in (self.side_by_side_path, self.diff_path, self.actual_path,
+                                           self.expected_path) if p is not None)
+        return (f"{name}: {self.differing_pixels} pixels differ from the golden{where} "
+                f"({self.share:.2%} of {self.actual_size[0]}x{self.actual_size[1]}, within "
+                f"x {x0}..{x1}, y {y0}..{y1}; largest channel difference {self.max_delta}); "
+                f"see {files}")
 
 
 def as_rgb(image) -> np.ndarray:
@@ -70,40 +92,75 @@ def count_differences(actual: np.ndarray, golden: np.ndarray) -> int:
     return int(np.count_nonzero((actual != golden).any(axis=2)))
 
 
+def difference_mask(actual: np.ndarray, golden: np.ndarray, max_channel_delta: int = 0) -> np.ndarray:
+    """Pixels where some channel differs by more than ``max_channel_delta``."""
+    delta = np.abs(actual.astype(np.int16) - golden.astype(np.int16)).max(axis=2)
+    return delta > max_channel_delta
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), inclusive, of the True pixels of ``mask``."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
+
+
 def compare_with_golden(image, golden_path: str | os.PathLike, *,
                         actual_dir: str | os.PathLike | None = None,
-                        update: bool = False) -> GoldenResult:
-    """Compare ``image`` with the PNG at ``golden_path`` exactly.
+                        update: bool = False, max_pixels: int = 0,
+                        max_channel_delta: int = 0) -> GoldenResult:
+    """Compare ``image`` with the PNG at ``golden_path``; exact by default.
 
-    ``update`` rewrites the golden instead (and reports a match). On a mismatch the actual
-    image and a diff image are written to ``actual_dir`` (default: next to the golden).
+    A pixel differs when one of its channels differs by more than ``max_channel_delta``; the
+    comparison passes when at most ``max_pixels`` pixels differ. ``update`` rewrites the golden
+    instead (only when it changed, so an unchanged file keeps its bytes and timestamp) and
+    reports a match. On a mismatch ``actual_dir`` (default: ``failures/`` next to the golden)
+    gets ``<name>.actual.png``, ``<name>.expected.png``, ``<name>.diff.png`` and
+    ``<name>.side.png`` (expected | actual | diff).
     """
+    for label, v in (("max_pixels", max_pixels), ("max_channel_delta", max_channel_delta)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{label} must be an integer >= 0, got {v!r}")
     actual = as_rgb(image)
     golden_path = Path(golden_path)
     size = (actual.shape[1], actual.shape[0])
     if update:
+        old = read_image(str(golden_path)) if golden_path.is_file() else None
+        if old is not None and old.shape == actual.shape and np.array_equal(old, actual):
+            return GoldenResult(True, 0, size, size, golden_path=golden_path, update="unchanged")
         golden_path.parent.mkdir(parents=True, exist_ok=True)
         write_png(str(golden_path), actual)
-        return GoldenResult(True, 0, size, size)
-    out_dir = Path(actual_dir) if actual_dir is not None else golden_path.parent
+        return GoldenResult(True, 0, size, size, golden_path=golden_path, update="written")
+    out_dir = Path(actual_dir) if actual_dir is not None else golden_path.parent / "failures"
     stem = golden_path.stem
-    actual_path = out_dir / f"{stem}.actual.png"
-    diff_path = out_dir / f"{stem}.diff.png"
+    paths = {k: out_dir / f"{stem}.{k}.png" for k in ("actual", "expected", "diff", "side")}
     if not golden_path.exists():
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_png(str(actual_path), actual)
-        return GoldenResult(False, size[0] * size[1], size, None, actual_path)
+        write_png(str(paths["actual"]), actual)
+        return GoldenResult(False, size[0] * size[1], size, None, paths["actual"], golden_path=golden_path)
     golden = read_image(str(golden_path))
     gsize = (golden.shape[1], golden.shape[0])
-    n = count_differences(actual, golden)
-    if n == 0:
-        for stale in (actual_path, diff_path):
+    if gsize != size:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_png(str(paths["actual"]), actual)
+        return GoldenResult(False, count_differences(actual, golden), size, gsize, paths["actual"],
+                            golden_path=golden_path)
+    mask = difference_mask(actual, golden, max_channel_delta)
+    n = int(np.count_nonzero(mask))
+    if n <= max_pixels:
+        for stale in paths.values():
             if stale.exists():
                 stale.unlink()
-        return GoldenResult(True, 0, size, gsize)
+        return GoldenResult(True, n, size, gsize, golden_path=golden_path)
+    from vgaemu.compare import side_by_side_image
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_png(str(actual_path), actual)
-    if gsize == size:
-        write_png(str(diff_path), diff_image(actual, golden))
-        return GoldenResult(False, n, size, gsize, actual_path, diff_path)
-    return GoldenResult(False, n, size, gsize, actual_path)
+    write_png(str(paths["actual"]), actual)
+    write_png(str(paths["expected"]), golden)
+    write_png(str(paths["diff"]), diff_image(actual, golden))
+    write_png(str(paths["side"]), side_by_side_image(golden, actual))
+    max_delta = int(np.abs(actual.astype(np.int16) - golden.astype(np.int16)).max())
+    return GoldenResult(False, n, size, gsize, paths["actual"], paths["diff"], golden_path,
+                        bounding_box(mask), paths["expected"], paths["side"], max_delta)

@@ -541,12 +541,21 @@ class Guest:
 
 
 def load_script(path) -> Callable:
-    """Load a guest script and return its ``main``; errors name the file and line."""
+    """Load a guest script and return its ``main``; errors name the file and line.
+
+    ``path`` is a file, or the name of a shipped demo (``"plasma"``) as on the command line."""
     path = Path(path)
+    if not path.is_file() and len(path.parts) == 1:
+        from vgaemu.demos import demo_path
+
+        path = demo_path(path.name) or path
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise GuestError(f"guest script not found: {path}") from None
+        from vgaemu.demos import demo_names
+
+        raise GuestError(f"guest script not found: {path} (not a file, nor a demo: "
+                         f"{', '.join(demo_names())})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GuestError(f"cannot read guest script {path}: {exc}") from None
     try:

@@ -178,6 +178,17 @@ class Machine:
     def screendump(self, path) -> None:
         self.vga.screendump(path)
 
+    # Jupyter: the screen, and the memory map and RAM blocks as tables (vgaemu/notebook.py).
+    def _repr_png_(self) -> bytes:
+        from vgaemu.notebook import png_bytes
+
+        return png_bytes(self.vga.surface)
+
+    def _repr_html_(self) -> str:
+        from vgaemu.notebook import machine_html
+
+        return machine_html(self)
+
     # ------------------------------------------------------------------ introspection
     def mtree(self, flatview: bool = False) -> str:
         """``info mtree`` (``-f`` with ``flatview``) of both address spaces."""

@@ -1,17 +1,28 @@
 """pytest plugin: golden-screenshot fixtures for VGA guests (registered as entry point ``pytest11``).
 
-* ``pytest --update-goldens`` rewrites the golden PNGs instead of comparing with them.
-* ``assert_screenshot(image_or_vga, name)`` compares a picture (an (H, W, 3) uint8 array, a
-  VGADisplay, a VGA -- anything with a ``surface``) with ``tests/golden/<name>.png`` exactly.
-  On a mismatch it writes ``<name>.actual.png`` and ``<name>.diff.png`` under
-  ``tests/golden/failures/`` and fails with the number of differing pixels.
+Used as pytest-regressions and syrupy are: the goldens of a test file live in ``golden/`` next
+to it, wherever pytest is started from.
+
+* ``assert_screenshot(image_or_vga, name, *, golden_dir=None, max_pixels=0,
+  max_channel_delta=0)`` compares a picture (an (H, W, 3) uint8 array, a VGADisplay, a VGA --
+  anything with a ``surface``) with ``<golden dir>/<name>.png``, exactly unless a tolerance is
+  given. On a mismatch the message names the golden, the number and share of differing pixels
+  and their bounding box, and ``<golden dir>/failures/`` gets ``<name>.actual.png``,
+  ``.expected.png``, ``.diff.png`` and ``.side.png``. A missing golden fails.
 * ``guest_screenshot(main_or_script, name, frames=N, **machine_options)`` builds a Machine,
-  runs a guest (a ``main(guest)`` function or a guest script) headless to frame N and asserts
-  that frame matches ``tests/golden/<name>.png`` the same way.
+  runs a guest (a ``main(guest)`` function, or a guest script path relative to the test file)
+  headless to frame N and asserts that frame the same way.
+* ``pytest --update-goldens`` writes the goldens instead (only those that changed) and the
+  terminal summary says how many were written and how many were unchanged.
+
+The golden directory, in order: the ``golden_dir=`` argument (relative to the test file), the
+``golden_dir`` fixture (override it in a conftest.py), the ``vgaemu_golden_dir`` ini option
+(relative to the ini file's directory), else ``<test file's directory>/golden``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,16 +30,46 @@ import pytest
 from .golden import compare_with_golden
 
 GOLDEN_DIR_NAME = "golden"
+INI_OPTION = "vgaemu_golden_dir"
+_UPDATES = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("vgaemu")
     group.addoption("--update-goldens", action="store_true", default=False,
-                    help="rewrite tests/golden/*.png from the current output instead of comparing")
+                    help="write the golden PNGs from the current output instead of comparing")
+    parser.addini(INI_OPTION, default=None,
+                  help="directory of golden screenshots, relative to the ini file "
+                       "(default: golden/ next to each test file)")
 
 
-def _golden_dir(config) -> Path:
-    return Path(str(config.rootpath)) / "tests" / GOLDEN_DIR_NAME
+def pytest_configure(config):
+    config.stash[_UPDATES] = {"written": [], "unchanged": []}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not config.getoption("--update-goldens", default=False):
+        return
+    done = config.stash.get(_UPDATES, {"written": [], "unchanged": []})
+    written, unchanged = done["written"], done["unchanged"]
+    terminalreporter.write_sep("-", "vgaemu goldens")
+    terminalreporter.write_line(f"{len(written)} golden{'s' if len(written) != 1 else ''} written, "
+                                f"{len(unchanged)} unchanged")
+    for path in written:
+        terminalreporter.write_line(f"  written: {path}")
+
+
+def _test_dir(request) -> Path:
+    return Path(str(request.path)).parent
+
+
+def default_golden_dir(request) -> Path:
+    """The ini option (relative to the ini file's directory) or ``golden/`` next to the test."""
+    configured = request.config.getini(INI_OPTION)
+    if configured:
+        base = Path(str(request.config.inipath)).parent if request.config.inipath else Path(str(request.config.rootpath))
+        return (base / configured).resolve()
+    return _test_dir(request) / GOLDEN_DIR_NAME
 
 
 @pytest.fixture
@@ -38,18 +79,27 @@ def update_goldens(request) -> bool:
 
 @pytest.fixture
 def golden_dir(request) -> Path:
-    return _golden_dir(request.config)
+    """Where this test's goldens live; override the fixture to move them."""
+    return default_golden_dir(request)
 
 
 @pytest.fixture
-def assert_screenshot(request):
-    """``assert_screenshot(image_or_vga, name)``: exact comparison with tests/golden/<name>.png."""
+def assert_screenshot(request, golden_dir):
+    """``assert_screenshot(image_or_vga, name, *, golden_dir=None, max_pixels=0,
+    max_channel_delta=0)``: compare with ``<golden dir>/<name>.png``."""
     update = bool(request.config.getoption("--update-goldens"))
-    gdir = _golden_dir(request.config)
+    done = request.config.stash[_UPDATES]
+    test_dir = _test_dir(request)
+    default_dir = Path(golden_dir)
 
-    def check(image, name: str) -> None:
+    def check(image, name: str, *, golden_dir: str | os.PathLike | None = None,
+              max_pixels: int = 0, max_channel_delta: int = 0) -> None:
+        gdir = test_dir / golden_dir if golden_dir is not None else default_dir
         result = compare_with_golden(image, gdir / f"{name}.png", actual_dir=gdir / "failures",
-                                     update=update)
+                                     update=update, max_pixels=max_pixels,
+                                     max_channel_delta=max_channel_delta)
+        if result.update is not None:
+            done[result.update].append(result.golden_path)
         if not result.matches:
             pytest.fail(result.message(name), pytrace=False)
 
@@ -58,30 +108,46 @@ def assert_screenshot(request):
 
 @pytest.fixture
 def guest_screenshot(request, assert_screenshot):
-    """``guest_screenshot(main_or_script, name, *, frames=1, machine=None, **machine_options)``:
-    build a ``Machine(**machine_options)`` (or use ``machine``), run the guest headless to
-    frame ``frames`` (or until it returns) and assert that frame equals
-    ``tests/golden/<name>.png`` exactly, as ``assert_screenshot`` does (``--update-goldens``
-    rewrites it; a mismatch writes ``<name>.actual.png`` and ``<name>.diff.png`` under
-    ``tests/golden/failures/`` and fails with the number of differing pixels).
-    Returns the ``HeadlessResult`` (frames run, the last frame's pixels).
+    """``guest_screenshot(main_or_script, name, *, frames=1, machine=None, golden_dir=None,
+    max_pixels=0, max_channel_delta=0, **machine_options)``: build a
+    ``Machine(**machine_options)`` (or use ``machine``), run the guest headless to frame
+    ``frames`` (or until it returns) and assert that frame as ``assert_screenshot`` does. A
+    script path is relative to the test file. Returns the ``HeadlessResult`` (frames run, the
+    last frame's pixels).
 
     The guest runs through ``run_guest`` and the headless front end, so the picture is the
     one the window and ``vgaemu run --headless --screenshot`` show for the same frame.
     """
-    def run(main, name: str, *, frames: int = 1, machine=None, **machine_options):
+    test_dir = _test_dir(request)
+
+    def run(main, name: str, *, frames: int = 1, machine=None, golden_dir=None,
+            max_pixels: int = 0, max_channel_delta: int = 0, **machine_options):
         from .frontends.headless import run_headless
 
+        if isinstance(main, (str, os.PathLike)):
+            path = Path(main)
+            if not path.is_absolute() and (test_dir / path).is_file():
+                main = test_dir / path
+            elif not path.is_absolute() and len(path.parts) > 1:
+                main = test_dir / path      # a relative path is the test file's, not the cwd's
         if machine is None:
             from .machine import Machine
 
             machine = Machine(**machine_options)
         elif machine_options:
             raise TypeError(f"give machine or machine options, not both ({sorted(machine_options)})")
-        result = run_headless(machine, main, frames=frames)
+        try:
+            result = run_headless(machine, main, frames=frames)
+        except Exception as exc:
+            from .errors import VGAEmuError
+
+            if isinstance(exc, VGAEmuError):
+                pytest.fail(f"{name}: {exc}", pytrace=False)
+            raise
         if result.surface is None:
             pytest.fail(f"{name}: the guest ran no frame, so there is no screenshot", pytrace=False)
-        assert_screenshot(result.surface, name)
+        assert_screenshot(result.surface, name, golden_dir=golden_dir, max_pixels=max_pixels,
+                          max_channel_delta=max_channel_delta)
         return result
 
     return run

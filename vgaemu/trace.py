@@ -508,7 +508,8 @@ def make_machine(*, memory: str = "64M", vram: str = "16M", qemu_compat: bool = 
 
 def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=None,
            qemu_compat: bool = False, memory: str = "64M", vram: str = "16M",
-           boot: bool | None = None, keep_images: bool | Iterable[str] = True) -> ReplayResult:
+           boot: bool | None = None, keep_images: bool | Iterable[str] = True,
+           on_refresh=None) -> ReplayResult:
     """Run a trace on ``machine`` (a fresh :class:`vgaemu.Machine` by default).
 
     ``boot`` (default: when the machine's BIOS has never run) first does what QEMU does before
@@ -522,6 +523,10 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
     one shares its (read-only) array. The end of the trace redraws and writes ``screenshot``. Time: the machine's virtual clock moves only by INT 15h AH=86h waits, as
     QEMU's does (apart from the microseconds its guest code takes), so the cursor blink phase in
     a dump matches QEMU's: visible on the first text-mode draw, toggled every ~266 ms.
+
+    ``on_refresh(machine, stats)``, when given, is called after every redraw; the display is
+    then also redrawn after each INT 15h wait (as QEMU's display timer refreshes while the
+    guest waits), which is what ``--gif`` records.
     """
     t0 = time.perf_counter()
     parsed = load_trace(trace)
@@ -570,10 +575,16 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
                         image.flags.writeable = False
                         last_kept, last_raw = image, raw.copy()
                 result.screendumps.append(Screendump(op.name, image, path))
+                if on_refresh is not None:
+                    on_refresh(machine, None)
             else:
                 runner.run(op)
+                if on_refresh is not None and op.kind == "int" and op.num == 0x15:
+                    on_refresh(machine, vga.update_display())
             result.ops_run += 1
-        vga.update_display()
+        stats = vga.update_display()
+        if on_refresh is not None:
+            on_refresh(machine, stats)
     result.image = _surface_copy(vga)
     if screenshot is not None:
         vga.screendump(str(screenshot))

@@ -200,7 +200,7 @@ def test_guest_sys_exit_with_status_is_a_failure_and_exit_0_a_return(tmp_path):
     ok = guest_script(tmp_path, "import sys\ndef main(guest):\n    guest.frame()\n    sys.exit(0)\n",
                       "ok.py")
     r = vgaemu("run", ok, "--headless", "--frames", "5")
-    assert r.returncode == 0 and "1 frame(s), returned" in r.stdout, r.stderr
+    assert r.returncode == 0 and "1 frame(s), stopped: the guest returned" in r.stdout, r.stderr
 
 
 def test_exception_in_a_guest_thread_fails_the_run(tmp_path):

@@ -76,7 +76,7 @@ def test_run_a_script_file_with_machine_options(tmp_path):
     (["run", "plasma"], ["no display", "--headless"]),
     (["info", "-device", "pc-dimm,id=d1,memdev=nope"], ["memdev 'nope' not found"]),
     (["replay", "missing.json"], ["trace not found: missing.json"]),
-    (["profile", "plasma"], ["--frames"]),
+    (["profile", "plasma", "--frames", "0"], ["--frames", "positive"]),
     (["frobnicate"], ["invalid choice: 'frobnicate'"]),
 ])
 def test_errors_are_one_clear_line(tmp_path, args, fragments):

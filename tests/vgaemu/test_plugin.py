@@ -83,7 +83,7 @@ def project(pytester):
 
 
 def golden(project):
-    return project.path / "tests" / "golden" / "stripes.png"
+    return project.path / "golden" / "stripes.png"
 
 
 def test_update_goldens_writes_the_golden(project):
@@ -98,7 +98,7 @@ def test_matching_golden_passes(project):
     project.runpytest_subprocess("--update-goldens").assert_outcomes(passed=1)
     result = project.runpytest_subprocess()
     result.assert_outcomes(passed=1)
-    assert not (project.path / "tests" / "golden" / "failures" / "stripes.diff.png").exists()
+    assert not (project.path / "golden" / "failures" / "stripes.diff.png").exists()
 
 
 def test_mismatch_fails_with_count_and_diff_image(project, monkeypatch):
@@ -106,8 +106,14 @@ def test_mismatch_fails_with_count_and_diff_image(project, monkeypatch):
     monkeypatch.setenv("STRIPE", "0,255,0")
     result = project.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*stripes: 150 pixels differ from the golden*"])
-    failures = project.path / "tests" / "golden" / "failures"
+    result.stdout.fnmatch_lines([f"*stripes: 150 pixels differ from the golden ({golden(project)})"
+                                 " (25.00% of 30x20, within x 0..29, y 0..4; largest channel difference 255)*"])
+    failures = project.path / "golden" / "failures"
+    assert sorted(p.name for p in failures.iterdir()) == [
+        "stripes.actual.png", "stripes.diff.png", "stripes.expected.png", "stripes.side.png"]
+    side = read_png(failures / "stripes.side.png")
+    assert side.shape == (20, 3 * 30 + 2 * 8, 3)      # expected | actual | diff
+    assert (side[:5, :30] == (255, 0, 0)).all() and (side[:5, 38:68] == (0, 255, 0)).all()
     diff = read_png(failures / "stripes.diff.png")
     actual = read_png(failures / "stripes.actual.png")
     assert (diff[:5] == (255, 0, 0)).all() and not (diff[5:] == (255, 0, 0)).all(axis=2).any()
@@ -149,6 +155,95 @@ def test_real_machine_and_guest_script(pytester):
     pytester.makepyfile(bands_guest=REAL_GUEST, test_bands=REAL_TEST)
     pytester.runpytest_subprocess("--update-goldens").assert_outcomes(passed=1)
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
-    img = read_png(pytester.path / "tests" / "golden" / "bands.png")
+    img = read_png(pytester.path / "golden" / "bands.png")
     # frame 12: the twelve bands drawn so far, band k at mode-13h rows 4k..4k+1 (doubled: 8k..8k+3)
     assert (img[8 * 11:8 * 11 + 4] != 0).any() and not (img[8 * 12:] != 0).any()
+
+
+# In-process runs below: the plugin still comes from the entry point, and they skip the
+# seconds a fresh interpreter spends importing numpy and pygame.
+def test_update_goldens_summary_counts_written_and_unchanged(project):
+    result = project.runpytest_inprocess("--update-goldens")
+    result.stdout.fnmatch_lines(["*1 golden written, 0 unchanged*", f"*written: {golden(project)}*"])
+    mtime = golden(project).stat().st_mtime_ns
+    result = project.runpytest_inprocess("--update-goldens")
+    result.stdout.fnmatch_lines(["*0 goldens written, 1 unchanged*"])
+    assert golden(project).stat().st_mtime_ns == mtime
+
+
+def test_goldens_and_scripts_resolve_from_the_test_file_not_the_cwd(pytester, tmp_path):
+    """The README's example, started from another folder: goldens in <test dir>/golden/,
+    the guest script relative to the test file."""
+    import subprocess
+    import sys
+
+    sub = pytester.mkpydir("suite")
+    (sub / "bands_guest.py").write_text(REAL_GUEST)
+    (sub / "test_bands.py").write_text(REAL_TEST.replace('HERE / "bands_guest.py"', '"bands_guest.py"'))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(sub)]
+    first = subprocess.run([*cmd, "--update-goldens"], cwd=elsewhere, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (sub / "golden" / "bands.png").is_file()
+    second = subprocess.run(cmd, cwd=elsewhere, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert not any(elsewhere.iterdir())          # nothing written where pytest was started
+
+
+TOLERANCE_TESTS = '''
+import numpy as np
+
+
+def picture(delta, count):
+    a = np.full((10, 10, 3), 100, np.uint8)
+    a.reshape(-1, 3)[:count] += np.uint8(delta)
+    return a
+
+
+def test_write(assert_screenshot):
+    assert_screenshot(picture(0, 0), "flat", golden_dir="shots")
+
+
+def test_exact_by_default(assert_screenshot):
+    assert_screenshot(picture(1, 1), "flat", golden_dir="shots")
+
+
+def test_channel_delta(assert_screenshot):
+    assert_screenshot(picture(3, 50), "flat", golden_dir="shots", max_channel_delta=3)
+
+
+def test_pixel_count(assert_screenshot):
+    assert_screenshot(picture(200, 5), "flat", golden_dir="shots", max_pixels=5)
+
+
+def test_pixel_count_exceeded(assert_screenshot):
+    assert_screenshot(picture(200, 6), "flat", golden_dir="shots", max_pixels=5)
+'''
+
+
+def test_tolerance_and_golden_dir_argument(pytester):
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_tol=TOLERANCE_TESTS)
+    pytester.runpytest_inprocess("--update-goldens", "-k", "test_write").assert_outcomes(passed=1)
+    assert (pytester.path / "shots" / "flat.png").is_file()
+    result = pytester.runpytest_inprocess("-k", "not test_write")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*flat: 1 pixels differ*", "*flat: 6 pixels differ*"])
+
+
+def test_ini_option_moves_the_goldens(pytester):
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\nvgaemu_golden_dir = pics/golden\n")
+    pytester.makepyfile(test_user=USER_TESTS)
+    pytester.runpytest_inprocess("--update-goldens").assert_outcomes(passed=1)
+    assert (pytester.path / "pics" / "golden" / "stripes.png").is_file()
+    pytester.runpytest_inprocess().assert_outcomes(passed=1)
+
+
+def test_golden_dir_fixture_can_be_overridden(pytester):
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef golden_dir(tmp_path_factory):\n"
+                          "    from pathlib import Path\n    return Path(__file__).parent / 'mine'\n")
+    pytester.makepyfile(test_user=USER_TESTS)
+    pytester.runpytest_inprocess("--update-goldens").assert_outcomes(passed=1)
+    assert (pytester.path / "mine" / "stripes.png").is_file()

@@ -35,17 +35,25 @@ def array_from_surface(surface: pygame.Surface) -> np.ndarray:
 def save_surface(surface: pygame.Surface, path: str | os.PathLike) -> Path:
     """Write a Surface as an image file (PNG by extension), creating parent directories;
     a path that cannot be written is a FrontendError naming it (pygame's own error says
-    only "Couldn't open")."""
+    only "Couldn't open").
+
+    The file appears whole or not at all (written under a temporary name with the same
+    extension, then renamed), so a run interrupted by Ctrl-C leaves no truncated image."""
     from vgaemu.frontends import FrontendError
 
     path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(surface, str(path))
+        pygame.image.save(surface, str(tmp))
+        os.replace(tmp, path)
     except OSError as e:
         raise FrontendError(f"cannot write {path}: {e.strerror or e}") from None
     except pygame.error as e:
         raise FrontendError(f"cannot write {path}: {e}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

@@ -84,6 +84,9 @@ class WindowSink:
         self.log = log if log is not None else sys.stderr
         self.paused = False
         self.quit_requested = False
+        #: Why the user ended the run: "escape" or "window-closed" (None: they did not).
+        self.quit_reason: str | None = None
+        self.guest_ended = False
         self.frames = 0
         self.screenshots: list[Path] = []
         self._pending_keys: list[int] = []
@@ -229,6 +232,8 @@ class WindowSink:
             parts.append("overlay")
         if self.paused:
             parts.append("PAUSED (P)")
+        if self.guest_ended:
+            parts.append("guest ended (Esc closes)")
         pygame.display.set_caption(" | ".join(p for p in parts if p))
 
     # -- input -----------------------------------------------------------------------------
@@ -240,9 +245,11 @@ class WindowSink:
         for ev in events:
             if ev.type == pygame.QUIT:
                 self.quit_requested = True
+                self.quit_reason = self.quit_reason or "window-closed"
             elif ev.type == pygame.KEYDOWN:
                 if ev.key == pygame.K_ESCAPE:
                     self.quit_requested = True
+                    self.quit_reason = self.quit_reason or "escape"
                 elif ev.key == pygame.K_F12:
                     self.screenshot()
                 elif ev.key == pygame.K_p:
@@ -271,7 +278,9 @@ class WindowSink:
         return written
 
     def hold(self) -> None:
-        """Keep showing the last frame until Esc or the window is closed (the guest has ended)."""
+        """Keep showing the last frame until Esc or the window is closed (the guest has ended);
+        the title says so, so a still picture is not mistaken for a hung guest."""
+        self.guest_ended = True
         self._title(force=True)
         while not self.quit_requested:
             self._handle_events(wait_ms=100)

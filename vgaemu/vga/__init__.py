@@ -197,6 +197,12 @@ class VGA:
     def screendump(self, path: str | os.PathLike) -> None:
         self.display.screendump(path)
 
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows the VGA as its current screen."""
+        from vgaemu.notebook import png_bytes
+
+        return png_bytes(self.display.surface)
+
     @property
     def has_chain4_alias(self) -> bool:
         return self._chain4 is not None

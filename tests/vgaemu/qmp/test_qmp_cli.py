@@ -54,7 +54,7 @@ def test_wait_on_holds_the_guest_and_quit_ends_the_process(sockdir, tmp_path):
         st, text = asyncio.run(asyncio.wait_for(body(), 120))
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
-        assert "3 frame(s), max_frames" in out  # the run ended; quit ended the process
+        assert "3 frame(s), stopped: reached --frames" in out  # the run ended; quit ended the process
         assert st["status"] == "running" and text == "VM status: running\n"
     finally:
         if p.poll() is None:
