@@ -63,6 +63,10 @@ class X86CPU:
         self._done = 0   # instructions run() has executed so far (for RDTSC)
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
+        #: the interrupt controller, when a platform attaches one (QEMU's
+        #: cpu_get_pic_interrupt): ``int_output`` is the INTR pin, ``acknowledge()`` the
+        #: INTA cycle giving the vector.  Checked between translation blocks.
+        self.pic = None
         self._a20_mask = 0xFFFFFFFF
         self.reset()
 
@@ -460,9 +464,13 @@ class X86CPU:
                 self._done = done
                 if until is not None and until(self):
                     break
-                if self.pending_irqs and self.eflags_rest & IF:
-                    self.halted = False
-                    self.interrupt(self.pending_irqs.pop(0))
+                if self.eflags_rest & IF:
+                    if self.pending_irqs:
+                        self.halted = False
+                        self.interrupt(self.pending_irqs.pop(0))
+                    elif self.pic is not None and self.pic.int_output:
+                        self.halted = False
+                        self.interrupt(self.pic.acknowledge())
                 if self.halted:
                     break
                 left = budget - done
