@@ -201,6 +201,11 @@ class PICPair:
             n = 9   # on the AT, the ISA IRQ 2 pin is wired to the slave's IRQ 9
         (self.master if n < 8 else self.slave).irq_line(n & 7, bool(level))
 
+    def power_on_level(self, n: int, level: bool) -> None:
+        """The level line ``n`` has at power-on: no edge is latched for it."""
+        chip = self.master if n < 8 else self.slave
+        chip.pins = chip.pins | (1 << (n & 7)) if level else chip.pins & ~(1 << (n & 7))
+
     def pulse_irq(self, n: int) -> None:
         """An edge: raise and lower line ``n`` (what an ISA device's pulse looks like)."""
         self.set_irq(n, True)

@@ -183,7 +183,8 @@ class PIT:
         self.channels = [PITChannel(self, i) for i in range(3)]
         self.speaker_data = False
         self._timer = timers.new_timer(self._fire)
-        self.channel_changed(self.channels[0])
+        # channel 0 runs from power-on: arm its first edge (the IRQ line starts low)
+        self._timer.mod(self.channels[0].next_rising_edge(self.now()))
         if machine is not None:
             machine.system_io.add_subregion(0x40, MemoryRegion.io("pit", 4, MemoryRegionOps(
                 read=self._read, write=self._write, valid=_BYTE, impl=_BYTE)))

@@ -53,6 +53,7 @@ class PCPlatform:
         self.timers = TimerList(self.clock)
         self.pic = PICPair(machine)
         self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
+        self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
         self.output = ByteSink(output)
         self.debugcon = DebugCon(self.output, machine)
         self.serial = SerialTx(self.output, machine)
@@ -91,6 +92,11 @@ class PCPlatform:
             n = cpu.run(max_instructions=budget)
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def wake(self) -> None:
+        """Something the halted CPU waits for happened without an interrupt (a BIOS wait
+        elapsed): let it run again."""
+        self.cpu.halted = False
 
     def frame(self):
         """Run one 60 Hz frame of guest time, then the display (machine.frame's role on a
