@@ -459,38 +459,39 @@ class X86CPU:
         tbs = tbc.tbs
         use_tbs = self.use_tb_cache
         tb_exec = 0
+        seg_base = self.seg_base
+        pending = self.pending_irqs
+        pic = self.pic
         try:
             while done < budget:
                 self._done = done
                 if until is not None and until(self):
                     break
                 if self.eflags_rest & IF:
-                    if self.pending_irqs:
+                    if pending:
                         self.halted = False
-                        self.interrupt(self.pending_irqs.pop(0))
-                    elif self.pic is not None and self.pic.int_output:
+                        self.interrupt(pending.pop(0))
+                    elif pic is not None and pic.int_output:
                         self.halted = False
-                        self.interrupt(self.pic.acknowledge())
+                        self.interrupt(pic.acknowledge())
                 if self.halted:
                     break
                 left = budget - done
-                cs_base = self.seg_base[1]
-                pc = (cs_base + self.eip) & self.a20_mask
+                cs_base = seg_base[1]
+                pc = (cs_base + self.eip) & self._a20_mask
                 if use_tbs:
                     tb = tbs.get((pc, cs_base, self.hflags))
                     if tb is None and left > 1:   # step() never needs a whole block
                         tb = self._translate(pc, cs_base)
                     if tb is not None and tb.icount <= left:
                         tbc.running = tb
-                        try:
-                            n = tb.func(self, left if until is None else tb.icount)
-                        finally:
-                            tbc.running = None
+                        done += tb.func(self, left if until is None else tb.icount)
                         tb_exec += 1
-                        done += n
                         continue
+                tbc.running = None
                 done += self._exec_one(pc, cs_base)
         finally:
+            tbc.running = None
             self._done = 0
             counters.instructions += done
             counters.tbs_executed += tb_exec

@@ -16,7 +16,9 @@ first:
 * every other writer goes through RAMList.invalidate_and_set_dirty, whose
   `code_invalidate_hook` is `invalidate_phys_range`.  That caller sets the CODE bit of the
   whole written range afterwards, so the hook must leave no TB on those pages: it drops every
-  TB on each page touched.
+  TB on each page touched.  (QEMU's invalidate_and_set_dirty takes CODE out of the mask and
+  lets tb_invalidate_phys_range unprotect a page once it is empty, so it can be as precise
+  as the CPU path; guestmem's caller would have to do the same for that.)
 
 A write that kills the TB running now sets `running_invalidated`; the TLB's `store` returns
 it so the generated code exits right after the store (precise SMC, as a 386 whose prefetch
@@ -55,7 +57,7 @@ class TranslationBlock:
     """
 
     __slots__ = ("pc", "cs_base", "flags", "size", "icount", "func", "pages", "phys_pages",
-                 "ram_ranges", "valid", "jmp_dest", "exec_count", "source", "__weakref__")
+                 "ram_ranges", "valid", "jmp_dest", "source", "__weakref__")
 
     def __init__(self, pc: int, cs_base: int, flags: int, size: int, func=None, *,
                  icount: int = 0, source: str | None = None):
@@ -81,7 +83,6 @@ class TranslationBlock:
         self.ram_ranges: tuple[tuple[int, int], ...] = ()
         self.valid = False
         self.jmp_dest: list = [None, None]
-        self.exec_count = 0
 
     @property
     def key(self) -> tuple[int, int, int]:

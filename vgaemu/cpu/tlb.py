@@ -15,11 +15,14 @@ indexes directly:
 
 Everything else -- the first store to a clean page, MMIO (the legacy VGA window, BARs, the DMA
 engine), ROM, holes, sub-page regions and accesses crossing a page -- goes through `load` and
-`store`.  A store to a clean RAM page is `notdirty_write`: invalidate translated code under it
-(only when its CODE bit is clear), store, set VGA+MIGRATION dirty, and create the write entry
-(`tlb_set_dirty`) if the page is now dirty for everybody.  Whoever clears dirty bits makes the
-TLB drop the write entries of those pages (DirtyMemory's clear listener ->
-`reset_dirty_range`), and a memory-map change flushes everything (a MemoryListener).
+`store` (and `store_bytes` for string-instruction runs).  A store to a clean RAM page is
+`notdirty_write`: invalidate translated code under it (only when its CODE bit is clear), store,
+set VGA+MIGRATION dirty, and create the write entry (`tlb_set_dirty`) if the page is now dirty
+for everybody.  A page that holds code never gets a write entry, so stores beside code keep
+taking this path; until someone clears bits again they only check the code under them.
+Whoever clears dirty bits makes the TLB drop the write entries of those pages (DirtyMemory's
+clear listener -> `reset_dirty_range`), and a memory-map change flushes everything (a
+MemoryListener).
 
 Ownership: the TLB belongs to the thread running the CPU.  Other threads that clear dirty bits
 (a display snapshot, a migration sync) must do it while the CPU is not inside a TB -- under the

@@ -274,6 +274,8 @@ class _Gen:
         with self.block("except LookupError:"):
             with self.block(f"if st({a}, {size}, {val}):"):
                 self.e("x = 1")
+        self.stores += 1
+        self.store_tail = len(self.lines)
 
     def rm_read(self, ins: Insn, size: int, dst: str = "v") -> str:
         if ins.mod == 3:
@@ -458,9 +460,6 @@ class _Gen:
         """A fault: the instruction did not happen; deliver ``vector`` with CS:IP of it."""
         self.exit(str(self.ins.eip), done=False, post=(f"cpu.exception({vector})",))
 
-    def ip_mask(self, osz: int) -> int:
-        return 0xFFFFFFFF if osz == 4 else 0xFFFF
-
     def next_eip(self) -> int:
         ins = self.ins
         return ins.next_eip & (0xFFFFFFFF if self.hflags & HF_CS32 else 0xFFFF)
@@ -520,10 +519,19 @@ class _Gen:
             self.ins = ins
             self.close_regions(k)
             self.store_exit = False
+            self.stores = 0
+            self.store_tail = -1
             self.gen_insn(ins)
             if k == self.n - 1:
                 if not _label_end(ins):
                     self.exit(str(self.next_eip()))
+            elif self.store_exit and self.stores == 1 and self.store_tail == len(self.lines):
+                # the store was the instruction's last act: exit from its slow path directly
+                ind, line = self.lines.pop()
+                assert line == "x = 1"
+                saved, self.ind = self.ind, ind
+                self.exit(str(self.next_eip()))
+                self.ind = saved
             elif self.store_exit:
                 with self.block("if x:"):
                     self.exit(str(self.next_eip()))
@@ -577,7 +585,7 @@ class _Gen:
         return "\n".join(out) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
-    def sync_call(self, call: str, reload_flags: bool = True) -> None:
+    def sync_call(self, call: str) -> None:
         """Write every register and the flags back, run ``call`` (a CPU method that works on
         cpu state), then reload.  ``x`` gets its truth value (stop after this insn)."""
         self.reads[self.k] = True

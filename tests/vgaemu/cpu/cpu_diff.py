@@ -116,8 +116,12 @@ class UnicornReference:
         return (self.uc.reg_read(UC_REG["cs"]) << 4) + self.uc.reg_read(UC_REG["eip"])
 
     def fetch(self, n: int = 16) -> bytes:
+        """The bytes at CS:EIP (ReferenceStop when EIP has left the code window, as a RET
+        of a 32-bit EIP with junk in its top half does)."""
         pc = self.linear_pc()
-        return bytes(self.uc.mem_read(pc, min(n, CODE_BASE + WINDOW_SIZE - pc)))
+        if not CODE_BASE <= pc < CODE_BASE + WINDOW_SIZE - 16:
+            raise ReferenceStop(f"EIP left the code window (linear 0x{pc:x})")
+        return bytes(self.uc.mem_read(pc, n))
 
     def step(self) -> None:
         """One architectural instruction (all iterations of a REP string instruction)."""
@@ -298,8 +302,8 @@ def run_single_step(code: bytes, regs: dict, seed: int, *,
         before = ref.state()
         if before["eip"] == hlt:
             break
-        insn = ref.fetch()
         try:
+            insn = ref.fetch()
             ref.step()
         except ReferenceStop:
             break
@@ -398,8 +402,8 @@ def run_chunks(code: bytes, regs: dict, seed: int, chunks: list[int], *,
         n = 0
         while n < k and ref.uc.reg_read(UC_REG["eip"]) != hlt:
             before = ref.state()
-            insn = ref.fetch()
             try:
+                insn = ref.fetch()
                 ref.step()
             except ReferenceStop:
                 return compared

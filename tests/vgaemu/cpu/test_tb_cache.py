@@ -249,3 +249,13 @@ def test_stores_beside_code_mark_the_page_again_after_every_clear(bus):
         assert tb.valid and not code_bit(bus, VRAM_BASE)
     bus.tlb.store(VRAM_BASE + 0x12, 1, 0)  # into the TB: it dies, the page goes direct
     assert not tb.valid and (VRAM_BASE >> 12) in bus.tlb.write_pages
+
+
+def test_remapping_the_second_page_of_a_spanning_tb_kills_it(bus):
+    tb = tb_at(bus, ALIAS_BASE + 2 * P - 6, size=12)
+    assert tb.pages == (1, 2) and len(tb.phys_pages) == 2
+    other = tb_at(bus, ALIAS_BASE + 0x100)
+    cover = MemoryRegion.alias("cover", bus.ram, 8 * P, P)
+    bus.root.add_subregion(ALIAS_BASE + 2 * P, cover, priority=3)  # hides alias page 2 only
+    assert not tb.valid and other.valid
+    assert bus.tb_cache.lookup(ALIAS_BASE + 2 * P - 6, 0, 0) is None

@@ -300,3 +300,25 @@ def test_a_store_to_a_dirty_page_makes_no_python_call():
 
 def test_a_new_tlb_has_flushed_nothing(bus):
     assert bus.counters.tlb_flushes == 0 and bus.counters.tlb_fills == 0
+
+
+def test_dimm_hotplug_flushes_the_tlb_and_keeps_unrelated_code():
+    from vgaemu.machine import Machine
+
+    m = Machine(memory="16M,slots=2,maxmem=64M", vram="1M")
+    cpu = m.cpu
+    m.write(0x7C00, bytes.fromhex("41F4"))  # inc cx; hlt
+    cpu.eip = 0x7C00
+    cpu.run(max_instructions=10)
+    tb = cpu.tb_cache.lookup(0x7C00, 0, cpu.hflags)
+    assert tb is not None and 7 in cpu.tlb.read_pages
+    flushes = cpu.counters.tlb_flushes
+    m.memory.add_object("memory-backend-ram,id=mem1,size=8M")
+    m.memory.plug("pc-dimm,id=dimm1,memdev=mem1")
+    assert cpu.counters.tlb_flushes == flushes + 1
+    assert tb.valid  # the map moved elsewhere: the code's page still shows the same RAM
+    m.memory.unplug("dimm1")
+    assert cpu.counters.tlb_flushes == flushes + 2 and tb.valid
+    cpu.eip, cpu.halted = 0x7C00, False
+    cpu.run(max_instructions=10)
+    assert cpu.cx == 2 and cpu.counters.total.tbs_translated == 1

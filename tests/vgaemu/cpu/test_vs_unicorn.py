@@ -94,3 +94,12 @@ def test_mixed_budget_slices(tb_cache):
         run_chunks(seq.code, regs, seed, chunks, tb_cache=tb_cache)
 
     check()
+
+
+def test_harness_stops_where_eip_leaves_the_code_window():
+    """call L; jmp over; L: o32 ret -- the 32-bit RET pops junk into EIP's top half, the
+    reference stops there (the comparison up to that point still runs)."""
+    code = bytes.fromhex("e80200" "eb02" "66c3" "f4")
+    regs = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x100, ebp=0, esi=0, edi=0, eflags=2)
+    assert run_single_step(code, regs, 7)[0] == 1
+    assert run_chunks(code, regs, 7, [1, 1, 1]) == 1
