@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="window frame rate (default 60; 0 = unpaced)")
     p.add_argument("--overlay", action="store_true", help="start with the redrawn-lines overlay on (key D)")
     p.add_argument("--record", metavar="TRACE.json", help="record what the guest did as a replayable trace")
+    g = p.add_argument_group("DOS .COM programs (SCRIPT ending in .com)")
+    g.add_argument("--args", default="", metavar="TAIL", help="the program's command tail")
+    g.add_argument("--keys", action="append", default=[], metavar="SPEC",
+                   help="scripted key input, as 'vgaemu boot --keys'")
+    g.add_argument("--serial", metavar="FILE", help="debug console / COM1 output file (default stderr)")
+    g.add_argument("--ips", type=_positive_int, default=None, metavar="N",
+                   help="guest instructions per virtual second (default 10000000)")
     _machine_options(p)
 
     p = sub.add_parser("boot", help="boot a disk image on the PC platform (window or --headless)",
@@ -277,6 +284,11 @@ def _say(msg: str) -> None:
 
 def cmd_run(args) -> int:
     from vgaemu.guest import load_script, run_guest
+
+    if args.script.lower().endswith(".com"):
+        return cmd_run_com(args)
+    if args.keys or args.serial or args.ips or args.args:
+        raise CLIError("--keys, --serial, --ips and --args are for DOS .COM programs")
 
     script = resolve_script(args.script)
     every = None
@@ -565,6 +577,18 @@ def _run_pc(args, pc, title: str) -> int:
     finally:
         pc.platform.output.flush()
     return 0
+
+
+def cmd_run_com(args) -> int:
+    if args.record:
+        raise CLIError("--record works with guest scripts, not .COM programs")
+    args.snapshot = True
+    pc = _make_pc(args)
+    dos = pc.run_com(args.script, args.args)
+    status = _run_pc(args, pc, Path(args.script).name)
+    if dos.exit_code is not None and args.headless:
+        _say(f"{Path(args.script).name}: exit code {dos.exit_code}")
+    return status
 
 
 def cmd_boot(args) -> int:

@@ -61,6 +61,14 @@ class PC:
         cpu.eflags_rest |= IF
         return dl
 
+    def run_com(self, path, tail: str = ""):
+        """Load a DOS .COM program (vgaemu.pc.dos) to run from PSP:0100; returns the DOS."""
+        from .dos import DOS
+
+        dos = DOS(self)
+        dos.load(path, tail)
+        return dos
+
     @staticmethod
     def open_drive(path, interface: str, *, snapshot: bool = False) -> DiskImage:
         return DiskImage(path, "floppy" if interface == "floppy" else "hd", snapshot=snapshot)
