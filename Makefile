@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test stress bench qemu-goldens gallery clean
+.PHONY: demo test stress bench qemu-goldens gallery clean roms
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,9 @@ gallery: $(STAMP)
 	  --golden-dir tests/golden/qemu --side-by-side --out build/side
 	$(BIN)/vgaemu compare tests/traces/text_blink.json --golden-dir tests/golden/qemu --side-by-side --out build/side || true
 	cp build/side/*.side.png docs/gallery/
+
+# The programs in vgaemu/roms/programs/ (NASM sources; the built images are committed).
+PROGRAMS := $(patsubst %.asm,%.img,$(wildcard vgaemu/roms/programs/*.asm))
+roms: $(PROGRAMS)
+vgaemu/roms/programs/%.img: vgaemu/roms/programs/%.asm
+	nasm -f bin -o $@ $<
