@@ -111,3 +111,13 @@ kbd:
 n: db 0
     """, ["0.1s:shift+a"])
     assert out == bytes((0x2A, 0x1E, 0x9E, 0xAA))
+
+
+def test_window_keys_become_make_and_break_codes():
+    pygame = pytest.importorskip("pygame")
+    from vgaemu.pc.keyboard import keys_from_window
+
+    assert keys_from_window([pygame.K_a, pygame.K_SPACE, pygame.K_LEFT, pygame.K_RETURN]) == [
+        [0x1E, 0x9E], [0x39, 0xB9], [0x4B, 0xCB], [0x1C, 0x9C]]
+    assert keys_from_window([pygame.K_PRINTSCREEN]) == []
+    assert keys_from_window([]) == []
