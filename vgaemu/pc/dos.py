@@ -6,7 +6,10 @@ Loaded as DOS 5 does: a Program Segment Prefix (INT 20h at offset 0, the memory 
 the command tail at 80h), every segment register = the PSP, SP = FFFEh with a zero word on
 the stack (a near RET reaches the INT 20h), IP = 0100h.
 
-INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Bh, 0Ch, 19h, 25h, 2Ah, 2Ch, 30h, 35h, 4Ch; INT 20h.
+INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Ah, 0Bh, 0Ch, 19h, 25h, 2Ah, 2Ch, 30h, 35h,
+48h, 49h, 4Ah, 4Ch; INT 20h.  Memory blocks (48h/49h/4Ah) are kept by this module, first
+fit between the program's block and the top of base memory; there is no MCB chain in guest
+memory for a program to walk.
 Console output goes through the VGA BIOS teletype (INT 10h AH=0Eh), input through the BIOS
 keyboard buffer.  There is no DOS clock: time is the virtual time since the start (from
 00:00:00), the date is 1980-01-01, as DOS shows without a real-time clock.  Any other
@@ -51,6 +54,9 @@ class DOS:
         self.machine = pc.machine
         self.platform = pc.platform
         self.exit_code: int | None = None
+        #: allocated memory blocks: segment -> size in paragraphs (the program's own first)
+        self.blocks: dict[int, int] = {PSP_SEG: EBDA_SEG - PSP_SEG}
+        self._line: bytearray | None = None   # 0Ah input typed so far
         pb = self.machine.pc_bios
         pb.register(0x20, self.int20)
         self.int21_stub = pb.register(0x21, self.int21, stub_code(0x21, before=b"\xFB"))
@@ -179,6 +185,10 @@ class DOS:
                 self.int21(cpu)
             else:
                 R.set_al(cpu, 0)
+        elif ah == 0x0A:
+            self._read_line(cpu)
+        elif ah in (0x48, 0x49, 0x4A):
+            self._memory(cpu, ah)
         elif ah == 0x19:
             R.set_al(cpu, 2)   # C:
         elif ah == 0x25:
@@ -203,9 +213,87 @@ class DOS:
             R.set16(cpu, 0, 0x0005)   # DOS 5.0
             R.set16(cpu, 3, 0)
             R.set16(cpu, 1, 0)
+        elif ah == 0x62:
+            R.set16(cpu, 3, PSP_SEG)
         else:
             name = FUNCTION_NAMES.get(ah, "unknown function")
             frame = cpu.seg_base[2] + (regs[4] & 0xFFFF)
             ip, cs = struct.unpack("<HH", m.read(frame, 4))
             raise GuestError(f"INT 21h function {ah:02X}h ({name}) is not supported by "
                              f"vgaemu's DOS (called from {cs:04X}:{(ip - 2) & 0xFFFF:04X})")
+
+    # ------------------------------------------------------------------ 0Ah
+    def _read_line(self, cpu) -> None:
+        """Buffered input at DS:DX (byte 0: room incl. the CR; byte 1: length typed),
+        echoing, with backspace, until Enter."""
+        m = self.machine
+        buf = cpu.seg_base[3] + (cpu.regs[2] & 0xFFFF)
+        room = m.read(buf, 1)[0]
+        if self._line is None:
+            self._line = bytearray()
+        while True:
+            ch = self._key(cpu, wait=True)
+            if ch is None:
+                return   # waiting for a key: the stub runs this call again
+            if ch == 0:
+                self._pending_scan = None   # extended keys are ignored
+            elif ch == 0x0D:
+                line, self._line = bytes(self._line), None
+                m.write(buf + 1, bytes((len(line),)) + line + b"\r")
+                self._out(0x0D)
+                return
+            elif ch == 0x08:
+                if self._line:
+                    self._line.pop()
+                    for c in (0x08, 0x20, 0x08):
+                        self._out(c)
+            elif len(self._line) + 1 < room:
+                self._line.append(ch)
+                self._out(ch)
+
+    # ------------------------------------------------------------------ 48h/49h/4Ah
+    def _memory(self, cpu, ah: int) -> None:
+        want = cpu.regs[3] & 0xFFFF
+        if ah == 0x48:
+            seg = self._fit(want)
+            if seg is None:
+                self._mem_fail(cpu, 0x08, self._largest())
+                return
+            self.blocks[seg] = want
+            R.set16(cpu, 0, seg)
+            R.set_frame_flag(cpu, R.CF, False)
+            return
+        seg = cpu.seg_sel[0]
+        if seg not in self.blocks:
+            self._mem_fail(cpu, 0x09)   # invalid memory block address
+            return
+        if ah == 0x49:
+            if seg == PSP_SEG:
+                self._mem_fail(cpu, 0x09)
+                return
+            del self.blocks[seg]
+        else:
+            limit = min([s for s in self.blocks if s > seg] + [EBDA_SEG]) - seg
+            if want > limit:
+                self._mem_fail(cpu, 0x08, limit)
+                return
+            self.blocks[seg] = want
+        R.set_frame_flag(cpu, R.CF, False)
+
+    def _mem_fail(self, cpu, code: int, largest: int | None = None) -> None:
+        R.set16(cpu, 0, code)
+        if largest is not None:
+            R.set16(cpu, 3, largest)
+        R.set_frame_flag(cpu, R.CF, True)
+
+    def _gaps(self):
+        ends = sorted((s, s + n) for s, n in self.blocks.items())
+        for (_, end), (nxt, _) in zip(ends, ends[1:] + [(EBDA_SEG, EBDA_SEG)]):
+            if nxt > end:
+                yield end, nxt - end
+
+    def _fit(self, paragraphs: int) -> int | None:
+        return next((s for s, n in self._gaps() if n >= paragraphs), None)
+
+    def _largest(self) -> int:
+        return max((n for _, n in self._gaps()), default=0)

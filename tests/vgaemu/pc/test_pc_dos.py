@@ -133,3 +133,55 @@ def test_cli_run_com(tmp_path, capsys):
     assert "exit code 3" in out and shot.exists()
     assert main(["run", "plasma", "--keys", "1s:a", "--headless"]) == 1
     assert "for DOS .COM programs" in capsys.readouterr().err
+
+
+def test_memory_blocks(tmp_path):
+    pc, dos, out = run_com(tmp_path, """
+    mov ah, 48h          ; everything is the program's: no room
+    mov bx, 100h
+    int 21h
+    jnc bad
+    mov ah, 4ah          ; shrink to 64 KiB
+    mov bx, 1000h
+    int 21h
+    jc bad
+    mov ah, 48h
+    mov bx, 100h
+    int 21h
+    jc bad
+    mov [blk], ax
+    mov es, ax
+    mov ah, 49h
+    int 21h
+    jc bad
+    mov ah, 49h          ; freeing it twice fails
+    int 21h
+    jnc bad
+    mov al, 'M'
+    out 0xe9, al
+bad:
+    mov ax, 4c00h
+    int 21h
+blk: dw 0
+    """)
+    assert out == b"M"
+    assert dos.blocks == {PSP_SEG: 0x1000}
+
+
+def test_buffered_input_with_backspace(tmp_path):
+    pc, dos, out = run_com(tmp_path, """
+    mov dx, buf
+    mov ah, 0ah
+    int 21h
+    mov si, buf+2
+    mov cl, [buf+1]
+    xor ch, ch
+p:  lodsb
+    out 0xe9, al
+    loop p
+    int 20h
+buf: db 6, 0
+    times 8 db 0
+    """, keys=["0.1s:text:abx", "0.4s:backspace", "0.5s:text:cdefgh\\n"], seconds=3)
+    assert out == b"abcde"   # room for 5 characters and the CR
+    assert dos.exit_code == 0
