@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_planar.py
 	$(BIN)/python benchmarks/bench_cpu.py
 	$(BIN)/python benchmarks/bench_bios_chars.py
+	$(BIN)/python benchmarks/bench_pc.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

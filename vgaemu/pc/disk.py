@@ -29,7 +29,6 @@ FLOPPY_FORMATS = ((160, 40, 1, 8, 1), (180, 40, 1, 9, 1), (320, 40, 2, 8, 1),
 E_PARAM = 0x01
 E_WRITE_PROTECTED = 0x03
 E_NOT_FOUND = 0x04
-E_BOUNDARY = 0x09
 
 
 class DiskImage:
