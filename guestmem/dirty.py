@@ -323,8 +323,8 @@ class DirtyMemory:
         for every client in `mask` changes nothing and returns the live epoch: until it ends,
         further writes to that page need no marking at all.  Otherwise it calls
         `invalidate_and_set_dirty(ram_addr, length, mask)` (RAMList's: CODE invalidation
-        first, then the bits) and returns the epoch read before, if it is still live and the
-        write stayed in one page."""
+        first, then the bits) and returns the epoch read before, if it is still live, the
+        write stayed in one page and that page is now dirty for every client in `mask`."""
         mask = _check_mask(mask)
         clients = _MASK_CLIENTS3[mask]
         if clients is None:
@@ -340,7 +340,11 @@ class DirtyMemory:
                 if rows[c0][p] and rows[c1][p] and rows[c2][p] and epoch.live:
                     return epoch
                 invalidate_and_set_dirty(ram_addr, length, mask)
-                return epoch if epoch.live else None
+                # The code hook owns the CODE bit: a page that still holds translated code
+                # stays protected, and must not be remembered as dirty for every client.
+                if epoch.live and rows[c0][p] and rows[c1][p] and rows[c2][p]:
+                    return epoch
+                return None
             invalidate_and_set_dirty(ram_addr, length, mask)
             return None
         return mark

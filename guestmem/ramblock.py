@@ -164,7 +164,8 @@ class RAMList:
         self.version = 0
         self.mutex = threading.RLock()
         #: called as hook(ram_addr, length) before a write reaches a page whose CODE bit is
-        #: clean (i.e. that holds translated code): TCG's tb_invalidate_phys_range.
+        #: clean (i.e. that holds translated code): TCG's tb_invalidate_phys_range.  It owns
+        #: the range's CODE bits: it sets them on pages left without translated code.
         self.code_invalidate_hook: Callable[[int, int], None] | None = None
         self.global_dirty_log = False
         #: called as fn(ram_list) after global_dirty_log_start/stop (the memory core rebuilds
@@ -377,9 +378,13 @@ class RAMList:
         return m
 
     def invalidate_and_set_dirty(self, ram_addr: int, length: int, mask: int) -> None:
-        """physmem.c invalidate_and_set_dirty: a write of [ram_addr, +length) happened.  If the
-        CODE client is in `mask` and a page of the range is protected (CODE bit clean), the
-        code invalidation hook runs first; then the pages are marked dirty for `mask`."""
+        """physmem.c invalidate_and_set_dirty: a write of [ram_addr, +length) happened.
+
+        If the CODE client is in `mask` and a page of the range is protected (CODE bit clean:
+        it holds translated code), the code invalidation hook runs first and owns the CODE
+        bits of the range, as tb_invalidate_phys_range does in QEMU: it drops the
+        translations the write overlaps and sets CODE again on the pages left without any
+        (tlb_unprotect_code).  The other clients in `mask` are marked dirty here."""
         dirty = self.dirty
         if mask & (1 << DIRTY_MEMORY_CODE):
             hook = self.code_invalidate_hook
@@ -387,7 +392,9 @@ class RAMList:
                 try:
                     hook(ram_addr, length)
                 finally:
-                    dirty.set_dirty_range(ram_addr, length, mask)
+                    rest = mask & ~(1 << DIRTY_MEMORY_CODE)
+                    if rest:
+                        dirty.set_dirty_range(ram_addr, length, rest)
                 return
         dirty.set_dirty_range(ram_addr, length, mask)
 

@@ -3,6 +3,8 @@
     vgaemu run SCRIPT [--headless] [--frames N] [--screenshot PATH] [--screenshot-every K DIR]
                       [--scale S] [--fps F] [--record TRACE.json] [--qemu-compat]
     vgaemu replay TRACE [--screenshot OUT.png] [--qemu-compat]
+    (run/replay also take -qmp unix:PATH,server=on,wait=off; run takes -incoming URI|defer
+     and --save-on-exit FILE)
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
     vgaemu profile SCRIPT --frames N [--json F] [--csv F] [--plot F] [--heatmap F]
     vgaemu info [mtree|ramblock|memory-devices|all]
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from vgaemu import __version__
@@ -134,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ips", type=_positive_int, default=None, metavar="N",
                    help="guest instructions per virtual second (default 10000000)")
     _machine_options(p)
+    _monitor_options(p, migration=True)
 
     p = sub.add_parser("boot", help="boot a disk image on the PC platform (window or --headless)",
                        allow_abbrev=False,
@@ -146,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace", metavar="TRACE", help="trace file (JSON list, {'ops': [...]}, or JSON lines)")
     p.add_argument("--screenshot", metavar="OUT.png", help="write the final picture (and OUT-<name>.png per screendump op)")
     _machine_options(p)
+    _monitor_options(p)
 
     p = sub.add_parser("compare", help="replay traces here and in real QEMU and diff the screenshots",
                        allow_abbrev=False)
@@ -279,6 +284,126 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
+# ---- QMP monitor, incoming migration, save on exit (-qmp, -incoming, --save-on-exit) ------
+
+
+def _monitor_options(p: argparse.ArgumentParser, *, migration: bool = False) -> None:
+    g = p.add_argument_group("monitor and migration (as QEMU's)")
+    g.add_argument("-qmp", dest="qmp", action="append", default=[], metavar="ADDR",
+                   help="serve QMP: unix:PATH,server=on,wait=off or tcp:HOST:PORT,server=on "
+                        "(wait=on, the default, waits for a client before the guest starts)")
+    if migration:
+        g.add_argument("-incoming", dest="incoming", default=None, metavar="URI|defer",
+                       help="load the machine from a migration stream (unix:PATH, tcp:HOST:PORT, "
+                            "exec:CMD, file:PATH) before running; 'defer' waits for QMP "
+                            "migrate-incoming")
+        g.add_argument("--save-on-exit", dest="save_on_exit", default=None, metavar="FILE",
+                       help="when the run ends, save the machine to FILE (resume with "
+                            "-incoming file:FILE)")
+
+
+def _qmp_option(text: str) -> tuple[str, bool]:
+    """``unix:PATH[,server=on][,wait=off]`` -> (address, wait)."""
+    head, *opts = text.split(",")
+    wait, server = True, True
+    for opt in opts:
+        key, _, val = opt.partition("=")
+        val = val or "on"
+        if val not in ("on", "off"):
+            raise CLIError(f"-qmp {text}: {key}={val}: expected on or off")
+        if key == "server":
+            server = val == "on"
+        elif key in ("wait", "nowait"):
+            wait = (val == "on") if key == "wait" else False
+        else:
+            raise CLIError(f"-qmp {text}: unknown option {key!r} (expected server=, wait=)")
+    if not server:
+        raise CLIError(f"-qmp {text}: vgaemu only listens (server=on), it does not connect out")
+    return head, wait
+
+
+def _show_restored(guest):
+    """The guest of a restored machine whose script cannot resume: time passes, the
+    display runs, QMP can inspect it; nothing else changes the machine."""
+    while True:
+        guest.frame()
+
+
+class MonitorSession:
+    """What -qmp, -incoming and --save-on-exit add around a run."""
+
+    def __init__(self, args, machine) -> None:
+        self.args = args
+        self.machine = machine
+        self.servers = []
+
+    def before_run(self, main, script):
+        machine, args = self.machine, self.args
+        incoming = getattr(args, "incoming", None)
+        inc = None
+        if incoming is not None:  # listen before a client can ask for migrate-incoming
+            inc = machine.incoming_migration(None if incoming == "defer" else incoming)
+        waits = []
+        for text in args.qmp:
+            address, wait = _qmp_option(text)
+            server = machine.qmp_listen(address)
+            self.servers.append(server)
+            _say(f"QMP monitor listening on {address}")
+            if wait:
+                waits.append(server)
+        for server in waits:
+            _say(f"waiting for a QMP client on {server.address} (wait=on)")
+            server.wait_for_client()
+        if inc is None:
+            return main
+        if incoming == "defer":
+            _say("waiting for QMP migrate-incoming (-incoming defer)")
+            while not inc.done.wait(0.1):
+                if machine.loop.quit_requested:
+                    raise CLIError("quit before the incoming migration arrived")
+        else:
+            _say(f"waiting for an incoming migration on {incoming}")
+            try:
+                inc.run()
+            except Exception:
+                pass
+        if inc.status != "completed":
+            raise CLIError(f"incoming migration failed: {inc.error}")
+        _say(f"incoming migration completed: {inc.bytes_read} bytes, machine "
+             f"{machine.loop.runstate.value}")
+        if main is None:
+            return None
+        if main.__globals__.get("RESUMABLE") is True:
+            _say(f"{script.name}: resuming the script on the restored machine")
+            return main
+        _say(f"{script.name} does not say it can resume (RESUMABLE = True), so it is not "
+             "re-run: showing the restored machine")
+        return _show_restored
+
+    def after_run(self) -> None:
+        machine, args = self.machine, self.args
+        path = getattr(args, "save_on_exit", None)
+        if path:
+            info = machine.migration.migrate(f"file:{path}")
+            _say(f"machine saved to {Path(path).resolve()} ({info['ram']['transferred']} bytes); "
+                 f"resume with -incoming file:{path}")
+        try:
+            if self.servers and not machine.loop.quit_requested:
+                _say("the guest run ended; QMP still serving until 'quit'")
+                while not machine.loop.quit_requested:
+                    time.sleep(0.05)
+                deadline = time.monotonic() + 2
+                while machine.migration.active and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+        self.servers = []
+
+
 # ---- subcommands ------------------------------------------------------------------------
 
 
@@ -305,6 +430,8 @@ def cmd_run(args) -> int:
         check_output_file(args.record, "--record trace")
     main = load_script(script)
     machine = make_machine(args, main)
+    monitor = MonitorSession(args, machine)
+    main = monitor.before_run(main, script)
     recorder = None
     if args.record:
         from vgaemu.replay import TraceRecorder
@@ -351,6 +478,7 @@ def cmd_run(args) -> int:
                 recorder.save(args.record)
     if recorder is not None:
         _say(f"trace of {len(recorder)} op(s) written to {Path(args.record).resolve()}")
+    monitor.after_run()
     return 0
 
 
@@ -362,6 +490,8 @@ def cmd_replay(args) -> int:
     if args.screenshot:
         check_output_file(args.screenshot, "--screenshot")
     machine = make_machine(args)
+    monitor = MonitorSession(args, machine)
+    monitor.before_run(None, None)
     result = replay(args.trace, screenshot=args.screenshot, machine=machine, keep_images=False)
     _say(f"{args.trace}: {result.ops_run} op(s) replayed in {result.seconds:.2f} s")
     if args.screenshot:
@@ -369,6 +499,7 @@ def cmd_replay(args) -> int:
         for d in result.screendumps:
             if d.path is not None:
                 _say(f"screendump {d.name!r} written to {Path(d.path).resolve()}")
+    monitor.after_run()
     return 0
 
 

@@ -40,6 +40,8 @@ real QEMU:
 
 from __future__ import annotations
 
+import contextlib
+
 import inspect
 import os
 import sys
@@ -496,6 +498,10 @@ class Guest:
             raise _ThreadFailure(*threads.failure)
         if self.max_frames is not None and self.frame_index >= self.max_frames:
             raise GuestExit("frame limit")
+        # Between guest steps: posted QMP/migration work runs, `stop` waits here.
+        run_pending = getattr(machine, "run_pending", None)
+        if run_pending is not None and not run_pending():
+            raise GuestExit("quit")
         machine.clock.advance(FRAME_US * 1000)
         vga = machine.vga
         if self.force_full:
@@ -503,6 +509,7 @@ class Guest:
         t0 = time.perf_counter()
         stats = vga.update_display()
         dt = time.perf_counter() - t0
+        machine.last_update = stats
         self.update_seconds += dt
         self.frame_index += 1
         self._dirty_since_frame = False
@@ -604,16 +611,18 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
     script = getattr(main, "__vgaemu_script__", None) or getattr(getattr(main, "__code__", None), "co_filename", None)
     t0 = time.perf_counter()
     stopped = "returned"
+    driving = machine.driving() if hasattr(machine, "driving") else contextlib.nullcontext()
     with GuestThreads() as threads:
         guest._threads = threads
         try:
             try:
-                result = main(guest)
-                if inspect.isgenerator(result):
-                    for _ in result:
+                with driving:
+                    result = main(guest)
+                    if inspect.isgenerator(result):
+                        for _ in result:
+                            guest.frame()
+                    if guest._dirty_since_frame or guest.frame_index == 0:
                         guest.frame()
-                if guest._dirty_since_frame or guest.frame_index == 0:
-                    guest.frame()
             except GuestExit:
                 limit = guest.max_frames is not None and guest.frame_index >= guest.max_frames
                 stopped = "max_frames" if limit else "quit"

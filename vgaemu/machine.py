@@ -35,6 +35,7 @@ from vgaemu.bios.data import ROM_SEG
 from vgaemu.clock import FRAME_NS, VirtualClock
 from vgaemu.compat import Compat
 from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
+from vgaemu.mainloop import MainLoop
 from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
 
 #: QEMU's "system" region: the whole 64-bit physical address space.
@@ -105,6 +106,61 @@ class Machine:
         self.pc_bios = PCBios(self)
         self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
         self.a20 = A20Gate(self, self.cpu)
+        # The BQL, posted work, run state and events (vgaemu.mainloop), and the device-state
+        # sections a migration saves (vgaemu.migration.vmstate).
+        self.loop = MainLoop()
+        self.bql = self.loop.bql
+        from vgaemu.migration.vmstate import register_machine_sections
+
+        self.vmstate = register_machine_sections(self)
+        from vgaemu.cpu.vmstate import cpu_section
+
+        self.vmstate.register(cpu_section(self.cpu, self.a20))
+        from vgaemu.migration.precopy import MigrationState
+
+        self.migration = MigrationState(self)
+        self.incoming = None  # an IncomingMigration while started with -incoming
+        self.incoming_autostart = True  # QEMU's autostart: `stop` during inmigrate clears it
+        self.qmp_servers: list = []
+        #: The last display update's UpdateStats (x-vgaemu-query-display).
+        self.last_update = None
+
+    # ------------------------------------------------------------------ main loop (BQL)
+    def post(self, fn):
+        """Run ``fn()`` between guest steps; returns a Future (see vgaemu.mainloop)."""
+        return self.loop.post(fn)
+
+    def run_pending(self) -> bool:
+        """Call between guest steps: runs posted work, waits while stopped; False = quit."""
+        return self.loop.run_pending()
+
+    def driving(self):
+        """``with machine.driving():`` around a guest run (holds the BQL)."""
+        return self.loop.driving()
+
+    def qmp_listen(self, address, *, wait: bool = False):
+        """Serve QMP on ``address`` (``"unix:PATH"``, ``"tcp:HOST:PORT"``, a path, or a
+        ``(host, port)`` pair) from a thread beside the guest; returns the QMPServer (its
+        ``close()`` stops it). ``wait=True`` returns only once a client has connected."""
+        from vgaemu.qmp.server import QMPServer
+
+        server = QMPServer(self, address)
+        server.start()
+        self.qmp_servers.append(server)
+        if wait:
+            server.wait_for_client()
+        return server
+
+    def incoming_migration(self, uri: str | None = None):
+        """Wait for a migration stream (``-incoming URI``; ``None`` = ``-incoming defer``,
+        then QMP migrate-incoming gives the URI). With a URI this listens and returns the
+        IncomingMigration; call its ``run()`` (blocking) or ``start_thread``."""
+        from vgaemu.migration.incoming import IncomingMigration
+
+        self.incoming = IncomingMigration(self, deferred=uri is None)
+        if uri is not None:
+            self.incoming.listen(uri)
+        return self.incoming
 
     def reset(self) -> None:
         """System reset: the VGA returns to its power-on registers (QEMU vga_reset); RAM,
@@ -116,7 +172,8 @@ class Machine:
         """Advance virtual time by one 60 Hz frame and run the display loop."""
         self.clock.advance(FRAME_NS)
         self.cpu.counters.end_frame()
-        return self.vga.update_display()
+        self.last_update = self.vga.update_display()
+        return self.last_update
 
     def screendump(self, path) -> None:
         self.vga.screendump(path)

@@ -21,6 +21,8 @@ where the oracle would refuse it too.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import reprlib
@@ -542,29 +544,36 @@ def replay(trace: Any, *, screenshot: str | os.PathLike | None = None, machine=N
 
     keep = keep_images if isinstance(keep_images, bool) else frozenset(map(str, keep_images))
     last_kept = last_raw = None
-    for op in parsed.ops:
-        if op.kind == "screendump":
-            vga.update_display()
-            path = None
-            if screenshot is not None:
-                path = screendump_path(screenshot, op.name)
-                vga.screendump(str(path))
-            image = None
-            if keep is True or (keep is not False and op.name in keep):
-                # compared as the display's XRGB words (contiguous: cheap), copied only if new
-                fb = getattr(getattr(vga, "display", None), "framebuffer", None)
-                raw = np.asarray(fb if fb is not None else vga.surface)
-                if last_kept is not None and _same_picture(last_raw, raw):
-                    image = last_kept
-                else:
-                    image = _surface_copy(vga)
-                    image.flags.writeable = False
-                    last_kept, last_raw = image, raw.copy()
-            result.screendumps.append(Screendump(op.name, image, path))
-        else:
-            runner.run(op)
-        result.ops_run += 1
-    vga.update_display()
+    # Between two ops is "between guest steps": QMP commands and migrations posted to the
+    # machine run there (vgaemu.mainloop), and `stop` holds the replay.
+    driving = machine.driving() if hasattr(machine, "driving") else contextlib.nullcontext()
+    run_pending = getattr(machine, "run_pending", None)
+    with driving:
+        for op in parsed.ops:
+            if run_pending is not None and not run_pending():
+                break
+            if op.kind == "screendump":
+                vga.update_display()
+                path = None
+                if screenshot is not None:
+                    path = screendump_path(screenshot, op.name)
+                    vga.screendump(str(path))
+                image = None
+                if keep is True or (keep is not False and op.name in keep):
+                    # compared as the display's XRGB words (contiguous: cheap), copied only if new
+                    fb = getattr(getattr(vga, "display", None), "framebuffer", None)
+                    raw = np.asarray(fb if fb is not None else vga.surface)
+                    if last_kept is not None and _same_picture(last_raw, raw):
+                        image = last_kept
+                    else:
+                        image = _surface_copy(vga)
+                        image.flags.writeable = False
+                        last_kept, last_raw = image, raw.copy()
+                result.screendumps.append(Screendump(op.name, image, path))
+            else:
+                runner.run(op)
+            result.ops_run += 1
+        vga.update_display()
     result.image = _surface_copy(vga)
     if screenshot is not None:
         vga.screendump(str(screenshot))

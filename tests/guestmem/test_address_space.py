@@ -101,7 +101,11 @@ def test_fast_path_sees_cleared_bits(machine):
 def test_code_hook_through_address_space(machine):
     rl, sysmem, ram, as_ = machine
     calls = []
-    rl.code_invalidate_hook = lambda a, l: calls.append((a, l))
+    def hook(a, l):  # a TB cache whose code on the page dies: it unprotects the range
+        calls.append((a, l))
+        rl.dirty.set_dirty_range(a, l, 1 << DirtyClient.CODE)
+
+    rl.code_invalidate_hook = hook
     rl.dirty.set_dirty_range(0, 0x100000, 1 << DirtyClient.CODE)
     as_.stl_le(0x3000, 5)
     assert calls == []

@@ -258,12 +258,14 @@ def test_flatview_matches_model_after_moves_and_toggles(m, edits):
         if toggle:
             mr.set_enabled(not mr.enabled)
         else:
+            moved = addr != mr.addr
             try:
                 mr.set_address(addr)
             except RegionError:
                 assert mr.addr + mr.size <= mr.container.size
                 continue
-            model.note_added(mr)      # a move makes it the newest of its priority
+            if moved:                 # a move makes it the newest of its priority;
+                model.note_added(mr)  # "moving" to where it is changes nothing (as QEMU)
     fv = as_.flatview
     starts = [r.addr for r in fv.ranges]
     assert starts == sorted(starts)

@@ -182,6 +182,7 @@ def test_code_hook_called_before_dirty_on_protected_pages():
 
     def hook(addr, length):
         calls.append((addr, length, rl.dirty.get_dirty(addr, length, DirtyClient.CODE)))
+        rl.dirty.set_dirty_range(addr, length, 1 << DirtyClient.CODE)  # no code left: unprotect
 
     rl.code_invalidate_hook = hook
     rl.invalidate_and_set_dirty(a.offset + 10, 4, 0b111)   # page dirty in CODE: no hook
@@ -190,6 +191,21 @@ def test_code_hook_called_before_dirty_on_protected_pages():
     rl.invalidate_and_set_dirty(a.offset + P + 8, 16, 0b111)
     assert calls == [(a.offset + P + 8, 16, False)]
     assert rl.dirty.get_dirty(a.offset + P, P, DirtyClient.CODE)
+    assert rl.dirty.get_dirty(a.offset + P, P, DirtyClient.VGA)
+
+
+def test_code_hook_owns_the_code_bit_of_a_page_that_keeps_code():
+    """A write beside translated code leaves the page protected when the hook says so (QEMU's
+    tb_invalidate_phys_range unprotects only pages with no TB left); the other clients are
+    still marked."""
+    rl = RAMList()
+    a = rl.ram_block_add("a", 4 * P)
+    rl.code_invalidate_hook = lambda addr, length: None   # the code on the page survives
+    rl.dirty.reset_dirty_range(a.offset + P, P, DirtyClient.CODE)
+    rl.invalidate_and_set_dirty(a.offset + P + 8, 16, 0b111)
+    assert not rl.dirty.get_dirty(a.offset + P, P, DirtyClient.CODE)
+    assert rl.dirty.get_dirty(a.offset + P, P, DirtyClient.VGA)
+    assert rl.dirty.get_dirty(a.offset + P, P, DirtyClient.MIGRATION)
 
 
 def test_offsets_and_order_match_a_real_qemu_pc_machine():

@@ -14,11 +14,10 @@ first:
   is unprotected (CODE set) once no TB is left on it.  Data next to code on one page (a .COM
   program's variables) therefore costs a slow-path store, not a retranslation.
 * every other writer goes through RAMList.invalidate_and_set_dirty, whose
-  `code_invalidate_hook` is `invalidate_phys_range`.  That caller sets the CODE bit of the
-  whole written range afterwards, so the hook must leave no TB on those pages: it drops every
-  TB on each page touched.  (QEMU's invalidate_and_set_dirty takes CODE out of the mask and
-  lets tb_invalidate_phys_range unprotect a page once it is empty, so it can be as precise
-  as the CPU path; guestmem's caller would have to do the same for that.)
+  `code_invalidate_hook` is `invalidate_phys_range`.  As in QEMU, that hook owns the CODE
+  bits of the written range: it kills the TBs the write overlaps and unprotects the pages
+  left without any, so a DMA transfer or scripted write beside code is as precise as a CPU
+  store.
 
 A write that kills the TB running now sets `running_invalidated`; the TLB's `store` returns
 it so the generated code exits right after the store (precise SMC, as a 386 whose prefetch
@@ -263,25 +262,50 @@ class TBCache:
         self._invalidate(tb)
 
     def invalidate_phys_range(self, ram_start: int, length: int) -> None:
-        """RAMList.code_invalidate_hook: a write of [ram_start, +length) by anyone but the
-        CPU's store path is about to land.  Every TB on every page it touches dies, because
-        the caller then marks those pages CODE-dirty (unprotected)."""
+        """RAMList.code_invalidate_hook (tb_invalidate_phys_range): a write of
+        [ram_start, +length) by anyone but the CPU's store path is about to land.  The TBs it
+        overlaps die; the CODE bit of every page of the range left without a TB is set again
+        (tlb_unprotect_code), pages still holding code stay protected."""
         if length <= 0:
             return
+        end = ram_start + length
         p0 = ram_start >> TARGET_PAGE_BITS
-        p1 = (ram_start + length + PAGE_MASK) >> TARGET_PAGE_BITS
+        p1 = (end + PAGE_MASK) >> TARGET_PAGE_BITS
         page_tbs = self.page_tbs
         if p1 - p0 <= len(page_tbs):
             pages = [p for p in range(p0, p1) if p in page_tbs]
         else:
-            pages = [p for p in page_tbs if p0 <= p < p1]
+            pages = sorted(p for p in page_tbs if p0 <= p < p1)
         killed = 0
         for p in pages:
-            for tb in list(page_tbs.get(p, ())):
-                self._invalidate(tb)
-                killed += 1
+            killed += self._kill_overlapping(p, ram_start, end)
         if killed:
             self.counters.smc_events += 1
+        # Unprotect the runs of pages between those that still hold code: one call per run.
+        run = p0
+        for p in [p for p in pages if p in page_tbs] + [p1]:
+            if run < p:
+                self.dirty.set_dirty_range(run << TARGET_PAGE_BITS,
+                                           (p - run) << TARGET_PAGE_BITS, _CODE)
+            run = p + 1
+
+    def _kill_overlapping(self, page: int, start: int, end: int) -> int:
+        """Kill the TBs on `page` whose bytes overlap ram_addr [start, end) and tighten the
+        page's coverage map to the TBs left; returns how many died."""
+        on = self.page_tbs.get(page)
+        if not on:
+            return 0
+        hit = [tb for tb in on if tb.overlaps(start, end)]
+        for tb in hit:
+            self._invalidate(tb)
+        rest = self.page_tbs.get(page)
+        if hit and rest:
+            cov = self._cover[page] = bytearray(TARGET_PAGE_SIZE)
+            for tb in rest:
+                for a, b in tb.ram_ranges:
+                    if a >> TARGET_PAGE_BITS == page:
+                        cov[a & PAGE_MASK:(a & PAGE_MASK) + b - a] = b"\x01" * (b - a)
+        return len(hit)
 
     def invalidate_phys_range_fast(self, ram_addr: int, size: int) -> None:
         """tb_invalidate_phys_range_fast, for the CPU's notdirty_write: a store of `size`
@@ -294,20 +318,8 @@ class TBCache:
             cov = self._cover.get(page)
             if cov is not None and cov.count(0, o, o + size) == size:
                 return  # beside the code: nothing to kill, the page stays protected
-            end = ram_addr + size
-            hit = [tb for tb in on if tb.overlaps(ram_addr, end)]
-            for tb in hit:
-                self._invalidate(tb)
-            if hit:
+            if self._kill_overlapping(page, ram_addr, ram_addr + size):
                 self.counters.smc_events += 1
-            rest = self.page_tbs.get(page)
-            if rest:  # tighten the coverage to the TBs that are left
-                cov = self._cover[page] = bytearray(TARGET_PAGE_SIZE)
-                for tb in rest:
-                    for start, stop in tb.ram_ranges:
-                        if start >> TARGET_PAGE_BITS == page:
-                            cov[start & PAGE_MASK:(start & PAGE_MASK) + stop - start] = (
-                                b"\x01" * (stop - start))
         if page not in self.page_tbs:
             self.tlb_unprotect_code(ram_addr)
 

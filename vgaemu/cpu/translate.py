@@ -541,6 +541,9 @@ class _Gen:
         fn = _DISPATCH.get(op)
         if fn is None:
             raise _Unimpl()
+        if ins.lock and not _lockable(ins):
+            self.fault(6)   # LOCK on anything but a read-modify-write of memory: #UD
+            return
         fn(self, ins)
 
     def source(self, name: str) -> str:
@@ -841,8 +844,9 @@ def g_pop_seg(g: _Gen, ins: Insn) -> None:
 
 @_op(0x8C)
 def g_mov_from_seg(g: _Gen, ins: Insn) -> None:
-    if ins.reg > 5:
-        raise _Unimpl("no segment register 6/7")
+    if ins.reg > 5:                   # no segment register 6/7: #UD
+        g.fault(6)
+        return
     g.e(f"u = cpu.seg_sel[{ins.reg}]")
     if ins.mod == 3:
         g.wr(ins.osz, ins.rm, "u")
@@ -852,8 +856,9 @@ def g_mov_from_seg(g: _Gen, ins: Insn) -> None:
 
 @_op(0x8E)
 def g_mov_to_seg(g: _Gen, ins: Insn) -> None:
-    if ins.reg > 5 or ins.reg == 1:
-        raise _Unimpl("MOV to CS or to segment register 6/7")
+    if ins.reg > 5 or ins.reg == 1:   # MOV to CS (legal only on the 8086), Sreg 6/7: #UD
+        g.fault(6)
+        return
     v = g.rm_read(ins, 2)
     load_seg(g, ins.reg, v)
 
@@ -1613,6 +1618,23 @@ def g_grp7(g: _Gen, ins: Insn) -> None:
 @_op(0x108, 0x109)
 def g_invd(g: _Gen, ins: Insn) -> None:
     pass  # no caches to write back
+
+
+#: Opcodes LOCK may prefix (SDM vol. 2, LOCK), with the ModR/M reg values allowed for the
+#: group opcodes; always with a memory destination.
+_LOCKABLE = {**{op: None for op in (0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21,
+                                    0x28, 0x29, 0x30, 0x31, 0x86, 0x87, 0x1AB, 0x1B3, 0x1BB,
+                                    0x1B0, 0x1B1, 0x1C0, 0x1C1)},
+             0x80: (0, 1, 2, 3, 4, 5, 6), 0x81: (0, 1, 2, 3, 4, 5, 6),
+             0x82: (0, 1, 2, 3, 4, 5, 6), 0x83: (0, 1, 2, 3, 4, 5, 6),
+             0xF6: (2, 3), 0xF7: (2, 3), 0xFE: (0, 1), 0xFF: (0, 1), 0x1BA: (5, 6, 7)}
+
+
+def _lockable(ins: Insn) -> bool:
+    if ins.op not in _LOCKABLE or ins.mod == 3:
+        return False
+    regs = _LOCKABLE[ins.op]
+    return regs is None or ins.reg in regs
 
 
 @_op(0x10B, 0x63, 0x100, 0x102, 0x103, 0x105, 0x107, 0x130, 0x132, 0x121, 0x123)

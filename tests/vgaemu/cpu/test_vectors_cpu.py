@@ -204,6 +204,9 @@ FAULTS = {
     "div32_overflow": ("66ba01000000" "6631c0" "66bb01000000" "66f7f3" "f4", 0, 0x10F),
     "aam_0": ("b83412" "d400" "f4", 0, 0x103),
     "bound_above": ("b80a00" "2e62060901" "f4" "00000500", 5, 0x103),      # bound ax,[cs:109h]
+    "ud2": ("90" "0f0b" "f4", 6, 0x101),
+    "lock_on_register_add": ("90" "f001d8" "f4", 6, 0x101),                 # lock add ax,bx
+    "mov_to_cs": ("90" "8ec8" "f4", 6, 0x101),                             # mov cs,ax (#UD on 286+)
 }
 TRAPS = {
     # name: (code, vector, IP pushed: the next instruction)
@@ -215,8 +218,8 @@ TRAPS = {
 @pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
 @pytest.mark.parametrize("name", sorted(FAULTS) + sorted(TRAPS))
 def test_exception_frames(name, tb_cache):
-    """Faults (#DE, #BR) push the address of the faulting instruction -- its first prefix
-    -- and leave its destination alone; traps (INT3, INTO) push the next one.  The handler
+    """Faults (#DE, #BR, #UD) push the address of the faulting instruction -- its first
+    prefix -- and leave its destination alone; traps (INT3, INTO) push the next one.  The handler
     runs with IF and TF clear; the pushed FLAGS keep IF."""
     code, vector, ip = {**FAULTS, **TRAPS}[name]
     m, cpu = run_guest(code, vectors=[vector], tb_cache=tb_cache)

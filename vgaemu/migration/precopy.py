@@ -1,0 +1,408 @@
+"""The source side of precopy live migration (QEMU's migration/migration.c + ram.c).
+
+``RAMSaver`` is the algorithm over the MIGRATION dirty bitmap, read only through guestmem's
+public API:
+
+1. ``setup``: ``RAMList.global_dirty_log_start`` (every RAM write now also sets the
+   MIGRATION bit) and clear the MIGRATION bits of every block; the first pass then sends
+   every page once (the "bulk stage"), while the guest keeps running.
+2. each iteration: ``memory_global_dirty_log_sync`` (listeners' log_sync), then
+   ``DirtyMemory.snapshot_and_clear_dirty(block, MIGRATION)`` per block: the pages written
+   since the last sync; they are sent again. A page written while it is being sent has its
+   bit set after the write, so it is in the next sync: nothing written after its last send
+   is missed.
+3. when what remains fits ``downtime-limit`` at the bandwidth the last pass measured (or
+   after ``x-vgaemu-max-iterations`` passes), the guest is stopped between two steps, the
+   last sync is sent with the device state, and the stream ends.
+
+``MigrationJob`` runs that in a thread for QMP ``migrate``: channel, rate limit
+(``max-bandwidth``), events, ``query-migrate`` numbers, cancel, and failure handling -- a
+failed or cancelled migration stops dirty logging and lets the source run on, as QEMU's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from guestmem import DIRTY_MEMORY_MIGRATION, TARGET_PAGE_SIZE, memory_global_dirty_log_sync
+
+from vgaemu.mainloop import RunState
+from vgaemu.migration import stream
+from vgaemu.migration.errors import MigrationError
+from vgaemu.migration.transport import connect, parse_uri
+
+#: QEMU's defaults: MAX_THROTTLE (128 MiB/s) and DEFAULT_MIGRATE_SET_DOWNTIME (300 ms).
+DEFAULT_MAX_BANDWIDTH = 128 << 20
+DEFAULT_DOWNTIME_LIMIT_MS = 300
+#: QEMU has no pass limit (it throttles the guest instead); after this many passes we stop the
+#: guest and finish whatever remains.
+DEFAULT_MAX_ITERATIONS = 30
+#: QEMU's BUFFER_DELAY: the rate limit's accounting window.
+RATE_WINDOW_S = 0.1
+
+ACTIVE_STATES = ("setup", "active", "device", "cancelling")
+
+
+class MigrationCancelled(MigrationError):
+    pass
+
+
+class RAMSaver:
+    """The RAM part of a precopy stream over the blocks of one RAMList.
+
+    ``send(buffers)`` writes bytes; ``chunk_hook()`` runs after each PAGES record (tests
+    use it to write guest memory in the middle of a pass).
+    """
+
+    def __init__(self, ram_list, send: Callable[[list], None],
+                 chunk_hook: Callable[[], None] | None = None) -> None:
+        self.ram_list = ram_list
+        self.blocks = list(ram_list.blocks)
+        self.send = send
+        self.chunk_hook = chunk_hook
+        self.pending = [np.zeros(b.used_length // TARGET_PAGE_SIZE, dtype=bool) for b in self.blocks]
+        self.normal_pages = 0
+        self.zero_pages = 0
+        self.sync_count = 0
+        self.cancelled = False
+        self.logging = False
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(b.used_length for b in self.blocks)
+
+    @property
+    def remaining_pages(self) -> int:
+        return int(sum(int(p.sum()) for p in self.pending))
+
+    def setup(self) -> None:
+        """Start MIGRATION logging, clear its bits, and mark every page to send."""
+        self.ram_list.global_dirty_log_start()
+        self.logging = True
+        dirty = self.ram_list.dirty
+        for b, p in zip(self.blocks, self.pending):
+            dirty.snapshot_and_clear_dirty(b.offset, b.used_length, DIRTY_MEMORY_MIGRATION)
+            p[:] = True
+
+    def stop_logging(self) -> None:
+        if self.logging:
+            self.logging = False
+            self.ram_list.global_dirty_log_stop()
+
+    def header(self) -> list:
+        return [stream.header(), stream.blocks_record(self.blocks)]
+
+    def sync(self) -> int:
+        """migration_bitmap_sync: add the pages dirtied since the last sync; returns how many
+        pages that found."""
+        memory_global_dirty_log_sync(self.ram_list)
+        dirty = self.ram_list.dirty
+        found = 0
+        for b, p in zip(self.blocks, self.pending):
+            snap = dirty.snapshot_and_clear_dirty(b.offset, b.used_length, DIRTY_MEMORY_MIGRATION)
+            pages = snap.pages_in(b.offset, b.used_length)
+            found += int(pages.sum())
+            p |= pages
+        self.sync_count += 1
+        return found
+
+    def send_pending(self) -> int:
+        """Send every pending page once (one pass); returns the bytes sent."""
+        sent = 0
+        for index, (b, p) in enumerate(zip(self.blocks, self.pending)):
+            todo = np.flatnonzero(p)
+            host = b.host
+            for i in range(0, todo.size, stream.PAGES_PER_RECORD):
+                if self.cancelled:
+                    raise MigrationCancelled("migration cancelled")
+                chunk = todo[i:i + stream.PAGES_PER_RECORD]
+                # Clear before reading: a write racing with the copy sets the MIGRATION bit
+                # after it stores, so the next sync brings the page back.
+                p[chunk] = False
+                bufs, normal, zero = stream.pages_record(index, host, chunk)
+                self.send(bufs)
+                sent += sum(len(x) for x in bufs)
+                self.normal_pages += normal
+                self.zero_pages += zero
+                if self.chunk_hook is not None:
+                    self.chunk_hook()
+        return sent
+
+
+def _now_ms() -> int:
+    return int(time.monotonic() * 1000)
+
+
+class MigrationState:
+    """One machine's outgoing migration: parameters, the current job, ``query-migrate``."""
+
+    def __init__(self, machine) -> None:
+        self.machine = machine
+        self.max_bandwidth = DEFAULT_MAX_BANDWIDTH
+        self.downtime_limit = DEFAULT_DOWNTIME_LIMIT_MS
+        self.max_iterations = DEFAULT_MAX_ITERATIONS
+        self.status = "none"
+        self.error: str | None = None
+        self._job: MigrationJob | None = None
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+
+    # -- parameters ---------------------------------------------------------------------
+    def parameters(self) -> dict:
+        return {"max-bandwidth": self.max_bandwidth, "downtime-limit": self.downtime_limit,
+                "x-vgaemu-max-iterations": self.max_iterations}
+
+    def set_parameters(self, params: dict) -> None:
+        """migrate-set-parameters: every value checked before any is set (QEMU's messages)."""
+        new = self.parameters()
+        for key, value in params.items():
+            if key not in new:
+                raise MigrationError(f"Parameter '{key}' is unexpected")
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MigrationError(f"Invalid parameter type for '{key}', expected: integer")
+            new[key] = value
+        if not 0 <= new["max-bandwidth"] <= (1 << 63) - 1:
+            raise MigrationError("Parameter 'max_bandwidth' expects an integer in the range of "
+                                 "0 to 9223372036854775807 bytes/second")
+        if not 0 <= new["downtime-limit"] <= 2000000:
+            raise MigrationError("Parameter 'downtime_limit' expects an integer in the range of "
+                                 "0 to 2000000 milliseconds")
+        if not 1 <= new["x-vgaemu-max-iterations"] <= 1 << 20:
+            raise MigrationError("Parameter 'x-vgaemu-max-iterations' expects an integer in the "
+                                 "range of 1 to 1048576")
+        self.max_bandwidth = new["max-bandwidth"]
+        self.downtime_limit = new["downtime-limit"]
+        self.max_iterations = new["x-vgaemu-max-iterations"]
+
+    # -- the job --------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATES
+
+    def start(self, uri: str, *, chunk_hook: Callable[[], None] | None = None) -> "MigrationJob":
+        """QMP migrate: checks, then the job runs in its own thread."""
+        target = parse_uri(uri)
+        with self._lock:
+            if self.active:
+                raise MigrationError("There's a migration process in progress")
+            if self.machine.loop.runstate is RunState.INMIGRATE:
+                raise MigrationError("Guest is waiting for an incoming migration")
+            job = MigrationJob(self, target, chunk_hook=chunk_hook)
+            self._job = job
+            self.error = None
+            self.done.clear()
+            self._set_status("setup")
+        job.thread.start()
+        return job
+
+    def migrate(self, uri: str, timeout: float | None = None) -> dict:
+        """Start and wait: the Python API's blocking ``migrate`` (save to ``file:`` etc.);
+        raises MigrationError when it fails."""
+        self.start(uri)
+        self.done.wait(timeout)
+        if self.status != "completed":
+            raise MigrationError(f"migration to {uri} {self.status}: {self.error or 'timed out'}")
+        return self.info()
+
+    def cancel(self) -> None:
+        job = self._job
+        if job is not None and self.active:
+            self._set_status("cancelling")
+            job.cancel()
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self.machine.loop.emit_event("MIGRATION", {"status": status})
+
+    def info(self) -> dict:
+        """query-migrate's MigrationInfo."""
+        out: dict[str, Any] = {"status": self.status}
+        job = self._job
+        if job is None or self.status == "none":
+            return out
+        out.update(job.info())
+        if self.error and self.status == "failed":
+            out["error-desc"] = self.error
+        return out
+
+
+class MigrationJob:
+    def __init__(self, state: MigrationState, uri, *, chunk_hook=None) -> None:
+        self.state = state
+        self.machine = state.machine
+        self.uri = uri
+        self.chunk_hook = chunk_hook
+        self.thread = threading.Thread(target=self._run, name="migration", daemon=True)
+        self.channel = None
+        self.saver: RAMSaver | None = None
+        self.start_ms = _now_ms()
+        self.end_ms: int | None = None
+        self.setup_ms = 0
+        self.transferred = 0
+        self.precopy_bytes = 0
+        self.downtime_bytes = 0
+        self.downtime_ms: int | None = None
+        self.expected_downtime_ms = state.downtime_limit
+        self.dirty_pages_rate = 0
+        self.mbps = 0.0
+        self.bandwidth = 0.0  # bytes/s measured over the last pass
+        self.iterations = 0
+        self._cancel = False
+        self._window_t = time.monotonic()
+        self._window_bytes = 0
+        self._throttle = True
+        self._stopped_guest = False
+        self._was_running = False
+
+    # -- sending ------------------------------------------------------------------------
+    def _send(self, bufs: list) -> None:
+        ch = self.channel
+        for b in bufs:
+            ch.write(b)
+            n = len(b) if not isinstance(b, memoryview) else b.nbytes
+            self.transferred += n
+            self._window_bytes += n
+        limit = self.state.max_bandwidth
+        if self._throttle and limit > 0:
+            now = time.monotonic()
+            ahead = self._window_bytes / limit - (now - self._window_t)
+            if ahead > 0:
+                time.sleep(ahead)
+                now = time.monotonic()
+            if now - self._window_t >= RATE_WINDOW_S:
+                self._window_t, self._window_bytes = now, 0
+
+    def cancel(self) -> None:
+        self._cancel = True
+        if self.saver is not None:
+            self.saver.cancelled = True
+        if self.channel is not None:
+            self.channel.abort()
+
+    def _check_cancel(self) -> None:
+        if self._cancel:
+            raise MigrationCancelled("migration cancelled")
+
+    # -- the thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        state, machine, loop = self.state, self.machine, self.machine.loop
+        try:
+            self.channel = connect(self.uri)
+            self._check_cancel()
+            saver = self.saver = RAMSaver(machine.ram_list, self._send, self.chunk_hook)
+            machine.post(saver.setup).result()
+            self._send(saver.header())
+            self.setup_ms = _now_ms() - self.start_ms
+            self._check_cancel()
+            state._set_status("active")
+            last_sync = time.monotonic()
+            while True:
+                t0 = time.monotonic()
+                sent = saver.send_pending()
+                self._send([stream.pass_record(self.iterations)])
+                dt = max(time.monotonic() - t0, 1e-6)
+                self.precopy_bytes += sent
+                self.iterations += 1
+                if sent:
+                    self.bandwidth = sent / dt
+                    self.mbps = self.bandwidth * 8 / 1e6
+                self._check_cancel()
+                found = saver.sync()
+                now = time.monotonic()
+                self.dirty_pages_rate = int(found / max(now - last_sync, 1e-6))
+                last_sync = now
+                loop.emit_event("MIGRATION_PASS", {"pass": saver.sync_count})
+                remaining = saver.remaining_pages * TARGET_PAGE_SIZE
+                bandwidth = self.bandwidth or float(state.max_bandwidth or 1 << 30)
+                self.expected_downtime_ms = int(remaining / bandwidth * 1000)
+                if (self.expected_downtime_ms <= state.downtime_limit
+                        or self.iterations >= state.max_iterations):
+                    break
+            self._complete(saver)
+            self.end_ms = _now_ms()
+            state._set_status("completed")
+        except BaseException as exc:  # noqa: BLE001 - every failure leaves the source running
+            self.end_ms = _now_ms()
+            cancelled = self._cancel or isinstance(exc, MigrationCancelled)
+            state.error = None if cancelled else str(exc) or type(exc).__name__
+            if self.saver is not None:
+                try:
+                    machine.post(self.saver.stop_logging).result(10)
+                except Exception:
+                    pass
+            if self._stopped_guest:
+                machine.post(lambda: self._resume_source()).result(10)
+            if self.channel is not None:
+                self.channel.abort()
+                try:
+                    self.channel.close()
+                except MigrationError:
+                    pass
+            state._set_status("cancelled" if cancelled else "failed")
+        finally:
+            state.done.set()
+
+    def _resume_source(self) -> None:
+        if self._was_running:
+            self.machine.loop.vm_start()
+        else:
+            self.machine.loop.set_runstate(RunState.PAUSED)
+
+    def _stop_guest(self) -> None:
+        loop = self.machine.loop
+        self._was_running = loop.running
+        loop.vm_stop(RunState.FINISH_MIGRATE)
+        self._stopped_guest = True
+
+    def _complete(self, saver: RAMSaver) -> None:
+        """migration_completion: stop the guest between two steps, send the rest and the
+        device state under the BQL, end the stream."""
+        machine = self.machine
+        machine.post(self._stop_guest).result()
+        t_stop = time.monotonic()
+        self._throttle = False
+        before = self.transferred
+        with machine.bql:
+            self.state._set_status("device")
+            saver.sync()
+            saver.send_pending()
+            for name, version, blob in machine.vmstate.save_all():
+                self._send([stream.device_record(name, version, blob)])
+            self._send([stream.end_record(saver.normal_pages + saver.zero_pages)])
+            self.channel.close()
+            self.downtime_ms = int((time.monotonic() - t_stop) * 1000)
+            self.downtime_bytes = self.transferred - before
+            saver.stop_logging()
+            machine.loop.set_runstate(RunState.POSTMIGRATE)
+
+    def info(self) -> dict:
+        saver = self.saver
+        end = self.end_ms if self.end_ms is not None else _now_ms()
+        out: dict[str, Any] = {"total-time": end - self.start_ms,
+                               "setup-time": self.setup_ms}
+        if self.state.status == "completed":
+            out["downtime"] = self.downtime_ms
+        else:
+            out["expected-downtime"] = self.expected_downtime_ms
+        if saver is not None:
+            elapsed = max(end - self.start_ms, 1) / 1000
+            out["ram"] = {
+                "transferred": self.transferred,
+                "remaining": saver.remaining_pages * TARGET_PAGE_SIZE,
+                "total": saver.total_bytes,
+                "duplicate": saver.zero_pages,
+                "normal": saver.normal_pages,
+                "normal-bytes": saver.normal_pages * TARGET_PAGE_SIZE,
+                "dirty-pages-rate": self.dirty_pages_rate,
+                "mbps": round(self.mbps, 3),
+                "dirty-sync-count": saver.sync_count,
+                "page-size": TARGET_PAGE_SIZE,
+                "pages-per-second": int((saver.normal_pages + saver.zero_pages) / elapsed),
+                "precopy-bytes": self.precopy_bytes,
+                "downtime-bytes": self.downtime_bytes,
+            }
+        return out

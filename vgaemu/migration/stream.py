@@ -1,0 +1,206 @@
+"""The migration stream format (version 1). All integers little-endian.
+
+::
+
+    header   b"VGAEMUMS" u32 version
+    BLOCKS   u8 1, u32 n, n x (u16 len, idstr utf-8, u64 used_length)
+    PAGES    u8 2, u16 block index, u32 n, n x u32 page index in the block,
+             n x u8 flags (1 = zero page: no data), then 4096 bytes per non-zero page
+    PASS     u8 3, u32 pass number               (end of one pass over the dirty pages)
+    DEVICE   u8 4, u16 len, name, u32 version, u32 len, state (vmstate.encode_state)
+    END      u8 0xFF, u64 total RAM pages sent   (nothing follows)
+
+BLOCKS comes first; the destination compares it with its own RAMBlocks (idstr and
+used_length, QEMU's ram_load_precopy checks) before it writes a byte of guest memory. Pages
+may come several times (each pass resends what was dirtied); the last copy wins. DEVICE
+sections follow the last PAGES record, END closes the stream.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from guestmem import TARGET_PAGE_SIZE
+
+from vgaemu.migration.errors import MigrationError
+
+MAGIC = b"VGAEMUMS"
+STREAM_VERSION = 1
+
+TAG_BLOCKS = 1
+TAG_PAGES = 2
+TAG_PASS = 3
+TAG_DEVICE = 4
+TAG_END = 0xFF
+
+#: Pages per PAGES record: 4 MiB of data at most, so a cancel or a rate limit acts promptly.
+PAGES_PER_RECORD = 1024
+PAGE_WORDS = TARGET_PAGE_SIZE // 8
+
+_HDR = struct.Struct("<8sI")
+_U8 = struct.Struct("<B")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_PAGES_HDR = struct.Struct("<BHI")
+_DEVICE_TAIL = struct.Struct("<II")
+
+
+def header() -> bytes:
+    return _HDR.pack(MAGIC, STREAM_VERSION)
+
+
+def blocks_record(blocks) -> bytes:
+    out = [_U8.pack(TAG_BLOCKS), _U32.pack(len(blocks))]
+    for b in blocks:
+        name = b.idstr.encode()
+        out += [_U16.pack(len(name)), name, _U64.pack(b.used_length)]
+    return b"".join(out)
+
+
+def pages_record(index: int, host: np.ndarray, pages: np.ndarray) -> tuple[list, int, int]:
+    """The PAGES record of ``pages`` (sorted page indexes) of a block whose memory is
+    ``host``: (buffers to send, data pages, zero pages). Contiguous runs without zero pages
+    are sent straight from guest memory, without a copy."""
+    n = int(pages.size)
+    first, last = int(pages[0]), int(pages[-1])
+    contiguous = last - first + 1 == n
+    if contiguous:
+        data = host[first * TARGET_PAGE_SIZE:(last + 1) * TARGET_PAGE_SIZE].reshape(n, TARGET_PAGE_SIZE)
+    else:
+        data = host.reshape(-1, TARGET_PAGE_SIZE)[pages]
+    zero = ~data.view(np.uint64).any(axis=1)
+    nzero = int(zero.sum())
+    head = _PAGES_HDR.pack(TAG_PAGES, index, n) + pages.astype("<u4").tobytes() + \
+        zero.astype(np.uint8).tobytes()
+    if nzero == 0:
+        payload = memoryview(np.ascontiguousarray(data)).cast("B")
+    elif nzero == n:
+        return [head], 0, n
+    else:
+        payload = memoryview(np.ascontiguousarray(data[~zero])).cast("B")
+    return [head, payload], n - nzero, nzero
+
+
+def pass_record(number: int) -> bytes:
+    return _U8.pack(TAG_PASS) + _U32.pack(number)
+
+
+def device_record(name: str, version: int, blob: bytes) -> bytes:
+    nm = name.encode()
+    return _U8.pack(TAG_DEVICE) + _U16.pack(len(nm)) + nm + _DEVICE_TAIL.pack(version, len(blob)) + blob
+
+
+def end_record(pages_sent: int) -> bytes:
+    return _U8.pack(TAG_END) + _U64.pack(pages_sent)
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+#: A device section larger than this is refused (a corrupt length must not allocate GiBs).
+MAX_DEVICE_STATE = 64 << 20
+
+
+class StreamReader:
+    """Reads records off a Channel, checking each length against what this machine holds."""
+
+    def __init__(self, channel) -> None:
+        self.ch = channel
+        self.bytes_read = 0
+
+    def _read(self, n: int) -> bytes:
+        data = self.ch.read_exact(n)
+        self.bytes_read += n
+        return data
+
+    def read_header(self) -> None:
+        raw = self._read(_HDR.size)
+        magic, version = _HDR.unpack(raw)
+        if magic != MAGIC:
+            raise MigrationError("not a vgaemu migration stream (bad magic "
+                                 f"{magic!r}, expected {MAGIC!r})")
+        if version != STREAM_VERSION:
+            raise MigrationError(f"migration stream version {version} is not supported "
+                                 f"(this vgaemu reads version {STREAM_VERSION})")
+
+    def tag(self) -> int:
+        return self._read(1)[0]
+
+    def u16(self) -> int:
+        return _U16.unpack(self._read(2))[0]
+
+    def u32(self) -> int:
+        return _U32.unpack(self._read(4))[0]
+
+    def u64(self) -> int:
+        return _U64.unpack(self._read(8))[0]
+
+    def read_blocks(self) -> list[tuple[str, int]]:
+        n = self.u32()
+        if n > 4096:
+            raise MigrationError(f"migration stream lists {n} RAM blocks: corrupt")
+        out = []
+        for _ in range(n):
+            ln = self.u16()
+            try:
+                name = self._read(ln).decode()
+            except UnicodeDecodeError:
+                raise MigrationError("migration stream: a RAM block name is not UTF-8") from None
+            out.append((name, self.u64()))
+        return out
+
+    def read_pages_into(self, blocks: list, scratch: dict) -> tuple[int, int]:
+        """One PAGES record into the destination's RAM. Returns (data pages, zero pages)."""
+        index = self.u16()
+        n = self.u32()
+        if index >= len(blocks):
+            raise MigrationError(f"migration stream: page record for RAM block #{index}, "
+                                 f"but the stream announced {len(blocks)} blocks")
+        block = blocks[index]
+        npages = block.used_length // TARGET_PAGE_SIZE
+        if not 0 < n <= PAGES_PER_RECORD:
+            raise MigrationError(f"migration stream: page record with {n} pages: corrupt")
+        pages = np.frombuffer(self._read(4 * n), dtype="<u4").astype(np.int64)
+        zero = np.frombuffer(self._read(n), dtype=np.uint8)
+        if int(pages.max()) >= npages:
+            raise MigrationError(f"migration stream: page {int(pages.max())} is beyond RAM block "
+                                 f"{block.idstr!r} ({npages} pages)")
+        if n > 1 and not (np.diff(pages) > 0).all():
+            raise MigrationError("migration stream: page indexes out of order: corrupt")
+        if (zero > 1).any():
+            raise MigrationError("migration stream: bad page flags: corrupt")
+        host = block.host
+        zmask = zero.astype(bool)
+        data_pages = pages[~zmask]
+        k = int(data_pages.size)
+        if k:
+            first, last = int(data_pages[0]), int(data_pages[-1])
+            if last - first + 1 == k:  # one run: straight into guest memory
+                view = host[first * TARGET_PAGE_SIZE:(last + 1) * TARGET_PAGE_SIZE]
+                self.ch.readinto_exact(memoryview(view))
+                self.bytes_read += k * TARGET_PAGE_SIZE
+            else:
+                buf = scratch.get("buf")
+                if buf is None or buf.size < k * TARGET_PAGE_SIZE:
+                    buf = scratch["buf"] = np.empty(PAGES_PER_RECORD * TARGET_PAGE_SIZE, np.uint8)
+                view = buf[:k * TARGET_PAGE_SIZE]
+                self.ch.readinto_exact(memoryview(view))
+                self.bytes_read += k * TARGET_PAGE_SIZE
+                host.reshape(-1, TARGET_PAGE_SIZE)[data_pages] = view.reshape(k, TARGET_PAGE_SIZE)
+        if k < n:
+            host.reshape(-1, TARGET_PAGE_SIZE)[pages[zmask]] = 0
+        return k, n - k
+
+    def read_device(self) -> tuple[str, int, bytes]:
+        ln = self.u16()
+        try:
+            name = self._read(ln).decode()
+        except UnicodeDecodeError:
+            raise MigrationError("migration stream: a device section name is not UTF-8") from None
+        version, size = _DEVICE_TAIL.unpack(self._read(_DEVICE_TAIL.size))
+        if size > MAX_DEVICE_STATE:
+            raise MigrationError(f"migration stream: device section {name!r} claims {size} "
+                                 "bytes: corrupt")
+        return name, version, self._read(size)
