@@ -81,13 +81,17 @@ def run_frames(pc: PC, sink, max_frames: int | None) -> tuple[int, str]:
     from .keyboard import keys_from_window
 
     platform = pc.platform
+    machine = pc.machine
     n = 0
-    while max_frames is None or n < max_frames:
-        for codes in keys_from_window(sink.keys()):
-            pc.keyboard.send(codes)
-        info = platform.frame()
-        sink.frame(pc.machine, info)
-        n += 1
-        if platform.stopped:
-            return n, platform.stopped
+    with machine.driving():   # the BQL for the run; posted work runs between frames
+        while max_frames is None or n < max_frames:
+            if not machine.run_pending():
+                return n, "quit requested"
+            for codes in keys_from_window(sink.keys()):
+                pc.keyboard.send(codes)
+            info = platform.frame()
+            sink.frame(machine, info)
+            n += 1
+            if platform.stopped:
+                return n, platform.stopped
     return n, f"{n} frame(s) run"

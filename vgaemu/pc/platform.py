@@ -106,4 +106,6 @@ class PCPlatform:
         self.next_frame_ns += FRAME_NS
         self.frame_index += 1
         self.machine.cpu.counters.end_frame()
-        return FrameInfo(self.frame_index, self.machine.vga.update_display())
+        stats = self.machine.vga.update_display()
+        self.machine.last_update = stats
+        return FrameInfo(self.frame_index, stats)

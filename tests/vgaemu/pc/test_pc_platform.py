@@ -166,3 +166,33 @@ def test_bad_options():
     PCPlatform(m, output=io.BytesIO())
     with pytest.raises(ConfigError, match="already"):
         PCPlatform(m)
+
+
+def test_run_frames_runs_posted_work_between_frames(tmp_path):
+    """The main-loop contract (vgaemu.mainloop): work another thread posts runs between
+    frames, under the BQL, and a quit request ends the run."""
+    import threading
+
+    from vgaemu.frontends.headless import HeadlessSink
+    from vgaemu.pc.boot import PC, run_frames
+    from vgaemu.pc.disk import DiskImage
+
+    img = tmp_path / "loop.img"
+    img.write_bytes(nasm("l: jmp l\ntimes 510-($-$$) db 0\ndw 0xaa55\n"))
+    pc = PC(Machine(), floppies=[DiskImage(img, "floppy")], output=io.BytesIO())
+    pc.boot()
+    seen = []
+
+    def poster():
+        fut = pc.machine.post(lambda: seen.append(pc.platform.frame_index))
+        fut.result(timeout=60)
+
+        def quit_():
+            pc.machine.loop.quit_requested = True
+        pc.machine.post(quit_).result(timeout=60)
+
+    t = threading.Thread(target=poster)
+    t.start()
+    n, why = run_frames(pc, HeadlessSink(), 10_000)
+    t.join(timeout=60)
+    assert why == "quit requested" and seen and n < 10_000
