@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test stress bench wheel-check qemu-goldens gallery clean
+.PHONY: demo test stress bench wheel-check qemu-goldens gallery clean roms
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_planar.py
 	$(BIN)/python benchmarks/bench_cpu.py
 	$(BIN)/python benchmarks/bench_bios_chars.py
+	$(BIN)/python benchmarks/bench_pc.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
@@ -58,3 +59,9 @@ gallery: $(STAMP)
 	  --golden-dir tests/golden/qemu --side-by-side --out build/side
 	$(BIN)/vgaemu compare tests/traces/text_blink.json --golden-dir tests/golden/qemu --side-by-side --out build/side || true
 	cp build/side/*.side.png docs/gallery/
+
+# The programs in vgaemu/roms/programs/ (NASM sources; the built images are committed).
+PROGRAMS := $(patsubst %.asm,%.img,$(wildcard vgaemu/roms/programs/*.asm))
+roms: $(PROGRAMS)
+vgaemu/roms/programs/%.img: vgaemu/roms/programs/%.asm
+	nasm -f bin -o $@ $<

@@ -65,6 +65,34 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
                         "translation blocks (for comparison and debugging)")
 
 
+def _pc_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-fda", action="append", default=[], metavar="IMG", help="floppy drive A: image")
+    p.add_argument("-fdb", action="append", default=[], metavar="IMG", help="floppy drive B: image")
+    p.add_argument("-hda", action="append", default=[], metavar="IMG", help="first IDE hard disk image")
+    p.add_argument("-hdb", action="append", default=[], metavar="IMG", help="second IDE hard disk image")
+    p.add_argument("-drive", action="append", default=[], metavar="file=IMG,format=raw,if=floppy|ide",
+                   help="a drive as QEMU's -drive (repeatable)")
+    p.add_argument("--snapshot", "-snapshot", action="store_true",
+                   help="keep disk writes in memory instead of writing them to the image files")
+    p.add_argument("--keys", action="append", default=[], metavar="SPEC",
+                   help="scripted key input: TIME:KEY[:HOLD] (0.5s:space, 1s:shift+left:200ms) or "
+                        "TIME:text:STRING (\\n = Enter); repeatable; @FILE reads one SPEC a line")
+    p.add_argument("--serial", metavar="FILE", help="write debug console (0xE9) and COM1 output here "
+                                                     "instead of stderr")
+    p.add_argument("--ips", type=_positive_int, default=None, metavar="N",
+                   help="guest instructions per virtual second (default 10000000)")
+    p.add_argument("--headless", action="store_true", help="no window: run and write screenshots")
+    p.add_argument("--frames", type=_positive_int, metavar="N",
+                   help=f"stop after N frames (headless default: {HEADLESS_DEFAULT_FRAMES})")
+    p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
+    p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
+                   help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
+    p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
+    p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
+                   help="window frame rate (default 60; 0 = unpaced)")
+    _machine_options(p)
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text, 0)
@@ -146,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", action="store_true", help="start with the redrawn-lines overlay on (key D)")
     p.add_argument("--record", metavar="TRACE.json", help="record what the guest did as a replayable trace")
     _recording_options(p)
+    g = p.add_argument_group("DOS .COM programs (SCRIPT ending in .com)")
+    g.add_argument("--args", default="", metavar="TAIL", help="the program's command tail")
+    g.add_argument("--keys", action="append", default=[], metavar="SPEC",
+                   help="scripted key input, as 'vgaemu boot --keys'")
+    g.add_argument("--serial", metavar="FILE", help="debug console / COM1 output file (default stderr)")
+    g.add_argument("--ips", type=_positive_int, default=None, metavar="N",
+                   help="guest instructions per virtual second (default 10000000)")
     _machine_options(p)
     _monitor_options(p, migration=True)
 
@@ -153,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
              "List the demo guests that ship with vgaemu (package data), with what each shows.",
              "  vgaemu demos\n  vgaemu run $(vgaemu demos --names | head -1)")
     p.add_argument("--names", action="store_true", help="print only the names, one per line")
+
+    p = sub.add_parser("boot", help="boot a disk image on the PC platform (window or --headless)",
+                       allow_abbrev=False,
+                       description="Boot a raw disk image as QEMU + SeaBIOS would: IMAGE is the "
+                                   "first hard disk (QEMU's default); -fda/-hda/-drive as QEMU spells them.")
+    p.add_argument("image", nargs="?", metavar="IMAGE", help="raw disk image (the first IDE hard disk)")
+    _pc_options(p)
 
     p = _sub(sub, "replay", "replay a guest trace (the oracle's format)",
              "Replay a trace of port writes, memory stores and INT 10h/15h calls on a freshly "
@@ -517,6 +559,11 @@ def cmd_run(args) -> int:
         return cmd_demos(args)
     if args.script is None:
         raise CLIError("give a guest SCRIPT (a file or a demo name; 'vgaemu demos' lists them)")
+    if args.script.lower().endswith(".com"):
+        return cmd_run_com(args)
+    if args.keys or args.serial or args.ips or args.args:
+        raise CLIError("--keys, --serial, --ips and --args are for DOS .COM programs")
+
     script = resolve_script(args.script)
     every = None
     if args.screenshot_every:
@@ -730,8 +777,143 @@ def cmd_demo(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "demos": cmd_demos, "replay": cmd_replay, "compare": cmd_compare,
-            "profile": cmd_profile, "info": cmd_info, "demo": cmd_demo}
+def _parse_drive(text: str) -> tuple[str, str]:
+    """QEMU's -drive file=IMG,format=raw,if=floppy|ide -> (file, interface)."""
+    opts = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise CLIError(f"-drive {text!r}: {part!r} is not KEY=VALUE")
+        opts[key] = value
+    unknown = set(opts) - {"file", "format", "if", "index", "media"}
+    if unknown:
+        raise CLIError(f"-drive {text!r}: unsupported option(s) {', '.join(sorted(unknown))}")
+    if "file" not in opts:
+        raise CLIError(f"-drive {text!r}: file= is required")
+    if opts.get("format", "raw") != "raw":
+        raise CLIError(f"-drive {text!r}: only format=raw images are supported")
+    interface = opts.get("if", "ide")
+    if interface not in ("floppy", "ide"):
+        raise CLIError(f"-drive {text!r}: if={interface} is not supported (floppy or ide)")
+    return opts["file"], interface
+
+
+def _key_specs(args) -> list[str]:
+    specs = []
+    for spec in args.keys:
+        if spec.startswith("@"):
+            try:
+                lines = Path(spec[1:]).read_text().splitlines()
+            except OSError as e:
+                raise CLIError(f"--keys {spec}: {e.strerror or e}") from None
+            specs += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        else:
+            specs.append(spec)
+    return specs
+
+
+def _make_pc(args, *, floppies=(), hard_disks=()):
+    from vgaemu.pc.boot import PC
+    from vgaemu.pc.disk import DiskImage
+    from vgaemu.pc.platform import DEFAULT_IPS
+
+    fl = [DiskImage(f, "floppy", snapshot=args.snapshot) for f in floppies]
+    hd = [DiskImage(f, "hd", snapshot=args.snapshot) for f in hard_disks]
+    output = None
+    if args.serial:
+        check_output_file(args.serial, "--serial")
+        output = open(args.serial, "wb")
+    machine = make_machine(args)
+    return PC(machine, floppies=fl, hard_disks=hd, ips=args.ips or DEFAULT_IPS,
+              output=output, keys=_key_specs(args))
+
+
+def _run_pc(args, pc, title: str) -> int:
+    """Run a booted PC in the window or headless, as ``run`` does for scripts."""
+    from vgaemu.pc.boot import run_frames
+
+    every = None
+    if args.screenshot_every:
+        k, shot_dir = args.screenshot_every
+        try:
+            every = _positive_int(k)
+        except argparse.ArgumentTypeError as e:
+            raise CLIError(f"--screenshot-every K: {e}") from None
+        check_output_dir(shot_dir, "--screenshot-every directory")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
+    frames = args.frames
+    try:
+        if args.headless:
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+            from vgaemu.frontends.headless import HeadlessSink
+
+            if frames is None:
+                frames = HEADLESS_DEFAULT_FRAMES
+            sink = HeadlessSink(screenshot_every=every,
+                                screenshot_dir=args.screenshot_every[1] if every else None)
+            n, why = run_frames(pc, sink, frames)
+            _say(f"{title}: {n} frame(s), {why}; {pc.platform.instructions} instructions, "
+                 f"{pc.machine.clock.now_ns / 1e9:.3f} s of virtual time")
+            if args.screenshot:
+                path = sink.write_screenshot(args.screenshot)
+                _say(f"screenshot written to {Path(path).resolve()}")
+        else:
+            from vgaemu.frontends.window import WindowSink
+
+            if every:
+                raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
+            if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                    or os.environ.get("SDL_VIDEODRIVER")):
+                raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
+            sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
+                              title=f"vgaemu - {title}")
+            try:
+                from vgaemu.guest import GuestExit
+                try:
+                    n, why = run_frames(pc, sink, frames)
+                except GuestExit:
+                    why = "window closed"
+                if args.screenshot:
+                    sink.screenshot(args.screenshot)
+                if frames is None and not sink.quit_requested and sink.frames:
+                    sink.hold()
+            finally:
+                sink.close()
+    finally:
+        pc.platform.output.flush()
+    return 0
+
+
+def cmd_run_com(args) -> int:
+    if args.record:
+        raise CLIError("--record works with guest scripts, not .COM programs")
+    args.snapshot = True
+    pc = _make_pc(args)
+    dos = pc.run_com(args.script, args.args)
+    status = _run_pc(args, pc, Path(args.script).name)
+    if dos.exit_code is not None and args.headless:
+        _say(f"{Path(args.script).name}: exit code {dos.exit_code}")
+    return status
+
+
+def cmd_boot(args) -> int:
+    floppies = list(args.fda) + list(args.fdb)
+    hard_disks = ([args.image] if args.image else []) + list(args.hda) + list(args.hdb)
+    for d in args.drive:
+        f, interface = _parse_drive(d)
+        (floppies if interface == "floppy" else hard_disks).append(f)
+    if not floppies and not hard_disks:
+        raise CLIError("nothing to boot: give IMAGE, -fda, -hda or -drive file=...")
+    if len(floppies) > 2 or len(hard_disks) > 4:
+        raise CLIError("at most 2 floppy drives and 4 IDE hard disks")
+    pc = _make_pc(args, floppies=floppies, hard_disks=hard_disks)
+    pc.boot()
+    return _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+
+
+COMMANDS = {"run": cmd_run, "boot": cmd_boot, "demos": cmd_demos, "replay": cmd_replay,
+            "compare": cmd_compare, "profile": cmd_profile, "info": cmd_info, "demo": cmd_demo}
 
 
 def _qom_help(args) -> str | None:

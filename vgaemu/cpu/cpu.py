@@ -63,6 +63,10 @@ class X86CPU:
         self._done = 0   # instructions run() has executed so far (for RDTSC)
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
+        #: the interrupt controller, when a platform attaches one (QEMU's
+        #: cpu_get_pic_interrupt): ``int_output`` is the INTR pin, ``acknowledge()`` the
+        #: INTA cycle giving the vector.  Checked between translation blocks.
+        self.pic = None
         self._a20_mask = 0xFFFFFFFF
         self.reset()
 
@@ -457,14 +461,19 @@ class X86CPU:
         tb_exec = 0
         seg_base = self.seg_base
         pending = self.pending_irqs
+        pic = self.pic
         try:
             while done < budget:
                 self._done = done
                 if until is not None and until(self):
                     break
-                if pending and self.eflags_rest & IF:
-                    self.halted = False
-                    self.interrupt(pending.pop(0))
+                if self.eflags_rest & IF:
+                    if pending:
+                        self.halted = False
+                        self.interrupt(pending.pop(0))
+                    elif pic is not None and pic.int_output:
+                        self.halted = False
+                        self.interrupt(pic.acknowledge())
                 if self.halted:
                     break
                 left = budget - done

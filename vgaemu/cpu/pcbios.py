@@ -26,12 +26,20 @@ BIOS_SEG = BIOS_ADDR >> 4
 #: SeaBIOS's default interrupt handler (entry_iret_official) is at F000:FF53.
 IRET_OFFSET = 0xFF53
 STUB_BASE = 0x1000
-#: The vectors with a Python service behind them.
+#: The vectors with a Python service behind them on every machine.
 SERVICES = (0x10,)
+#: Where :meth:`PCBios.register` puts stubs longer than four bytes.
+LONG_STUB_BASE = 0x2000
+LONG_STUB_END = 0x8000
 
 
 def stub_offset(vector: int) -> int:
     return STUB_BASE + 4 * vector
+
+
+def stub_code(vector: int, before: bytes = b"", after: bytes = b"") -> bytes:
+    """A stub's guest code: ``before``, the trap to service ``vector``, ``after``, IRET."""
+    return bytes(before) + bytes((0x0F, 0xFF, vector)) + bytes(after) + b"\xCF"
 
 
 class PCBios:
@@ -39,6 +47,9 @@ class PCBios:
 
     def __init__(self, machine, *, priority: int = 1):
         self.machine = machine
+        #: vector -> (offset of its stub in the ROM, the Python service)
+        self.vectors = {v: (stub_offset(v), None) for v in SERVICES}
+        self._long_stub_next = LONG_STUB_BASE
         self.region = MemoryRegion.rom("pc.bios", BIOS_SIZE, ram_list=machine.ram_list)
         machine.system_memory.add_subregion(BIOS_ADDR, self.region, priority=priority)
         image = bytearray(BIOS_SIZE)
@@ -53,17 +64,47 @@ class PCBios:
         (what SeaBIOS's ivt_init leaves for a boot sector), keeping vectors the VGA BIOS
         set (1Fh/43h fonts)."""
         ivt = bytearray(struct.pack("<HH", IRET_OFFSET, BIOS_SEG) * 256)
-        for v in SERVICES:
-            struct.pack_into("<HH", ivt, 4 * v, stub_offset(v), BIOS_SEG)
+        for v, (off, _) in self.vectors.items():
+            struct.pack_into("<HH", ivt, 4 * v, off, BIOS_SEG)
         keep = self.machine.read(0, 0x400)
         for v in (0x1F, 0x43):
             if keep[4 * v:4 * v + 4] != b"\0\0\0\0":
                 ivt[4 * v:4 * v + 4] = keep[4 * v:4 * v + 4]
         self.machine.write(0, bytes(ivt))
 
+    def register(self, vector: int, handler, code: bytes | None = None) -> int:
+        """Put a Python service behind ``vector`` (a platform's INT 13h, 16h...):
+        ``handler(cpu)`` runs when the stub's trap executes, with SS:SP at the IRET frame.
+        ``code`` is the stub's guest code (``stub_code()`` builds it) when it must do more
+        than trap and IRET -- chain INT 1Ch, send an EOI, enable interrupts to wait.
+        Points the IVT entry at the stub; returns the stub's offset in the ROM."""
+        from .cpu import CPUError
+        if isinstance(vector, bool) or not isinstance(vector, int) or not 0 <= vector <= 0xFF:
+            raise CPUError(f"BIOS vector {vector!r}: expected 0..0xFF")
+        if code is None:
+            off = stub_offset(vector)
+            code = bytes((0x0F, 0xFF, vector, 0xCF))
+        else:
+            off = self._long_stub_next
+            if off + len(code) > LONG_STUB_END:
+                raise CPUError("the BIOS ROM's stub area is full")
+            self._long_stub_next += (len(code) + 15) & ~15
+        self.machine.address_space_memory.write_rom(BIOS_ADDR + off, bytes(code))
+        self.vectors[vector] = (off, handler)
+        self.machine.write(4 * vector, struct.pack("<HH", off, BIOS_SEG))
+        return off
+
+    def write_rom_bytes(self, offset: int, data: bytes) -> None:
+        """Firmware data in the ROM (a table a service points the guest at)."""
+        self.machine.address_space_memory.write_rom(BIOS_ADDR + offset, bytes(data))
+
     def service(self, cpu, vector: int) -> None:
         """Run BIOS service ``vector`` for the guest: registers in and out, and the returned
         FLAGS become the caller's through the IRET frame (SeaBIOS's ``struct bregs``)."""
+        entry = self.vectors.get(vector)
+        if entry is not None and entry[1] is not None:
+            entry[1](cpu)
+            return
         if vector != 0x10:
             from .cpu import CPUError
             raise CPUError(f"no BIOS service for INT {vector:02X}h")

@@ -1,0 +1,51 @@
+"""The programs in vgaemu/roms/programs/, booted as floppies until they halt with
+interrupts off: their final picture must equal the golden PNG (checked by eye when
+created), and the committed images must be what their NASM sources build."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vgaemu.frontends.headless import HeadlessSink
+from vgaemu.machine import Machine
+from vgaemu.pc.boot import PC, run_frames
+from vgaemu.pc.disk import DiskImage
+
+PROGRAMS = Path(__file__).resolve().parents[3] / "vgaemu" / "roms" / "programs"
+#: (program, frames it needs at most, virtual time it must stop at, roughly)
+CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60)]
+
+
+def boot(name: str, tmp_path) -> tuple[PC, HeadlessSink, int]:
+    pc = PC(Machine(), floppies=[DiskImage(PROGRAMS / f"{name}.img", "floppy", snapshot=True)],
+            output=io.BytesIO())
+    pc.boot()
+    sink = HeadlessSink()
+    n, why = run_frames(pc, sink, dict((c[0], c[1]) for c in CASES)[name])
+    assert why == "halted with interrupts disabled", f"{name}: {why}"
+    return pc, sink, n
+
+
+@pytest.mark.parametrize("name, frames, stop_s", CASES)
+def test_program_final_screen(name, frames, stop_s, tmp_path, assert_screenshot):
+    pc, sink, n = boot(name, tmp_path)
+    assert_screenshot(np.ascontiguousarray(sink.last_surface), f"pc-{name}")
+    if stop_s is not None:
+        # paced by its own 60 Hz PIT ticks: it stops after 40 of them, whatever it drew
+        assert abs(pc.machine.clock.now_ns / 1e9 - stop_s) < 0.03
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CASES])
+def test_committed_image_matches_source(name, tmp_path):
+    if shutil.which("nasm") is None:
+        pytest.skip("nasm is not installed")
+    out = tmp_path / f"{name}.img"
+    subprocess.run(["nasm", "-f", "bin", "-o", str(out), str(PROGRAMS / f"{name}.asm")], check=True)
+    assert out.read_bytes() == (PROGRAMS / f"{name}.img").read_bytes(), \
+        f"{name}.img is stale: run 'make roms'"

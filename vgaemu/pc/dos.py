@@ -1,0 +1,299 @@
+"""DOS .COM programs: the program image at PSP:0100 as DOS's loader puts it, and the
+INT 20h/21h services a .COM intro or game uses, in Python behind real IVT vectors (so a
+program may hook INT 21h itself).
+
+Loaded as DOS 5 does: a Program Segment Prefix (INT 20h at offset 0, the memory top at 2,
+the command tail at 80h), every segment register = the PSP, SP = FFFEh with a zero word on
+the stack (a near RET reaches the INT 20h), IP = 0100h.
+
+INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Ah, 0Bh, 0Ch, 19h, 25h, 2Ah, 2Ch, 30h, 35h,
+48h, 49h, 4Ah, 4Ch; INT 20h.  Memory blocks (48h/49h/4Ah) are kept by this module, first
+fit between the program's block and the top of base memory; there is no MCB chain in guest
+memory for a program to walk.
+Console output goes through the VGA BIOS teletype (INT 10h AH=0Eh), input through the BIOS
+keyboard buffer.  There is no DOS clock: time is the virtual time since the start (from
+00:00:00), the date is 1980-01-01, as DOS shows without a real-time clock.  Any other
+function stops the run with an error naming it.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from vgaemu.clock import NANOSECONDS_PER_SECOND
+from vgaemu.cpu.pcbios import stub_code
+from vgaemu.cpu.state import IF
+from vgaemu.errors import ConfigError, GuestError
+
+from . import bregs as R
+from .bios import BDA_KBD_HEAD, EBDA_SEG
+
+PSP_SEG = 0x0800
+COM_MAX = 0x10000 - 0x100 - 2   # the program, its PSP and the initial stack word in 64 KiB
+
+FUNCTION_NAMES = {
+    0x00: "terminate program", 0x03: "auxiliary input", 0x04: "auxiliary output",
+    0x05: "printer output", 0x0A: "buffered keyboard input", 0x0D: "disk reset",
+    0x0E: "select disk", 0x0F: "open file (FCB)", 0x1A: "set DTA", 0x2B: "set date",
+    0x2D: "set time", 0x31: "terminate and stay resident", 0x33: "Ctrl-Break check",
+    0x36: "get free disk space", 0x39: "create directory", 0x3C: "create file",
+    0x3D: "open file", 0x3E: "close file", 0x3F: "read file", 0x40: "write file",
+    0x41: "delete file", 0x42: "seek", 0x43: "file attributes", 0x44: "IOCTL",
+    0x47: "get current directory", 0x48: "allocate memory", 0x49: "free memory",
+    0x4A: "resize memory block", 0x4B: "execute program", 0x4E: "find first file",
+    0x4F: "find next file", 0x62: "get PSP address",
+}
+
+
+class DOS:
+    """The DOS services of one run of one .COM program on a :class:`vgaemu.pc.boot.PC`."""
+
+    def __init__(self, pc) -> None:
+        self.pc = pc
+        self.machine = pc.machine
+        self.platform = pc.platform
+        self.exit_code: int | None = None
+        #: allocated memory blocks: segment -> size in paragraphs (the program's own first)
+        self.blocks: dict[int, int] = {PSP_SEG: EBDA_SEG - PSP_SEG}
+        self._line: bytearray | None = None   # 0Ah input typed so far
+        pb = self.machine.pc_bios
+        pb.register(0x20, self.int20)
+        self.int21_stub = pb.register(0x21, self.int21, stub_code(0x21, before=b"\xFB"))
+
+    # ------------------------------------------------------------------ loading
+    def load(self, path, tail: str = "") -> None:
+        path = Path(path)
+        try:
+            image = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"program {str(path)!r}: {e.strerror or e}") from None
+        if not image:
+            raise ConfigError(f"program {str(path)!r} is empty")
+        if len(image) > COM_MAX:
+            raise ConfigError(f"program {str(path)!r} is {len(image)} bytes: a .COM program "
+                              f"holds at most {COM_MAX}")
+        if image[:2] in (b"MZ", b"ZM"):
+            raise ConfigError(f"{str(path)!r} is an .EXE (MZ header): only .COM programs run")
+        tail_bytes = tail.encode("ascii", "replace")
+        if len(tail_bytes) > 126:
+            raise ConfigError("command tail longer than 126 characters")
+        m = self.machine
+        base = PSP_SEG << 4
+        psp = bytearray(0x100)
+        psp[0:2] = b"\xCD\x20"
+        struct.pack_into("<H", psp, 2, EBDA_SEG)
+        for i, v in enumerate((0x22, 0x23, 0x24)):
+            psp[0x0A + 4 * i:0x0E + 4 * i] = m.read(v * 4, 4)
+        psp[0x50:0x53] = b"\xCD\x21\xCB"
+        psp[0x5C:0x68] = b"\0" + b" " * 11
+        psp[0x6C:0x78] = b"\0" + b" " * 11
+        if tail_bytes:
+            tail_bytes = b" " + tail_bytes.lstrip(b" ")
+        psp[0x80] = len(tail_bytes)
+        psp[0x81:0x81 + len(tail_bytes)] = tail_bytes
+        psp[0x81 + len(tail_bytes)] = 0x0D
+        m.write(base, bytes(psp) + image)
+        m.write(base + 0xFFFE, b"\0\0")
+        cpu = m.cpu
+        for name in ("cs", "ds", "es", "ss"):
+            setattr(cpu, name, PSP_SEG)
+        cpu.sp = 0xFFFE
+        cpu.ip = 0x100
+        cpu.ax, cpu.bx, cpu.cx, cpu.dx = 0, 0, 0x00FF, PSP_SEG
+        cpu.si, cpu.di, cpu.bp = 0x100, 0xFFFE, 0x091C
+        cpu.eflags_rest |= IF
+
+    # ------------------------------------------------------------------ services
+    def _terminate(self, cpu, code: int) -> None:
+        self.exit_code = code
+        self.platform.stopped = f"program exited with code {code}"
+        cpu.eflags_rest &= ~IF
+        cpu.halted = True
+
+    def int20(self, cpu) -> None:
+        self._terminate(cpu, 0)
+
+    def _out(self, ch: int) -> None:
+        page = self.machine.read(0x462, 1)[0]
+        self.machine.bios.call(0x0E00 | ch, bx=page << 8 | 0x07)
+
+    def _key(self, cpu, *, wait: bool) -> int | None:
+        """The next character from the BIOS keyboard buffer (extended keys give 0 first,
+        then the scan code, as DOS does), or None (and, with ``wait``, block)."""
+        if self._pending_scan is not None:
+            v, self._pending_scan = self._pending_scan, None
+            return v
+        m = self.machine
+        head, tail = struct.unpack("<HH", m.read(BDA_KBD_HEAD, 4))
+        if head == tail:
+            if wait:
+                R.wait(cpu, self.int21_stub)
+            return None
+        word = struct.unpack("<H", m.read(0x400 + head, 2))[0]
+        start, end = struct.unpack("<HH", m.read(0x480, 4))
+        m.write(BDA_KBD_HEAD, struct.pack("<H", head + 2 if head + 2 < end else start))
+        if word & 0xFF == 0:
+            self._pending_scan = word >> 8
+        return word & 0xFF
+
+    _pending_scan: int | None = None
+
+    def int21(self, cpu) -> None:
+        regs = cpu.regs
+        ah = regs[0] >> 8 & 0xFF
+        al = regs[0] & 0xFF
+        dl = regs[2] & 0xFF
+        m = self.machine
+        if ah == 0x4C:
+            self._terminate(cpu, al)
+        elif ah == 0x02:
+            self._out(dl)
+            R.set_al(cpu, dl)
+        elif ah == 0x09:
+            addr = cpu.seg_base[3] + (regs[2] & 0xFFFF)
+            for _ in range(0x10000):
+                ch = m.read(addr, 1)[0]
+                if ch == 0x24:
+                    break
+                self._out(ch)
+                addr += 1
+            R.set_al(cpu, 0x24)
+        elif ah in (0x01, 0x07, 0x08):
+            ch = self._key(cpu, wait=True)
+            if ch is not None:
+                if ah == 0x01:
+                    self._out(ch)
+                R.set_al(cpu, ch)
+        elif ah == 0x06:
+            if dl == 0xFF:
+                ch = self._key(cpu, wait=False)
+                R.set_frame_flag(cpu, R.ZF, ch is None)
+                R.set_al(cpu, ch or 0)
+            else:
+                self._out(dl)
+                R.set_al(cpu, dl)
+        elif ah == 0x0B:
+            head, tail = struct.unpack("<HH", m.read(BDA_KBD_HEAD, 4))
+            R.set_al(cpu, 0xFF if head != tail or self._pending_scan is not None else 0)
+        elif ah == 0x0C:
+            start = struct.unpack("<H", m.read(0x480, 2))[0]
+            m.write(BDA_KBD_HEAD, struct.pack("<HH", start, start))
+            self._pending_scan = None
+            if al in (0x01, 0x06, 0x07, 0x08):
+                regs[0] = regs[0] & 0xFFFF00FF | al << 8
+                self.int21(cpu)
+            else:
+                R.set_al(cpu, 0)
+        elif ah == 0x0A:
+            self._read_line(cpu)
+        elif ah in (0x48, 0x49, 0x4A):
+            self._memory(cpu, ah)
+        elif ah == 0x19:
+            R.set_al(cpu, 2)   # C:
+        elif ah == 0x25:
+            m.write(al * 4, struct.pack("<HH", regs[2] & 0xFFFF, cpu.seg_sel[3]))
+        elif ah == 0x35:
+            off, seg = struct.unpack("<HH", m.read(al * 4, 4))
+            R.set16(cpu, 3, off)
+            cpu.load_seg(0, seg)
+        elif ah == 0x2A:
+            R.set16(cpu, 1, 1980)
+            R.set16(cpu, 2, 0x0101)
+            R.set_al(cpu, 2)   # 1980-01-01 was a Tuesday
+        elif ah == 0x2C:
+            cs_total = self.platform.clock.now_ns * 100 // NANOSECONDS_PER_SECOND
+            cs_total %= 24 * 3600 * 100
+            secs, centi = divmod(cs_total, 100)
+            mins, sec = divmod(secs, 60)
+            hour, minute = divmod(mins, 60)
+            R.set16(cpu, 1, hour << 8 | minute)
+            R.set16(cpu, 2, sec << 8 | centi)
+        elif ah == 0x30:
+            R.set16(cpu, 0, 0x0005)   # DOS 5.0
+            R.set16(cpu, 3, 0)
+            R.set16(cpu, 1, 0)
+        elif ah == 0x62:
+            R.set16(cpu, 3, PSP_SEG)
+        else:
+            name = FUNCTION_NAMES.get(ah, "unknown function")
+            frame = cpu.seg_base[2] + (regs[4] & 0xFFFF)
+            ip, cs = struct.unpack("<HH", m.read(frame, 4))
+            raise GuestError(f"INT 21h function {ah:02X}h ({name}) is not supported by "
+                             f"vgaemu's DOS (called from {cs:04X}:{(ip - 2) & 0xFFFF:04X})")
+
+    # ------------------------------------------------------------------ 0Ah
+    def _read_line(self, cpu) -> None:
+        """Buffered input at DS:DX (byte 0: room incl. the CR; byte 1: length typed),
+        echoing, with backspace, until Enter."""
+        m = self.machine
+        buf = cpu.seg_base[3] + (cpu.regs[2] & 0xFFFF)
+        room = m.read(buf, 1)[0]
+        if self._line is None:
+            self._line = bytearray()
+        while True:
+            ch = self._key(cpu, wait=True)
+            if ch is None:
+                return   # waiting for a key: the stub runs this call again
+            if ch == 0:
+                self._pending_scan = None   # extended keys are ignored
+            elif ch == 0x0D:
+                line, self._line = bytes(self._line), None
+                m.write(buf + 1, bytes((len(line),)) + line + b"\r")
+                self._out(0x0D)
+                return
+            elif ch == 0x08:
+                if self._line:
+                    self._line.pop()
+                    for c in (0x08, 0x20, 0x08):
+                        self._out(c)
+            elif len(self._line) + 1 < room:
+                self._line.append(ch)
+                self._out(ch)
+
+    # ------------------------------------------------------------------ 48h/49h/4Ah
+    def _memory(self, cpu, ah: int) -> None:
+        want = cpu.regs[3] & 0xFFFF
+        if ah == 0x48:
+            seg = self._fit(want)
+            if seg is None:
+                self._mem_fail(cpu, 0x08, self._largest())
+                return
+            self.blocks[seg] = want
+            R.set16(cpu, 0, seg)
+            R.set_frame_flag(cpu, R.CF, False)
+            return
+        seg = cpu.seg_sel[0]
+        if seg not in self.blocks:
+            self._mem_fail(cpu, 0x09)   # invalid memory block address
+            return
+        if ah == 0x49:
+            if seg == PSP_SEG:
+                self._mem_fail(cpu, 0x09)
+                return
+            del self.blocks[seg]
+        else:
+            limit = min([s for s in self.blocks if s > seg] + [EBDA_SEG]) - seg
+            if want > limit:
+                self._mem_fail(cpu, 0x08, limit)
+                return
+            self.blocks[seg] = want
+        R.set_frame_flag(cpu, R.CF, False)
+
+    def _mem_fail(self, cpu, code: int, largest: int | None = None) -> None:
+        R.set16(cpu, 0, code)
+        if largest is not None:
+            R.set16(cpu, 3, largest)
+        R.set_frame_flag(cpu, R.CF, True)
+
+    def _gaps(self):
+        ends = sorted((s, s + n) for s, n in self.blocks.items())
+        for (_, end), (nxt, _) in zip(ends, ends[1:] + [(EBDA_SEG, EBDA_SEG)]):
+            if nxt > end:
+                yield end, nxt - end
+
+    def _fit(self, paragraphs: int) -> int | None:
+        return next((s for s, n in self._gaps() if n >= paragraphs), None)
+
+    def _largest(self) -> int:
+        return max((n for _, n in self._gaps()), default=0)

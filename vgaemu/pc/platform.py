@@ -1,0 +1,111 @@
+"""The PC platform around a :class:`vgaemu.Machine`'s CPU: the devices a program written
+for a PC talks to, and the machine loop that runs the CPU in virtual time.
+
+Time is QEMU's ``-icount``: every guest instruction advances the virtual clock by a fixed
+``ns_per_insn`` (``--ips``), the CPU runs only up to the next timer deadline (PIT edge,
+frame boundary, scripted key), and a ``HLT`` with interrupts enabled jumps the clock to
+that deadline.  A ``HLT`` with interrupts disabled can never wake up (there is no NMI
+source), so it ends the run.  The same program and inputs give the same frames on every
+run and host.
+"""
+
+from __future__ import annotations
+
+from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
+from vgaemu.cpu.state import IF
+from vgaemu.errors import ConfigError
+
+from .debugcon import ByteSink, DebugCon, SerialTx
+from .pic import PICPair
+from .pit import PIT
+from .timer import TimerList
+
+#: Default guest speed: 10 million instructions per virtual second -- a fast 386 / slow
+#: 486, the machines most boot-sector and DOS programs were written for.
+DEFAULT_IPS = 10_000_000
+
+
+class FrameInfo:
+    """What a front end's ``frame(machine, info)`` gets (as the guest runner's)."""
+
+    __slots__ = ("index", "stats", "update_seconds")
+
+    def __init__(self, index, stats, update_seconds=0.0):
+        self.index = index
+        self.stats = stats
+        self.update_seconds = update_seconds
+
+
+class PCPlatform:
+    """PIC pair, PIT with port 0x61, debug console and COM1 on ``machine``'s I/O space,
+    wired to its CPU.  ``output`` is where 0xE9/COM1 bytes go (a binary or text stream,
+    default stderr)."""
+
+    def __init__(self, machine, *, ips: int = DEFAULT_IPS, output=None) -> None:
+        if isinstance(ips, bool) or not isinstance(ips, int) or not 1 <= ips <= NANOSECONDS_PER_SECOND:
+            raise ConfigError(f"ips {ips!r}: expected instructions per second, 1..1e9")
+        if getattr(machine, "pc", None) is not None:
+            raise ConfigError("this machine already has a PC platform attached")
+        self.machine = machine
+        self.clock = machine.clock
+        self.ips = ips
+        self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
+        self.timers = TimerList(self.clock)
+        self.pic = PICPair(machine)
+        self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
+        self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
+        self.output = ByteSink(output)
+        self.debugcon = DebugCon(self.output, machine)
+        self.serial = SerialTx(self.output, machine)
+        self.cpu = machine.cpu
+        self.cpu.pic = self.pic
+        self.instructions = 0
+        #: why the guest stopped for good (None while it can still run)
+        self.stopped: str | None = None
+        self.frame_index = 0
+        self.next_frame_ns = self.clock.now_ns + FRAME_NS
+        machine.pc = self
+
+    # ------------------------------------------------------------------ running
+    def run_until(self, until_ns: int) -> None:
+        """Run the guest until virtual time ``until_ns`` (firing due timers on the way),
+        or until it stops for good (:attr:`stopped` says why)."""
+        clock = self.clock
+        cpu = self.cpu
+        timers = self.timers
+        nspi = self.ns_per_insn
+        while self.stopped is None:
+            timers.run_due()
+            now = clock.now_ns
+            if now >= until_ns:
+                return
+            deadline = timers.deadline()
+            if deadline is None or deadline > until_ns:
+                deadline = until_ns
+            if cpu.halted and not (cpu.eflags_rest & IF and self.pic.int_output):
+                if not cpu.eflags_rest & IF:
+                    self.stopped = "halted with interrupts disabled"
+                    return
+                clock.now_ns = max(now, deadline)   # HLT: skip to the next event
+                continue
+            budget = max(1, -(-(deadline - now) // nspi))
+            n = cpu.run(max_instructions=budget)
+            self.instructions += n
+            clock.now_ns = now + n * nspi
+
+    def wake(self) -> None:
+        """Something the halted CPU waits for happened without an interrupt (a BIOS wait
+        elapsed): let it run again."""
+        self.cpu.halted = False
+
+    def frame(self):
+        """Run one 60 Hz frame of guest time, then the display (machine.frame's role on a
+        machine with a CPU: the clock is advanced by the guest's instructions)."""
+        self.run_until(self.next_frame_ns)
+        self.clock.now_ns = max(self.clock.now_ns, self.next_frame_ns)
+        self.next_frame_ns += FRAME_NS
+        self.frame_index += 1
+        self.machine.cpu.counters.end_frame()
+        stats = self.machine.vga.update_display()
+        self.machine.last_update = stats
+        return FrameInfo(self.frame_index, stats)
