@@ -189,10 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
              "  vgaemu demos\n  vgaemu run $(vgaemu demos --names | head -1)")
     p.add_argument("--names", action="store_true", help="print only the names, one per line")
 
-    p = sub.add_parser("boot", help="boot a disk image on the PC platform (window or --headless)",
-                       allow_abbrev=False,
-                       description="Boot a raw disk image as QEMU + SeaBIOS would: IMAGE is the "
-                                   "first hard disk (QEMU's default); -fda/-hda/-drive as QEMU spells them.")
+    p = _sub(sub, "boot", "boot a disk image on the PC platform (window or --headless)",
+             "Boot a raw disk image as QEMU + SeaBIOS would: IMAGE is the first hard disk "
+             "(QEMU's default);\n-fda/-hda/-drive as QEMU spells them. The x86 CPU runs the boot "
+             "sector at 0000:7C00 with\nthe PIC, PIT, keyboard, INT 13h disks and the VGA BIOS.",
+             "  vgaemu boot disk.img --scale 2\n"
+             "  vgaemu boot -fda floppy.img --headless --frames 120 --screenshot out.png\n"
+             "  vgaemu boot game.img --headless --keys 0.5s:space --keys 2s:text:hi\\n")
     p.add_argument("image", nargs="?", metavar="IMAGE", help="raw disk image (the first IDE hard disk)")
     _pc_options(p)
 
