@@ -554,6 +554,22 @@ def cmd_demos(args) -> int:
     return 0
 
 
+def _checked_screen_outputs(args) -> int | None:
+    """Check --screenshot-every K DIR and --screenshot before the run (nothing is created on
+    an error); returns K or None."""
+    every = None
+    if args.screenshot_every:
+        k, shot_dir = args.screenshot_every
+        try:
+            every = _positive_int(k)
+        except argparse.ArgumentTypeError as e:
+            raise CLIError(f"--screenshot-every K: {e}") from None
+        check_output_dir(shot_dir, "--screenshot-every directory")
+    if args.screenshot:
+        check_output_file(args.screenshot, "--screenshot")
+    return every
+
+
 def cmd_run(args) -> int:
     from vgaemu.frontends.animation import TeeSink
     from vgaemu.guest import load_script, run_guest
@@ -568,16 +584,7 @@ def cmd_run(args) -> int:
         raise CLIError("--keys, --serial, --ips and --args are for DOS .COM programs")
 
     script = resolve_script(args.script)
-    every = None
-    if args.screenshot_every:
-        k, shot_dir = args.screenshot_every
-        try:
-            every = _positive_int(k)
-        except argparse.ArgumentTypeError as e:
-            raise CLIError(f"--screenshot-every K: {e}") from None
-        check_output_dir(shot_dir, "--screenshot-every directory")
-    if args.screenshot:
-        check_output_file(args.screenshot, "--screenshot")
+    every = _checked_screen_outputs(args)
     if args.record:
         check_output_file(args.record, "--record trace")
     animations = _animation_recorders(args)
@@ -835,16 +842,7 @@ def _run_pc(args, pc, title: str) -> int:
     """Run a booted PC in the window or headless, as ``run`` does for scripts."""
     from vgaemu.pc.boot import run_frames
 
-    every = None
-    if args.screenshot_every:
-        k, shot_dir = args.screenshot_every
-        try:
-            every = _positive_int(k)
-        except argparse.ArgumentTypeError as e:
-            raise CLIError(f"--screenshot-every K: {e}") from None
-        check_output_dir(shot_dir, "--screenshot-every directory")
-    if args.screenshot:
-        check_output_file(args.screenshot, "--screenshot")
+    every = _checked_screen_outputs(args)
     frames = args.frames
     try:
         if args.headless:
