@@ -55,30 +55,41 @@ def _on_stack(top, frame) -> bool:
     return False
 
 
+#: What a walk over another thread's frames may raise: CPython 3.11 can hand out a frame
+#: whose f_back/f_code is momentarily not a frame/code object while that thread is between
+#: calls (seen under sys.setswitchinterval(1e-6) as AttributeError/TypeError).  Such a walk
+#: is retried; a reader is never declared finished on a failed walk.
+_WALK_ERRORS = (AttributeError, TypeError)
+
+
+def _readers(me: int) -> dict:
+    """tid -> the outermost read-side frame of every other thread inside a section."""
+    while True:
+        frames = sys._current_frames()
+        try:
+            out = {}
+            for tid, top in frames.items():
+                if tid != me:
+                    f = _outermost_read_side(top)
+                    if f is not None:
+                        out[tid] = f
+            return out
+        except _WALK_ERRORS:
+            time.sleep(0)
+        finally:
+            del frames
+
+
 def readers_active() -> bool:
     """Does another thread run a read-side section right now?"""
-    me = threading.get_ident()
-    frames = sys._current_frames()
-    try:
-        return any(tid != me and _outermost_read_side(top) is not None
-                   for tid, top in frames.items())
-    finally:
-        del frames
+    return bool(_readers(threading.get_ident()))
 
 
 def synchronize_rcu() -> None:
     """Wait until every read-side section that another thread was running when this was
     called has finished.  Sections that start later are not waited for: they already see
     what was published before the call."""
-    me = threading.get_ident()
-    frames = sys._current_frames()
-    waiting = {}
-    for tid, top in frames.items():
-        if tid != me:
-            f = _outermost_read_side(top)
-            if f is not None:
-                waiting[tid] = f
-    del frames
+    waiting = _readers(threading.get_ident())
     delay = 0.0
     while waiting:
         # Give the readers the interpreter; back off gently if they stay (a long MMIO).
@@ -87,6 +98,10 @@ def synchronize_rcu() -> None:
         frames = sys._current_frames()
         for tid, f in list(waiting.items()):
             top = frames.get(tid)
-            if top is None or not _on_stack(top, f):
+            try:
+                gone = top is None or not _on_stack(top, f)
+            except _WALK_ERRORS:
+                gone = False  # look again next turn
+            if gone:
                 del waiting[tid]
         del frames
