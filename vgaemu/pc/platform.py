@@ -51,6 +51,7 @@ class PCPlatform:
         self.ips = ips
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
+        self.timers.kick = self._kick
         self.pic = PICPair(machine)
         self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
         self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
@@ -59,6 +60,7 @@ class PCPlatform:
         self.serial = SerialTx(self.output, machine)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         self.instructions = 0
         #: why the guest stopped for good (None while it can still run)
         self.stopped: str | None = None
@@ -89,9 +91,17 @@ class PCPlatform:
                 clock.now_ns = max(now, deadline)   # HLT: skip to the next event
                 continue
             budget = max(1, -(-(deadline - now) // nspi))
-            n = cpu.run(max_instructions=budget)
+            timers.slice_end = deadline
+            try:
+                n = cpu.run(max_instructions=budget)
+            finally:
+                timers.slice_end = None
+                cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def _kick(self) -> None:
+        self.cpu.exit_request = True
 
     def wake(self) -> None:
         """Something the halted CPU waits for happened without an interrupt (a BIOS wait
