@@ -7,7 +7,9 @@ surface size (a mode change) is a "switch": the window is resized and redrawn wh
 
 Keys: F12 writes a PNG screenshot, P pauses, D toggles an overlay that tints the scanlines
 redrawn in recent frames (what dirty tracking saved is what stays untinted), Esc or closing
-the window quits cleanly; every other key goes to the guest through ``keys()``.
+the window quits cleanly; every other key goes to the guest: presses through ``keys()``,
+presses and releases (Shift, Ctrl and Alt held with a key included) through
+``key_events()``.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class WindowSink:
         self.guest_ended = False
         self.frames = 0
         self.screenshots: list[Path] = []
-        self._pending_keys: list[int] = []
+        self._pending_keys: list[tuple[int, bool]] = []   # (pygame key, pressed)
+        self._held_keys: set[int] = set()
         self._screen: pygame.Surface | None = None
         self._size: tuple[int, int] | None = None
         self._heat: np.ndarray | None = None
@@ -166,9 +169,15 @@ class WindowSink:
         self._title(force=switched)
 
     def keys(self) -> list[int]:
+        """The keys pressed since the last call (scripted guests' ``guest.keys()``)."""
+        return [k for k, down in self.key_events() if down]
+
+    def key_events(self) -> list[tuple[int, bool]]:
+        """Presses and releases since the last call, modifiers included, so a PC guest
+        sees a key held as long as it is held in the window (make, then break code)."""
         self._handle_events()
-        keys, self._pending_keys = self._pending_keys, []
-        return keys
+        events, self._pending_keys = self._pending_keys, []
+        return events
 
     # -- drawing ---------------------------------------------------------------------------
     def _present(self, rects) -> None:
@@ -260,7 +269,12 @@ class WindowSink:
                     self.redraw()
                     self._title(force=True)
                 else:
-                    self._pending_keys.append(ev.key)
+                    self._held_keys.add(ev.key)
+                    self._pending_keys.append((ev.key, True))
+            elif ev.type == pygame.KEYUP:
+                if ev.key in self._held_keys:   # not the release of Esc, F12, P, D
+                    self._held_keys.discard(ev.key)
+                    self._pending_keys.append((ev.key, False))
             elif ev.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
                 self.redraw()
 

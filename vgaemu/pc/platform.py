@@ -61,6 +61,7 @@ class PCPlatform:
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
         machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
+        machine.i8042.attach(self)   # IRQ 1 and the keyboard's byte timer
         self.instructions = 0
         #: why the guest stopped for good (None while it can still run)
         self.stopped: str | None = None
