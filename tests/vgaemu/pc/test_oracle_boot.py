@@ -107,37 +107,9 @@ def _dump_names(trace: Path) -> list[str]:
     return [op.name for op in load_trace(trace).ops if op.kind == "screendump"]
 
 
-def _vga_on_pci_bus0() -> bool:
-    """Does the platform show a VGA-class function on PCI bus 0 through 0xCF8/0xCFC, as the
-    loader's scan for BAR0 needs?"""
-    from vgaemu.machine import Machine
-    from vgaemu.pc.boot import PC
-
-    m = Machine(memory="32M", vram="16M")
-    PC(m, output=io.BytesIO())
-    for dev in range(32):
-        m.outl(0xCF8, 0x80000008 | dev << 11)
-        if m.inl(0xCFC) >> 16 == 0x0300:
-            return True
-    return False
-
-
-def _uses_lfb(trace: Path) -> bool:
-    from vgaemu.trace import load_trace
-
-    return any(getattr(op, "lfb", False) for op in load_trace(trace).ops)
-
-
 def _params():
-    pci = None
     for p in TRACES:
         marks = [pytest.mark.xfail(reason=XFAIL[p.stem], strict=True)] if p.stem in XFAIL else []
-        if ORACLE is not None and _uses_lfb(p):
-            pci = _vga_on_pci_bus0() if pci is None else pci
-            if not pci:
-                marks.append(pytest.mark.skip(
-                    reason="the trace writes through the LFB at BAR0, and this platform has no "
-                           "VGA in PCI config space (0xCF8/0xCFC) for the loader to find"))
         yield pytest.param(p, id=p.stem, marks=marks)
 
 
@@ -169,3 +141,23 @@ def test_oracle_image_boots_to_qemus_picture(trace: Path, oracle_module, image_d
             failures.append(res.message(label))
     mode = " (qemu_compat)" if trace.stem in QEMU_COMPAT else ""
     assert not failures, f"{status}{mode}:\n  " + "\n  ".join(failures)
+
+
+def test_cli_boot_writes_qemus_pictures(oracle_module, image_dir, tmp_path, capsys):
+    """The command line a user runs gives the same pictures: final and debugcon dumps."""
+    from vgaemu.cli import main
+    from vgaemu.vga.display import read_image
+
+    trace = next(p for p in TRACES if p.stem == "mix_text_graphics_text")
+    image = build_image(oracle_module, trace, image_dir)
+    shot = tmp_path / "out.png"
+    rc = main(["boot", str(image), "--headless", "-m", "32M", "--serial",
+               str(tmp_path / "debugcon.log"), "--screenshot", str(shot),
+               "--screenshot-on-debugcon", str(shot)])
+    assert rc == 0
+    names = _dump_names(trace)
+    assert (tmp_path / "debugcon.log").read_bytes() == b"S" * len(names) + b"D"
+    pairs = [(shot, trace.stem)] + [(tmp_path / f"out-{n}.png", f"{trace.stem}-{name}")
+                                    for n, name in enumerate(names, 1)]
+    for actual, golden in pairs:
+        assert np.array_equal(read_image(actual), read_image(GOLDEN_DIR / f"{golden}.png")), golden
