@@ -1,19 +1,21 @@
 """The QEMU oracle's own boot images, booted here, must give QEMU's screendumps.
 
-For every trace in tests/traces/ the oracle (``../shared/oracle/oracle.py`` or
-$VGAEMU_ORACLE) builds the very disk image it boots in QEMU: a boot sector that finds the VGA's
-BAR0 through PCI config space, reads the trace's code with INT 13h AH=42h, runs it (unreal
-mode, ``a32 rep stos/movs``, INT 10h/15h), asks for each intermediate screendump with an
-``'S'`` on the debug console (answered with an NMI) and ends with ``'D'`` and ``cli; hlt``.
-Here the x86 CPU, the PC platform and the BIOS services run that image -- what ``vgaemu boot
-IMAGE --headless --screenshot OUT.png --screenshot-on-debugcon OUT.png`` does -- and every
-picture must equal the committed QEMU golden (tests/golden/qemu/) to the pixel: the whole
-pixel corpus becomes a test of the CPU, the platform and the BIOS together.
+For every trace in tests/traces/ and tests/bios/traces/ the oracle
+(``../shared/oracle/oracle.py`` or $VGAEMU_ORACLE) builds the very disk image it boots in
+QEMU: a boot sector that finds the VGA's BAR0 through PCI config space, reads the trace's
+code with INT 13h AH=42h, runs it (unreal mode, ``a32 rep stos/movs``, INT 10h/15h), asks
+for each intermediate screendump with an ``'S'`` on the debug console (answered with an NMI)
+and ends with ``'D'`` and ``cli; hlt``.  Here the x86 CPU, the PC platform and the BIOS
+services run that image -- what ``vgaemu boot IMAGE --headless --screenshot OUT.png
+--screenshot-on-debugcon OUT.png`` does -- and every picture must equal the committed QEMU
+golden (tests/golden/qemu/, tests/bios/golden/) to the pixel: the whole pixel corpus becomes
+a test of the CPU, the platform and the BIOS together.
 
 The images are compiled in-process by the oracle's ``compile_trace`` (what ``--image``
 writes) and booted through the Python API, not a subprocess per trace.  Without the oracle
 (CI has no ../shared) the tests skip, saying so.  Traces in qemu_compat.txt boot in
-qemu_compat mode, as test_qemu_pixels replays them.
+qemu_compat mode, as test_qemu_pixels replays them; the BIOS corpus always does, as
+test_bios_qemu replays it.
 """
 
 from __future__ import annotations
@@ -107,23 +109,39 @@ def _dump_names(trace: Path) -> list[str]:
     return [op.name for op in load_trace(trace).ops if op.kind == "screendump"]
 
 
-def _params():
+#: The BIOS corpus (tests/bios/): every trace is compared in qemu_compat mode, its golden
+#: next to it, as test_bios_qemu replays them.
+BIOS_DIR = Path(__file__).resolve().parents[2] / "bios"
+BIOS_TRACES = sorted((BIOS_DIR / "traces").glob("*.json"))
+
+
+def _corpus():
+    """(trace, golden dir, qemu_compat) for the pixel corpus and the BIOS corpus."""
     for p in TRACES:
+        yield p, GOLDEN_DIR, p.stem in QEMU_COMPAT
+    for p in BIOS_TRACES:
+        yield p, BIOS_DIR / "golden", True
+
+
+def _params():
+    for p, golden_dir, compat in _corpus():
         marks = [pytest.mark.xfail(reason=XFAIL[p.stem], strict=True)] if p.stem in XFAIL else []
-        yield pytest.param(p, id=p.stem, marks=marks)
+        yield pytest.param(p, golden_dir, compat, id=p.stem, marks=marks)
 
 
 def test_xfail_list_names_real_traces():
-    assert set(XFAIL) <= {p.stem for p in TRACES}, set(XFAIL) - {p.stem for p in TRACES}
+    names = {p.stem for p, _, _ in _corpus()}
+    assert set(XFAIL) <= names, set(XFAIL) - names
+    assert len(names) == len(TRACES) + len(BIOS_TRACES), "a trace name is in both corpora"
 
 
-@pytest.mark.parametrize("trace", list(_params()))
-def test_oracle_image_boots_to_qemus_picture(trace: Path, oracle_module, image_dir,
-                                             tmp_path_factory):
+@pytest.mark.parametrize("trace, golden_dir, compat", list(_params()))
+def test_oracle_image_boots_to_qemus_picture(trace: Path, golden_dir: Path, compat: bool,
+                                             oracle_module, image_dir, tmp_path_factory):
     from vgaemu.golden import compare_with_golden
 
     image = build_image(oracle_module, trace, image_dir)
-    run = BootRun(image, qemu_compat=trace.stem in QEMU_COMPAT)
+    run = BootRun(image, qemu_compat=compat)
     names = _dump_names(trace)
     status = (f"{trace.stem}: {run.why} after {run.frames} frame(s), {run.instructions} "
               f"instructions; debug console {run.debugcon!r}")
@@ -136,10 +154,10 @@ def test_oracle_image_boots_to_qemus_picture(trace: Path, oracle_module, image_d
     out_dir = tmp_path_factory.mktemp(trace.stem)
     failures = []
     for label, img in images:
-        res = compare_with_golden(img, GOLDEN_DIR / f"{label}.png", actual_dir=out_dir)
+        res = compare_with_golden(img, golden_dir / f"{label}.png", actual_dir=out_dir)
         if not res.matches:
             failures.append(res.message(label))
-    mode = " (qemu_compat)" if trace.stem in QEMU_COMPAT else ""
+    mode = " (qemu_compat)" if compat else ""
     assert not failures, f"{status}{mode}:\n  " + "\n  ".join(failures)
 
 
