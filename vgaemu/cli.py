@@ -87,6 +87,9 @@ def _pc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
     p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
                    help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
+    p.add_argument("--screenshot-on-debugcon", metavar="OUT.png",
+                   help="the QEMU oracle's handshake: each 'S' the guest writes to port 0xE9 "
+                        "takes a screendump, OUT-1.png, OUT-2.png ..., answered with an NMI")
     p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
     p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
                    help="window frame rate (default 60; 0 = unpaced)")
@@ -908,9 +911,24 @@ def cmd_boot(args) -> int:
         raise CLIError("nothing to boot: give IMAGE, -fda, -hda or -drive file=...")
     if len(floppies) > 2 or len(hard_disks) > 4:
         raise CLIError("at most 2 floppy drives and 4 IDE hard disks")
+    dumps_to = args.screenshot_on_debugcon
+    if dumps_to is not None:
+        if Path(dumps_to).suffix.lower() not in (".png", ".ppm"):
+            raise CLIError(f"--screenshot-on-debugcon {dumps_to}: give a .png or .ppm name "
+                           "(dumps are written as NAME-1.png, NAME-2.png ...)")
+        check_output_file(dumps_to, "--screenshot-on-debugcon")
     pc = _make_pc(args, floppies=floppies, hard_disks=hard_disks)
+    dumps = None
+    if dumps_to is not None:
+        from vgaemu.pc.dumphandshake import DebugconScreendumps, png_writer
+
+        dumps = DebugconScreendumps(pc.platform, png_writer(dumps_to))
     pc.boot()
-    return _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    status = _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    if dumps is not None:
+        _say(f"{dumps.count} debugcon screendump(s) written as "
+             f"{Path(dumps_to).resolve().with_suffix('')}-N{Path(dumps_to).suffix}")
+    return status
 
 
 COMMANDS = {"run": cmd_run, "boot": cmd_boot, "demos": cmd_demos, "replay": cmd_replay,

@@ -4,9 +4,9 @@ for a PC talks to, and the machine loop that runs the CPU in virtual time.
 Time is QEMU's ``-icount``: every guest instruction advances the virtual clock by a fixed
 ``ns_per_insn`` (``--ips``), the CPU runs only up to the next timer deadline (PIT edge,
 frame boundary, scripted key), and a ``HLT`` with interrupts enabled jumps the clock to
-that deadline.  A ``HLT`` with interrupts disabled can never wake up (there is no NMI
-source), so it ends the run.  The same program and inputs give the same frames on every
-run and host.
+that deadline.  A ``HLT`` with interrupts disabled wakes only for an NMI (the host's
+:meth:`PCPlatform.inject_nmi`); with none pending it ends the run.  The same program and
+inputs give the same frames on every run and host.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class PCPlatform:
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
         self.instructions = 0
+        self._requests: list = []
         #: why the guest stopped for good (None while it can still run)
         self.stopped: str | None = None
         self.frame_index = 0
@@ -76,15 +77,19 @@ class PCPlatform:
         cpu = self.cpu
         timers = self.timers
         nspi = self.ns_per_insn
+        requests = self._requests
         while self.stopped is None:
             timers.run_due()
+            while requests:
+                requests.pop(0)()
             now = clock.now_ns
             if now >= until_ns:
                 return
             deadline = timers.deadline()
             if deadline is None or deadline > until_ns:
                 deadline = until_ns
-            if cpu.halted and not (cpu.eflags_rest & IF and self.pic.int_output):
+            if cpu.halted and not (cpu.eflags_rest & IF and self.pic.int_output) \
+                    and not (cpu.nmi_pending and not cpu.nmi_blocked):
                 if not cpu.eflags_rest & IF:
                     self.stopped = "halted with interrupts disabled"
                     return
@@ -94,6 +99,17 @@ class PCPlatform:
             n = cpu.run(max_instructions=budget)
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def request(self, fn) -> None:
+        """Run ``fn()`` at the next slice boundary: the CPU stands between two
+        instructions there, as when QEMU's main loop serves a monitor command while the
+        vCPU is out of its execution loop (a device callback mid-instruction cannot)."""
+        self._requests.append(fn)
+
+    def inject_nmi(self) -> None:
+        """QMP ``inject-nmi``: the CPU takes NMI (vector 2) at the next slice, waking a HLT
+        even with interrupts disabled."""
+        self.cpu.nmi()
 
     def wake(self) -> None:
         """Something the halted CPU waits for happened without an interrupt (a BIOS wait
