@@ -58,6 +58,11 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-device", dest="devices", action="append", default=[], metavar="OPTS",
                    help="device, e.g. pc-dimm,id=dimm1,memdev=mem1 (repeatable)")
     g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
+    g.add_argument("--rtc-base", "-rtc", dest="rtc_base", default=None,
+                   metavar="DATE|base=DATE[,clock=vm]",
+                   help="the date the RTC shows at the start: 2020-01-01T00:00:00, utc or "
+                        "localtime (default 2000-01-01T00:00:00, fixed so runs repeat); "
+                        "-rtc takes QEMU's base=...,clock=vm,driftfix=... form")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
     g.add_argument("--no-tb-cache", dest="tb_cache", action="store_false",
@@ -303,6 +308,11 @@ def make_machine(args, main=None):
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
     opts["tb_cache"] = getattr(args, "tb_cache", True)
+    rtc = getattr(args, "rtc_base", None)
+    if rtc is not None:
+        from vgaemu.pc.rtc import parse_rtc_option
+
+        opts["rtc_base"] = parse_rtc_option(rtc) if "=" in rtc else rtc
     return Machine(**opts)
 
 

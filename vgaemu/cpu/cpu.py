@@ -67,6 +67,9 @@ class X86CPU:
         #: cpu_get_pic_interrupt): ``int_output`` is the INTR pin, ``acknowledge()`` the
         #: INTA cycle giving the vector.  Checked between translation blocks.
         self.pic = None
+        #: QEMU's cpu_exit: a device that armed a timer earlier than the end of the running
+        #: slice asks the CPU to return at the next block boundary (platform.run_until)
+        self.exit_request = False
         self._a20_mask = 0xFFFFFFFF
         self.reset()
 
@@ -493,7 +496,7 @@ class X86CPU:
                     elif pic is not None and pic.int_output:
                         self.halted = False
                         self.interrupt(pic.acknowledge())
-                if self.halted:
+                if self.halted or self.exit_request:
                     break
                 left = budget - done
                 cs_base = seg_base[1]

@@ -52,6 +52,7 @@ class PCPlatform:
         self.ips = ips
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
+        self.timers.kick = self._kick
         self.pic = PICPair(machine)
         self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
         self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
@@ -61,6 +62,7 @@ class PCPlatform:
         self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         self.instructions = 0
         self._requests: list = []
         #: why the guest stopped for good (None while it can still run)
@@ -96,7 +98,12 @@ class PCPlatform:
                 clock.now_ns = max(now, deadline)   # HLT: skip to the next event
                 continue
             budget = max(1, -(-(deadline - now) // nspi))
-            n = cpu.run(max_instructions=budget)
+            timers.slice_end = deadline
+            try:
+                n = cpu.run(max_instructions=budget)
+            finally:
+                timers.slice_end = None
+                cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
 
@@ -110,6 +117,9 @@ class PCPlatform:
         """QMP ``inject-nmi``: the CPU takes NMI (vector 2) at the next slice, waking a HLT
         even with interrupts disabled."""
         self.cpu.nmi()
+
+    def _kick(self) -> None:
+        self.cpu.exit_request = True
 
     def wake(self) -> None:
         """Something the halted CPU waits for happened without an interrupt (a BIOS wait
