@@ -19,7 +19,7 @@ from vgaemu.pc.disk import DiskImage
 
 PROGRAMS = Path(__file__).resolve().parents[3] / "vgaemu" / "roms" / "programs"
 #: (program, frames it needs at most, virtual time it must stop at, roughly)
-CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60)]
+CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60), ("planar12", 10, None)]
 
 
 def boot(name: str, tmp_path) -> tuple[PC, HeadlessSink, int]:
