@@ -24,7 +24,7 @@ PROGRAMS = ROOT / "vgaemu" / "roms" / "programs"
 QEMU_SCREENS = ROOT / "tests" / "golden" / "qemu" / "programs"
 #: (program, frames it needs at most, virtual time it must stop at, roughly)
 CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60), ("planar12", 10, None),
-         ("smc", 5, None)]
+         ("smc", 5, None), ("dmacode", 5, None)]
 
 
 def boot(name: str, tmp_path) -> tuple[PC, HeadlessSink, int]:
@@ -62,6 +62,15 @@ def test_smc_program_rewrites_translated_code(tmp_path):
     pc, sink, n = boot("smc", tmp_path)
     c = pc.machine.cpu.counters.total
     assert c.smc_events >= 4 and c.tbs_invalidated >= 4, c
+
+
+def test_dmacode_program_device_writes_drop_translated_code(tmp_path):
+    """The engine's two copies land on code already translated: both must have invalidated
+    TBs (the CPU itself never stores there), and the engine really moved the bytes."""
+    pc, sink, n = boot("dmacode", tmp_path)
+    c = pc.machine.cpu.counters.total
+    assert c.smc_events >= 2 and c.tbs_invalidated >= 2, c
+    assert pc.machine.dma.last.bytes == 5 and pc.machine.dma.last.error == 0
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
