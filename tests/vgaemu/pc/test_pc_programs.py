@@ -24,7 +24,7 @@ PROGRAMS = ROOT / "vgaemu" / "roms" / "programs"
 QEMU_SCREENS = ROOT / "tests" / "golden" / "qemu" / "programs"
 #: (program, frames it needs at most, virtual time it must stop at, roughly)
 CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60), ("planar12", 10, None),
-         ("smc", 5, None), ("dmacode", 5, None)]
+         ("smc", 5, None), ("dmacode", 5, None), ("vbelfb", 60, None)]
 
 
 def boot(name: str, tmp_path) -> tuple[PC, HeadlessSink, int]:
