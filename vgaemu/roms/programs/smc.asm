@@ -135,12 +135,14 @@ t3: mov dx, 0x1111              ; becomes mov dh, 0BEh / mov dl, 0EFh
     call report
 
     ; 4. a loop that rewrites its own ADD immediate on every turn: 0 + 1 + ... + 99
+..@rewrite_loop:                ; bench_boot.py runs this much in unicorn too
     xor bx, bx
     mov cx, 100
     mov word [t4 + 2], 0
 t4: add bx, strict word 0
     inc word [t4 + 2]
     loop t4
+..@rewrite_loop_done:
     mov ax, bx
     mov bx, 4950
     mov si, msg_t4

@@ -162,6 +162,7 @@ main:
     movzx ebp, word [MODE_INFO + 0x10]   ; bytes per scan line
 
     ; 1. the gradient: red across, green down, blue constant; one store per pixel
+..@gradient:                    ; bench_boot.py runs this much in unicorn too
     xor dx, dx                  ; y
 .gy:
     mov edi, [lfb]
@@ -187,6 +188,7 @@ main:
     inc dx
     cmp dx, 480
     jb .gy
+..@gradient_done:
 
     ; 2. a white frame and eight bars, each row one A32 REP STOSD
     cld
