@@ -133,8 +133,9 @@ def kernel_setup(k: Kernel, syms: dict) -> tuple[bytes, dict, int, int]:
     return bytes(image), regs, syms[k.start], syms[k.end]
 
 
-def kernel_vgaemu(k: Kernel, syms: dict) -> tuple[float, int]:
-    """Host seconds and instructions for ``turns`` runs of the kernel on vgaemu's CPU."""
+def kernel_vgaemu(k: Kernel, syms: dict, turns: int | None = None):
+    """Host seconds and instructions for ``turns`` runs of the kernel on vgaemu's CPU, and
+    the machine (tests compare its state with unicorn's)."""
     image, regs, start, end = kernel_setup(k, syms)
     m = Machine()
     if k.program == "plasma13":
@@ -144,7 +145,7 @@ def kernel_vgaemu(k: Kernel, syms: dict) -> tuple[float, int]:
     if k.flat_fs:
         cpu.seg_limit[4] = 0xFFFFFFFF
     best, n = None, 0
-    for turn in range(k.turns + 1):            # the first turn translates; it is not timed
+    for turn in range((k.turns if turns is None else turns) + 1):   # the first is not timed
         for r, v in regs.items():
             setattr(cpu, r, v)
         cpu.eip = start
@@ -157,16 +158,17 @@ def kernel_vgaemu(k: Kernel, syms: dict) -> tuple[float, int]:
             n += done - 1                       # not the HLT
         if cpu.eip != end + 1 or not cpu.halted:
             raise SystemExit(f"{k.program}: the kernel did not reach {k.end} on vgaemu")
-    return best, n
+    return best, n, m
 
 
-def kernel_unicorn(k: Kernel, syms: dict) -> float | None:
-    """Host seconds for ``turns`` runs of the kernel on unicorn (None without unicorn)."""
+def kernel_unicorn(k: Kernel, syms: dict, turns: int | None = None):
+    """Host seconds for ``turns`` runs of the kernel on unicorn and the Uc (None, None
+    without unicorn)."""
     try:
         from unicorn import UC_ARCH_X86, UC_MODE_16, Uc
         from unicorn import x86_const as X
     except ImportError:
-        return None
+        return None, None
     image, regs, start, end = kernel_setup(k, syms)
     uc = Uc(UC_ARCH_X86, UC_MODE_16)
     uc.mem_map(0, 1 << 20)
@@ -177,14 +179,14 @@ def kernel_unicorn(k: Kernel, syms: dict) -> float | None:
              "ss": X.UC_X86_REG_SS, "sp": X.UC_X86_REG_SP, "bp": X.UC_X86_REG_BP,
              "ebp": X.UC_X86_REG_EBP, "fs": X.UC_X86_REG_FS}
     total = 0.0
-    for turn in range(k.turns + 1):
+    for turn in range((k.turns if turns is None else turns) + 1):
         for r, v in regs.items():
             uc.reg_write(names[r], v)
         t0 = time.perf_counter()
         uc.emu_start(start, end)
         if turn:
             total += time.perf_counter() - t0
-    return total
+    return total, uc
 
 
 def main() -> None:
@@ -219,8 +221,8 @@ def main() -> None:
         syms = symbols(k.program)
         best_v, best_u, n = None, None, 0
         for _ in range(repeat):
-            tv, n = kernel_vgaemu(k, syms)
-            tu = kernel_unicorn(k, syms)
+            tv, n, _ = kernel_vgaemu(k, syms)
+            tu, _ = kernel_unicorn(k, syms)
             best_v = tv if best_v is None else min(best_v, tv)
             if tu is not None:
                 best_u = tu if best_u is None else min(best_u, tu)
