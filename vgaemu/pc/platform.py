@@ -11,6 +11,8 @@ inputs give the same frames on every run and host.
 
 from __future__ import annotations
 
+import time
+
 from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
@@ -126,14 +128,20 @@ class PCPlatform:
         elapsed): let it run again."""
         self.cpu.halted = False
 
-    def frame(self):
+    def frame(self, *, force_full: bool = False):
         """Run one 60 Hz frame of guest time, then the display (machine.frame's role on a
-        machine with a CPU: the clock is advanced by the guest's instructions)."""
+        machine with a CPU: the clock is advanced by the guest's instructions).
+        ``force_full`` redraws the whole screen (QEMU's full_update), for the profiler."""
         self.run_until(self.next_frame_ns)
         self.clock.now_ns = max(self.clock.now_ns, self.next_frame_ns)
         self.next_frame_ns += FRAME_NS
         self.frame_index += 1
         self.machine.cpu.counters.end_frame()
-        stats = self.machine.vga.update_display()
+        vga = self.machine.vga
+        t0 = time.perf_counter()
+        if force_full:
+            vga.invalidate()
+        stats = vga.update_display()
+        seconds = time.perf_counter() - t0
         self.machine.last_update = stats
-        return FrameInfo(self.frame_index, stats)
+        return FrameInfo(self.frame_index, stats, seconds)
