@@ -1,7 +1,7 @@
 """The translator: guest x86 code -> Python source -> ``compile()`` (TCG in Python).
 
-One translation block becomes one Python function ``tb(cpu, budget) -> instructions run``
-that keeps the registers it touches in locals, reads and writes guest memory through the
+One translation block becomes one Python function ``tb(cpu, budget) -> instructions run << 2
+| exit slot`` (the slot says which direct exit was taken, for chaining) that keeps the registers it touches in locals, reads and writes guest memory through the
 softmmu TLB's page dicts (``RP``/``WP``, see :mod:`vgaemu.cpu.tlb`), and stores the
 registers, the lazy condition codes and ``cpu.eip`` back at every exit.
 
@@ -31,6 +31,10 @@ from .decode import DecodeError, Insn, decode, mnemonic
 from .state import (ARITH, CC_ADC, CC_ADD, CC_DEC, CC_EAGER, CC_INC, CC_LOGIC, CC_SAR,
                     CC_SBB, CC_SHL, CC_SHR, CC_SUB, DS, ES, HF_A20OFF, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
 
+#: The slot a TB function's return value (``instructions << 2 | slot``) names for an exit
+#: the CPU loop must not chain (an indirect jump, an interrupt, port I/O, a mode change,
+#: a store that invalidated the block, a fault).
+EXIT_NOCHAIN = 3
 #: The most instructions one TB holds (QEMU's TCG_MAX_INSNS is 512; Python compile time
 #: grows with the source, and real-mode blocks are short).
 TB_MAX_INSNS = 48
@@ -147,6 +151,8 @@ class _Gen:
         #: the integer literal the lazy operand ``fb`` holds now, folded into the flag
         #: expressions instead of stored in a local (None: ``fb`` is the local's value)
         self.fbk: str | None = None
+        #: constant exit target (as emitted) -> its chaining slot (0 or 1)
+        self.slots: dict[str, int] = {}
 
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
@@ -480,7 +486,11 @@ class _Gen:
         return f"{k}{sk}"
 
     def exit(self, eip: str | None, done: bool = True, post: tuple = (),
-             count: str | None = None) -> None:
+             count: str | None = None, chain: bool = False) -> None:
+        """Leave the block at ``eip``.  The function returns ``count << 2 | slot``: ``slot``
+        0 or 1 names a direct exit (a constant target reached by a jump, a branch or the
+        fall-through, with CS, the mode and IF unchanged) that the CPU loop may chain to its
+        successor TB (QEMU's goto_tb); ``EXIT_NOCHAIN`` is every other exit."""
         self.reads[self.k] = True
         self.e("@WB")
         for line in self.flags_wb():
@@ -489,7 +499,16 @@ class _Gen:
             self.e(f"cpu.eip = {eip}")
         for line in post:
             self.e(line)
-        self.e(f"return {count if count is not None else self.count(done)}")
+        slot = EXIT_NOCHAIN
+        if chain and not post and eip is not None and eip.isdigit():
+            slot = self.slots.setdefault(eip, len(self.slots))
+            if slot >= 2:
+                slot = EXIT_NOCHAIN
+        n = count if count is not None else self.count(done)
+        if n.isdigit():
+            self.e(f"return {int(n) << 2 | slot}")
+        else:
+            self.e(f"return ({n}) << 2 | {slot}" if slot else f"return ({n}) << 2")
 
     def fault(self, vector: int) -> None:
         """A fault: the instruction did not happen; deliver ``vector`` with CS:IP of it."""
@@ -504,7 +523,7 @@ class _Gen:
         if self.loop and self.k == self.n - 1 and target == self.insns[0].eip:
             self.backedge()
         else:
-            self.exit(str(target))
+            self.exit(str(target), chain=True)
 
     def backedge(self) -> None:
         if self.cc is not DYN and self.flags_live_in:
@@ -514,7 +533,7 @@ class _Gen:
         lines, ind = self.lines, self.ind
         self.lines, self.ind = self.tail, 1
         self.exit(str(self.insns[0].eip),
-                  count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""))
+                  count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""), chain=True)
         self.lines, self.ind = lines, ind
 
     def to_dyn(self) -> None:
@@ -564,7 +583,9 @@ class _Gen:
             self.gen_insn(ins)
             if k == self.n - 1:
                 if not _label_end(ins):
-                    self.exit(str(self.next_eip()))
+                    # a protected-mode SS load may change the stack size (the TB key)
+                    pe_seg = self.hflags & HF_PE and ins.op in _SEG_LOADS
+                    self.exit(str(self.next_eip()), chain=not pe_seg)
             elif self.store_exit and self.stores == 1 and self.store_tail == len(self.lines):
                 # the store was the instruction's last act: exit from its slow path directly
                 ind, line = self.lines.pop()
@@ -1051,11 +1072,11 @@ def g_jcc(g: _Gen, ins: Insn) -> None:
             g.open.append((end, g.cc, end - g.k - 1))
         else:                 # a side exit
             with g.block(f"if {g.cond(ins.op & 15)}:"):
-                g.exit(str(target))
+                g.exit(str(target), chain=True)
         return
     with g.block(f"if {g.cond(ins.op & 15)}:"):
         g.jump(target)
-    g.exit(str(g.next_eip()))
+    g.exit(str(g.next_eip()), chain=True)
 
 
 @_op(0xEB, 0xE9)
@@ -1073,7 +1094,7 @@ def g_jmp(g: _Gen, ins: Insn) -> None:
 def g_call(g: _Gen, ins: Insn) -> None:
     mask = 0xFFFFFFFF if ins.osz == 4 else 0xFFFF
     g.push(ins.osz, str(g.next_eip()))
-    g.exit(str((ins.next_eip + ins.imm) & mask))
+    g.exit(str((ins.next_eip + ins.imm) & mask), chain=True)
 
 
 @_op(0xC3, 0xC2)
@@ -1116,7 +1137,7 @@ def g_loop(g: _Gen, ins: Insn) -> None:
             cond += f" and {g.cond(4)}"
     with g.block(f"if {cond}:"):
         g.jump(target)
-    g.exit(str(g.next_eip()))
+    g.exit(str(g.next_eip()), chain=True)
 
 
 @_op(0xCD, 0xCC, 0xCE, 0xF1)
