@@ -468,6 +468,7 @@ class X86CPU:
         pending = self.pending_irqs
         pic = self.pic
         link = tbc.link
+        nochain = EXIT_NOCHAIN
         last = None      # the TB that just ran, when it left through a direct exit
         slot = 0
         try:
@@ -479,20 +480,19 @@ class X86CPU:
                     self.halted = False
                     self.interrupt(pending.pop(0) if pending else pic.acknowledge())
                     last = None
-                if self.halted:
-                    break
                 left = budget - done
-                if last is not None:
+                if last is not None:   # (a direct exit: no HLT, no mode change)
                     tb = last.jmp_dest[slot]
                     if tb is not None and tb.icount <= left:
                         chained += 1
                         tbc.running = tb
                         r = tb.func(self, left if until is None else tb.icount)
                         done += r >> 2
-                        tb_exec += 1
                         slot = r & 3
-                        last = tb if slot != EXIT_NOCHAIN else None
+                        last = tb if slot != nochain else None
                         continue
+                elif self.halted:
+                    break
                 cs_base = seg_base[1]
                 pc = (cs_base + self.eip) & self._a20_mask
                 if use_tbs:
@@ -507,7 +507,7 @@ class X86CPU:
                         done += r >> 2
                         tb_exec += 1
                         slot = r & 3
-                        last = tb if slot != EXIT_NOCHAIN else None
+                        last = tb if slot != nochain else None
                         continue
                 last = None
                 tbc.running = None
@@ -516,7 +516,7 @@ class X86CPU:
             tbc.running = None
             self._done = 0
             counters.instructions += done
-            counters.tbs_executed += tb_exec
+            counters.tbs_executed += tb_exec + chained
             counters.tbs_chained += chained
         return done
 

@@ -220,6 +220,11 @@ class TBCache:
         """Set the CODE bit again: the page holds no translated code any more."""
         self.dirty.set_dirty_range(ram_addr & ~PAGE_MASK, TARGET_PAGE_SIZE, _CODE)
 
+    def cover_of(self, ram_page: int) -> bytearray | None:
+        """The coverage map of `ram_page` (non-zero where some TB's bytes may lie), updated in
+        place while TBs are added; the TLB is told when it is replaced or dropped."""
+        return self._cover.get(ram_page)
+
     @staticmethod
     def link(tb: TranslationBlock, slot: int, dest: TranslationBlock) -> bool:
         """tb_add_jump: let `tb` jump straight to `dest` through exit `slot` (0 or 1) until
@@ -252,7 +257,8 @@ class TBCache:
                 on.pop(tb, None)
                 if not on:
                     del self.page_tbs[page]
-                    self._cover.pop(page, None)
+                    if self._cover.pop(page, None) is not None:
+                        self.tlb.drop_code_writes(page)
         for vpn in tb.phys_pages:
             on = self._vpn_tbs.get(vpn)
             if on is not None:
@@ -316,6 +322,7 @@ class TBCache:
             self._invalidate(tb)
         rest = self.page_tbs.get(page)
         if hit and rest:
+            self.tlb.drop_code_writes(page)
             cov = self._cover[page] = bytearray(TARGET_PAGE_SIZE)
             for tb in rest:
                 for a, b in tb.ram_ranges:
@@ -360,6 +367,7 @@ class TBCache:
         self.tbs.clear()
         self.page_tbs.clear()
         self._cover.clear()
+        self.tlb.code_write_pages.clear()
         self._vpn_tbs.clear()
         self._vpn_ram.clear()
         self.generation += 1

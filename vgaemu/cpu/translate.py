@@ -1747,8 +1747,20 @@ class Translator:
             """The slow load path; a segment base near 4 GiB wraps as 32 address lines do."""
             return load(a & 0xFFFFFFFF, size)
 
+        code_writes = tlb.code_write_pages
+
         def st(a: int, size: int, v: int) -> bool:
-            return store(a & 0xFFFFFFFF, size, v)
+            """The slow store path.  Data beside translated code (a boot sector's stack and
+            variables share its page) is stored here at once when the TB cache's coverage
+            map shows the bytes hold no code; anything else is SoftTLB.store."""
+            a &= 0xFFFFFFFF
+            e = code_writes.get(a >> 12)
+            if e is not None:
+                o = a & 4095
+                if o + size <= 4096 and e[1].count(0, o, o + size) == size:
+                    e[0][o:o + size] = v.to_bytes(size, "little")
+                    return False
+            return store(a, size, v)
 
         self.globals = {
             "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
