@@ -108,6 +108,22 @@ def _label_end(ins: Insn) -> bool:
 _SEG_LOADS = frozenset((0x8E, 0x07, 0x17, 0x1F, 0x1A1, 0x1A9, 0xC4, 0xC5, 0x1B2, 0x1B4, 0x1B5))
 
 
+class _Block:
+    """``with g.block("if c:"):`` -- emit the head, indent the body."""
+
+    __slots__ = ("gen", "head")
+
+    def __init__(self, gen: "_Gen", head: str):
+        self.gen, self.head = gen, head
+
+    def __enter__(self) -> None:
+        self.gen.e(self.head)
+        self.gen.ind += 1
+
+    def __exit__(self, *exc) -> None:
+        self.gen.ind -= 1
+
+
 class _Gen:
     """Code generation for one block (one pass; the translator runs a few for liveness)."""
 
@@ -153,6 +169,10 @@ class _Gen:
         self.fbk: str | None = None
         #: constant exit target (as emitted) -> its chaining slot (0 or 1)
         self.slots: dict[str, int] = {}
+        #: no CLD/STD in the block: single string elements step by ``dd<size>``, locals
+        #: read from DF once on entry (only POPF/IRET change it otherwise, and they end it)
+        self.df_static = not any(i.op in (0xFC, 0xFD) for i in insns)
+        self.dsizes: set[int] = set()
 
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
@@ -178,17 +198,8 @@ class _Gen:
             return expr
         return re.sub(r"\bfb\b", self.fbk, expr)
 
-    def block(self, head: str):
-        gen = self
-
-        class _B:
-            def __enter__(self_inner):
-                gen.e(head)
-                gen.ind += 1
-
-            def __exit__(self_inner, *a):
-                gen.ind -= 1
-        return _B()
+    def block(self, head: str) -> "_Block":
+        return _Block(self, head)
 
     # -- registers -------------------------------------------------------------------------
     # A register the block only touches as 8/16 bits lives in local x<i> (its low 16 bits,
@@ -623,6 +634,9 @@ class _Gen:
         a20_on = not self.hflags & HF_A20OFF
         if not a20_on:
             pro.append("A20 = 0xFFEFFFFF")
+        if self.dsizes:
+            pro.append("df = cpu.eflags_rest & 0x400")
+            pro.extend(f"dd{n} = -{n} if df else {n}" for n in sorted(self.dsizes))
         if self.uses_x:
             pro.append("x = 0")
         if self.has_skips:
@@ -647,7 +661,7 @@ class _Gen:
                     out.extend(pad + f"s{i} = SB[{i}]" for i in sorted(self.segs))
             else:
                 out.append(pad + line)
-        return "\n".join(_fuse_result_stores(out)) + "\n"
+        return "\n".join(_propagate_copies(_fuse_result_stores(out))) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
     def sync_call(self, call: str) -> None:
@@ -681,6 +695,27 @@ def _fuse_result_stores(out: list[str]) -> list[str]:
         if m and res and res[-1].startswith(m.group(1) + "fr = "):
             prev = res.pop()
             line = f"{m.group(1)}{m.group(2)} = {prev.lstrip()}"
+        res.append(line)
+    return res
+
+
+_COPY = re.compile(r"( *)([rx][0-7]) = ([rx][0-7])$")
+
+
+def _propagate_copies(out: list[str]) -> list[str]:
+    """``x0 = x3`` then ``x0 = (x0 + x5) & 0xFFFF`` -> ``x0 = (x3 + x5) & 0xFFFF``: a
+    register copy (``mov ax, bx``) straight before the next write of the same register (at
+    the same indentation, so it always runs next) folds into that write."""
+    res: list[str] = []
+    for line in out:
+        if res:
+            m = _COPY.match(res[-1])
+            if m:
+                ind, dst, src = m.groups()
+                head = f"{ind}{dst} = "
+                if line.startswith(head) and not line[len(head):].startswith(" "):
+                    res[-1] = head + re.sub(rf"\b{dst}\b", src, line[len(head):])
+                    continue
         res.append(line)
     return res
 
@@ -1608,21 +1643,30 @@ def g_string(g: _Gen, ins: Insn) -> None:
         return
     # one element, inline
     am = MASK[ins.asz]
-    step = f"(-{size} if cpu.eflags_rest & 0x400 else {size})"
-    g.e(f"dd = {step}")
+    if g.df_static:   # no CLD/STD in the block: the step was read once on entry
+        dd = f"dd{size}"
+        g.dsizes.add(size)
+    else:
+        dd = "dd"
+        g.e(f"dd = (-{size} if cpu.eflags_rest & 0x400 else {size})")
     if kind in ("movs", "cmps", "lods"):
         g.e(f"a = ({g.seg(seg)} + {g.rd(ins.asz, 6)}) & A20")
         g.load(size, "a", "v")
-        g.wr(ins.asz, 6, f"({g.rd(ins.asz, 6)} + dd) & {am}")
+        g.wr(ins.asz, 6, f"({g.rd(ins.asz, 6)} + {dd}) & {am}")
     if kind in ("movs", "stos", "cmps", "scas"):
         g.e(f"a3 = ({g.seg(ES)} + {g.rd(ins.asz, 7)}) & A20")
-        if kind == "movs":
-            g.store(size, "a3", "v")
-        elif kind == "stos":
-            g.store(size, "a3", g.rd(size, 0))
-        else:
-            g.load(size, "a3", "u")
-        g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + dd) & {am}")
+        if kind in ("movs", "stos"):
+            # the store is the instruction's last act, so a store that kills the running
+            # TB can leave from the slow path directly (see _Gen.run)
+            val = "v" if kind == "movs" else g.rd(size, 0)
+            if not val.isidentifier():
+                g.e(f"w = {val}")
+                val = "w"
+            g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + {dd}) & {am}")
+            g.store(size, "a3", val)
+            return
+        g.load(size, "a3", "u")
+        g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + {dd}) & {am}")
     if kind == "lods":
         g.wr(size, 0, "v")
     elif kind == "cmps":
@@ -1730,7 +1774,10 @@ def g_ud(g: _Gen, ins: Insn) -> None:
 
 # ------------------------------------------------------------------------------------------
 #: an integer literal in generated source (identifiers like r0 or tb_7c00_1 do not match)
-_LITERAL = re.compile(r"\b(?:0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
+#: opcodes whose immediate changes the code's shape (shift/rotate counts: a zero count
+#: leaves the flags alone), so it is part of a block's shape for the liveness seed
+_IMM_SHAPES = frozenset((0xC0, 0xC1, 0x1A4, 0x1AC, 0xC8))
+_LITERAL = re.compile(r"\b(0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
 _FACTORIES_MAX = 4096
 
 
@@ -1774,6 +1821,8 @@ class Translator:
         self.serial = 0
         #: code shape (literals abstracted) -> factory, for compile_shared
         self._factories: dict = {}
+        #: block shape -> the flag liveness and wide registers its last translation found
+        self._liveness: dict = {}
 
     def gather(self, cs_base: int, eip: int, hflags: int, max_insns: int) -> list[Insn]:
         """Decode a block: up to ``max_insns`` instructions, ending at a block-ending
@@ -1825,6 +1874,27 @@ class Translator:
         n = len(insns)
         loop = _branch_target(insns[-1]) == insns[0].eip
         regions = _regions(insns)
+        # Code rewritten in place (SMC) is translated again and again with the same shape:
+        # start from the last analysis of a block of this shape.  One pass proves it right
+        # (it is a fixpoint of the code generated with it); if not, start over from "all
+        # live", as for new code.
+        shape = (insns[0].eip, hflags, loop, tuple(regions.items()),
+                 tuple((i.op, i.reg, i.mod, i.rm, i.osz, i.asz, i.rep, i.imm if i.op in
+                        _IMM_SHAPES else 0) for i in insns))
+        seed = self._liveness.get(shape)
+        if seed is not None:
+            live, wide, live_at = seed
+            g = _Gen(self, insns, hflags, live, loop, bios_trap, wide, live_at[0], regions,
+                     live_at)
+            try:
+                g.run()
+            except _Unimpl:
+                self._bad_index = g.k
+                raise
+            new_at, new = self._liveness_of(g, n, regions)
+            if new == live and frozenset(g.wide_seen) == wide and new_at == live_at:
+                self.serial += 1
+                return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
         live = [True] * n
         live_at = [True] * (n + 1)
         wide = frozenset(range(8))
@@ -1837,18 +1907,12 @@ class Translator:
             except _Unimpl:
                 self._bad_index = g.k
                 raise
-            # backward liveness of "any arithmetic flag"; a skip's branch also flows to its
-            # target, and the block's end (every exit) reads them all
-            new_at = [True] * (n + 1)
-            new = [True] * n
-            for k in range(n - 1, -1, -1):
-                out = new_at[k + 1]
-                if k in regions:
-                    out = out or new_at[regions[k]]
-                new[k] = out
-                new_at[k] = g.reads[k] or (out and not g.writes[k])
+            new_at, new = self._liveness_of(g, n, regions)
             seen = frozenset(g.wide_seen)
             if new == live and seen == wide and new_at == live_at:
+                if len(self._liveness) >= _FACTORIES_MAX:
+                    self._liveness.clear()
+                self._liveness[shape] = (live, wide, live_at)
                 break
             live, wide, live_at = new, seen, new_at
         if not g.wide_seen <= g.wide:  # cannot happen: the passes agree; stay safe anyway
@@ -1857,6 +1921,22 @@ class Translator:
             g.run()
         self.serial += 1
         return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
+
+    @staticmethod
+    def _liveness_of(g: "_Gen", n: int, regions: dict) -> tuple[list[bool], list[bool]]:
+        """Backward liveness of "any arithmetic flag" over the code ``g`` generated: (live on
+        entry to each instruction and at the end, live after each).  A skip's branch also
+        flows to its target, and the block's end (every exit) reads them all."""
+        new_at = [True] * (n + 1)
+        new = [True] * n
+        reads, writes = g.reads, g.writes
+        for k in range(n - 1, -1, -1):
+            out = new_at[k + 1]
+            if k in regions:
+                out = out or new_at[regions[k]]
+            new[k] = out
+            new_at[k] = reads[k] or (out and not writes[k])
+        return new_at, new
 
     def compile(self, source: str, name_hint: str = "tb"):
         code = compile(source, f"<{name_hint}>", "exec")
@@ -1873,22 +1953,19 @@ class Translator:
         head, sep, body = source.partition("\n")
         if not sep or "'" in body or '"' in body or not head.startswith("def "):
             return self.compile(source, name_hint)
-        values: list[int] = []
-
-        def param(m) -> str:
-            values.append(int(m.group(0), 0))
-            return f"_k{len(values) - 1}"
-
-        shape = _LITERAL.sub(param, body)
-        make = self._factories.get(shape)
+        parts = _LITERAL.split(body)   # text, literal, text, literal, ..., text
+        texts = tuple(parts[0::2])
+        values = [int(v, 0) for v in parts[1::2]]
+        make = self._factories.get(texts)
         if make is None:
+            shape = "".join(t + f"_k{i}" for i, t in enumerate(texts[:-1])) + texts[-1]
             params = ", ".join(f"_k{i}" for i in range(len(values)))
             inner = "\n".join("    " + line if line else line for line in shape.split("\n"))
             src = (f"def _make({params}):\n    def tb(cpu, budget):\n{inner}\n"
                    f"    return tb\n")
             if len(self._factories) >= _FACTORIES_MAX:
                 self._factories.clear()
-            make = self._factories[shape] = self.compile(src, f"{name_hint} shape")
+            make = self._factories[texts] = self.compile(src, f"{name_hint} shape")
         return make(*values)
 
 
