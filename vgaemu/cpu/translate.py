@@ -475,6 +475,12 @@ class _Gen:
         self.cc = (CC_EAGER, 4)
         self.writes[self.k] = True
 
+    def wb_marker(self) -> str:
+        """Where the registers go back to ``cpu.regs``: those written so far (textual order
+        over-approximates every path here: a skip only jumps forward), or in a loop every
+        register the block writes (an earlier turn may have written any of them)."""
+        return "@WB" + ",".join(map(str, sorted(self.written)))
+
     def flags_wb(self) -> list[str]:
         if self.cc is None:
             return []
@@ -503,7 +509,7 @@ class _Gen:
         fall-through, with CS, the mode and IF unchanged) that the CPU loop may chain to its
         successor TB (QEMU's goto_tb); ``EXIT_NOCHAIN`` is every other exit."""
         self.reads[self.k] = True
-        self.e("@WB")
+        self.e(self.wb_marker())
         for line in self.flags_wb():
             self.e(line)
         if eip is not None:
@@ -619,8 +625,8 @@ class _Gen:
         fn(self, ins)
 
     def source(self, name: str) -> str:
-        wb = [f"R[{i}] = r{i}" if i in self.wide else f"R[{i}] = R[{i}] & 0xFFFF0000 | x{i}"
-              for i in sorted(self.written)]
+        wb = {i: f"R[{i}] = r{i}" if i in self.wide else f"R[{i}] = R[{i}] & 0xFFFF0000 | x{i}"
+              for i in sorted(self.written)}
         rl = [f"r{i} = R[{i}]" if i in self.wide else f"x{i} = R[{i}] & 0xFFFF"
               for i in sorted(self.used)]
         out = [f"def {name}(cpu, budget):"]
@@ -653,8 +659,11 @@ class _Gen:
             pad = "    " * ind
             if a20_on:
                 line = line.replace(" & A20", "")
-            if line == "@WB":
-                out.extend(pad + w for w in wb)
+            if line.startswith("@WB"):
+                if self.loop:
+                    out.extend(pad + w for w in wb.values())
+                else:
+                    out.extend(pad + wb[int(i)] for i in line[3:].split(",") if i)
             elif line == "@RL":
                 out.extend(pad + r for r in rl)
                 if self.segs:
@@ -669,7 +678,7 @@ class _Gen:
         cpu state), then reload.  ``x`` gets its truth value (stop after this insn)."""
         self.reads[self.k] = True
         self.writes[self.k] = True
-        self.e("@WB")
+        self.e(self.wb_marker())
         for line in self.flags_wb():
             self.e(line)
         self.uses_x = True
