@@ -61,6 +61,7 @@ import numpy as np
 
 from guestmem.address_space import MemTxResult
 from guestmem.dirty import DIRTY_MEMORY_CODE, TARGET_PAGE_SIZE
+from guestmem.rcu import rcu_read_side
 from guestmem.region import AccessConstraints, MemoryRegion, MemoryRegionOps
 
 DMA_MMIO_BASE = 0xFEB00000
@@ -148,7 +149,8 @@ class DMAEngine:
             MemoryRegionOps(read=self._mmio_read, write=self._mmio_write, valid=exact4, impl=exact4),
         )
         self.base: int | None = None  # where map_into put the register block
-        self.last = TransferStats(0, 0, 0, DMAError.NONE)
+        self._last: TransferStats | None = TransferStats(0, 0, 0, DMAError.NONE)
+        self._last_bytes = 0  # what the RAM fast path moved, until `last` is built from it
         self.write_hook: Callable[[int, bytes], None] | None = None
         #: Map a transfer's whole source and destination spans once when each lies in one
         #: RAM region (one numpy strided copy); False forces the row-by-row path, which is
@@ -189,6 +191,18 @@ class DMAEngine:
             return
         self.regs[idx] = value
 
+    @property
+    def last(self) -> TransferStats:
+        """What the last transfer did. The RAM fast path only notes its byte count; the
+        record is built when someone looks (a frozen dataclass costs more than the copy)."""
+        if self._last is None:
+            self._last = TransferStats(self._last_bytes, 1, 0, DMAError.NONE)
+        return self._last
+
+    @last.setter
+    def last(self, stats: TransferStats) -> None:
+        self._last = stats
+
     def reg(self, offset: int) -> int:
         return self.regs[offset // 4]
 
@@ -217,9 +231,19 @@ class DMAEngine:
         return src, dst, r[REG_LENGTH // 4], 1, 0, 0
 
     def start(self) -> DMAError:
-        """Run the programmed transfer: validate all of it, then move it row by row."""
+        """Run the programmed transfer: validate all of it, then move it (RAM to RAM in one
+        step when it can, see :meth:`_ram_transfer`; else by spans or row by row)."""
         r = self.regs
         r[REG_STATUS // 4] = STATUS_BUSY
+        if self.map_whole_spans:
+            moved = self._ram_transfer()
+            if moved:
+                r[REG_ERR_ADDR_LO // 4] = r[REG_ERR_ADDR_HI // 4] = 0
+                r[REG_STATUS // 4] = STATUS_DONE
+                r[REG_BYTES // 4] = moved & 0xFFFFFFFF
+                self._last = None
+                self._last_bytes = moved
+                return DMAError.NONE
         try:
             code = self._run()
             err_addr = 0
@@ -234,6 +258,116 @@ class DMAEngine:
             r[REG_STATUS // 4] = STATUS_DONE
         r[REG_BYTES // 4] = self.last.bytes & 0xFFFFFFFF
         return code
+
+    # ---- the fast path: RAM to RAM in one step ------------------------------------------
+
+    @rcu_read_side
+    def _ram_transfer(self) -> int:
+        """Move the programmed transfer when its source (copy) and destination each lie in
+        one RAM-backed range of the current FlatView: one numpy copy between host views, one
+        dirty-marking call for the destination span; returns the bytes moved. Returns 0
+        having changed nothing when the transfer is anything else -- MMIO, holes, ranges that
+        cross into another region, overlapping source and destination (even through an
+        alias: the same ram_addr), destination rows that overlap each other, bad registers --
+        so :meth:`_run` validates and moves it (and reports its error) exactly as before.
+
+        Equivalent to mapping both spans (:meth:`_move_spans`): the same bytes end up in the
+        same host memory, and the destination is marked as address_space_unmap would mark
+        the rows (invalidate_and_set_dirty: CODE invalidation of the bytes written, then the
+        other clients' bits)."""
+        r = self.regs
+        ctrl = r[REG_CONTROL // 4]
+        if ctrl & CTRL_2D:
+            width, height = r[REG_WIDTH // 4], r[REG_HEIGHT // 4]
+            sstride, dstride = r[REG_SRC_STRIDE // 4], r[REG_DST_STRIDE // 4]
+            if sstride & 0x80000000:
+                sstride -= 1 << 32
+            if dstride & 0x80000000:
+                dstride -= 1 << 32
+            if height == 1:
+                sstride = dstride = 0
+        else:
+            width, height, sstride, dstride = r[REG_LENGTH // 4], 1, 0, 0
+        total = width * height
+        if not 0 < total <= DMA_MAX_TRANSFER:
+            return 0
+        gap = (dstride if dstride >= 0 else -dstride) - width  # bytes between two rows
+        if height > 1 and gap < 0:
+            return 0  # destination rows overlap: the last row wins, row by row
+        dst = r[REG_DST_LO // 4] | r[REG_DST_HI // 4] << 32
+        last = dst + (height - 1) * dstride
+        dlo, dhi = (dst, last + width) if dstride >= 0 else (last, dst + width)
+        if dlo < 0 or dhi > 1 << 63:
+            return 0
+        # One FlatView look-up per side (its page memo makes that a dict hit); nothing is
+        # kept across transfers, so an unplugged DIMM's memory is never held here.
+        fv = self.address_space.flatview
+        dfr = fv.lookup(dlo)
+        if (dfr is None or dhi > dfr.end or not dfr.direct_write or dfr.host is None
+                or dfr.host_mv.readonly):
+            return 0
+        if ctrl & CTRL_FILL:
+            unit_sel = (ctrl & CTRL_UNIT_MASK) >> CTRL_UNIT_SHIFT
+            unit = 1 << unit_sel
+            if unit_sel == 3 or width % unit:
+                return 0
+            value = r[REG_FILL_VALUE // 4] & ((1 << (8 * unit)) - 1)
+            pattern = value.to_bytes(unit, "little")
+            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
+                               offset=dst - dfr.host_delta, strides=(dstride, 1))
+            dview[...] = np.frombuffer(pattern * (width // unit), dtype=np.uint8)
+        else:
+            src = r[REG_SRC_LO // 4] | r[REG_SRC_HI // 4] << 32
+            last = src + (height - 1) * sstride
+            slo, shi = (src, last + width) if sstride >= 0 else (last, src + width)
+            if slo < 0 or shi > 1 << 63 or not (shi <= dlo or dhi <= slo):
+                return 0
+            sfr = fv.lookup(slo)
+            if sfr is None or shi > sfr.end or not sfr.direct_read or sfr.host is None:
+                return 0
+            if sfr.ram_list is dfr.ram_list:
+                # The same RAM under two guest addresses (an alias): row by row, a later row
+                # may read what an earlier one wrote.
+                sra, dra = slo - sfr.ram_addr_delta, dlo - dfr.ram_addr_delta
+                if sra < dra + (dhi - dlo) and dra < sra + (shi - slo):
+                    return 0
+            sview = np.ndarray((height, width), np.uint8, buffer=sfr.host_mv,
+                               offset=src - sfr.host_delta, strides=(sstride, 1))
+            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
+                               offset=dst - dfr.host_delta, strides=(dstride, 1))
+            dview[...] = sview
+        self._mark_rows(dfr, dst, dlo, dhi, height, width, dstride, gap)
+        if ctrl & CTRL_FILL:
+            if self.fill_hook is not None:
+                for i in range(height):
+                    self.fill_hook(dst + i * dstride, width, value, unit)
+        elif self.write_hook is not None:
+            for i in range(height):
+                self.write_hook(dst + i * dstride, dview[i].tobytes())
+        return total
+
+    @staticmethod
+    def _mark_rows(fr, dst: int, dlo: int, dhi: int, height: int, width: int, stride: int,
+                   gap: int) -> None:
+        """invalidate_and_set_dirty for rows written into RAM range ``fr``: one call for the
+        span when its pages are exactly the rows' pages (no page lies wholly between two
+        rows) and the code hook would be told nothing (one row, or every page of the span
+        already CODE-dirty); else one per row, as row-by-row unmaps tell it."""
+        mask = fr.dirty_log_mask
+        ram_list = fr.ram_list
+        delta = fr.ram_addr_delta
+        span = dhi - dlo
+        if height == 1:
+            ram_list.invalidate_and_set_dirty(dlo - delta, span, mask)
+            return
+        if gap < TARGET_PAGE_SIZE:
+            code = mask & (1 << DIRTY_MEMORY_CODE)
+            if not code or ram_list.code_invalidate_hook is None \
+                    or ram_list.dirty.all_dirty(dlo - delta, span, DIRTY_MEMORY_CODE):
+                ram_list.dirty.set_dirty_range(dlo - delta, span, mask)
+                return
+        for i in range(height):
+            ram_list.invalidate_and_set_dirty(dst + i * stride - delta, width, mask)
 
     def _run(self) -> DMAError:
         ctrl = self.regs[REG_CONTROL // 4]
