@@ -99,6 +99,10 @@ STATUS_ERROR = 1 << 2
 STATUS_CODE_SHIFT = 8
 
 
+#: Registers that only hold what the driver wrote (no side effect on write).
+_PLAIN_REGS = frozenset(range(REG_SRC_LO, REG_FILL_VALUE + 4, 4))
+
+
 class DMAError(enum.IntEnum):
     NONE = 0
     BAD_LENGTH = 1
@@ -172,6 +176,9 @@ class DMAEngine:
         return self.regs[offset // 4]
 
     def _mmio_write(self, offset: int, value: int, size: int) -> None:
+        if offset in _PLAIN_REGS:  # a driver's most frequent write: a transfer parameter
+            self.regs[offset >> 2] = value & 0xFFFFFFFF
+            return
         if offset % 4 or offset >= 0x40:
             return
         value &= 0xFFFFFFFF
@@ -712,32 +719,38 @@ class DMADriver:
     def _r(self, reg: int) -> int:
         return self.address_space.ldl_le(self.base + reg)
 
-    def _go(self, control: int, what: str) -> int:
+    def _go(self, control: int, what: str, *args) -> int:
+        """Start the transfer; ``what.format(*args)`` names it in an error (formatted only
+        then: a driver's blit should not pay for a message nobody reads)."""
         self._w(REG_CONTROL, control | CTRL_START)
         status = self._r(REG_STATUS)
         if status & STATUS_ERROR:
             code = DMAError((status >> STATUS_CODE_SHIFT) & 0xFF)
             at = self._r(REG_ERR_ADDR_LO) | self._r(REG_ERR_ADDR_HI) << 32
             self._w(REG_STATUS, STATUS_ERROR | STATUS_DONE)
-            raise self._error_type(f"DMA {what} failed: {code.name} at address 0x{at:X}")
+            raise self._error_type(f"DMA {what.format(*args)} failed: {code.name} at address 0x{at:X}")
         self._w(REG_STATUS, STATUS_DONE)
         return self._r(REG_BYTES)
 
     def _addrs(self, src: int, dst: int) -> None:
-        for what, v in (("source", src), ("destination", dst)):
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
-                raise self._error_type(f"DMA {what} address {v!r} is not a 64-bit guest-physical "
-                                       "address (0..0xFFFFFFFFFFFFFFFF)")
+        if not (type(src) is int and type(dst) is int and 0 <= src < 1 << 64 and 0 <= dst < 1 << 64):
+            self._check_addrs(src, dst)
         self._w(REG_SRC_LO, src)
         self._w(REG_SRC_HI, src >> 32)
         self._w(REG_DST_LO, dst)
         self._w(REG_DST_HI, dst >> 32)
 
+    def _check_addrs(self, src, dst) -> None:
+        for what, v in (("source", src), ("destination", dst)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
+                raise self._error_type(f"DMA {what} address {v!r} is not a 64-bit guest-physical "
+                                       "address (0..0xFFFFFFFFFFFFFFFF)")
+
     def copy(self, src: int, dst: int, length: int) -> int:
         """Copy ``length`` bytes from guest-physical ``src`` to ``dst``; returns bytes moved."""
         self._addrs(src, dst)
         self._w(REG_LENGTH, length)
-        return self._go(0, f"copy of {length} bytes 0x{src:X} -> 0x{dst:X}")
+        return self._go(0, "copy of {} bytes 0x{:X} -> 0x{:X}", length, src, dst)
 
     def blit(self, src: int, dst: int, width: int, height: int, src_stride: int, dst_stride: int) -> int:
         """2-D copy: ``height`` rows of ``width`` bytes, rows ``*_stride`` bytes apart."""
@@ -746,14 +759,14 @@ class DMADriver:
         self._w(REG_HEIGHT, height)
         self._w(REG_SRC_STRIDE, src_stride)
         self._w(REG_DST_STRIDE, dst_stride)
-        return self._go(CTRL_2D, f"blit {width}x{height} 0x{src:X} -> 0x{dst:X}")
+        return self._go(CTRL_2D, "blit {}x{} 0x{:X} -> 0x{:X}", width, height, src, dst)
 
     def fill(self, dst: int, length: int, value: int, unit: int = 1) -> int:
         """Fill ``length`` bytes at ``dst`` with ``value`` repeated in ``unit``-byte pieces."""
         self._addrs(0, dst)
         self._w(REG_LENGTH, length)
         self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | _unit_bits(unit), f"fill of {length} bytes at 0x{dst:X}")
+        return self._go(CTRL_FILL | _unit_bits(unit), "fill of {} bytes at 0x{:X}", length, dst)
 
     def fill_rect(self, dst: int, width: int, height: int, dst_stride: int, value: int, unit: int = 1) -> int:
         """2-D fill: ``height`` rows of ``width`` bytes, ``dst_stride`` apart."""
@@ -762,7 +775,7 @@ class DMADriver:
         self._w(REG_HEIGHT, height)
         self._w(REG_DST_STRIDE, dst_stride)
         self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), f"fill {width}x{height} at 0x{dst:X}")
+        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), "fill {}x{} at 0x{:X}", width, height, dst)
 
 
 def _unit_bits(unit: int) -> int:
