@@ -1,6 +1,7 @@
-"""The display's cached per-geometry draw routine (LinePlan) against the general line
-converter: two machines in lock-step, one drawing with plans and one with them switched
-off, must show the same frame buffer and report the same rectangles after every full and
+"""The display's cached per-geometry draw routine (LinePlan) and its memo of one-page
+frames against the general path: three machines in lock-step -- plans on; plans off; plans
+off and no page -> lines index (every partial frame found by the prefix sum over all lines)
+-- must show the same frame buffer and report the same statistics after every full and
 partial frame, over random writes to VRAM, in every mode that gets a plan."""
 
 import numpy as np
@@ -26,18 +27,31 @@ SPAN = 320 * 200 * 4
 _pairs = {}
 
 
-def pair(name):
-    """(with plans, without plans), set up once per mode."""
+def _general_index(d):
+    """Make display ``d`` build indexes without the page -> lines CSR (so no one-page memo)."""
+    build = d._graphics_cache
+
+    def graphics_cache(g):
+        c = build(g)
+        c.csr = None
+        return c
+    d._graphics_cache = graphics_cache
+
+
+def machines(name):
+    """(plans, no plans, general path), set up once per mode."""
     if name not in _pairs:
         rng = np.random.default_rng(7)
         data = rng.integers(0, 256, SPAN, dtype=np.uint8).tobytes()
         out = []
-        for plans in (True, False):
+        for kind in ("plans", "no plans", "general"):
             m = machine()
             run(m, MODES[name]())
             lfb_write(m, 0, data)
-            if not plans:
+            if kind != "plans":
                 m.vga.display._line_plan = lambda g, c: None
+            if kind == "general":
+                _general_index(m.vga.display)
             m.vga.display.update_display()
             out.append(m)
         _pairs[name] = tuple(out)
@@ -50,17 +64,19 @@ def pair(name):
                                  st.integers(0, 255)), max_size=4),
        full=st.booleans())
 def test_plan_draws_what_the_line_converter_draws(name, writes, full):
-    planned, plain = pair(name)
-    for m in (planned, plain):
+    trio = machines(name)
+    for m in trio:
         for off, n, v in writes:
             lfb_write(m, off, bytes([v]) * min(n, SPAN - off))
         if full:
             m.vga.display.invalidate()
-    a, b = planned.vga.display.update_display(), plain.vga.display.update_display()
-    assert planned.vga.display._gcache.plan is not None, "the mode should have a plan"
-    assert plain.vga.display._gcache.plan is None
-    assert (a.full, a.lines_redrawn, a.rects) == (b.full, b.lines_redrawn, b.rects)
-    assert np.array_equal(planned.vga.display.framebuffer, plain.vga.display.framebuffer)
+    stats = [m.vga.display.update_display() for m in trio]
+    planned, plain, general = (m.vga.display for m in trio)
+    assert planned._gcache.plan is not None, "the mode should have a plan"
+    assert plain._gcache.plan is None and general._gcache.csr is None
+    assert stats[0] == stats[1] == stats[2]
+    assert np.array_equal(planned.framebuffer, plain.framebuffer)
+    assert np.array_equal(planned.framebuffer, general.framebuffer)
 
 
 def test_panned_picture_has_no_plan_and_still_draws():

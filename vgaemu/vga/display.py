@@ -183,6 +183,9 @@ class GraphicsLineIndex:
     plan: LinePlan | None = None
     #: The frame buffer the plan writes: a resize replaces it, and the index with it.
     fb: np.ndarray | None = None
+    #: A frame whose one dirty page is snapshot page p: its runs of lines and its
+    #: statistics, both fixed by the geometry (filled as pages are first seen dirty).
+    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats, bool]] | None = None
 
 
 class VGADisplay:
@@ -460,6 +463,7 @@ class VGADisplay:
             c.csr = (ptr.tolist(), line_of_entry[order])
         c.fb = self._fb
         c.plan = self._line_plan(g, c)
+        c.one_page = {}
         self._gcache = c
         return c
 
@@ -536,9 +540,13 @@ class VGADisplay:
             fb[r0 + 1:r1:2] = fb[r0:r1:2]
 
     def _update_graphics(self, g: GraphicsGeometry, full: bool) -> UpdateStats:
-        resized = self._set_size(g.width, g.height)
-        full |= resized
-        c = self._graphics_cache(g)
+        c = self._gcache
+        if c is not None and c.geom is g and c.fb is self._fb:
+            resized = False  # the index was built for this geometry on this frame buffer
+        else:
+            resized = self._set_size(g.width, g.height)
+            full |= resized
+            c = self._graphics_cache(g)
         if self._qemu_vga_graphics(g):
             # QEMU: a full update takes no snapshot (the dirty bits stay set for the next
             # frame); otherwise the snapshot clears all of VRAM (VGA modes have depth 0, so
@@ -557,7 +565,7 @@ class VGADisplay:
             raw = self._take_dirty(g.snap_page0, g.snap_npages)
             if raw is None:
                 return c.idle
-            pages = np.frombuffer(raw, dtype=np.bool_)
+            pages = None
         # raw: one byte per page -- str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
@@ -567,17 +575,30 @@ class VGADisplay:
         elif dirty_pages == 0:
             return c.idle
         elif single and c.csr is not None:
-            ptr, lines = c.csr
-            rows = lines[ptr[first]:ptr[first + 1]]
-            if rows.size == 0:
-                return UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description)
+            # The commonest partial frame: one page, whose lines, runs and statistics the
+            # geometry fixes -- look them up, draw the runs, done.
+            memo = c.one_page.get(first)
+            if memo is None:
+                memo = c.one_page[first] = self._one_page_frame(g, c, first)
+            runs, stats, planned = memo
+            if planned:
+                for r0, n in runs:
+                    self._plan_draw(c.plan, r0, r0 + n)
+            elif runs:
+                ptr, lines = c.csr
+                self._draw_lines(g, c, lines[ptr[first]:ptr[first + 1]], runs, False)
+            return stats
         elif dirty_pages <= 4 and c.csr is not None:
             ptr, lines = c.csr
+            if pages is None:
+                pages = np.frombuffer(raw, dtype=np.bool_)
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
             rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         else:
+            if pages is None:
+                pages = np.frombuffer(raw, dtype=np.bool_)
             cs = np.zeros(pages.size + 1, dtype=np.int32)
             np.cumsum(pages, out=cs[1:])
             hit = cs[c.b] - cs[c.a]
@@ -591,6 +612,23 @@ class VGADisplay:
         rects = tuple((0, y, g.width, n) for y, n in runs)
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
                            g.width, g.height, g.description, resized)
+
+    @staticmethod
+    def _one_page_frame(g: GraphicsGeometry, c: GraphicsLineIndex, page: int):
+        """(runs, UpdateStats, planned) of a partial frame whose only dirty page is snapshot
+        page ``page`` -- what the general path below would find, report and draw for it;
+        ``planned``: every run can go straight to the plan (few runs, even with pairs)."""
+        ptr, lines = c.csr
+        rows = lines[ptr[page]:ptr[page + 1]]
+        if rows.size == 0:
+            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), False
+        runs = _runs(rows)
+        rects = tuple((0, y, g.width, n) for y, n in runs)
+        p = c.plan
+        planned = (p is not None and len(runs) <= _DIRECT_RUNS
+                   and not (p.pairs and any((y | n) & 1 for y, n in runs)))
+        return runs, UpdateStats(False, int(rows.size), 1, int(rows.size) * g.bwidth, rects,
+                                 g.width, g.height, g.description), planned
 
     def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
         rows = c.all_rows
