@@ -7,7 +7,8 @@ trap to these Python handlers and IRET as guest code, so a program can hook and 
 * INT 08h: the PIT tick -- BDA tick count with the midnight rollover, then (as guest code
   in the stub) INT 1Ch and the EOI to the master PIC.
 * INT 11h equipment, INT 12h base memory, INT 15h 86h (wait), 88h, C0h, E801h, E820h,
-  INT 1Ah 00h/01h (tick count), INT 18h/19h (no more boot devices: the run ends).
+  INT 1Ah 00h/01h (tick count) and B1h (the PCI BIOS, vgaemu.pc.pcibios), INT 18h/19h
+  (no more boot devices: the run ends).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from vgaemu.cpu.pcbios import stub_code
 from vgaemu.errors import GuestError
 
 from . import bregs as R
+from .pcibios import handle_1ab1
 
 BDA = 0x400
 BDA_EQUIPMENT = 0x410
@@ -109,6 +111,9 @@ class SystemBIOS:
 
     def int1a(self, cpu) -> None:
         ah = cpu.regs[0] >> 8 & 0xFF
+        if ah == 0xB1:
+            handle_1ab1(self.pc.pci, cpu)   # the PCI BIOS (vgaemu.pc.pcibios)
+            return
         m = self.machine
         if ah == 0x00:
             ticks = struct.unpack("<I", m.read(BDA_TICKS, 4))[0]

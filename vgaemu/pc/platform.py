@@ -16,6 +16,7 @@ from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
 
 from .debugcon import ByteSink, DebugCon, SerialTx
+from .pci import pc_pci_bus
 from .pic import PICPair
 from .pit import PIT
 from .timer import TimerList
@@ -37,9 +38,9 @@ class FrameInfo:
 
 
 class PCPlatform:
-    """PIC pair, PIT with port 0x61, debug console and COM1 on ``machine``'s I/O space,
-    wired to its CPU.  ``output`` is where 0xE9/COM1 bytes go (a binary or text stream,
-    default stderr)."""
+    """PIC pair, PIT with port 0x61, debug console, COM1 and PCI bus 0 (:attr:`pci`) on
+    ``machine``'s I/O space, wired to its CPU.  ``output`` is where 0xE9/COM1 bytes go (a
+    binary or text stream, default stderr)."""
 
     def __init__(self, machine, *, ips: int = DEFAULT_IPS, output=None) -> None:
         if isinstance(ips, bool) or not isinstance(ips, int) or not 1 <= ips <= NANOSECONDS_PER_SECOND:
@@ -57,6 +58,7 @@ class PCPlatform:
         self.output = ByteSink(output)
         self.debugcon = DebugCon(self.output, machine)
         self.serial = SerialTx(self.output, machine)
+        self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
         self.instructions = 0
