@@ -7,8 +7,8 @@ trap to these Python handlers and IRET as guest code, so a program can hook and 
 * INT 08h: the PIT tick -- BDA tick count with the midnight rollover, then (as guest code
   in the stub) INT 1Ch and the EOI to the master PIC.
 * INT 11h equipment, INT 12h base memory, INT 15h 86h (wait), 88h, C0h, E801h, E820h,
-  INT 1Ah 00h/01h (tick count) and 02h-05h (the RTC).  INT 18h/19h are the boot loader's
-  (vgaemu.pc.boot).
+  INT 1Ah 00h/01h (tick count), 02h-05h (the RTC) and B1h (the PCI BIOS, vgaemu.pc.pcibios).
+  INT 18h/19h are the boot loader's (vgaemu.pc.boot).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import struct
 from vgaemu.cpu.pcbios import stub_code
 
 from . import bregs as R
+from .pcibios import handle_1ab1
 
 BDA = 0x400
 BDA_EQUIPMENT = 0x410
@@ -104,6 +105,9 @@ class SystemBIOS:
 
     def int1a(self, cpu) -> None:
         ah = cpu.regs[0] >> 8 & 0xFF
+        if ah == 0xB1:
+            handle_1ab1(self.pc.pci, cpu)   # the PCI BIOS (vgaemu.pc.pcibios)
+            return
         m = self.machine
         if ah == 0x00:
             ticks = struct.unpack("<I", m.read(BDA_TICKS, 4))[0]

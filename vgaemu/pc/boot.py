@@ -159,9 +159,10 @@ class PC:
         return DiskImage(path, "floppy" if interface == "floppy" else "hd", snapshot=snapshot)
 
 
-def run_frames(pc: PC, sink, max_frames: int | None) -> tuple[int, str]:
+def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False) -> tuple[int, str]:
     """Run ``pc`` one 60 Hz frame at a time into ``sink`` (a front end's FrameSink) until
     ``max_frames`` or the guest stops for good; keys the sink reports go to the keyboard.
+    ``force_full`` redraws every frame whole (the profiler's comparison run).
     Returns (frames shown, why the run ended)."""
     from .keyboard import keys_from_window
 
@@ -175,7 +176,7 @@ def run_frames(pc: PC, sink, max_frames: int | None) -> tuple[int, str]:
             events = sink.key_events() if hasattr(sink, "key_events") else sink.keys()
             for codes in keys_from_window(events):
                 pc.keyboard.send(codes)
-            info = platform.frame()
+            info = platform.frame(force_full=force_full)
             sink.frame(machine, info)
             n += 1
             if platform.stopped:
