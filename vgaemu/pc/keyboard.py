@@ -83,8 +83,13 @@ def parse_time(text: str, what: str) -> int:
 
 
 def parse_key(name: str) -> list[int]:
-    """``shift+left`` -> the keys to press (see :data:`E0`), modifiers first."""
+    """``shift+left`` -> the keys to press (see :data:`E0`), modifiers first.  The key
+    itself may be ``+`` or end with it (``shift++``, ``kp+``)."""
     parts = name.split("+")
+    if len(parts) > 1 and parts[-1] == "":   # "...+" : the key's own plus sign
+        parts = parts[:-2] + [parts[-2] + "+"]
+        if parts == [""]:
+            parts = ["+"]
     codes = []
     for mod in parts[:-1]:
         if mod.lower() not in MODIFIERS:

@@ -19,6 +19,8 @@ def test_parse_specs():
     assert parse_key("a") == [0x1E]
     assert parse_key("A") == [0x2A, 0x1E]
     assert parse_key("shift+left") == [0x2A, 0xE04B]
+    assert parse_key("kp+") == [0x4E] and parse_key("shift+kp+") == [0x2A, 0x4E]
+    assert parse_key("+") == [0x2A, 0x0D] and parse_key("rctrl") == [0xE01D]
     assert parse_spec("0.5s:space") == [(500_000_000, [0x39]), (550_000_000, [0xB9])]
     assert parse_spec("1s:left:200ms") == [(10**9, [0xE0, 0x4B]), (1_200_000_000, [0xE0, 0xCB])]
     assert parse_spec("1s:kp4") == [(10**9, [0x4B]), (1_050_000_000, [0xCB])]
