@@ -29,6 +29,7 @@ from vgaemu.errors import ConfigError, GuestError
 from . import bregs as R
 from .bios import BDA_KBD_HEAD, EBDA_SEG
 from .dos_files import DOSFiles
+from .keyboard import reported_keycode
 
 PSP_SEG = 0x0800
 COM_MAX = 0x10000 - 0x100 - 2   # the program, its PSP and the initial stack word in 64 KiB
@@ -133,7 +134,7 @@ class DOS:
             if wait:
                 R.wait(cpu, self.int21_stub)
             return None
-        word = struct.unpack("<H", m.read(0x400 + head, 2))[0]
+        word = reported_keycode(struct.unpack("<H", m.read(0x400 + head, 2))[0], extended=False)
         start, end = struct.unpack("<HH", m.read(0x480, 4))
         m.write(BDA_KBD_HEAD, struct.pack("<H", head + 2 if head + 2 < end else start))
         if word & 0xFF == 0:

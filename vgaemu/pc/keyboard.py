@@ -388,17 +388,7 @@ class Keyboard:
                 R.set_frame_flag(cpu, R.ZF, True)
             return
         word = struct.unpack("<H", m.read(0x400 + head, 2))[0]
-        ascii_ = word & 0xFF
-        if not extended:   # the old functions hide the 101-key keyboard's codes
-            if ascii_ == 0xE0 and word & 0xFF00:
-                word &= 0xFF00
-            elif word in (0xE00D, 0xE00A):
-                word = 0x1C00 | ascii_
-            elif word == 0xE02F:
-                word = 0x352F
-        if ascii_ == 0xF0 and word & 0xFF00:
-            word &= 0xFF00
-        R.set16(cpu, 0, word)
+        R.set16(cpu, 0, reported_keycode(word, extended=extended))
         if not wait:
             R.set_frame_flag(cpu, R.ZF, False)
             return
@@ -413,6 +403,23 @@ class Keyboard:
         if led & 0x07 != want:
             self.kbc.leds = want
             m.write(BDA_KBD_LED, bytes((led & ~0x07 | want,)))
+
+
+def reported_keycode(word: int, *, extended: bool) -> int:
+    """A buffered keycode as INT 16h reports it: the old functions (00h/01h) hide the
+    101-key keyboard's codes (E0 for the gray keys, keypad Enter and /), and no function
+    reports the F0h marker (SeaBIOS's dequeue_key)."""
+    ascii_ = word & 0xFF
+    if not extended:
+        if ascii_ == 0xE0 and word & 0xFF00:
+            word &= 0xFF00
+        elif word in (0xE00D, 0xE00A):
+            word = 0x1C00 | ascii_
+        elif word == 0xE02F:
+            word = 0x352F
+    if ascii_ == 0xF0 and word & 0xFF00:
+        word &= 0xFF00
+    return word
 
 
 def _pygame_keys() -> dict[int, int]:

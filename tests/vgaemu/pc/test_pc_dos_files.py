@@ -198,3 +198,14 @@ over:
     assert pc.machine.read(PSP_SEG * 16 + 0x840, 8) == b"hello!\r\n"
     screen = pc.machine.read(0xB8000, 160 * 3)[::2].decode("ascii")
     assert "hello!" in screen and "printed" in screen
+
+
+def test_console_gives_gray_keys_as_0_then_scan(tmp_path):
+    pc, out = run_com(tmp_path, """
+    mov cx, 3
+.k: mov ah, 08h
+    int 21h
+    out 0xe9, al
+    loop .k
+""", keys=["0.1s:left", "0.2s:kpenter"])
+    assert out == bytes((0x00, 0x4B, 0x0D))   # keypad Enter is Enter to DOS
