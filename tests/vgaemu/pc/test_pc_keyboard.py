@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from vgaemu.errors import ConfigError
 from vgaemu.machine import Machine
 from vgaemu.pc.boot import PC
 from vgaemu.pc.disk import DiskImage
-from vgaemu.pc.keyboard import parse_key, parse_spec
+from vgaemu.pc.keyboard import CHARS, MODIFIERS, NAMED, parse_key, parse_spec
 
 from .asm import nasm
 
@@ -270,3 +271,32 @@ def test_int16_02h_and_12h_report_held_modifiers(tmp_path):
     """, ["0.1s:rctrl:500ms", "0.15s:lshift:500ms", "0.2s:lalt:500ms"])
     # 02h: LShift, Ctrl, Alt; 12h adds right Ctrl (bit 10) and left Alt (bit 9)
     assert out == bytes((0x0E, 0x0E, 0x02 | 0x04))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["shift", "ctrl", "alt"]), unique=True, max_size=3),
+       st.sampled_from(sorted(NAMED) + list("aZ1!/{")), st.integers(1, 2000))
+def test_key_specs_press_and_release_in_mirror_order(mods, key, hold_ms):
+    """Against a naive model: every key pressed is released ``hold`` later, in reverse
+    order, and a gray key's bytes always carry their E0 prefix."""
+    name = "+".join(mods + [key])
+    (t0, down), (t1, up) = parse_spec(f"1s:{name}:{hold_ms}ms")
+    assert t0 == 10**9 and t1 == 10**9 + hold_ms * 10**6
+
+    def keys_of(stream):
+        out, i = [], 0
+        while i < len(stream):
+            if stream[i] == 0xE0:
+                out.append(0xE000 | stream[i + 1] & 0x7F)
+                i += 2
+            else:
+                out.append(stream[i] & 0x7F)
+                i += 1
+        return out
+
+    assert keys_of(up) == list(reversed(keys_of(down)))
+    assert all(b & 0x80 == 0 for b in down if b != 0xE0) and all(b & 0x80 for b in up if b != 0xE0)
+    want = [MODIFIERS[m] for m in mods]
+    if key not in NAMED and CHARS[key][1] and "shift" not in mods:
+        want.insert(0, MODIFIERS["shift"])   # a shifted character brings its Shift
+    assert keys_of(down) == want + [NAMED[key] if key in NAMED else CHARS[key][0]]
