@@ -209,3 +209,41 @@ def test_console_gives_gray_keys_as_0_then_scan(tmp_path):
     loop .k
 """, keys=["0.1s:left", "0.2s:kpenter"])
     assert out == bytes((0x00, 0x4B, 0x0D))   # keypad Enter is Enter to DOS
+
+
+def test_cli_run_com_reads_the_file_beside_it(tmp_path, capsys):
+    from vgaemu.cli import main
+
+    d = tmp_path / "game"
+    d.mkdir()
+    (d / "MSG.TXT").write_bytes(b"file says hi$")
+    prog = d / "show.com"
+    prog.write_bytes(nasm("""
+    mov ax, 3d00h
+    mov dx, name
+    int 21h
+    jc fail
+    mov bx, ax
+    mov ah, 3fh
+    mov cx, 64
+    mov dx, buf
+    int 21h
+    mov ah, 09h           ; print it up to its '$'
+    mov dx, buf
+    int 21h
+    mov ax, 4c00h
+    int 21h
+fail:
+    mov ax, 4c01h
+    int 21h
+name: db "msg.txt", 0
+buf: times 64 db 0
+""", org=0x100))
+    shot = tmp_path / "show.png"
+    assert main(["run", str(prog), "--headless", "--frames", "3", "--screenshot", str(shot)]) == 0
+    assert "show.com: exit code 0" in capsys.readouterr().out   # 1 = the open failed
+    pc = PC(Machine(), output=io.BytesIO())
+    dos = pc.run_com(prog)
+    pc.platform.run_until(10**8)
+    assert dos.exit_code == 0
+    assert "file says hi" in pc.machine.read(0xB8000, 160 * 2)[::2].decode("ascii")
