@@ -58,6 +58,11 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-device", dest="devices", action="append", default=[], metavar="OPTS",
                    help="device, e.g. pc-dimm,id=dimm1,memdev=mem1 (repeatable)")
     g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
+    g.add_argument("--rtc-base", "-rtc", dest="rtc_base", default=None,
+                   metavar="DATE|base=DATE[,clock=vm]",
+                   help="the date the RTC shows at the start: 2020-01-01T00:00:00, utc or "
+                        "localtime (default 2000-01-01T00:00:00, fixed so runs repeat); "
+                        "-rtc takes QEMU's base=...,clock=vm,driftfix=... form")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
     g.add_argument("--no-tb-cache", dest="tb_cache", action="store_false",
@@ -87,6 +92,9 @@ def _pc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
     p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
                    help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
+    p.add_argument("--screenshot-on-debugcon", metavar="OUT.png",
+                   help="the QEMU oracle's handshake: each 'S' the guest writes to port 0xE9 "
+                        "takes a screendump, OUT-1.png, OUT-2.png ..., answered with an NMI")
     p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
     p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
                    help="window frame rate (default 60; 0 = unpaced)")
@@ -315,6 +323,11 @@ def make_machine(args, main=None):
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
     opts["tb_cache"] = getattr(args, "tb_cache", True)
+    rtc = getattr(args, "rtc_base", None)
+    if rtc is not None:
+        from vgaemu.pc.rtc import parse_rtc_option
+
+        opts["rtc_base"] = parse_rtc_option(rtc) if "=" in rtc else rtc
     return Machine(**opts)
 
 
@@ -944,9 +957,24 @@ def cmd_boot(args) -> int:
         raise CLIError("nothing to boot: give IMAGE, -fda, -hda or -drive file=...")
     if len(floppies) > 2 or len(hard_disks) > 4:
         raise CLIError("at most 2 floppy drives and 4 IDE hard disks")
+    dumps_to = args.screenshot_on_debugcon
+    if dumps_to is not None:
+        if Path(dumps_to).suffix.lower() not in (".png", ".ppm"):
+            raise CLIError(f"--screenshot-on-debugcon {dumps_to}: give a .png or .ppm name "
+                           "(dumps are written as NAME-1.png, NAME-2.png ...)")
+        check_output_file(dumps_to, "--screenshot-on-debugcon")
     pc = _make_pc(args, floppies=floppies, hard_disks=hard_disks)
+    dumps = None
+    if dumps_to is not None:
+        from vgaemu.pc.dumphandshake import DebugconScreendumps, png_writer
+
+        dumps = DebugconScreendumps(pc.platform, png_writer(dumps_to))
     pc.boot()
-    return _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    status = _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    if dumps is not None:
+        _say(f"{dumps.count} debugcon screendump(s) written as "
+             f"{Path(dumps_to).resolve().with_suffix('')}-N{Path(dumps_to).suffix}")
+    return status
 
 
 COMMANDS = {"run": cmd_run, "boot": cmd_boot, "demos": cmd_demos, "replay": cmd_replay,

@@ -32,6 +32,7 @@ class PC:
         self.disks = DiskBIOS(self.platform, self.floppies, self.hard_disks)
         self.keyboard = Keyboard(self.platform)
         self.keyboard.add_script(keys)
+        machine.rtc.init_drives(self.floppies, self.hard_disks)
         self.system_bios.post()
 
     def boot(self) -> int:
