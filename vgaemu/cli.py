@@ -916,7 +916,7 @@ def _run_pc(args, pc, title: str) -> int:
                     or os.environ.get("SDL_VIDEODRIVER")):
                 raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
             sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
-                              title=f"vgaemu - {title}")
+                              title=f"vgaemu - {title}", raw_keys=True)
             try:
                 from vgaemu.guest import GuestExit
                 try:

@@ -80,17 +80,25 @@ def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False
     ``max_frames`` or the guest stops for good; keys the sink reports go to the keyboard.
     ``force_full`` redraws every frame whole (the profiler's comparison run).
     Returns (frames shown, why the run ended)."""
-    from .keyboard import keys_from_window
+    from .keyboard import keys_from_window, scancode_of_window_key
 
     platform = pc.platform
     machine = pc.machine
+    # a window in raw-keys mode reports presses and releases; other sinks key-downs only
+    key_events = sink.key_events if getattr(sink, "raw_keys", False) else None
     n = 0
     with machine.driving():   # the BQL for the run; posted work runs between frames
         while max_frames is None or n < max_frames:
             if not machine.run_pending():
                 return n, "quit requested"
-            for codes in keys_from_window(sink.keys()):
-                pc.keyboard.send(codes)
+            if key_events is not None:
+                for key, down in key_events():
+                    code = scancode_of_window_key(key)
+                    if code is not None:
+                        pc.keyboard.send([code if down else code | 0x80])
+            else:
+                for codes in keys_from_window(sink.keys()):
+                    pc.keyboard.send(codes)
             info = platform.frame(force_full=force_full)
             sink.frame(machine, info)
             n += 1

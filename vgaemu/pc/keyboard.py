@@ -239,3 +239,24 @@ def keys_from_window(keys) -> list[list[int]]:
             continue
         out.append(codes + [c | 0x80 for c in reversed(codes)])
     return out
+
+
+#: pygame's names of keys a PC keyboard has, beyond NAMED and the characters
+_WINDOW_KEYS = {"left shift": 0x2A, "right shift": 0x36, "left ctrl": 0x1D, "right ctrl": 0x1D,
+                "left alt": 0x38, "right alt": 0x38, "caps lock": 0x3A, "page up": 0x49,
+                "page down": 0x51, "num lock": 0x45, "scroll lock": 0x46}
+
+
+def scancode_of_window_key(key: int) -> int | None:
+    """The set 1 make code of a pygame key (one key: modifiers are keys of their own), or
+    None for a key this keyboard does not have."""
+    import pygame
+
+    name = pygame.key.name(key)
+    if name in _WINDOW_KEYS:
+        return _WINDOW_KEYS[name]
+    if name.lower() in NAMED:
+        return NAMED[name.lower()]
+    if len(name) == 1 and name in CHARS:
+        return CHARS[name][0]
+    return None
