@@ -268,6 +268,9 @@ def test_incoming_defer_then_migrate_incoming_over_qmp(sockdir):
 
 def test_memory_hotplug_refused_while_migrating(sockdir):
     src, dst = machines()
+    # The backend gets its RAMBlock at object-add, so it migrates: the destination has it too,
+    # as QEMU's would be started with the same -object.
+    dst.memory.add_object("memory-backend-ram,id=m2,size=16M")
     qsock, msock = os.path.join(sockdir, "q"), os.path.join(sockdir, "m")
     server = src.qmp_listen(f"unix:{qsock}")
     inc = dst.incoming_migration(f"unix:{msock}")
@@ -286,8 +289,11 @@ def test_memory_hotplug_refused_while_migrating(sockdir):
             except Exception as e:  # noqa: BLE001
                 errors.append(str(e))
         await c.execute("migrate_cancel")
-        while (await c.execute("query-migrate"))["status"] != "cancelled":
+        deadline = time.monotonic() + 30
+        while (status := (await c.execute("query-migrate"))["status"]) not in ("cancelled", "failed"):
+            assert time.monotonic() < deadline, status
             await asyncio.sleep(0.02)
+        assert status == "cancelled"
         await c.execute("device_add", {"driver": "pc-dimm", "id": "d2", "memdev": "m2"})
         await c.disconnect()
         return errors
