@@ -67,6 +67,9 @@ class X86CPU:
         #: cpu_get_pic_interrupt): ``int_output`` is the INTR pin, ``acknowledge()`` the
         #: INTA cycle giving the vector.  Checked between translation blocks.
         self.pic = None
+        #: QEMU's cpu_exit: a device that armed a timer earlier than the end of the running
+        #: slice asks the CPU to return at the next block boundary (platform.run_until)
+        self.exit_request = False
         self._a20_mask = 0xFFFFFFFF
         self.reset()
 
@@ -90,6 +93,8 @@ class X86CPU:
         self.hflags = 0 if self._a20_mask == 0xFFFFFFFF else HF_A20OFF
         self.halted = False
         self.pending_irqs.clear()
+        self.nmi_pending = False
+        self.nmi_blocked = False
 
     def close(self) -> None:
         self.tb_cache.close()
@@ -308,6 +313,9 @@ class X86CPU:
         self.load_seg(CS, cs)
         self.eip = ip & MASKS[SIZE_INDEX[size]]
         self.set_eflags(fl, size)
+        self.nmi_blocked = False   # the end of an NMI handler lets the next NMI in:
+        if self.nmi_pending:       # one latched meanwhile is taken right after the IRET
+            self._take_nmi()
 
     def far_call(self, sel: int, off: int, size: int, ret_eip: int) -> None:
         self._push(size, self.seg_sel[CS])
@@ -328,6 +336,18 @@ class X86CPU:
                 self.regs[4] = self.regs[4] & 0xFFFF0000 | (self.regs[4] + imm) & 0xFFFF
         self.load_seg(CS, cs)
         self.eip = ip
+
+    def nmi(self) -> None:
+        """Raise NMI (QEMU's CPU_INTERRUPT_NMI, QMP ``inject-nmi``): taken through vector 2
+        whatever IF says, waking a HLT, when the CPU next runs -- the host raises it between
+        slices, so that is the next instruction boundary.  While its handler runs a further
+        NMI is latched (one, as on a 386) and taken right after the handler's IRET."""
+        self.nmi_pending = True
+
+    def _take_nmi(self) -> None:
+        self.nmi_pending = False
+        self.nmi_blocked = True
+        self.interrupt(2)
 
     def raise_irq(self, vector: int) -> None:
         """A hardware interrupt: delivered before the next TB once IF is set (and it wakes
@@ -467,6 +487,8 @@ class X86CPU:
         seg_base = self.seg_base
         pending = self.pending_irqs
         pic = self.pic
+        if self.nmi_pending and not self.nmi_blocked and budget > 0:
+            self._take_nmi()
         link = tbc.link
         nochain = EXIT_NOCHAIN
         last = None      # the TB that just ran, when it left through a direct exit
@@ -480,6 +502,8 @@ class X86CPU:
                     self.halted = False
                     self.interrupt(pending.pop(0) if pending else pic.acknowledge())
                     last = None
+                if self.exit_request:   # a device asked the platform loop to look (the RTC)
+                    break
                 left = budget - done
                 if last is not None:   # (a direct exit: no HLT, no mode change)
                     tb = last.jmp_dest[slot]
