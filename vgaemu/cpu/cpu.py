@@ -29,6 +29,8 @@ _INSN_CACHE_MAX = 1 << 16
 #: A block translated this many times at one key (its code keeps being rewritten) is run by
 #: the decode-every-instruction path from then on: compiling costs more than it saves.
 SMC_RETRANSLATE_LIMIT = 6
+#: How many translations per TB key _translate keeps for reuse by identical bytes.
+_BY_BYTES_VERSIONS = 4
 
 
 class CPUError(VGAEmuError):
@@ -60,6 +62,10 @@ class X86CPU:
         #: TB key -> how many times it was translated (since the last tb_cache flush)
         self._translations: dict = {}
         self._translations_gen = 0
+        #: TB key -> [(code bytes, function, size, icount, source)], newest first: the last
+        #: few translations made there (since the last tb_cache flush), for rewritten code
+        #: that returns to bytes seen before
+        self._by_bytes: dict = {}
         self._done = 0   # instructions run() has executed so far (for RDTSC)
         #: hardware interrupt vectors waiting for IF (a PIC would feed this)
         self.pending_irqs: list[int] = []
@@ -563,9 +569,21 @@ class X86CPU:
         counts = self._translations
         if self._translations_gen != self.tb_cache.generation:
             counts.clear()
+            self._by_bytes.clear()
             self._translations_gen = self.tb_cache.generation
         key = (pc, cs_base, hflags)
         seen = counts.get(key, 0)
+        if seen:
+            # rewritten code that went back to bytes translated here before (a patch
+            # undone, a routine copied in again): reuse that translation, no decode/compile
+            for data, func, size, icount, source in self._by_bytes.get(key, ()):
+                if self._code_bytes(pc, size) == data:
+                    tb = TranslationBlock(pc, cs_base, hflags, size, func, icount=icount,
+                                          source=source)
+                    try:
+                        return self.tb_cache.insert(tb)
+                    except TBCacheError:
+                        return None
         if seen >= SMC_RETRANSLATE_LIMIT:
             return None   # self-modifying hot spot: decode it each time instead
         counts[key] = seen + 1
@@ -584,9 +602,31 @@ class X86CPU:
         func = (tr.compile_shared if seen else tr.compile)(source, f"tb@{pc:#x}")
         tb = TranslationBlock(pc, cs_base, hflags, size, func, icount=used, source=source)
         try:
-            return self.tb_cache.insert(tb)
+            tb = self.tb_cache.insert(tb)
         except TBCacheError:
             return None
+        data = self._code_bytes(pc, size)
+        if data is not None:
+            # the translation is a function of (key, bytes) alone: remember a few per key
+            versions = self._by_bytes.setdefault(key, [])
+            versions.insert(0, (bytes(data), func, size, used, source))
+            del versions[_BY_BYTES_VERSIONS:]
+        return tb
+
+    def _code_bytes(self, pc: int, size: int):
+        """The ``size`` bytes of guest-physical code at ``pc`` (None where a page has no
+        read entry): what a translation there was made from."""
+        rp = self.tlb.read_pages
+        o = pc & 4095
+        mv = rp.get(pc >> 12)
+        if mv is None:
+            return None
+        if o + size <= 4096:
+            return mv[o:o + size]
+        mv2 = rp.get((pc >> 12) + 1)
+        if mv2 is None:
+            return None
+        return bytes(mv[o:]) + bytes(mv2[:o + size - 4096])
 
     def _exec_one(self, pc: int, cs_base: int) -> int:
         """Decode the instruction at CS:EIP and run it (the tb_cache=False path)."""

@@ -294,12 +294,31 @@ class _Gen:
             self.e(f"{dst} = ld({a}, {size})")
         return dst
 
-    def store(self, size: int, a: str, val: str) -> None:
+    def store(self, size: int, a: str, val: str, stack: bool = False) -> None:
+        """Store ``val`` at ``a``: direct through ``WP`` when the page has a write entry,
+        else ``st()``.  Data stores expect the entry (a ``try`` costs nothing when it is
+        there); a stack store (``stack``) looks it up with ``get``, because a real-mode stack
+        often shares its page with code (SS:SP = 0000:7C00 below a boot sector), which
+        never has the entry, and raising KeyError costs more than the store."""
         if not val.isidentifier() and not val.isdigit():
             self.e(f"w = {val}")
             val = "w"
         self.uses_x = True
         self.store_exit = True
+        if stack:
+            self.e(f"m = WP.get({a} >> 12)")
+            if size == 1:
+                with self.block("if m is not None:"):
+                    self.e(f"m[{a} & 4095] = {val}")
+            else:
+                self.e(f"o = {a} & 4095")
+                with self.block(f"if m is not None and o <= {4096 - size}:"):
+                    self._store_bytes(size, val)
+            with self.block("elif st(" + f"{a}, {size}, {val}):"):
+                self.e("x = 1")
+            self.stores += 1
+            self.store_tail = len(self.lines)
+            return
         if size == 1:
             with self.block("try:"):
                 self.e(f"WP[{a} >> 12][{a} & 4095] = {val}")
@@ -307,19 +326,24 @@ class _Gen:
             self.e(f"o = {a} & 4095")
             with self.block("try:"):
                 self.e(f"m = WP[{a} >> 12]")
-                if size == 2:
-                    self.e(f"m[o + 1] = {val} >> 8")
-                    self.e(f"m[o] = {val} & 255")
-                else:
-                    self.e(f"m[o + 3] = {val} >> 24")
-                    self.e(f"m[o] = {val} & 255")
-                    self.e(f"m[o + 1] = {val} >> 8 & 255")
-                    self.e(f"m[o + 2] = {val} >> 16 & 255")
+                self._store_bytes(size, val)
         with self.block("except LookupError:"):
             with self.block(f"if st({a}, {size}, {val}):"):
                 self.e("x = 1")
         self.stores += 1
         self.store_tail = len(self.lines)
+
+    def _store_bytes(self, size: int, val: str) -> None:
+        """The bytes of a word/dword store into page view ``m`` at ``o``; the highest first,
+        so a store crossing the page raises IndexError before writing anything."""
+        if size == 2:
+            self.e(f"m[o + 1] = {val} >> 8")
+            self.e(f"m[o] = {val} & 255")
+        else:
+            self.e(f"m[o + 3] = {val} >> 24")
+            self.e(f"m[o] = {val} & 255")
+            self.e(f"m[o + 1] = {val} >> 8 & 255")
+            self.e(f"m[o + 2] = {val} >> 16 & 255")
 
     def rm_read(self, ins: Insn, size: int, dst: str = "v") -> str:
         if ins.mod == 3:
@@ -358,7 +382,7 @@ class _Gen:
         ssz = self._ssz()
         self.wr(ssz, 4, f"({self.rd(ssz, 4)} - {size}) & {MASK[ssz]}")
         self.e(f"a2 = ({s} + {self.rd(ssz, 4)}) & A20")
-        self.store(size, "a2", val)
+        self.store(size, "a2", val, stack=True)
 
     def pop(self, size: int, dst: str, adjust: bool = True) -> str:
         s = self.seg(SS)

@@ -65,3 +65,26 @@ def test_a_store_into_code_through_the_entry_still_invalidates():
         assert m.read(0x7E02, 2) == b"\x01\x00"   # the rewritten store ran
     finally:
         cpu.close()
+
+
+def test_pushes_across_a_page_boundary_and_onto_the_code_page():
+    """Stack stores look the write entry up without a try: a word or dword push that
+    straddles two pages, and a push onto the code's own page, still land whole."""
+    m = Machine(memory="2M", vram="1M")
+    cpu = m.cpu
+    try:
+        # 7C00 push ax; push eax; call 7C07; (7C06 hlt); 7C07 hlt
+        m.write(0x7C00, bytes.fromhex("50" "6650" "E80100" "F4" "F4"))
+        m.write(0x2000, bytes(16))      # make the stack pages dirty (write entries)
+        for sp, expect in ((0x3001, [(0x2FFF, b"\x78\x56"), (0x2FFB, b"\x78\x56\x34\x12"),
+                                     (0x2FF9, b"\x06\x7C")]),
+                           (0x7C00, [(0x7BFE, b"\x78\x56"), (0x7BFA, b"\x78\x56\x34\x12"),
+                                     (0x7BF8, b"\x06\x7C")])):
+            m.write(sp - 16, bytes(16))
+            cpu.eip, cpu.halted, cpu.sp, cpu.eax = 0x7C00, False, sp, 0x12345678
+            cpu.run(max_instructions=20)
+            assert cpu.halted and cpu.eip == 0x7C08 and cpu.sp == sp - 8
+            for addr, data in expect:
+                assert m.read(addr, len(data)) == data, hex(addr)
+    finally:
+        cpu.close()

@@ -66,3 +66,33 @@ def test_a_rewritten_shift_count_gets_its_own_flag_analysis():
             assert m.cpu.translator._liveness     # the analyses were remembered
     assert results[True] == results[False]
     assert [b for b, _, _ in results[True]][:3] == [1, 2, 3]   # CF: shifted out, kept, out
+
+
+def test_code_that_returns_to_earlier_bytes_reuses_their_translation():
+    """A routine patched back and forth between two versions is translated twice; every
+    later version is one of those bytes again and reuses its function (no decode, no
+    compile), so it stays on the TB path instead of falling back to decoding."""
+    code = bytes.fromhex(
+        "C606207C40"   # 7C00 mov byte [7C20h], 40h   (the routine becomes INC AX)
+        "E81800"       # 7C05 call 7C20
+        "C606207C43"   # 7C08 mov byte [7C20h], 43h   (... INC BX)
+        "E81000"       # 7C0D call 7C20
+        "49"           # 7C10 dec cx
+        "75ED"         # 7C11 jnz 7C00
+        "F4")          # 7C13 hlt
+    results = []
+    for tb_cache in (True, False):
+        m = Machine(tb_cache=tb_cache)
+        m.write(0x7C00, code)
+        m.write(0x7C20, bytes.fromhex("90C3"))    # 7C20 nop (patched); ret
+        cpu = m.cpu
+        cpu.cx = 20
+        cpu.run(max_instructions=10_000)
+        assert cpu.halted
+        results.append((cpu.ax, cpu.bx, cpu.cx))
+        if tb_cache:
+            key = (0x7C20, 0, cpu.hflags)
+            assert cpu._translations[key] == 2          # INC AX and INC BX, once each
+            assert cpu.counters.total.tbs_invalidated >= 39
+            assert cpu.tb_cache.lookup(*key) is not None
+    assert results[0] == results[1] == (20, 20, 0)
