@@ -80,6 +80,11 @@ CONFIG_DATA_PORT = 0xCFC
 CONFIG_ENABLE = 1 << 31
 
 
+#: QEMU's pci_class_descriptions for the classes on our bus (others print "Class NNNN").
+_CLASS_NAMES = {0x0300: "VGA controller", 0x0600: "Host bridge", 0x0601: "ISA bridge",
+                0x0101: "IDE controller", 0x0680: "Bridge"}
+
+
 def pci_devfn(slot: int, function: int) -> int:
     return (slot & 0x1F) << 3 | (function & 7)
 
@@ -347,6 +352,27 @@ class PCIBus:
             if d.name == name:
                 return d
         raise KeyError(name)
+
+    def info(self) -> str:
+        """HMP ``info pci`` (QEMU's hmp_info_pci layout)."""
+        out = []
+        for d in self.functions():
+            cls = d.class_code
+            desc = _CLASS_NAMES.get(cls, f"Class {cls:04d}")
+            out.append(f"  Bus  0, device {d.devfn >> 3:3d}, function {d.devfn & 7}:\n")
+            out.append(f"    {desc}: PCI device {d.vendor_id:04x}:{d.device_id:04x}\n")
+            sv, sd = d._word(PCI_SUBSYSTEM_VENDOR_ID), d._word(PCI_SUBSYSTEM_ID)
+            out.append(f"      PCI subsystem {sv:04x}:{sd:04x}\n")
+            pin = d.config[PCI_INTERRUPT_PIN]
+            if pin:
+                out.append(f"      IRQ {d.config[PCI_INTERRUPT_LINE]}, pin {chr(ord('A') + pin - 1)}\n")
+            for index, bar in sorted(d.bars.items()):
+                addr = bar.address if bar.address is not None else (1 << 64) - 1
+                last = (addr + bar.size - 1) & ((1 << 64) - 1)
+                pf = " prefetchable" if bar.prefetchable else ""
+                out.append(f"      BAR{index}: 32 bit{pf} memory at 0x{addr:08x} [0x{last:08x}].\n")
+            out.append('      id ""\n')
+        return "".join(out)
 
     # ------------------------------------------------------------------ host-side access
     def config_read(self, bus: int, devfn: int, reg: int, size: int) -> int:

@@ -470,3 +470,30 @@ r:  out 0xe9, al
     assert bus.config_read(0, VGA, 0x3C, 1) == 0x5B and bus.config_read(0, VGA, 0x40, 2) == 0xBEEF
     assert pc.machine.vga.mmio_mr.addr == 0xFE000000
     assert bus.config_reg == 0x80001018     # SeaBIOS goes through 0xCF8 too
+
+
+def test_hmp_info_pci_prints_what_qemu_prints():
+    from vgaemu.qmp.hmp import run_hmp
+
+    m = Machine()
+    assert "no PCI bus" in run_hmp(m, "info pci")
+    PCPlatform(m, output=io.BytesIO())
+    ours = run_hmp(m, "info pci")
+
+    def blocks(text):
+        out, cur = {}, None
+        for ln in text.splitlines():
+            if ln.startswith("  Bus"):
+                cur = ln.strip()
+                out[cur] = []
+            elif cur and not ln.startswith("#"):
+                out[cur].append(ln)
+        return out
+    theirs = blocks((DATA / "qemu72_info_pci.txt").read_text())
+    mine = blocks(ours)
+    for dev in ("Bus  0, device   0, function 0:", "Bus  0, device   1, function 0:",
+                "Bus  0, device   2, function 0:"):
+        assert mine[dev] == theirs[dev]
+    assert "Class 2176: PCI device 1af4:10f0" in ours
+    wr(m, VGA, 0x10, 0xE0000000)
+    assert "BAR0: 32 bit prefetchable memory at 0xe0000000 [0xe0ffffff]." in run_hmp(m, "info pci")
