@@ -374,6 +374,47 @@ class PCIBus:
             out.append('      id ""\n')
         return "".join(out)
 
+    def vmstate_section(self):
+        """The ``pci`` device-state section of a migration: the address register and every
+        function's configuration space (QEMU's vmstate_pci_device); loading it remaps the
+        BARs where the source had them (pci_update_mappings after load)."""
+        from vgaemu.migration.errors import MigrationError
+        from vgaemu.migration.vmstate import Section
+
+        def save() -> dict:
+            return {"config_reg": self.config_reg,
+                    "functions": {f"{fn:02x}": bytes(d.config) for fn, d in self.devices.items()}}
+
+        def check(state: dict, _version: int) -> None:
+            funcs = state.get("functions")
+            reg = state.get("config_reg")
+            if not isinstance(reg, int) or not 0 <= reg <= 0xFFFFFFFF or not isinstance(funcs, dict):
+                raise MigrationError("device state section 'pci': bad address register or "
+                                     "function table")
+            ours = {f"{fn:02x}" for fn in self.devices}
+            if set(funcs) != ours:
+                raise MigrationError(f"device state section 'pci': the stream has functions "
+                                     f"{sorted(funcs)}, this machine {sorted(ours)}")
+            for fn, cfg in funcs.items():
+                if not isinstance(cfg, (bytes, bytearray)) or len(cfg) != PCI_CONFIG_SPACE_SIZE:
+                    raise MigrationError(f"device state section 'pci': function {fn}: expected "
+                                         f"{PCI_CONFIG_SPACE_SIZE} bytes of configuration space")
+                dev = self.devices[int(fn, 16)]
+                ids = bytes(dev.config[0:4])
+                if bytes(cfg[0:4]) != ids:
+                    raise MigrationError(f"device state section 'pci': function {fn} is "
+                                         f"{bytes(cfg[0:4]).hex()} in the stream, "
+                                         f"{ids.hex()} here")
+
+        def load(state: dict, _version: int) -> None:
+            self.config_reg = state["config_reg"]
+            for fn, cfg in state["functions"].items():
+                self.devices[int(fn, 16)].config[:] = cfg
+            for dev in self.devices.values():
+                dev.update_mappings()
+
+        return Section("pci", 1, save, load, check)
+
     # ------------------------------------------------------------------ host-side access
     def config_read(self, bus: int, devfn: int, reg: int, size: int) -> int:
         """pci_data_read: a function's register, all-ones where there is no function."""
@@ -491,4 +532,7 @@ def pc_pci_bus(machine) -> PCIBus:
 
         dma_dev.register_bar(0, engine.mmio, on_move=dma_moved)
         bus.add(dma_dev)
+    vmstate = getattr(machine, "vmstate", None)
+    if vmstate is not None:
+        vmstate.register(bus.vmstate_section())
     return bus

@@ -497,3 +497,34 @@ def test_hmp_info_pci_prints_what_qemu_prints():
     assert "Class 2176: PCI device 1af4:10f0" in ours
     wr(m, VGA, 0x10, 0xE0000000)
     assert "BAR0: 32 bit prefetchable memory at 0xe0000000 [0xe0ffffff]." in run_hmp(m, "info pci")
+
+
+def test_pci_state_migrates_and_remaps_the_bars():
+    from vgaemu.migration.errors import MigrationError
+
+    src, _ = platform()
+    wr(src, VGA, 0x10, 0xE0000000)
+    wr(src, DMA, 0x10, 0xFEA00000)
+    wr(src, VGA, 0x3C, 0x0B, 1)
+    src.outl(0xCF8, 0x80001234)
+    saved = src.vmstate.save_all()
+    dst, dpc = platform()
+    dst.vmstate.load_all(saved)
+    assert dpc.pci.config_reg == 0x80001234
+    assert dst.vga.vram_mr.addr == 0xE0000000 == dst.vga.lfb_addr
+    assert dst.dma.base == 0xFEA00000 and dst.dma.mmio.addr == 0xFEA00000
+    assert rd(dst, VGA, 0x3C, 1) == 0x0B
+    # a machine without the PC platform has no "pci" section: refused before anything loads
+    plain = Machine()
+    with pytest.raises(MigrationError, match="unknown device state section 'pci'"):
+        plain.vmstate.load_all(saved)
+    # a stream whose functions differ is refused and changes nothing
+    other, opc = platform()
+    bad = [(n, v, b) for n, v, b in saved if n != "pci"]
+    from vgaemu.migration.vmstate import encode_state
+    state = src.vmstate._sections["pci"].save()
+    state["functions"].pop("18")
+    bad.append(("pci", 1, encode_state(state)))
+    with pytest.raises(MigrationError, match="functions"):
+        other.vmstate.load_all(bad)
+    assert other.vga.vram_mr.addr == 0xFD000000
