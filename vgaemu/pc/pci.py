@@ -131,7 +131,8 @@ class PCIDevice:
                  status: int = 0, extra: dict[int, int] | None = None) -> None:
         for what, v, hi in (("devfn", devfn, 0xFF), ("vendor_id", vendor_id, 0xFFFE),
                             ("device_id", device_id, 0xFFFF), ("class_code", class_code, 0xFFFF),
-                            ("revision", revision, 0xFF), ("prog_if", prog_if, 0xFF)):
+                            ("revision", revision, 0xFF), ("prog_if", prog_if, 0xFF),
+                            ("command", command, 0xFFFF), ("status", status, 0xFFFF)):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
                 raise ConfigError(f"PCI device {name!r}: {what} {v!r}: expected 0..0x{hi:x}")
         self.name = name
@@ -160,7 +161,8 @@ class PCIDevice:
         self.wmask[PCI_CONFIG_HEADER_SIZE:] = b"\xFF" * (PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE)
         self.w1cmask[PCI_STATUS:PCI_STATUS + 2] = PCI_STATUS_W1C.to_bytes(2, "little")
         for off, v in (extra or {}).items():
-            if not PCI_CONFIG_HEADER_SIZE <= off < PCI_CONFIG_SPACE_SIZE or not 0 <= v <= 0xFF:
+            if (not isinstance(off, int) or not isinstance(v, int)
+                    or not PCI_CONFIG_HEADER_SIZE <= off < PCI_CONFIG_SPACE_SIZE or not 0 <= v <= 0xFF):
                 raise ConfigError(f"PCI device {name!r}: preset byte {off!r}={v!r}: expected "
                                   f"an offset 0x40..0xff and a byte")
             c[off] = v

@@ -204,6 +204,10 @@ def test_bus_errors():
         bus.add(PCIDevice("c", pci_devfn(4, 2), vendor_id=0x1234, device_id=2, class_code=0xFF00))
     with pytest.raises(ConfigError, match="vendor_id"):
         PCIDevice("d", 8, vendor_id=0xFFFF, device_id=1, class_code=0)
+    with pytest.raises(ConfigError, match="command"):
+        PCIDevice("d", 8, vendor_id=1, device_id=1, class_code=0, command=0x10000)
+    with pytest.raises(ConfigError, match="preset byte"):
+        PCIDevice("d", 8, vendor_id=1, device_id=1, class_code=0, extra={0x10: 1})
     d = PCIDevice("e", 8, vendor_id=1, device_id=1, class_code=0)
     from guestmem import MemoryRegion, RAMList
     r = MemoryRegion.ram("r", 0x3000, ram_list=RAMList())
