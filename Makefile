@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cpu.py
 	$(BIN)/python benchmarks/bench_bios_chars.py
 	$(BIN)/python benchmarks/bench_pc.py
+	$(BIN)/python benchmarks/bench_boot.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -437,7 +437,10 @@ class MachineMemory:
             self.device_memory.del_subregion(target.mr)
         finally:
             memory_region_transaction_commit()
-        synchronize_rcu()   # accesses that began on the old map are done
+        # A write that began on the old map may still be storing into the backend.  Wait for
+        # it (QEMU's RCU grace period), so that when device_del returns the backend's data is
+        # final: a later read, re-plug or migration of it sees every write that succeeded.
+        synchronize_rcu()
         target.backend.set_mapped(False)
         self._dimms.remove(target)
         target.slot, target.addr = target.requested_slot, target.requested_addr

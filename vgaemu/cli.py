@@ -7,7 +7,11 @@
     (run/replay also take -qmp unix:PATH,server=on,wait=off; run takes -incoming URI|defer
      and --save-on-exit FILE)
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
-    vgaemu profile SCRIPT [--frames N] [--repeat R] [--json F] [--csv F] [--plot F] [--heatmap F]
+    vgaemu boot IMAGE | -fda/-hda IMG | -drive file=IMG,if=floppy|ide  [--headless] [--frames N]
+                [--screenshot PATH] [--keys SPEC] [--ips N] [--gif F] [--apng F]
+                                            (vgaemu run PROG.com takes the same and --args)
+    vgaemu profile SCRIPT|IMAGE|PROG.com [--frames N] [--repeat R] [--table] [--json F] [--csv F]
+                   [--plot F] [--heatmap F] [--keys SPEC] [--ips N] [--args TAIL]
     vgaemu info [mtree [-f]|ramblock|memory-devices|all]
     vgaemu demo
     vgaemu -device help | -device pc-dimm,help | -object help
@@ -916,7 +920,7 @@ def _run_pc(args, pc, title: str) -> int:
                     or os.environ.get("SDL_VIDEODRIVER")):
                 raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
             sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
-                              title=f"vgaemu - {title}")
+                              title=f"vgaemu - {title}", raw_keys=True)
             try:
                 from vgaemu.guest import GuestExit
                 try:

@@ -117,6 +117,8 @@ class Machine:
         self.pc_bios = PCBios(self)
         self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
         self.a20 = A20Gate(self, self.cpu)
+        from vgaemu.pc.i8042 import I8042
+        self.i8042 = I8042(self)   # ports 0x60/0x64 and the keyboard (vgaemu.pc.i8042)
         from vgaemu.pc.rtc import MC146818RTC
         self.rtc = MC146818RTC(self, rtc_base)   # ports 0x70/0x71 (vgaemu.pc.rtc)
         self.rtc.init_memory_size(self.memory.below_4g_mem_size, self.memory.above_4g_mem_size)

@@ -171,5 +171,10 @@ class TeeSink:
     def keys(self) -> list[int]:
         return self.sink.keys()
 
+    def key_events(self) -> list:
+        """The sink's presses and releases where it has them, else its presses."""
+        events = getattr(self.sink, "key_events", None)
+        return events() if events is not None else self.sink.keys()
+
     def __getattr__(self, name):
         return getattr(self.sink, name)

@@ -7,7 +7,9 @@ surface size (a mode change) is a "switch": the window is resized and redrawn wh
 
 Keys: F12 writes a PNG screenshot, P pauses, D toggles an overlay that tints the scanlines
 redrawn in recent frames (what dirty tracking saved is what stays untinted), Esc or closing
-the window quits cleanly; every other key goes to the guest through ``keys()``.
+the window quits cleanly; every other key goes to the guest: presses through ``keys()``,
+presses and releases (Shift, Ctrl and Alt held with a key included) through
+``key_events()``.
 """
 
 from __future__ import annotations
@@ -68,10 +70,15 @@ def line_bands(lines: np.ndarray, width: int) -> list[tuple[int, int, int, int]]
 
 
 class WindowSink:
-    """A FrameSink that shows each frame in a pygame window, paced to ``fps`` (0: unpaced)."""
+    """A FrameSink that shows each frame in a pygame window, paced to ``fps`` (0: unpaced).
+
+    ``raw_keys`` (a booted PC): every key goes to the guest, pressed and released
+    (:meth:`key_events`), Esc, F12, P and D included, as a PC keyboard sends them; the
+    window's own keys then need Ctrl+Alt, as QEMU's do: Ctrl+Alt+Q quits, +S screenshot,
+    +P pause, +D overlay."""
 
     def __init__(self, *, scale: int = 1, fps: float = 60.0, screenshot_dir: str | os.PathLike = ".",
-                 overlay: bool = False, title: str = "vgaemu", log=None) -> None:
+                 overlay: bool = False, title: str = "vgaemu", log=None, raw_keys: bool = False) -> None:
         if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 16:
             raise FrontendError(f"scale must be an integer from 1 to 16, got {scale!r}")
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or fps < 0 or fps != fps:
@@ -89,7 +96,9 @@ class WindowSink:
         self.guest_ended = False
         self.frames = 0
         self.screenshots: list[Path] = []
-        self._pending_keys: list[int] = []
+        self._pending_keys: list[tuple[int, bool]] = []   # (pygame key, pressed)
+        self._held_keys: set[int] = set()
+        self.raw_keys = bool(raw_keys)
         self._screen: pygame.Surface | None = None
         self._size: tuple[int, int] | None = None
         self._heat: np.ndarray | None = None
@@ -166,9 +175,35 @@ class WindowSink:
         self._title(force=switched)
 
     def keys(self) -> list[int]:
+        """The keys pressed since the last call (scripted guests' ``guest.keys()``)."""
+        return [k for k, down in self.key_events() if down]
+
+    def key_events(self) -> list[tuple[int, bool]]:
+        """Presses and releases since the last call, modifiers included, so a PC guest
+        sees a key held as long as it is held in the window (make, then break code)."""
         self._handle_events()
-        keys, self._pending_keys = self._pending_keys, []
-        return keys
+        events, self._pending_keys = self._pending_keys, []
+        return events
+
+    def _hotkey(self, ev) -> bool:
+        """Ctrl+Alt+key in raw-keys mode: the window's own keys; True when handled."""
+        if not (ev.mod & pygame.KMOD_CTRL and ev.mod & pygame.KMOD_ALT):
+            return False
+        if ev.key == pygame.K_q:
+            self.quit_requested = True
+            self.quit_reason = self.quit_reason or "quit-key"
+        elif ev.key == pygame.K_s:
+            self.screenshot()
+        elif ev.key == pygame.K_p:
+            self.paused = not self.paused
+            self._title(force=True)
+        elif ev.key == pygame.K_d:
+            self.overlay = not self.overlay
+            self.redraw()
+            self._title(force=True)
+        else:
+            return False
+        return True
 
     # -- drawing ---------------------------------------------------------------------------
     def _present(self, rects) -> None:
@@ -246,6 +281,14 @@ class WindowSink:
             if ev.type == pygame.QUIT:
                 self.quit_requested = True
                 self.quit_reason = self.quit_reason or "window-closed"
+            elif self.raw_keys and ev.type == pygame.KEYDOWN:
+                if not self._hotkey(ev):
+                    self._held_keys.add(ev.key)
+                    self._pending_keys.append((ev.key, True))
+            elif self.raw_keys and ev.type == pygame.KEYUP:
+                if ev.key in self._held_keys:     # not the release of a window hotkey
+                    self._held_keys.discard(ev.key)
+                    self._pending_keys.append((ev.key, False))
             elif ev.type == pygame.KEYDOWN:
                 if ev.key == pygame.K_ESCAPE:
                     self.quit_requested = True
@@ -260,7 +303,12 @@ class WindowSink:
                     self.redraw()
                     self._title(force=True)
                 else:
-                    self._pending_keys.append(ev.key)
+                    self._held_keys.add(ev.key)
+                    self._pending_keys.append((ev.key, True))
+            elif ev.type == pygame.KEYUP:
+                if ev.key in self._held_keys:   # not the release of Esc, F12, P, D
+                    self._held_keys.discard(ev.key)
+                    self._pending_keys.append((ev.key, False))
             elif ev.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE):
                 self.redraw()
 
@@ -281,6 +329,7 @@ class WindowSink:
         """Keep showing the last frame until Esc or the window is closed (the guest has ended);
         the title says so, so a still picture is not mistaken for a hung guest."""
         self.guest_ended = True
+        self.raw_keys = False           # nobody to send keys to: Esc and the plain keys again
         self._title(force=True)
         while not self.quit_requested:
             self._handle_events(wait_ms=100)

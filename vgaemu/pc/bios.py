@@ -7,8 +7,8 @@ trap to these Python handlers and IRET as guest code, so a program can hook and 
 * INT 08h: the PIT tick -- BDA tick count with the midnight rollover, then (as guest code
   in the stub) INT 1Ch and the EOI to the master PIC.
 * INT 11h equipment, INT 12h base memory, INT 15h 86h (wait), 88h, C0h, E801h, E820h,
-  INT 1Ah 00h/01h (tick count), 02h-05h (the RTC) and B1h (the PCI BIOS, vgaemu.pc.pcibios),
-  INT 18h/19h (no more boot devices: the run ends).
+  INT 1Ah 00h/01h (tick count), 02h-05h (the RTC) and B1h (the PCI BIOS, vgaemu.pc.pcibios).
+  INT 18h/19h are the boot loader's (vgaemu.pc.boot).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 
 from vgaemu.cpu.pcbios import stub_code
-from vgaemu.errors import GuestError
 
 from . import bregs as R
 from .pcibios import handle_1ab1
@@ -53,7 +52,7 @@ _STI = b"\xFB"
 
 
 class SystemBIOS:
-    """POST and the INT 08h/11h/12h/15h/18h/19h/1Ah services of one PC platform."""
+    """POST and the INT 08h/11h/12h/15h/1Ah services of one PC platform."""
 
     def __init__(self, pc, *, floppies: int = 0, hard_disks: int = 0) -> None:
         self.pc = pc
@@ -66,8 +65,6 @@ class SystemBIOS:
         pb.register(0x11, self.int11)
         pb.register(0x12, self.int12)
         self.int15_stub = pb.register(0x15, self.int15, stub_code(0x15, before=_STI))
-        pb.register(0x18, self.int18)
-        pb.register(0x19, self.int18)
         pb.register(0x1A, self.int1a)
         self._wake_timer = pc.timers.new_timer(pc.wake)
 
@@ -85,6 +82,7 @@ class SystemBIOS:
         m.write(BDA_MEM_KB, struct.pack("<H", BASE_MEM_KB))
         m.write(BDA_KBD_HEAD, struct.pack("<HH", 0x1E, 0x1E))
         m.write(BDA_KBD_START, struct.pack("<HH", 0x1E, 0x3E))
+        m.write(0x496, b"\x10")   # kbd_flag1: a 101-key keyboard (SeaBIOS's kbd_init)
         m.write(BDA_HD_COUNT, bytes((self.hard_disks,)))
         m.pc_bios.write_rom_bytes(CONFIG_TABLE_OFF, struct.pack("<HBBBBBBB", 8, 0xFC, 0x00,
                                                                 0x01, 0x74, 0x40, 0, 0))
@@ -104,10 +102,6 @@ class SystemBIOS:
 
     def int12(self, cpu) -> None:
         R.set16(cpu, 0, struct.unpack("<H", self.machine.read(BDA_MEM_KB, 2))[0])
-
-    def int18(self, cpu) -> None:
-        raise GuestError("no bootable device left (the guest called INT 18h/19h: the boot "
-                         "code gave up or asked to reboot)")
 
     def int1a(self, cpu) -> None:
         ah = cpu.regs[0] >> 8 & 0xFF

@@ -1,6 +1,14 @@
 """Booting a disk image the way SeaBIOS hands over to a boot sector: POST (IVT, BDA, the
 VGA BIOS in mode 3 with the banner), the first sector of the boot drive at 0000:7C00, DL =
-the boot drive, interrupts enabled, CS:IP = 0000:7C00."""
+the boot drive, interrupts enabled, CS:IP = 0000:7C00.
+
+The boot order is the floppies' first drive, then the first hard disk (what the CMOS boot
+flags say, vgaemu.pc.rtc).  INT 19h boots again from the first device, INT 18h tries the next
+one, and with none left prints "No bootable device." and ends the run, as SeaBIOS's
+handle_18/handle_19 and boot_fail.  A system reset (the i8042's pulse, port 92h,
+Ctrl+Alt+Del) resets the devices and the CPU, POSTs again and boots (a DOS program's run
+ends there instead: there is no DOS to come back to).
+"""
 
 from __future__ import annotations
 
@@ -33,34 +41,109 @@ class PC:
         self.keyboard = Keyboard(self.platform)
         self.keyboard.add_script(keys)
         machine.rtc.init_drives(self.floppies, self.hard_disks)
+        #: (drive, DL, name) in boot order; the index of the one booted
+        self.boot_devices = ([(self.floppies[0], 0x00, "Floppy")] if self.floppies else []) + \
+            ([(self.hard_disks[0], 0x80, "Hard Disk")] if self.hard_disks else [])
+        self.boot_index: int | None = None
+        self.dos = None
+        #: why the machine was last reset, and how many times
+        self.resets: list[str] = []
+        self._reset_reason: str | None = None
+        self._reset_timer = self.platform.timers.new_timer(self._system_reset_due)
+        for src in (machine.i8042, machine.a20, self.keyboard):
+            src.reset_request = self.request_reset
+        machine.pc_bios.register(0x18, self.int18)
+        machine.pc_bios.register(0x19, self.int19)
         self.system_bios.post()
 
     def boot(self) -> int:
         """Load and enter the boot sector of the first floppy, else the first hard disk
-        (SeaBIOS's default order); returns the boot drive number."""
-        if self.floppies:
-            drive, dl, name = self.floppies[0], 0x00, "Floppy"
-        elif self.hard_disks:
-            drive, dl, name = self.hard_disks[0], 0x80, "Hard Disk"
-        else:
+        (the CMOS boot order); returns the boot drive number."""
+        if not self.boot_devices:
             raise ConfigError("nothing to boot: give a disk image (IMAGE, -fda, -hda or -drive)")
-        sector = drive.read(0, 1)
-        if dl == 0x80 and sector[510:512] != b"\x55\xAA":
+        drive, dl, name = self.boot_devices[0]
+        if dl == 0x80 and drive.read(0, 1)[510:512] != b"\x55\xAA":
             raise ConfigError(f"{drive.path}: not a bootable disk (no 55 AA signature at the "
                               "end of its first sector)")
         bios = self.machine.bios
-        for ch in BANNER + f"Booting from {name}...\r\n":
+        for ch in BANNER:
             bios.call(0x0E00 | ord(ch), bx=0x0007)
-        self.machine.write(BOOT_ADDR, sector)
-        cpu = self.machine.cpu
-        cpu.eip = BOOT_ADDR
-        cpu.cs = 0
-        cpu.ds = cpu.es = cpu.ss = 0
-        cpu.sp = BOOT_ADDR
-        cpu.dx = dl
-        cpu.ax = 0xAA55
-        cpu.eflags_rest |= IF
+        self._boot_from(0)
         return dl
+
+    def _print(self, text: str) -> None:
+        for ch in text:
+            self.machine.bios.call(0x0E00 | ord(ch), bx=0x0007)
+
+    def _boot_from(self, index: int) -> bool:
+        """SeaBIOS's do_boot: the device at ``index`` of the boot order, or boot_fail."""
+        while index < len(self.boot_devices):
+            drive, dl, name = self.boot_devices[index]
+            self._print(f"Booting from {name}...\r\n")
+            sector = drive.read(0, 1)
+            if dl == 0x80 and sector[510:512] != b"\x55\xAA":
+                self._print(f"Boot failed: not a bootable disk\r\n\r\n")
+                index += 1
+                continue
+            self.boot_index = index
+            self.machine.write(BOOT_ADDR, sector)
+            cpu = self.machine.cpu
+            cpu.eip = BOOT_ADDR
+            cpu.cs = 0
+            cpu.ds = cpu.es = cpu.ss = 0
+            cpu.sp = BOOT_ADDR
+            cpu.dx = dl
+            cpu.ax = 0xAA55
+            cpu.eflags_rest |= IF
+            cpu.halted = False
+            return True
+        self._print("No bootable device.\r\n")
+        self.platform.stopped = "no bootable device (INT 18h)"
+        cpu = self.machine.cpu
+        cpu.eflags_rest &= ~IF
+        cpu.halted = True
+        return False
+
+    def int18(self, cpu) -> None:
+        """INT 18h: the boot code gave up: the next device in the boot order."""
+        self._boot_from(0 if self.boot_index is None else self.boot_index + 1)
+
+    def int19(self, cpu) -> None:
+        """INT 19h: the bootstrap loader: boot again from the first device."""
+        self._boot_from(0)
+
+    # ------------------------------------------------------------------ reset
+    def request_reset(self, reason: str) -> None:
+        """QEMU's qemu_system_reset_request: the CPU stops at the next block boundary and
+        the reset runs from the machine loop (a device's port write is still in progress)."""
+        self._reset_reason = reason
+        self.machine.cpu.exit_request = True
+        self._reset_timer.mod(self.platform.clock.now_ns)
+
+    def _system_reset_due(self) -> None:
+        reason, self._reset_reason = self._reset_reason, None
+        self.resets.append(reason)
+        m = self.machine
+        p = self.platform
+        if self.dos is not None:
+            p.stopped = f"the program reset the machine ({reason})"
+            m.cpu.eflags_rest &= ~IF
+            m.cpu.halted = True
+            return
+        m.reset()
+        m.cpu.reset()
+        m.a20.port92 = 0x02
+        m.a20.set_kbc_output(0xCF)
+        m.i8042.system_reset()
+        m.rtc.system_reset()
+        for chip in (p.pic.master, p.pic.slave):
+            chip.power_on_keep_pins()
+        p.pic._update()
+        for port, v in ((0x43, 0x36), (0x40, 0), (0x40, 0), (0x61, 0)):   # SeaBIOS timer_setup
+            m.outb(port, v)
+        m.pc_bios.install_ivt()
+        self.system_bios.post()
+        self.boot()
 
     def run_com(self, path, tail: str = ""):
         """Load a DOS .COM program (vgaemu.pc.dos) to run from PSP:0100; returns the DOS."""
@@ -68,6 +151,7 @@ class PC:
 
         dos = DOS(self)
         dos.load(path, tail)
+        self.dos = dos
         return dos
 
     @staticmethod
@@ -89,7 +173,8 @@ def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False
         while max_frames is None or n < max_frames:
             if not machine.run_pending():
                 return n, "quit requested"
-            for codes in keys_from_window(sink.keys()):
+            events = sink.key_events() if hasattr(sink, "key_events") else sink.keys()
+            for codes in keys_from_window(events):
                 pc.keyboard.send(codes)
             info = platform.frame(force_full=force_full)
             sink.frame(machine, info)

@@ -7,7 +7,8 @@ the command tail at 80h), every segment register = the PSP, SP = FFFEh with a ze
 the stack (a near RET reaches the INT 20h), IP = 0100h.
 
 INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Ah, 0Bh, 0Ch, 19h, 25h, 2Ah-2Dh, 30h, 35h,
-48h, 49h, 4Ah, 4Ch; INT 20h.  Memory blocks (48h/49h/4Ah) are kept by this module, first
+3Dh-40h and 42h (read-only files next to the program, vgaemu.pc.dos_files), 48h, 49h, 4Ah,
+4Ch, 62h; INT 20h.  Memory blocks (48h/49h/4Ah) are kept by this module, first
 fit between the program's block and the top of base memory; there is no MCB chain in guest
 memory for a program to walk.
 Console output goes through the VGA BIOS teletype (INT 10h AH=0Eh), input through the BIOS
@@ -27,6 +28,8 @@ from vgaemu.errors import ConfigError, GuestError
 
 from . import bregs as R
 from .bios import BDA_KBD_HEAD, EBDA_SEG
+from .dos_files import DOSFiles
+from .keyboard import reported_keycode
 
 PSP_SEG = 0x0800
 COM_MAX = 0x10000 - 0x100 - 2   # the program, its PSP and the initial stack word in 64 KiB
@@ -56,6 +59,7 @@ class DOS:
         #: allocated memory blocks: segment -> size in paragraphs (the program's own first)
         self.blocks: dict[int, int] = {PSP_SEG: EBDA_SEG - PSP_SEG}
         self._line: bytearray | None = None   # 0Ah input typed so far
+        self.files = DOSFiles(self, Path.cwd())   # load() puts them next to the program
         pb = self.machine.pc_bios
         pb.register(0x20, self.int20)
         self.int21_stub = pb.register(0x21, self.int21, stub_code(0x21, before=b"\xFB"))
@@ -77,6 +81,7 @@ class DOS:
         tail_bytes = tail.encode("ascii", "replace")
         if len(tail_bytes) > 126:
             raise ConfigError("command tail longer than 126 characters")
+        self.files = DOSFiles(self, path.parent)
         m = self.machine
         base = PSP_SEG << 4
         psp = bytearray(0x100)
@@ -113,7 +118,7 @@ class DOS:
     def int20(self, cpu) -> None:
         self._terminate(cpu, 0)
 
-    def _out(self, ch: int) -> None:
+    def out(self, ch: int) -> None:
         page = self.machine.read(0x462, 1)[0]
         self.machine.bios.call(0x0E00 | ch, bx=page << 8 | 0x07)
 
@@ -129,7 +134,7 @@ class DOS:
             if wait:
                 R.wait(cpu, self.int21_stub)
             return None
-        word = struct.unpack("<H", m.read(0x400 + head, 2))[0]
+        word = reported_keycode(struct.unpack("<H", m.read(0x400 + head, 2))[0], extended=False)
         start, end = struct.unpack("<HH", m.read(0x480, 4))
         m.write(BDA_KBD_HEAD, struct.pack("<H", head + 2 if head + 2 < end else start))
         if word & 0xFF == 0:
@@ -137,6 +142,8 @@ class DOS:
         return word & 0xFF
 
     _pending_scan: int | None = None
+    #: INT 21h file functions -> DOSFiles methods (vgaemu.pc.dos_files)
+    _file_services = {0x3D: "open", 0x3E: "close", 0x3F: "read", 0x40: "write", 0x42: "seek"}
 
     def int21(self, cpu) -> None:
         regs = cpu.regs
@@ -147,7 +154,7 @@ class DOS:
         if ah == 0x4C:
             self._terminate(cpu, al)
         elif ah == 0x02:
-            self._out(dl)
+            self.out(dl)
             R.set_al(cpu, dl)
         elif ah == 0x09:
             addr = cpu.seg_base[3] + (regs[2] & 0xFFFF)
@@ -155,14 +162,14 @@ class DOS:
                 ch = m.read(addr, 1)[0]
                 if ch == 0x24:
                     break
-                self._out(ch)
+                self.out(ch)
                 addr += 1
             R.set_al(cpu, 0x24)
         elif ah in (0x01, 0x07, 0x08):
             ch = self._key(cpu, wait=True)
             if ch is not None:
                 if ah == 0x01:
-                    self._out(ch)
+                    self.out(ch)
                 R.set_al(cpu, ch)
         elif ah == 0x06:
             if dl == 0xFF:
@@ -170,7 +177,7 @@ class DOS:
                 R.set_frame_flag(cpu, R.ZF, ch is None)
                 R.set_al(cpu, ch or 0)
             else:
-                self._out(dl)
+                self.out(dl)
                 R.set_al(cpu, dl)
         elif ah == 0x0B:
             head, tail = struct.unpack("<HH", m.read(BDA_KBD_HEAD, 4))
@@ -213,6 +220,8 @@ class DOS:
             R.set16(cpu, 1, 0)
         elif ah == 0x62:
             R.set16(cpu, 3, PSP_SEG)
+        elif ah in self._file_services:
+            getattr(self.files, self._file_services[ah])(cpu)
         else:
             name = FUNCTION_NAMES.get(ah, "unknown function")
             frame = cpu.seg_base[2] + (regs[4] & 0xFFFF)
@@ -247,32 +256,37 @@ class DOS:
 
     # ------------------------------------------------------------------ 0Ah
     def _read_line(self, cpu) -> None:
-        """Buffered input at DS:DX (byte 0: room incl. the CR; byte 1: length typed),
-        echoing, with backspace, until Enter."""
+        """Buffered input at DS:DX (byte 0: room incl. the CR; byte 1: length typed)."""
         m = self.machine
         buf = cpu.seg_base[3] + (cpu.regs[2] & 0xFFFF)
-        room = m.read(buf, 1)[0]
+        line = self.edit_line(cpu, m.read(buf, 1)[0])
+        if line is not None:
+            m.write(buf + 1, bytes((len(line),)) + line + b"\r")
+
+    def edit_line(self, cpu, room: int) -> bytes | None:
+        """DOS's console line editor: echoing, with backspace, until Enter; at most
+        ``room`` - 1 characters.  The line, or None while it waits for a key (the stub
+        then runs the call again, which continues the same line)."""
         if self._line is None:
             self._line = bytearray()
         while True:
             ch = self._key(cpu, wait=True)
             if ch is None:
-                return   # waiting for a key: the stub runs this call again
+                return None
             if ch == 0:
                 self._pending_scan = None   # extended keys are ignored
             elif ch == 0x0D:
                 line, self._line = bytes(self._line), None
-                m.write(buf + 1, bytes((len(line),)) + line + b"\r")
-                self._out(0x0D)
-                return
+                self.out(0x0D)
+                return line
             elif ch == 0x08:
                 if self._line:
                     self._line.pop()
                     for c in (0x08, 0x20, 0x08):
-                        self._out(c)
+                        self.out(c)
             elif len(self._line) + 1 < room:
                 self._line.append(ch)
-                self._out(ch)
+                self.out(ch)
 
     # ------------------------------------------------------------------ 48h/49h/4Ah
     def _memory(self, cpu, ah: int) -> None:

@@ -65,6 +65,7 @@ class PCPlatform:
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
         machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
+        machine.i8042.attach(self)   # IRQ 1 and the keyboard's byte timer
         self.instructions = 0
         self._requests: list = []
         #: why the guest stopped for good (None while it can still run)

@@ -459,6 +459,15 @@ class MC146818RTC:
         elif self.running:
             self._store_time(self.time_ns(now))
 
+    def system_reset(self) -> None:
+        """QEMU's rtc_reset: interrupts off and the flags cleared; time and memory kept."""
+        now = self.now()
+        self._update_flags(now)
+        self.cmos[RTC_REG_B] &= ~(REG_B_PIE | REG_B_AIE | REG_B_SQWE)
+        self.cmos[RTC_REG_C] = 0
+        self._set_irq(False)
+        self._rearm()
+
     # ------------------------------------------------------------------ CMOS memory
     def __getitem__(self, i: int) -> int:
         return self.cmos[i]

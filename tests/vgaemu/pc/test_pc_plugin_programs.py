@@ -79,24 +79,24 @@ def test_goldens_written_then_matched(project):
     project.runpytest_subprocess().assert_outcomes(passed=2)
 
 
-def test_other_keys_fail_against_the_golden(project, monkeypatch):
-    project.runpytest_subprocess("--update-goldens").assert_outcomes(passed=2)
-    monkeypatch.setenv("TYPED", "hello qemu!!")
-    result = project.runpytest_subprocess()
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*typer: * pixels differ from the golden*"])
-    assert (project.path / "golden" / "failures" / "typer.diff.png").is_file()
-
-
-def test_bad_program_fails_with_the_reason(project):
-    project.makepyfile(test_bad='''
+BAD_TESTS = '''
 def test_missing(guest_screenshot):
     guest_screenshot("nothing.img", "nothing")
 
 def test_keys_with_a_script(guest_screenshot):
     guest_screenshot(lambda guest: None, "x", keys=["1s:a"])
-''')
-    result = project.runpytest_subprocess("test_bad.py")
-    result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*nothing: *nothing.img: no such program or disk image*",
-                                 "*options of boot images and .COM programs*"])
+'''
+
+
+def test_other_keys_and_bad_programs_fail(project, monkeypatch):
+    """Typing something else fails against the golden; a missing image and program options
+    given to a guest script fail with the reason (one pytest run for all three)."""
+    project.runpytest_subprocess("--update-goldens", "test_user.py").assert_outcomes(passed=2)
+    project.makepyfile(test_bad=BAD_TESTS)
+    monkeypatch.setenv("TYPED", "hello qemu!!")
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(["*typer: * pixels differ from the golden*"])
+    result.stdout.fnmatch_lines(["*nothing: *nothing.img: no such program or disk image*"])
+    result.stdout.fnmatch_lines(["*options of boot images and .COM programs*"])
+    assert (project.path / "golden" / "failures" / "typer.diff.png").is_file()

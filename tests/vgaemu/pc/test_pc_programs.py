@@ -6,6 +6,7 @@ committed images must be what their NASM sources build."""
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import subprocess
@@ -28,13 +29,21 @@ CASES = [("hello", 5, None), ("plasma13", 120, 40 / 60), ("planar12", 10, None),
 
 
 def boot(name: str, tmp_path) -> tuple[PC, HeadlessSink, int]:
+    """The program run to its end (once per test session: several tests look at one run)."""
+    pc, sink, n, why = _boot(name)
+    assert why == "halted with interrupts disabled", f"{name}: {why}"
+    return pc, sink, n
+
+
+@functools.lru_cache(maxsize=None)
+def _boot(name: str):
     pc = PC(Machine(), floppies=[DiskImage(PROGRAMS / f"{name}.img", "floppy", snapshot=True)],
             output=io.BytesIO())
     pc.boot()
     sink = HeadlessSink()
     n, why = run_frames(pc, sink, dict((c[0], c[1]) for c in CASES)[name])
-    assert why == "halted with interrupts disabled", f"{name}: {why}"
-    return pc, sink, n
+    sink.last_surface = sink.last_surface.copy()
+    return pc, sink, n, why
 
 
 @pytest.mark.parametrize("name, frames, stop_s", CASES)

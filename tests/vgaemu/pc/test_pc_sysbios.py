@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import struct
 
-import pytest
 
-from vgaemu.errors import GuestError
 from vgaemu.machine import Machine
 from vgaemu.pc.boot import PC
 from vgaemu.pc.disk import DiskImage
@@ -110,6 +108,8 @@ done:
     assert m.read((es << 4) + bx + 2, 1) == b"\xFC"
 
 
-def test_int18_ends_with_an_error(tmp_path):
-    with pytest.raises(GuestError, match="INT 18h"):
-        run(tmp_path, "int 18h\n")
+def test_int18_with_no_device_left_ends_the_run(tmp_path):
+    pc, _ = run(tmp_path, "int 18h\n")
+    assert pc.platform.stopped == "no bootable device (INT 18h)"
+    text = pc.machine.read(0xB8000, 160 * 4)[::2].decode("ascii")
+    assert "No bootable device." in text
