@@ -420,11 +420,18 @@ class MachineMemory:
         return new
 
     def unplug(self, dimm: str | PCDIMM) -> PCDIMM:
-        """device_del: unmap the DIMM, free its slot and address range.  The backend keeps
-        its RAMBlock (ram_addr_t range and data) until object-del, as in QEMU."""
+        """device_del: unmap the DIMM, free its slot and address range, and wait for
+        accesses still writing through the old map, so nothing lands in the backend after
+        this returns.  The backend keeps its RAMBlock (ram_addr_t range and data) until
+        object-del, as in QEMU."""
         self._check_open()
         target = self._find_dimm(dimm)
         self._check_not_dma_mapped(target)
+        if memory_region_transaction_active():
+            # the old FlatView stays published until the outer commit: accesses could keep
+            # writing into the backend after the unplug returned
+            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged inside a memory "
+                              "region transaction; commit it first")
         memory_region_transaction_begin()
         try:
             self.device_memory.del_subregion(target.mr)

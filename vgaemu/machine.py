@@ -1,18 +1,23 @@
 """A PC-like machine built from guestmem: RAM, the VGA and the two address spaces.
 
-Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``):
+Layout as QEMU's ``pc`` machine with ``-vga std`` (``info mtree``), RAMBlocks created in
+its order (``-object`` backends, ``pc.ram``, ``pc.bios``, ``pc.rom``, ``vga.vram``,
+``vga.rom``):
 
 - ``system`` (container, 2^64 bytes): RAM through MachineMemory (``ram-below-4g`` alias of
   ``pc.ram`` at 0, device memory for pc-dimms when ``maxmem`` is given), ``vga-lowmem`` at
   0xA0000 with priority 1 over RAM (plus the ``vga.chain4`` alias, priority 2, while chain 4
-  allows it), ``vga.rom`` (the VGA BIOS image, a ``rom`` region) at 0xC0000 with priority 1
-  over RAM, ``vga.vram`` itself at 0xFD000000 (the LFB, QEMU's BAR0), ``vga.mmio`` at
-  0xFEBF0000 (BAR2: EDID, VGA ports, DISPI registers, framebuffer byte order), ``dma-engine``
-  (the bus-master DMA engine's registers, :attr:`dma`) at 0xFEB00000;
+  allows it), the firmware (vgaemu.pc.memmap: ``pc.bios`` 256 KiB at 0xFFFC0000, its top
+  128 KiB as ``isa-bios`` at 0xE0000, ``pc.rom`` at 0xC0000-0xDFFFF), ``vga.rom`` (the VGA
+  BIOS image, a ``rom`` region) at 0xC0000 over ``pc.rom``, ``vga.vram`` itself at
+  0xFD000000 (the LFB, QEMU's BAR0), ``vga.mmio`` at 0xFEBF0000 (BAR2: EDID, VGA ports,
+  DISPI registers, framebuffer byte order), ``dma-engine`` (the bus-master DMA engine's
+  registers, :attr:`dma`) at 0xFEB00000 (the PC platform's PCI bus, vgaemu.pc.pci, can
+  move these BARs);
 - ``io`` (64 KiB, unassigned_io_ops: free ports read all-ones): the ``vga`` port ranges
   and ``vbe`` at 0x1CE, the A20 gate (``port92``, and the i8042's ``0x60``/``0x64``).
-- ``pc.bios`` (a ``rom``, 64 KiB at 0xF0000, priority 1): the system BIOS the IVT points
-  into (vgaemu.cpu.pcbios); the CPU (:attr:`cpu`) runs guest code from any RAM or ROM.
+- the system BIOS the IVT points into (vgaemu.cpu.pcbios) lives in ``pc.bios``; the CPU
+  (:attr:`cpu`) runs guest code from any RAM or ROM.
 
 The VGA BIOS (:attr:`bios`, INT 10h) belongs to the machine; it runs its POST the first time
 it is used, so a machine driven only through ports keeps the VGA's power-on registers.
@@ -91,12 +96,15 @@ class Machine:
                                         objects=objects, devices=devices)
         except GuestMemError as e:
             raise ConfigError(f"memory configuration: {e}") from e
+        # pc.bios / isa-bios / pc.rom right after the RAM, as pc_memory_init makes them
+        from vgaemu.pc.memmap import VGA_ROM_PRIORITY, PCFirmwareRegions
+        self.firmware = PCFirmwareRegions(self.system_memory, self.ram_list)
         self.vga = VGA(ram_list=self.ram_list, vram_size=vram, clock=self.clock,
                        compat=self.compat)
         self.vga.realize(self.system_memory, self.system_io)
         self.vga_rom = MemoryRegion.rom("vga.rom", option_rom_size(len(VGABios.rom_image())),
                                         ram_list=self.ram_list)
-        self.system_memory.add_subregion(VGA_ROM_ADDR, self.vga_rom, priority=1)
+        self.system_memory.add_subregion(VGA_ROM_ADDR, self.vga_rom, priority=VGA_ROM_PRIORITY)
         self.address_space_memory = AddressSpace(self.system_memory, "memory")
         self.address_space_io = AddressSpace(self.system_io, "I/O")
         self.bios = VGABios(self, post=False)

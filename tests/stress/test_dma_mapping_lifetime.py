@@ -138,19 +138,21 @@ def test_mapping_made_while_the_map_changes_keeps_the_backends_memory(monkeypatc
     mm.close()
 
 
-def test_object_del_inside_a_transaction_is_refused():
-    """Inside a transaction the old map is still the published one: freeing the backend's
-    block then (after an unplug in the same transaction) would let accesses write into
-    freed memory."""
+def test_unplug_inside_a_transaction_is_refused():
+    """Inside a transaction the old map is still the published one: accesses could keep
+    writing into the DIMM's backend after the unplug returned."""
     from guestmem import memory_region_transaction
     rl, sysmem, mm, as_ = _machine()
     d1 = mm.plug("pc-dimm,id=dimm1,memdev=mem1")
+    before = _state(mm, rl)
     with memory_region_transaction():
-        mm.unplug(d1)
-        before = _state(mm, rl)
+        with pytest.raises(DeviceError, match="inside a memory region transaction"):
+            mm.unplug(d1)
+    assert _state(mm, rl) == before
+    mm.unplug(d1)
+    with memory_region_transaction():          # nor is freeing the backend's block
         with pytest.raises(MemoryConfigError, match="inside a memory region transaction"):
             mm.del_object("mem1")
-        assert _state(mm, rl) == before
     mm.del_object("mem1")
     assert "mem1" not in mm.backends
     mm.close()

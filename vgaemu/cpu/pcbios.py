@@ -1,4 +1,5 @@
-"""The system BIOS ROM (QEMU's ``pc.bios`` seen through the ISA window below 1 MiB): the
+"""The system BIOS ROM (QEMU's ``pc.bios`` seen through its ``isa-bios`` window below 1 MiB,
+vgaemu.pc.memmap): the
 real-mode interrupt vector table points into it, at small stubs that trap to Python and
 then IRET as guest code.
 
@@ -16,10 +17,9 @@ from __future__ import annotations
 
 import struct
 
-from guestmem import MemoryRegion
-
 from vgaemu.bios.registers import Registers
 
+#: The 64 KiB of the BIOS at F000:0000 (the top of ``isa-bios``) the stubs live in.
 BIOS_ADDR = 0xF0000
 BIOS_SIZE = 0x10000
 BIOS_SEG = BIOS_ADDR >> 4
@@ -43,15 +43,15 @@ def stub_code(vector: int, before: bytes = b"", after: bytes = b"") -> bytes:
 
 
 class PCBios:
-    """The ``pc.bios`` ROM region and its IVT of one machine."""
+    """The IVT of one machine and the stubs it points at, in the machine's ``pc.bios``
+    ROM (``machine.firmware.bios``), written through the ``isa-bios`` window at F000:0000."""
 
-    def __init__(self, machine, *, priority: int = 1):
+    def __init__(self, machine):
         self.machine = machine
         #: vector -> (offset of its stub in the ROM, the Python service)
         self.vectors = {v: (stub_offset(v), None) for v in SERVICES}
         self._long_stub_next = LONG_STUB_BASE
-        self.region = MemoryRegion.rom("pc.bios", BIOS_SIZE, ram_list=machine.ram_list)
-        machine.system_memory.add_subregion(BIOS_ADDR, self.region, priority=priority)
+        self.region = machine.firmware.bios
         image = bytearray(BIOS_SIZE)
         image[IRET_OFFSET] = 0xCF
         for v in SERVICES:

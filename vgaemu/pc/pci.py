@@ -80,6 +80,11 @@ CONFIG_DATA_PORT = 0xCFC
 CONFIG_ENABLE = 1 << 31
 
 
+#: QEMU's pci_class_descriptions for the classes on our bus (others print "Class NNNN").
+_CLASS_NAMES = {0x0300: "VGA controller", 0x0600: "Host bridge", 0x0601: "ISA bridge",
+                0x0101: "IDE controller", 0x0680: "Bridge"}
+
+
 def pci_devfn(slot: int, function: int) -> int:
     return (slot & 0x1F) << 3 | (function & 7)
 
@@ -126,7 +131,8 @@ class PCIDevice:
                  status: int = 0, extra: dict[int, int] | None = None) -> None:
         for what, v, hi in (("devfn", devfn, 0xFF), ("vendor_id", vendor_id, 0xFFFE),
                             ("device_id", device_id, 0xFFFF), ("class_code", class_code, 0xFFFF),
-                            ("revision", revision, 0xFF), ("prog_if", prog_if, 0xFF)):
+                            ("revision", revision, 0xFF), ("prog_if", prog_if, 0xFF),
+                            ("command", command, 0xFFFF), ("status", status, 0xFFFF)):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
                 raise ConfigError(f"PCI device {name!r}: {what} {v!r}: expected 0..0x{hi:x}")
         self.name = name
@@ -155,7 +161,8 @@ class PCIDevice:
         self.wmask[PCI_CONFIG_HEADER_SIZE:] = b"\xFF" * (PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE)
         self.w1cmask[PCI_STATUS:PCI_STATUS + 2] = PCI_STATUS_W1C.to_bytes(2, "little")
         for off, v in (extra or {}).items():
-            if not PCI_CONFIG_HEADER_SIZE <= off < PCI_CONFIG_SPACE_SIZE or not 0 <= v <= 0xFF:
+            if (not isinstance(off, int) or not isinstance(v, int)
+                    or not PCI_CONFIG_HEADER_SIZE <= off < PCI_CONFIG_SPACE_SIZE or not 0 <= v <= 0xFF):
                 raise ConfigError(f"PCI device {name!r}: preset byte {off!r}={v!r}: expected "
                                   f"an offset 0x40..0xff and a byte")
             c[off] = v
@@ -348,6 +355,68 @@ class PCIBus:
                 return d
         raise KeyError(name)
 
+    def info(self) -> str:
+        """HMP ``info pci`` (QEMU's hmp_info_pci layout)."""
+        out = []
+        for d in self.functions():
+            cls = d.class_code
+            desc = _CLASS_NAMES.get(cls, f"Class {cls:04d}")
+            out.append(f"  Bus  0, device {d.devfn >> 3:3d}, function {d.devfn & 7}:\n")
+            out.append(f"    {desc}: PCI device {d.vendor_id:04x}:{d.device_id:04x}\n")
+            sv, sd = d._word(PCI_SUBSYSTEM_VENDOR_ID), d._word(PCI_SUBSYSTEM_ID)
+            out.append(f"      PCI subsystem {sv:04x}:{sd:04x}\n")
+            pin = d.config[PCI_INTERRUPT_PIN]
+            if pin:
+                out.append(f"      IRQ {d.config[PCI_INTERRUPT_LINE]}, pin {chr(ord('A') + pin - 1)}\n")
+            for index, bar in sorted(d.bars.items()):
+                addr = bar.address if bar.address is not None else (1 << 64) - 1
+                last = (addr + bar.size - 1) & ((1 << 64) - 1)
+                pf = " prefetchable" if bar.prefetchable else ""
+                out.append(f"      BAR{index}: 32 bit{pf} memory at 0x{addr:08x} [0x{last:08x}].\n")
+            out.append('      id ""\n')
+        return "".join(out)
+
+    def vmstate_section(self):
+        """The ``pci`` device-state section of a migration: the address register and every
+        function's configuration space (QEMU's vmstate_pci_device); loading it remaps the
+        BARs where the source had them (pci_update_mappings after load)."""
+        from vgaemu.migration.errors import MigrationError
+        from vgaemu.migration.vmstate import Section
+
+        def save() -> dict:
+            return {"config_reg": self.config_reg,
+                    "functions": {f"{fn:02x}": bytes(d.config) for fn, d in self.devices.items()}}
+
+        def check(state: dict, _version: int) -> None:
+            funcs = state.get("functions")
+            reg = state.get("config_reg")
+            if not isinstance(reg, int) or not 0 <= reg <= 0xFFFFFFFF or not isinstance(funcs, dict):
+                raise MigrationError("device state section 'pci': bad address register or "
+                                     "function table")
+            ours = {f"{fn:02x}" for fn in self.devices}
+            if set(funcs) != ours:
+                raise MigrationError(f"device state section 'pci': the stream has functions "
+                                     f"{sorted(funcs)}, this machine {sorted(ours)}")
+            for fn, cfg in funcs.items():
+                if not isinstance(cfg, (bytes, bytearray)) or len(cfg) != PCI_CONFIG_SPACE_SIZE:
+                    raise MigrationError(f"device state section 'pci': function {fn}: expected "
+                                         f"{PCI_CONFIG_SPACE_SIZE} bytes of configuration space")
+                dev = self.devices[int(fn, 16)]
+                ids = bytes(dev.config[0:4])
+                if bytes(cfg[0:4]) != ids:
+                    raise MigrationError(f"device state section 'pci': function {fn} is "
+                                         f"{bytes(cfg[0:4]).hex()} in the stream, "
+                                         f"{ids.hex()} here")
+
+        def load(state: dict, _version: int) -> None:
+            self.config_reg = state["config_reg"]
+            for fn, cfg in state["functions"].items():
+                self.devices[int(fn, 16)].config[:] = cfg
+            for dev in self.devices.values():
+                dev.update_mappings()
+
+        return Section("pci", 1, save, load, check)
+
     # ------------------------------------------------------------------ host-side access
     def config_read(self, bus: int, devfn: int, reg: int, size: int) -> int:
         """pci_data_read: a function's register, all-ones where there is no function."""
@@ -465,4 +534,7 @@ def pc_pci_bus(machine) -> PCIBus:
 
         dma_dev.register_bar(0, engine.mmio, on_move=dma_moved)
         bus.add(dma_dev)
+    vmstate = getattr(machine, "vmstate", None)
+    if vmstate is not None:
+        vmstate.register(bus.vmstate_section())
     return bus

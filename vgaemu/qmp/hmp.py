@@ -13,6 +13,7 @@ _INFO_HELP = ("info memory-devices  -- show memory devices\n"
               "present hotpluggable (if enabled) memory in bytes.\n"
               "info migrate  -- show migration status\n"
               "info mtree [-f]  -- show memory tree (-f: dump flat view for address spaces)\n"
+              "info pci  -- show PCI info\n"
               "info ramblock  -- Display system ramblock information\n"
               "info status  -- show the current VM status (running|paused)\n"
               "info version  -- show the version of QEMU\n")
@@ -40,6 +41,11 @@ def run_hmp(machine, line: str) -> str:
         return machine.mtree(flatview=flat)
     if rest:
         return f"info {what}: too many arguments\n"
+    if what == "pci":
+        pc = getattr(machine, "pc", None)
+        if pc is None or getattr(pc, "pci", None) is None:
+            return "info pci: this machine has no PCI bus (the PC platform, vgaemu boot/run, has)\n"
+        return pc.pci.info()
     if what == "ramblock":
         from guestmem.mtree import ramblock_info
 

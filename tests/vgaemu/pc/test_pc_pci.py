@@ -204,6 +204,10 @@ def test_bus_errors():
         bus.add(PCIDevice("c", pci_devfn(4, 2), vendor_id=0x1234, device_id=2, class_code=0xFF00))
     with pytest.raises(ConfigError, match="vendor_id"):
         PCIDevice("d", 8, vendor_id=0xFFFF, device_id=1, class_code=0)
+    with pytest.raises(ConfigError, match="command"):
+        PCIDevice("d", 8, vendor_id=1, device_id=1, class_code=0, command=0x10000)
+    with pytest.raises(ConfigError, match="preset byte"):
+        PCIDevice("d", 8, vendor_id=1, device_id=1, class_code=0, extra={0x10: 1})
     d = PCIDevice("e", 8, vendor_id=1, device_id=1, class_code=0)
     from guestmem import MemoryRegion, RAMList
     r = MemoryRegion.ram("r", 0x3000, ram_list=RAMList())
@@ -470,3 +474,61 @@ r:  out 0xe9, al
     assert bus.config_read(0, VGA, 0x3C, 1) == 0x5B and bus.config_read(0, VGA, 0x40, 2) == 0xBEEF
     assert pc.machine.vga.mmio_mr.addr == 0xFE000000
     assert bus.config_reg == 0x80001018     # SeaBIOS goes through 0xCF8 too
+
+
+def test_hmp_info_pci_prints_what_qemu_prints():
+    from vgaemu.qmp.hmp import run_hmp
+
+    m = Machine()
+    assert "no PCI bus" in run_hmp(m, "info pci")
+    PCPlatform(m, output=io.BytesIO())
+    ours = run_hmp(m, "info pci")
+
+    def blocks(text):
+        out, cur = {}, None
+        for ln in text.splitlines():
+            if ln.startswith("  Bus"):
+                cur = ln.strip()
+                out[cur] = []
+            elif cur and not ln.startswith("#"):
+                out[cur].append(ln)
+        return out
+    theirs = blocks((DATA / "qemu72_info_pci.txt").read_text())
+    mine = blocks(ours)
+    for dev in ("Bus  0, device   0, function 0:", "Bus  0, device   1, function 0:",
+                "Bus  0, device   2, function 0:"):
+        assert mine[dev] == theirs[dev]
+    assert "Class 2176: PCI device 1af4:10f0" in ours
+    wr(m, VGA, 0x10, 0xE0000000)
+    assert "BAR0: 32 bit prefetchable memory at 0xe0000000 [0xe0ffffff]." in run_hmp(m, "info pci")
+
+
+def test_pci_state_migrates_and_remaps_the_bars():
+    from vgaemu.migration.errors import MigrationError
+
+    src, _ = platform()
+    wr(src, VGA, 0x10, 0xE0000000)
+    wr(src, DMA, 0x10, 0xFEA00000)
+    wr(src, VGA, 0x3C, 0x0B, 1)
+    src.outl(0xCF8, 0x80001234)
+    saved = src.vmstate.save_all()
+    dst, dpc = platform()
+    dst.vmstate.load_all(saved)
+    assert dpc.pci.config_reg == 0x80001234
+    assert dst.vga.vram_mr.addr == 0xE0000000 == dst.vga.lfb_addr
+    assert dst.dma.base == 0xFEA00000 and dst.dma.mmio.addr == 0xFEA00000
+    assert rd(dst, VGA, 0x3C, 1) == 0x0B
+    # a machine without the PC platform has no "pci" section: refused before anything loads
+    plain = Machine()
+    with pytest.raises(MigrationError, match="unknown device state section 'pci'"):
+        plain.vmstate.load_all(saved)
+    # a stream whose functions differ is refused and changes nothing
+    other, opc = platform()
+    bad = [(n, v, b) for n, v, b in saved if n != "pci"]
+    from vgaemu.migration.vmstate import encode_state
+    state = src.vmstate._sections["pci"].save()
+    state["functions"].pop("18")
+    bad.append(("pci", 1, encode_state(state)))
+    with pytest.raises(MigrationError, match="functions"):
+        other.vmstate.load_all(bad)
+    assert other.vga.vram_mr.addr == 0xFD000000
