@@ -11,6 +11,8 @@ inputs give the same frames on every run and host.
 
 from __future__ import annotations
 
+import time
+
 from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
@@ -52,6 +54,7 @@ class PCPlatform:
         self.ips = ips
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
+        self.timers.kick = self._kick
         self.pic = PICPair(machine)
         self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
         self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
@@ -61,6 +64,7 @@ class PCPlatform:
         self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         self.instructions = 0
         self._requests: list = []
         #: why the guest stopped for good (None while it can still run)
@@ -96,7 +100,12 @@ class PCPlatform:
                 clock.now_ns = max(now, deadline)   # HLT: skip to the next event
                 continue
             budget = max(1, -(-(deadline - now) // nspi))
-            n = cpu.run(max_instructions=budget)
+            timers.slice_end = deadline
+            try:
+                n = cpu.run(max_instructions=budget)
+            finally:
+                timers.slice_end = None
+                cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
 
@@ -111,19 +120,28 @@ class PCPlatform:
         even with interrupts disabled."""
         self.cpu.nmi()
 
+    def _kick(self) -> None:
+        self.cpu.exit_request = True
+
     def wake(self) -> None:
         """Something the halted CPU waits for happened without an interrupt (a BIOS wait
         elapsed): let it run again."""
         self.cpu.halted = False
 
-    def frame(self):
+    def frame(self, *, force_full: bool = False):
         """Run one 60 Hz frame of guest time, then the display (machine.frame's role on a
-        machine with a CPU: the clock is advanced by the guest's instructions)."""
+        machine with a CPU: the clock is advanced by the guest's instructions).
+        ``force_full`` redraws the whole screen (QEMU's full_update), for the profiler."""
         self.run_until(self.next_frame_ns)
         self.clock.now_ns = max(self.clock.now_ns, self.next_frame_ns)
         self.next_frame_ns += FRAME_NS
         self.frame_index += 1
         self.machine.cpu.counters.end_frame()
-        stats = self.machine.vga.update_display()
+        vga = self.machine.vga
+        t0 = time.perf_counter()
+        if force_full:
+            vga.invalidate()
+        stats = vga.update_display()
+        seconds = time.perf_counter() - t0
         self.machine.last_update = stats
-        return FrameInfo(self.frame_index, stats)
+        return FrameInfo(self.frame_index, stats, seconds)
