@@ -12,10 +12,11 @@ golden (tests/golden/qemu/, tests/bios/golden/) to the pixel: the whole pixel co
 a test of the CPU, the platform and the BIOS together.
 
 The images are compiled in-process by the oracle's ``compile_trace`` (what ``--image``
-writes) and booted through the Python API, not a subprocess per trace.  Without the oracle
-(CI has no ../shared) the tests skip, saying so.  Traces in qemu_compat.txt boot in
-qemu_compat mode, as test_qemu_pixels replays them; the BIOS corpus always does, as
-test_bios_qemu replays it.
+writes) and booted through the Python API -- not a subprocess per trace, but spread over two
+worker processes (``VGAEMU_TEST_JOBS``), since the boots are ~100 s of CPU in all.
+Without the oracle (CI has no ../shared) the tests skip, saying so.  Traces in
+qemu_compat.txt boot in qemu_compat mode, as test_qemu_pixels replays them; the BIOS corpus
+always does, as test_bios_qemu replays it.
 """
 
 from __future__ import annotations
