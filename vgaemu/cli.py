@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
              "sector at 0000:7C00 with\nthe PIC, PIT, keyboard, INT 13h disks and the VGA BIOS.",
              "  vgaemu boot disk.img --scale 2\n"
              "  vgaemu boot -fda floppy.img --headless --frames 120 --screenshot out.png\n"
-             "  vgaemu boot game.img --headless --keys 0.5s:space --keys 2s:text:hi\\n")
+             "  vgaemu boot game.img --headless --keys 0.5s:space --keys 2s:text:hi\\n\n"
+             "  vgaemu boot oracle.img --headless --screenshot out.png --screenshot-on-debugcon out.png")
     p.add_argument("image", nargs="?", metavar="IMAGE", help="raw disk image (the first IDE hard disk)")
     _pc_options(p)
     _recording_options(p)

@@ -172,6 +172,17 @@ def system_reset(ctx, args):
     return {}
 
 
+@command("inject-nmi")
+def inject_nmi(ctx, args):
+    """NMI to the CPU (QEMU's x86 nmi_monitor_handle): only a machine whose CPU runs guest
+    code on the PC platform (``vgaemu boot``/.COM programs, vgaemu.pc) can take one."""
+    pc = getattr(ctx.machine, "pc", None)
+    if pc is None:
+        raise QMPError("this feature or command is not currently supported")
+    pc.inject_nmi()
+    return {}
+
+
 @command("quit", on_machine=False)
 def quit_(ctx, args):
     # As QEMU: the reply goes out first, then SHUTDOWN and the end of the run (the session

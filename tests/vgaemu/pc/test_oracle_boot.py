@@ -12,16 +12,21 @@ golden (tests/golden/qemu/, tests/bios/golden/) to the pixel: the whole pixel co
 a test of the CPU, the platform and the BIOS together.
 
 The images are compiled in-process by the oracle's ``compile_trace`` (what ``--image``
-writes) and booted through the Python API, not a subprocess per trace.  Without the oracle
-(CI has no ../shared) the tests skip, saying so.  Traces in qemu_compat.txt boot in
-qemu_compat mode, as test_qemu_pixels replays them; the BIOS corpus always does, as
-test_bios_qemu replays it.
+writes) and booted through the Python API -- not a subprocess per trace, but spread over two
+worker processes (``VGAEMU_TEST_JOBS``), since the boots are ~100 s of CPU in all.
+Without the oracle (CI has no ../shared) the tests skip, saying so.  Traces in
+qemu_compat.txt boot in qemu_compat mode, as test_qemu_pixels replays them; the BIOS corpus
+always does, as test_bios_qemu replays it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,28 +77,36 @@ def build_image(oracle_module, trace: Path, out_dir: Path) -> Path:
     return path
 
 
-class BootRun:
-    """One boot of an oracle image: the final picture, the debugcon dumps, why it ended."""
+@dataclass
+class BootResult:
+    """One boot of an oracle image: why and when it ended, the debug console's bytes, the
+    final picture and the debugcon screendumps (picklable: it comes back from a worker)."""
+    why: str
+    frames: int
+    instructions: int
+    debugcon: bytes
+    image: np.ndarray
+    dumps: list
 
-    def __init__(self, image: Path, *, qemu_compat: bool) -> None:
-        from vgaemu.frontends.headless import HeadlessSink
-        from vgaemu.machine import Machine
-        from vgaemu.pc.boot import PC, run_frames
-        from vgaemu.pc.disk import DiskImage
-        from vgaemu.pc.dumphandshake import DebugconScreendumps
 
-        # -m 32, as the oracle runs QEMU
-        machine = Machine(memory="32M", vram="16M", qemu_compat=qemu_compat)
-        self.output = io.BytesIO()
-        pc = PC(machine, hard_disks=[DiskImage(image, "hd", snapshot=True)], output=self.output)
-        self.dumps: list[np.ndarray] = []
-        DebugconScreendumps(pc.platform, lambda n, m: self.dumps.append(_picture(m)))
-        pc.boot()
-        sink = HeadlessSink()
-        self.frames, self.why = run_frames(pc, sink, MAX_FRAMES)
-        self.image = _picture(machine)
-        self.debugcon = bytes(self.output.getvalue())
-        self.instructions = pc.platform.instructions
+def boot_oracle_image(image: str | Path, qemu_compat: bool) -> BootResult:
+    """Boot ``image`` as ``vgaemu boot IMAGE --headless --screenshot-on-debugcon`` does."""
+    from vgaemu.frontends.headless import HeadlessSink
+    from vgaemu.machine import Machine
+    from vgaemu.pc.boot import PC, run_frames
+    from vgaemu.pc.disk import DiskImage
+    from vgaemu.pc.dumphandshake import DebugconScreendumps
+
+    # -m 32, as the oracle runs QEMU
+    machine = Machine(memory="32M", vram="16M", qemu_compat=qemu_compat)
+    output = io.BytesIO()
+    pc = PC(machine, hard_disks=[DiskImage(image, "hd", snapshot=True)], output=output)
+    dumps: list[np.ndarray] = []
+    DebugconScreendumps(pc.platform, lambda n, m: dumps.append(_picture(m)))
+    pc.boot()
+    frames, why = run_frames(pc, HeadlessSink(), MAX_FRAMES)
+    return BootResult(why, frames, pc.platform.instructions, bytes(output.getvalue()),
+                      _picture(machine), dumps)
 
 
 def _picture(machine) -> np.ndarray:
@@ -135,13 +148,62 @@ def test_xfail_list_names_real_traces():
     assert len(names) == len(TRACES) + len(BIOS_TRACES), "a trace name is in both corpora"
 
 
+def _jobs() -> int:
+    """Worker processes for the boots: $VGAEMU_TEST_JOBS, else one per core up to 2 (CI's)."""
+    env = os.environ.get("VGAEMU_TEST_JOBS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def booted(request, oracle_module, image_dir):
+    """trace name -> Future of its BootResult, for every corpus test this session selected.
+
+    The boots are pure CPU work (mostly translating code that runs once), so they are spread
+    over worker processes, started in collection order while the tests compare the results
+    in order; a single selected trace (or VGAEMU_TEST_JOBS=1) boots in this process."""
+    selected = [item.callspec.params for item in request.session.items
+                if getattr(item, "originalname", None) == TEST_NAME]
+    jobs = min(_jobs(), len(selected))
+    pool = None
+    if jobs > 1:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    futures = {}
+    for params in selected:
+        trace = params["trace"]
+        image = build_image(oracle_module, trace, image_dir)
+        if pool is not None:
+            futures[trace.stem] = pool.submit(boot_oracle_image, str(image), params["compat"])
+        else:
+            futures[trace.stem] = _Lazy(image, params["compat"])
+    yield futures
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
+
+
+class _Lazy:
+    """A boot in this process, run when its test asks (the Future interface it needs)."""
+
+    def __init__(self, image: Path, compat: bool) -> None:
+        self.image, self.compat = image, compat
+
+    def result(self) -> BootResult:
+        return boot_oracle_image(self.image, self.compat)
+
+
+TEST_NAME = "test_oracle_image_boots_to_qemus_picture"
+
+
 @pytest.mark.parametrize("trace, golden_dir, compat", list(_params()))
 def test_oracle_image_boots_to_qemus_picture(trace: Path, golden_dir: Path, compat: bool,
-                                             oracle_module, image_dir, tmp_path_factory):
+                                             booted, tmp_path_factory):
     from vgaemu.golden import compare_with_golden
 
-    image = build_image(oracle_module, trace, image_dir)
-    run = BootRun(image, qemu_compat=compat)
+    run = booted[trace.stem].result()
     names = _dump_names(trace)
     status = (f"{trace.stem}: {run.why} after {run.frames} frame(s), {run.instructions} "
               f"instructions; debug console {run.debugcon!r}")

@@ -397,3 +397,21 @@ def test_migration_parameters_and_info_migrate(qmp_machine, sockdir):
     assert after == params  # a refused set changes nothing, not even its valid part
     assert text.startswith("Migration status: completed\n")
     assert "dirty sync count: 2" in text and "total ram: " in text
+
+
+def test_inject_nmi_reaches_the_pc_platforms_cpu(qmp_machine):
+    from vgaemu.pc import PCPlatform
+
+    machine, path = qmp_machine
+
+    async def body():
+        c = await connect(path)
+        # a machine without the PC platform runs no guest code that could take it
+        err = await error_of(c, "inject-nmi")
+        assert err["class"] == "GenericError" and "not currently supported" in err["desc"]
+        assert not machine.cpu.nmi_pending
+        PCPlatform(machine)
+        assert await c.execute("inject-nmi") == {}
+        assert machine.cpu.nmi_pending
+        await c.disconnect()
+    run(body())
