@@ -18,6 +18,7 @@ from typing import Any
 from vgaemu.mainloop import RunState
 from vgaemu.migration import stream
 from vgaemu.migration.errors import MigrationError
+from vgaemu.migration.prefault import RAMPrefault
 from vgaemu.migration.transport import Listener, parse_uri
 
 
@@ -58,6 +59,8 @@ class IncomingMigration:
         self._t1: float | None = None
         self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
+        #: Faults the RAM in while the source connects and sends (migration.prefault).
+        self.prefault: RAMPrefault | None = None
         machine.loop.set_runstate(RunState.INMIGRATE)
         if not hasattr(machine, "incoming_autostart"):
             machine.incoming_autostart = True
@@ -84,6 +87,7 @@ class IncomingMigration:
         self._listener = Listener(parse_uri(uri))
         self.started = True
         self._set_status("setup")
+        self.prefault = RAMPrefault(list(self.machine.ram_list.blocks)).start()
         return self._listener
 
     def run(self, uri: str | None = None) -> None:
@@ -109,6 +113,8 @@ class IncomingMigration:
             raise
         finally:
             self._listener.close()
+            if self.prefault is not None:
+                self.prefault.stop()
         self._t1 = time.monotonic()
         self._set_status("completed")
         self.done.set()
@@ -134,13 +140,12 @@ class IncomingMigration:
             raise MigrationError("migration stream: the RAM block list is missing")
         blocks = check_blocks(machine, reader.read_blocks())
         devices: list[tuple[str, int, bytes]] = []
-        scratch: dict = {}
         while True:
             tag = reader.tag()
             if tag == stream.TAG_PAGES:
                 if devices:
                     raise MigrationError("migration stream: RAM pages after device state")
-                k, z = reader.read_pages_into(blocks, scratch)
+                k, z = reader.read_pages_into(blocks)
                 self.pages += k
                 self.zero_pages += z
             elif tag == stream.TAG_PASS:

@@ -125,7 +125,7 @@ class RAMSaver:
                 p[chunk] = False
                 bufs, normal, zero = stream.pages_record(index, host, chunk)
                 self.send(bufs)
-                sent += sum(len(x) for x in bufs)
+                sent += sum(x.nbytes if isinstance(x, memoryview) else len(x) for x in bufs)
                 self.normal_pages += normal
                 self.zero_pages += zero
                 if self.chunk_hook is not None:
@@ -260,12 +260,10 @@ class MigrationJob:
 
     # -- sending ------------------------------------------------------------------------
     def _send(self, bufs: list) -> None:
-        ch = self.channel
-        for b in bufs:
-            ch.write(b)
-            n = len(b) if not isinstance(b, memoryview) else b.nbytes
-            self.transferred += n
-            self._window_bytes += n
+        self.channel.writev(bufs)
+        n = sum(b.nbytes if isinstance(b, memoryview) else len(b) for b in bufs)
+        self.transferred += n
+        self._window_bytes += n
         limit = self.state.max_bandwidth
         if self._throttle and limit > 0:
             now = time.monotonic()

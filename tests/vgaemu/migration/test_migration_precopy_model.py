@@ -31,6 +31,10 @@ class Channel:
     def readinto_exact(self, view):
         view[:] = memoryview(self.read_exact(len(view)))
 
+    def readinto_views(self, views):
+        for v in views:
+            self.readinto_exact(v)
+
 
 class DestBlock:
     def __init__(self, idstr, pages):
@@ -121,7 +125,7 @@ def _run(before, during, passes, between):
     dest = [DestBlock(n, ln // PAGE) for n, ln in announced]
     while ch.pos < len(ch.data):
         assert reader.tag() == stream.TAG_PAGES
-        reader.read_pages_into(dest, {})
+        reader.read_pages_into(dest)
     for d in dest:
         src = rl.block_by_idstr(d.idstr)
         assert np.array_equal(d.host, src.host[:src.used_length]), d.idstr
