@@ -1,6 +1,6 @@
 """The planar and mode 13h drawers write a partial frame's lines straight into frame-buffer
 rows (``out=``); the pixels must be those of a naive per-pixel model, and the same as
-without ``out``, for every plane mask, normal and doubled palettes, and strided rows (the
+without ``out``, with plane-pair or per-plane tables, for every plane mask, normal and doubled palettes, and strided rows (the
 double-scan path draws every other frame-buffer row)."""
 
 import numpy as np
@@ -42,6 +42,13 @@ def test_planar_into_rows_matches_naive(seed, n, nb, plane_mask, doubled, every_
     want = as_pixels(naive_planar(block, nb * 8, plane_mask, pal), doubled)
     got = render.draw_planar4(block, nb * 8, plane_mask, pal)
     assert (got == want).all()
+    # The same with the four per-plane tables (what a whole frame's many lines use).
+    small = render.PLANE_PAIR_MAX_ADDRS
+    render.PLANE_PAIR_MAX_ADDRS = -1
+    try:
+        assert (render.draw_planar4(block, nb * 8, plane_mask, pal) == want).all()
+    finally:
+        render.PLANE_PAIR_MAX_ADDRS = small
     fb = np.full((2 * n, want.shape[1]), 0xDEADBEEF, dtype=np.uint32)
     rows = fb[::2] if every_other else fb[:n]
     res = render.draw_planar4(block, nb * 8, plane_mask, pal, rows)

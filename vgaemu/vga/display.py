@@ -39,6 +39,8 @@ from .geometry import (
     compute_geometry,
     dac_8bit,
     geometry_key,
+    key_registers,
+    same_key_registers,
     vbe_enabled,
     vga_line_compare,
 )
@@ -213,6 +215,7 @@ class VGADisplay:
         if not compat.overscan_when_blank:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
+        self._key_regs: tuple | None = None  # the registers self._key was computed from
         self._geom = None
         self._invalid = True
         self._pkey = None
@@ -277,7 +280,12 @@ class VGADisplay:
             self._gcache = None  # its plan views the old VRAM
             self._base_ram_addr = -1
             self._invalid = True
-        key = geometry_key(s)
+        regs = self._key_regs
+        if regs is not None and same_key_registers(s, regs):
+            key = self._key
+        else:
+            key = geometry_key(s)
+            self._key_regs = key_registers(s)
         full = self._invalid
         key_changed = key != self._key
         key_full = key_changed

@@ -135,6 +135,21 @@ def geometry_key(s: VGAState) -> tuple:
             getattr(s, "big_endian_fb", False))
 
 
+def key_registers(s: VGAState) -> tuple:
+    """Copies of every register geometry_key reads (whole arrays, so that comparing them is
+    a few memcmps): while :func:`same_key_registers` holds, geometry_key(s) is unchanged."""
+    return (bytes(s.cr), bytes(s.sr), bytes(s.gr), bytes(s.ar), list(s.vbe_regs), s.ar_index,
+            s.vbe_start_addr, s.vbe_line_offset, getattr(s, "big_endian_fb", False))
+
+
+def same_key_registers(s: VGAState, regs: tuple) -> bool:
+    """The registers are byte for byte those ``regs`` copied (a frame's first test: cheaper
+    than building geometry_key, and equal keys follow)."""
+    return (s.cr == regs[0] and s.sr == regs[1] and s.gr == regs[2] and s.ar == regs[3]
+            and s.vbe_regs == regs[4] and s.ar_index == regs[5] and s.vbe_start_addr == regs[6]
+            and s.vbe_line_offset == regs[7] and getattr(s, "big_endian_fb", False) == regs[8])
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class BlankGeometry:
     """The attribute controller's palette address source (AR index bit 5) is off, or the
