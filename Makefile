@@ -44,6 +44,7 @@ clean:
 qemu-goldens:
 	python3 tests/traces/qemu_goldens.py --jobs 2
 	python3 tests/bios/make_bios_traces.py --goldens
+	python3 tests/vgaemu/pc/qemu_programs.py
 
 # The pictures README.md shows: demo screenshots, the profiler's plot and heat map, and
 # QEMU | vgaemu side-by-sides of a few corpus traces (against QEMU's committed screendumps).

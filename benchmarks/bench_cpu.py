@@ -8,6 +8,9 @@ committed):
          through the linear framebuffer (unreal mode)
   smc    each turn rewrites an immediate in the running block (the TB dies, is translated
          again), every 8th turn also code on another page that it then calls
+  branch short blocks joined by jumps, a two-way branch, a call and a return (5 blocks and
+         10 instructions a turn, the stack on the code's page): the cost of getting from
+         one TB to the next (chaining, the dispatch loop)
 
 Goals (issue 10): TB path >= 10x the decode path; >= 5 M instructions/s on `loop`, and
 >= 1/12 of unicorn's rate there.  Rates count guest instructions as the X86CPU does (a REP
@@ -38,8 +41,8 @@ def load(name: str) -> bytes:
     return (PROGRAMS / f"{name}.bin").read_bytes()
 
 
-def run_vgaemu(code: bytes, turns: int, *, tb_cache: bool) -> tuple[int, float]:
-    """(instructions, seconds) for one run of `code` to its HLT."""
+def run_vgaemu(code: bytes, turns: int, *, tb_cache: bool):
+    """(instructions, seconds, counters) for one run of `code` to its HLT."""
     m = Machine(tb_cache=tb_cache)
     m.write(LOAD, code)
     m.write(ARGS, struct.pack("<II", turns, LFB))
@@ -49,7 +52,7 @@ def run_vgaemu(code: bytes, turns: int, *, tb_cache: bool) -> tuple[int, float]:
     dt = time.perf_counter() - t
     if not cpu.halted:
         raise SystemExit(f"the program did not halt ({cpu!r})")
-    return n, dt
+    return n, dt, cpu.counters.total
 
 
 def run_unicorn(code: bytes, turns: int) -> float:
@@ -119,13 +122,15 @@ def main(argv=None) -> int:
     # turns per program for the TB path, the decode path and unicorn: about a second each
     turns = {"loop": (400_000 // q, 4_000 // q, 8_000_000 // q),
              "store": (40 // q or 2, 1, 400 // q),
-             "smc": (400 // q, 96 // q, 400_000 // q)}
+             "smc": (400 // q, 96 // q, 400_000 // q),
+             "branch": (200_000 // q, 2_000 // q, 4_000_000 // q)}
     rows = []
-    for name in ("loop", "store", "smc"):
+    counts = {}
+    for name in ("loop", "store", "smc", "branch"):
         code = load(name)
         tb_turns, dec_turns, uc_turns = turns[name]
-        n_tb, t_tb = run_vgaemu(code, tb_turns, tb_cache=True)
-        n_dec, t_dec = run_vgaemu(code, dec_turns, tb_cache=False)
+        n_tb, t_tb, counts[name] = run_vgaemu(code, tb_turns, tb_cache=True)
+        n_dec, t_dec, _ = run_vgaemu(code, dec_turns, tb_cache=False)
         # instructions are linear in the turns: unicorn's count follows from the two runs
         per_turn = (n_tb - n_dec) / (tb_turns - dec_turns)
         n_uc = n_tb + per_turn * (uc_turns - tb_turns)
@@ -136,6 +141,15 @@ def main(argv=None) -> int:
     for name, tb, dec, uc in rows:
         print(f"{name:8} {tb / 1e6:11.3g} M/s {dec / 1e6:11.3g} M/s {uc / 1e6:11.3g} M/s "
               f"{tb / dec:9.3g}x {tb / uc:10.3g}")
+    print("\nTB path counters:")
+    for name, c in counts.items():
+        print(f"  {name:7} instructions {c.instructions:>9}  TBs executed {c.tbs_executed:>8}  "
+              f"chained {c.tbs_chained:>8}  translated {c.tbs_translated:>4}  "
+              f"invalidated {c.tbs_invalidated:>4}  notdirty {c.notdirty_writes:>6}")
+    b = counts["branch"]
+    print(f"  branch: {rows[3][1] / 1e6 * b.instructions / b.tbs_executed:.3g} M blocks/s "
+          f"({1e3 / (rows[3][1] / 1e6 * b.instructions / b.tbs_executed):.0f} ns a block, "
+          f"{b.tbs_chained / b.tbs_executed:.0%} of them reached through a chain link)")
     loop_tb, loop_dec, loop_uc = rows[0][1:]
     print("\ngoals on `loop`:")
     print(f"  TB path >= 10x decode path   {loop_tb / loop_dec:8.1f}x   "

@@ -3,8 +3,8 @@ number of instructions by ``cpu.run`` alone and by ``PCPlatform.run_until`` (ico
 up to each timer deadline, the PIC check between blocks, IRQ 0 at 18.2 Hz into a handler
 that counts ticks and sends the EOI), measured in the same run.
 
-Also the ratio of guest time to host time for plasma13 (the PIT-paced mode 13h program in
-vgaemu/roms/programs/) at the default 10 M instructions per virtual second.
+How fast the programs in vgaemu/roms/programs/ run (first picture, frames per second, guest
+time over host time, against unicorn) is benchmarks/bench_boot.py.
 
 Run: .venv/bin/python benchmarks/bench_pc.py [--quick]
 """
@@ -21,10 +21,6 @@ from pathlib import Path
 
 from vgaemu.machine import Machine
 from vgaemu.pc import PCPlatform
-from vgaemu.pc.boot import PC, run_frames
-from vgaemu.pc.disk import DiskImage
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # mov word [0x20], irq0 / mov [0x22], 0 / sti / loop: add ax, bx; xor bx, ax; inc cx; jmp loop
 # irq0: inc word [0x500]; push ax; mov al, 20h; out 20h, al; pop ax; iret
@@ -105,24 +101,6 @@ def main() -> None:
     print(f"loop, {n} instructions: cpu.run {n / b / 1e6:.2f} M/s, "
           f"PCPlatform {n / p / 1e6:.2f} M/s ({runs[0][1]} IRQ 0 ticks handled in all); "
           f"platform / bare = {b / p:.2f}")
-
-    img = ROOT / "vgaemu" / "roms" / "programs" / "plasma13.img"
-    pc = PC(Machine(), floppies=[DiskImage(img, "floppy", snapshot=True)], output=io.BytesIO())
-    pc.boot()
-
-    class Sink:
-        def frame(self, machine, info):
-            pass
-
-        def keys(self):
-            return []
-
-    t0 = time.perf_counter()
-    frames, why = run_frames(pc, Sink(), 200)
-    dt = time.perf_counter() - t0
-    virt = pc.machine.clock.now_ns / 1e9
-    print(f"plasma13: {pc.platform.instructions} instructions, {virt:.3f} s virtual in "
-          f"{dt:.3f} s host ({frames} frames, {why}); virtual / host = {virt / dt:.2f}")
 
 
 if __name__ == "__main__":

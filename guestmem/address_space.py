@@ -258,15 +258,34 @@ class _DirtyPage:
 
 
 class _IOEntry:
-    """The last io FlatRange an ld/st hit: [start, end) is answered by mr at addr - delta."""
+    """The last io FlatRange an ld/st hit: [start, end) is answered by mr at addr - delta.
 
-    __slots__ = ("start", "end", "delta", "mr")
+    ``unit_le`` / ``unit_be`` have bit ``size`` set for each access size that, naturally
+    aligned and in that byte order, is exactly one ``ops.read`` / ``ops.write`` call with
+    the value unchanged -- memory_region_access_valid passes, access_with_adjusted_size
+    neither splits nor shifts -- so ld/st call the device directly.  Derived once per
+    FlatRange (kept on it, as RAM entries are) from the region's ops, which are fixed when
+    the region is created (QEMU's ``const MemoryRegionOps``)."""
+
+    __slots__ = ("start", "end", "delta", "mr", "ops", "unit_le", "unit_be")
 
     def __init__(self, start, end, delta, mr):
         self.start = start
         self.end = end
         self.delta = delta
         self.mr = mr
+        self.ops = ops = mr.ops if mr is not None else None
+        units = 0
+        if ops is not None and ops.read is not None and ops.write is not None:
+            valid, impl = ops.valid, ops.impl
+            imin, imax = impl.min_access_size or 1, impl.max_access_size or 4
+            for size in (1, 2, 4, 8):
+                if (valid.min_access_size <= size <= valid.max_access_size
+                        and imin <= size <= imax):
+                    units |= size
+        big = ops is not None and ops.endianness is _BIG
+        self.unit_le = 0 if big else units
+        self.unit_be = units if big else 0
 
 
 _ENDED = ClearEpoch()
@@ -330,7 +349,11 @@ def _build_ram_cache(as_: "AddressSpace", cache: _FastCache):
         if fr is None:
             return None
         if fr.mr.kind is RegionKind.IO:
-            cache.io = _IOEntry(fr.addr, fr.end, fr.addr - fr.offset_in_region, fr.mr)
+            io = fr.fast_entry
+            if io is None:  # an io range never gets a RAM entry: the slot is free for this
+                io = fr.fast_entry = _IOEntry(fr.addr, fr.end, fr.addr - fr.offset_in_region,
+                                              fr.mr)
+            cache.io = io
             if as_.flatview is not fv:
                 cache.io = _NO_IO
             return None
@@ -450,11 +473,15 @@ def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: st
     """ld(addr) -> int: address_space_ld* for one access.  RAM in cache.ram (or found by
     lookup) is one struct unpack from host memory; an io range in cache.io whose region
     takes the value in one access in our byte order is one memory_region_dispatch_read
-    (what _rw_slow's split would do for a single unit).  Anything else: the slow path."""
+    (what _rw_slow's split would do for a single unit) -- or, for a naturally aligned size
+    the entry lists as a unit, the one ``ops.read`` call that dispatch would make.
+    Anything else: the slow path."""
     unpack = struct.Struct(fmt).unpack_from
     big = fmt[0] == ">"
     slow = getattr(AddressSpace, _LD_NAME[fmt])
     dispatch_read = memory_region_dispatch_read
+    vmask = (1 << (8 * size)) - 1
+    align = size - 1
 
     def ld(addr):
         entry = cache.ram
@@ -467,12 +494,20 @@ def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: st
                 if entry.start <= addr and addr + size <= entry.end:
                     return unpack(entry.mv, addr - entry.hdelta)[0]
                 io = cache.io
-            unit = (io.start <= addr and addr + size <= io.end
-                    and _mmio_unit(io.mr, addr - io.delta, size, big))
+            unit = 0  # 0: the slow path, 1: one dispatch, 2: one direct call of ops.read
+            if io.start <= addr and addr + size <= io.end:
+                xlat = addr - io.delta
+                if (io.unit_be if big else io.unit_le) & size and not xlat & align:
+                    unit = 2
+                elif _mmio_unit(io.mr, xlat, size, big):
+                    unit = 1
         except TypeError:
-            unit = False
-        if unit:  # outside the try: a device's own TypeError must not cause a second read
-            return dispatch_read(io.mr, addr - io.delta, size)[0]
+            unit = 0
+        # outside the try: a device's own TypeError must not cause a second read
+        if unit == 2:
+            return io.ops.read(xlat, size) & vmask
+        if unit:
+            return dispatch_read(io.mr, xlat, size)[0]
         return slow(as_, addr)
 
     return ld
@@ -485,6 +520,7 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
     path."""
     pack = struct.Struct(fmt).pack_into
     vmask = (1 << (8 * size)) - 1
+    align = size - 1
     big = fmt[0] == ">"
     slow = getattr(AddressSpace, _ST_NAME[fmt])
     dispatch_write = memory_region_dispatch_write
@@ -519,6 +555,9 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
             return mark(entry, addr, size)
         if io.start <= addr and addr + size <= io.end:
             xlat = addr - io.delta
+            if (io.unit_be if big else io.unit_le) & size and not xlat & align:
+                io.ops.write(xlat, v, size)  # what dispatch would do: one unsplit call
+                return _OK
             if _mmio_unit(io.mr, xlat, size, big):
                 return dispatch_write(io.mr, xlat, v, size)
         return slow(as_, addr, val)

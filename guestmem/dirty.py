@@ -175,6 +175,7 @@ class DirtyMemory:
         self._rows: tuple[memoryview, ...] = tuple(memoryview(self._bits[c])
                                                    for c in range(DIRTY_MEMORY_NUM))
         self._zeros: dict[int, bytes] = {}
+        self._ones: dict[int, bytes] = {}
         # Bumped by every clearing operation (and the epoch ended with it).
         self.clear_generation = 0
         self._epoch = ClearEpoch()
@@ -225,6 +226,14 @@ class DirtyMemory:
                 self._zeros.clear()
             z = self._zeros[n] = bytes(n)
         return z
+
+    def _ones_bytes(self, n: int) -> bytes:
+        o = self._ones.get(n)
+        if o is None:
+            if len(self._ones) >= _ZERO_CACHE_MAX:
+                self._ones.clear()
+            o = self._ones[n] = b"\x01" * n
+        return o
 
     # -- who hears of clears ----------------------------------------------------------------
     def add_clear_listener(self, fn) -> None:
@@ -302,6 +311,25 @@ class DirtyMemory:
                         row = rows[c]
                         row[p0] = 1
                         row[p1] = 1
+                return
+            if p1 < self._npages:
+                # A longer range (a DMA transfer, a frame's worth of rows): the same test,
+                # one byte search per client; the bits set with one slice store each.
+                p1 += 1
+                epoch = self._epoch
+                clients = MASK_CLIENTS[mask]
+                rows = self._rows
+                for c in clients:
+                    if rows[c][p0:p1].tobytes().find(0) >= 0:
+                        break
+                else:
+                    if epoch.live:
+                        return
+                ones = self._ones_bytes(p1 - p0)
+                with self._lock:
+                    rows = self._rows
+                    for c in clients:
+                        rows[c][p0:p1] = ones
                 return
         mask = _check_mask(mask)
         p0, p1 = self._pages(start, length)
@@ -393,7 +421,17 @@ class DirtyMemory:
         return int(np.count_nonzero(self._bits[c, p0:p1]))
 
     def all_dirty(self, start: int, length: int, client: int) -> bool:
-        """cpu_physical_memory_all_dirty: is every page of the range dirty for `client`?"""
+        """cpu_physical_memory_all_dirty: is every page of the range dirty for `client`?
+
+        With plain int arguments one byte search over the row (a write path asks this of
+        the CODE bits before every RAM write that logs CODE)."""
+        c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
+        if type(start) is int and type(length) is int and c is not None and 0 <= start \
+                and 0 < length:
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+            if p1 <= self._npages:
+                return self._rows[c][p0:p1].tobytes().find(0) < 0
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].all())

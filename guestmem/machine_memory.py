@@ -14,7 +14,10 @@ Follows QEMU's pc machine:
   a free slot (or the one asked for), the first free address aligned to the backend's
   alignment (or the one asked for), the backend's RAM region mapped into device-memory.
   Every check runs before anything changes, so a failed plug leaves no trace.
-* Unplug frees the slot, the address range and the RAMBlock's ram_addr_t range.
+* A backend's RAM region -- and so its RAMBlock -- is made when the backend is
+  (host_memory_backend_memory_complete): ``-object`` backends get their ram_addr_t range
+  before the machine's ``pc.ram``, as QEMU creates them first.  Unplug frees the slot and
+  the address range; the backend keeps its RAMBlock (and its data) until ``object-del``.
 
 A MachineMemory holds all its state itself: two instances (say a migration source and
 destination) share no backend, RAMBlock or map.
@@ -73,6 +76,9 @@ class MachineMemory:
         self.backends: dict[str, HostMemoryBackend] = {}
         self._owned: set[str] = set()
         self._dimms: list[PCDIMM] = []
+        #: backend id -> the RAM region (owner of its RAMBlock) the backend got when it was
+        #: created; plugging maps it, object-del frees it
+        self._backend_mrs: dict[str, MemoryRegion] = {}
         self._closed = False
 
         cold = [parse_device_opts(d) if isinstance(d, str) else d for d in devices]
@@ -95,6 +101,9 @@ class MachineMemory:
         except BaseException:
             # Close what this constructor made (the -object backends and pc.ram); backends
             # the caller passed in stay open and unmapped.
+            for mr in self._backend_mrs.values():
+                self._free_ram_region(mr)
+            self._backend_mrs.clear()
             for b in created + [self.backends[i] for i in self._owned if i in self.backends]:
                 if not b.is_mapped:
                     b.close()
@@ -117,6 +126,7 @@ class MachineMemory:
                 raise MemoryConfigError(f"memory backend {backend.id} can't be used multiple "
                                         "times.")
             owned = False
+            ram_mr = self._backend_mrs.get(backend.id)
         else:
             if PC_DEFAULT_RAM_ID in self.backends:
                 raise MemoryConfigError(
@@ -131,6 +141,7 @@ class MachineMemory:
             except BackendError as e:
                 raise MemoryConfigError(f"-m: {e}") from e
             owned = True
+            ram_mr = None
 
         # pc_piix.c pc_init1(): where the RAM splits around the PCI hole below 4 GiB.
         lowmem = max_ram_below_4g or PC_MAX_RAM_BELOW_4G
@@ -152,13 +163,14 @@ class MachineMemory:
                                         f"0x{self.opts.maxmem:x}")
             self.device_memory_base, self.device_memory_size = base, size
 
-        try:
-            ram_mr = MemoryRegion.ram(backend.id, ram_size, ram_list=self.ram_list,
-                                      backend=backend)
-        except GuestMemError as e:
-            if owned:
-                backend.close()
-            raise MemoryConfigError(f"-m: cannot set up guest RAM: {e}") from e
+        if ram_mr is None or ram_mr.ram_block is None or ram_mr.ram_block.backend is not backend:
+            try:
+                ram_mr = MemoryRegion.ram(backend.id, ram_size, ram_list=self.ram_list,
+                                          backend=backend)
+            except GuestMemError as e:
+                if owned:
+                    backend.close()
+                raise MemoryConfigError(f"-m: cannot set up guest RAM: {e}") from e
         backend.set_mapped(True)
         if owned:
             self.backends[backend.id] = backend
@@ -222,6 +234,11 @@ class MachineMemory:
                 backend.close()
                 raise MemoryConfigError(f"-object {obj}: attempt to add duplicate object id "
                                         f"'{backend.id}'")
+            try:
+                self._backend_mrs[backend.id] = self._backend_region(backend)
+            except BaseException:
+                backend.close()
+                raise
             self.backends[backend.id] = backend
             self._owned.add(backend.id)
             return backend
@@ -235,8 +252,19 @@ class MachineMemory:
             return obj
         if other is not None:
             raise MemoryConfigError(f"attempt to add duplicate object id '{obj.id}'")
+        if not obj.is_mapped:
+            self._backend_mrs[obj.id] = self._backend_region(obj)
         self.backends[obj.id] = obj
         return obj
+
+    def _backend_region(self, backend: HostMemoryBackend) -> MemoryRegion:
+        """The backend's RAM region and RAMBlock, made as the backend is created."""
+        try:
+            return MemoryRegion.ram(backend.id, backend.size, ram_list=self.ram_list,
+                                    backend=backend)
+        except GuestMemError as e:
+            raise MemoryConfigError(f"memory backend '{backend.id}': cannot set up its "
+                                    f"memory: {e}") from e
 
     def del_object(self, id: str) -> None:
         """QMP object-del: refused while a DIMM or the machine RAM uses the backend."""
@@ -246,6 +274,18 @@ class MachineMemory:
             raise MemoryConfigError(f"object '{id}' not found")
         if backend.is_mapped:
             raise MemoryConfigError(f"object '{id}' is in use, can not be deleted")
+        mr = self._backend_mrs.get(id)
+        if mr is not None:
+            if memory_region_transaction_active():
+                # the old FlatView may still map the block until the outer commit: freeing
+                # it now would let accesses keep writing into it
+                raise MemoryConfigError(f"object '{id}' cannot be deleted inside a memory "
+                                        "region transaction; commit it first")
+            try:
+                self._free_ram_region(mr)
+            except RAMBlockError as e:
+                raise MemoryConfigError(f"object '{id}' can not be deleted: {e}") from None
+            del self._backend_mrs[id]
         del self.backends[id]
         if id in self._owned:
             self._owned.discard(id)
@@ -295,17 +335,23 @@ class MachineMemory:
         size = backend.size
         addr = self._get_free_addr(dimm.requested_addr, backend.align, size)
 
-        # Everything checked: allocate, then map.  Undo the allocation if mapping fails.
-        try:
-            mr = MemoryRegion.ram(backend.id, size, ram_list=self.ram_list, backend=backend)
-        except GuestMemError as e:
-            raise DeviceError(f"pc-dimm '{dimm.id}': cannot create the RAM region of "
-                              f"memdev '{backend.id}': {e}") from e
+        # Everything checked: map the backend's region (made now for a backend that was
+        # never registered here).  Undo a new allocation if mapping fails.
+        mr = self._backend_mrs.get(backend.id)
+        new = mr is None or mr.ram_block is None or mr.ram_block.backend is not backend
+        if new:
+            try:
+                mr = MemoryRegion.ram(backend.id, size, ram_list=self.ram_list, backend=backend)
+            except GuestMemError as e:
+                raise DeviceError(f"pc-dimm '{dimm.id}': cannot create the RAM region of "
+                                  f"memdev '{backend.id}': {e}") from e
         try:
             self.device_memory.add_subregion(addr - self.device_memory_base, mr)
         except BaseException:
-            self._free_ram_region(mr)
+            if new:
+                self._free_ram_region(mr)
             raise
+        self._backend_mrs[backend.id] = mr
         if backend.id not in self.backends:
             self.backends[backend.id] = backend
         backend.set_mapped(True)
@@ -373,28 +419,16 @@ class MachineMemory:
         return new
 
     def unplug(self, dimm: str | PCDIMM) -> PCDIMM:
-        """device_del: unmap the DIMM, free its slot, address range and ram_addr_t range."""
+        """device_del: unmap the DIMM, free its slot and address range.  The backend keeps
+        its RAMBlock (ram_addr_t range and data) until object-del, as in QEMU."""
         self._check_open()
         target = self._find_dimm(dimm)
         self._check_not_dma_mapped(target)
-        if memory_region_transaction_active():
-            # the old FlatView stays in use until the outer commit: freeing the block now
-            # would let accesses keep writing into it
-            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged inside a memory "
-                              "region transaction; commit it first")
-        offset = target.mr.addr
         memory_region_transaction_begin()
         try:
             self.device_memory.del_subregion(target.mr)
         finally:
             memory_region_transaction_commit()
-        try:
-            # waits for accesses still writing through the old map (RAMList.ram_block_free)
-            self._free_ram_region(target.mr)
-        except RAMBlockError as e:
-            # a DMA mapping was made while the map changed: put the DIMM back as it was
-            self.device_memory.add_subregion(offset, target.mr)
-            raise DeviceError(f"pc-dimm '{target.id}' cannot be unplugged: {e}") from None
         target.backend.set_mapped(False)
         self._dimms.remove(target)
         target.slot, target.addr = target.requested_slot, target.requested_addr
@@ -460,6 +494,9 @@ class MachineMemory:
             memory_region_transaction_commit()
         self._free_ram_region(self.ram_mr)
         self.ram_backend.set_mapped(False)
+        for mr in self._backend_mrs.values():
+            self._free_ram_region(mr)
+        self._backend_mrs.clear()
 
     def close(self) -> None:
         """Unplug every DIMM, unmap and free initial RAM, close the backends made here."""

@@ -58,6 +58,11 @@ def _machine_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-device", dest="devices", action="append", default=[], metavar="OPTS",
                    help="device, e.g. pc-dimm,id=dimm1,memdev=mem1 (repeatable)")
     g.add_argument("--vram", default=None, metavar="SIZE", help="VGA memory (default 16M)")
+    g.add_argument("--rtc-base", "-rtc", dest="rtc_base", default=None,
+                   metavar="DATE|base=DATE[,clock=vm]",
+                   help="the date the RTC shows at the start: 2020-01-01T00:00:00, utc or "
+                        "localtime (default 2000-01-01T00:00:00, fixed so runs repeat); "
+                        "-rtc takes QEMU's base=...,clock=vm,driftfix=... form")
     g.add_argument("--qemu-compat", action="store_true",
                    help="reproduce QEMU 7.2 where it differs from VGA hardware")
     g.add_argument("--no-tb-cache", dest="tb_cache", action="store_false",
@@ -87,6 +92,9 @@ def _pc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", metavar="PATH", help="write the last frame as a PNG")
     p.add_argument("--screenshot-every", nargs=2, metavar=("K", "DIR"),
                    help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
+    p.add_argument("--screenshot-on-debugcon", metavar="OUT.png",
+                   help="the QEMU oracle's handshake: each 'S' the guest writes to port 0xE9 "
+                        "takes a screendump, OUT-1.png, OUT-2.png ..., answered with an NMI")
     p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
     p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
                    help="window frame rate (default 60; 0 = unpaced)")
@@ -198,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
              "  vgaemu boot game.img --headless --keys 0.5s:space --keys 2s:text:hi\\n")
     p.add_argument("image", nargs="?", metavar="IMAGE", help="raw disk image (the first IDE hard disk)")
     _pc_options(p)
+    _recording_options(p)
 
     p = _sub(sub, "replay", "replay a guest trace (the oracle's format)",
              "Replay a trace of port writes, memory stores and INT 10h/15h calls on a freshly "
@@ -234,8 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
              "repeatedly,\nand report the per-frame medians, their spread, and whether the "
              "difference is larger than the noise.",
              "  vgaemu profile plasma\n"
-             "  vgaemu profile sprites --frames 120 --repeat 5 --plot sprites.png --json sprites.json")
-    p.add_argument("script", metavar="SCRIPT", help="guest script path, or a demo name")
+             "  vgaemu profile sprites --frames 120 --repeat 5 --plot sprites.png --json sprites.json\n"
+             "  vgaemu profile vgaemu/roms/programs/plasma13.img --frames 60 --table\n"
+             "  vgaemu profile intro.com --keys 1s:space --csv intro.csv")
+    p.add_argument("script", metavar="SCRIPT",
+                   help="guest script path, a demo name, a disk image to boot (.img, .ima, .flp, "
+                        ".vfd, .dsk, .bin, .raw: a floppy up to 2.88 MB, else a hard disk) or a "
+                        "DOS .COM program")
     _frames_option(p)
     p.add_argument("--repeat", type=_positive_int, default=3, metavar="R",
                    help="runs of each kind, alternated (default 3); per-frame times are medians over them")
@@ -243,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="F", help="write the per-frame numbers as CSV (one row per frame and run)")
     p.add_argument("--plot", metavar="F", help="PNG plot of per-frame cost, tracked vs full")
     p.add_argument("--heatmap", metavar="F", help="PNG of which scanlines were redrawn in which frame")
+    p.add_argument("--table", action="store_true",
+                   help="print the per-frame table of the tracked run: redraw and CPU counters "
+                        "(instructions, TBs translated/executed/invalidated, SMC events)")
+    g = p.add_argument_group("boot images and DOS .COM programs")
+    g.add_argument("--keys", action="append", default=[], metavar="SPEC",
+                   help="scripted key input, as 'vgaemu boot --keys'")
+    g.add_argument("--ips", type=_positive_int, default=None, metavar="N",
+                   help="guest instructions per virtual second (default 10000000)")
+    g.add_argument("--args", default="", metavar="TAIL", help="a .COM program's command tail")
     _machine_options(p)
 
     p = _sub(sub, "info", "print the memory map, RAM blocks, memory devices, CPU counters (as QEMU's monitor)",
@@ -300,6 +323,11 @@ def make_machine(args, main=None):
     opts["devices"] = (*opts["devices"], *args.devices)
     opts["qemu_compat"] = bool(opts["qemu_compat"] or args.qemu_compat)
     opts["tb_cache"] = getattr(args, "tb_cache", True)
+    rtc = getattr(args, "rtc_base", None)
+    if rtc is not None:
+        from vgaemu.pc.rtc import parse_rtc_option
+
+        opts["rtc_base"] = parse_rtc_option(rtc) if "=" in rtc else rtc
     return Machine(**opts)
 
 
@@ -708,15 +736,31 @@ def cmd_compare(args) -> int:
 def cmd_profile(args) -> int:
     from vgaemu.frontends.profile import profile
     from vgaemu.guest import load_script
+    from vgaemu.pc.program import PCProgram, is_program_path
 
-    script = resolve_script(args.script)
-    main = load_script(script)  # report a broken script once, before either run
+    if is_program_path(args.script):
+        from vgaemu.pc.platform import DEFAULT_IPS
+
+        if not Path(args.script).is_file():
+            raise CLIError(f"program not found: {args.script}")
+        what = PCProgram(Path(args.script), keys=tuple(_key_specs(args)), ips=args.ips or DEFAULT_IPS,
+                         args=args.args)
+        main = None
+        name = what.name
+    else:
+        if args.keys or args.ips or args.args:
+            raise CLIError("--keys, --ips and --args are for boot images and DOS .COM programs")
+        script = resolve_script(args.script)
+        main = load_script(script)  # report a broken script once, before either run
+        what, name = str(script), script.stem
     for flag in ("json", "csv", "plot", "heatmap"):
         if getattr(args, flag):
             check_output_file(getattr(args, flag), f"--{flag}")
-    report = profile(str(script), frames=args.frames, repeat=args.repeat,
-                     machine_factory=lambda: make_machine(args, main), name=script.stem)
+    report = profile(what, frames=args.frames, repeat=args.repeat,
+                     machine_factory=lambda: make_machine(args, main), name=name)
     _say(report.summary())
+    if args.table:
+        _say(report.frame_table())
     for flag, write in (("json", report.to_json), ("csv", report.to_csv),
                         ("plot", report.write_plot), ("heatmap", report.write_heatmap)):
         path = getattr(args, flag)
@@ -854,7 +898,11 @@ def _run_pc(args, pc, title: str) -> int:
     """Run a booted PC in the window or headless, as ``run`` does for scripts."""
     from vgaemu.pc.boot import run_frames
 
+    from vgaemu.frontends.animation import TeeSink
+
     every = _checked_screen_outputs(args)
+    animations = _animation_recorders(args)
+    listeners = [rec for _, _, rec in animations]
     frames = args.frames
     try:
         if args.headless:
@@ -865,7 +913,7 @@ def _run_pc(args, pc, title: str) -> int:
                 frames = HEADLESS_DEFAULT_FRAMES
             sink = HeadlessSink(screenshot_every=every,
                                 screenshot_dir=args.screenshot_every[1] if every else None)
-            n, why = run_frames(pc, sink, frames)
+            n, why = run_frames(pc, TeeSink(sink, *listeners), frames)
             _say(f"{title}: {n} frame(s), {why}; {pc.platform.instructions} instructions, "
                  f"{pc.machine.clock.now_ns / 1e9:.3f} s of virtual time")
             if args.screenshot:
@@ -884,7 +932,7 @@ def _run_pc(args, pc, title: str) -> int:
             try:
                 from vgaemu.guest import GuestExit
                 try:
-                    n, why = run_frames(pc, sink, frames)
+                    n, why = run_frames(pc, TeeSink(sink, *listeners), frames)
                 except GuestExit:
                     why = "window closed"
                 if args.screenshot:
@@ -895,6 +943,7 @@ def _run_pc(args, pc, title: str) -> int:
                 sink.close()
     finally:
         pc.platform.output.flush()
+    _save_animations(animations)
     return 0
 
 
@@ -920,9 +969,24 @@ def cmd_boot(args) -> int:
         raise CLIError("nothing to boot: give IMAGE, -fda, -hda or -drive file=...")
     if len(floppies) > 2 or len(hard_disks) > 4:
         raise CLIError("at most 2 floppy drives and 4 IDE hard disks")
+    dumps_to = args.screenshot_on_debugcon
+    if dumps_to is not None:
+        if Path(dumps_to).suffix.lower() not in (".png", ".ppm"):
+            raise CLIError(f"--screenshot-on-debugcon {dumps_to}: give a .png or .ppm name "
+                           "(dumps are written as NAME-1.png, NAME-2.png ...)")
+        check_output_file(dumps_to, "--screenshot-on-debugcon")
     pc = _make_pc(args, floppies=floppies, hard_disks=hard_disks)
+    dumps = None
+    if dumps_to is not None:
+        from vgaemu.pc.dumphandshake import DebugconScreendumps, png_writer
+
+        dumps = DebugconScreendumps(pc.platform, png_writer(dumps_to))
     pc.boot()
-    return _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    status = _run_pc(args, pc, Path((floppies or hard_disks)[0]).name)
+    if dumps is not None:
+        _say(f"{dumps.count} debugcon screendump(s) written as "
+             f"{Path(dumps_to).resolve().with_suffix('')}-N{Path(dumps_to).suffix}")
+    return status
 
 
 COMMANDS = {"run": cmd_run, "boot": cmd_boot, "demos": cmd_demos, "replay": cmd_replay,

@@ -61,6 +61,7 @@ import numpy as np
 
 from guestmem.address_space import MemTxResult
 from guestmem.dirty import DIRTY_MEMORY_CODE, TARGET_PAGE_SIZE
+from guestmem.rcu import rcu_read_side
 from guestmem.region import AccessConstraints, MemoryRegion, MemoryRegionOps
 
 DMA_MMIO_BASE = 0xFEB00000
@@ -96,6 +97,10 @@ STATUS_BUSY = 1 << 0
 STATUS_DONE = 1 << 1
 STATUS_ERROR = 1 << 2
 STATUS_CODE_SHIFT = 8
+
+
+#: Registers that only hold what the driver wrote (no side effect on write).
+_PLAIN_REGS = frozenset(range(REG_SRC_LO, REG_FILL_VALUE + 4, 4))
 
 
 class DMAError(enum.IntEnum):
@@ -148,7 +153,8 @@ class DMAEngine:
             MemoryRegionOps(read=self._mmio_read, write=self._mmio_write, valid=exact4, impl=exact4),
         )
         self.base: int | None = None  # where map_into put the register block
-        self.last = TransferStats(0, 0, 0, DMAError.NONE)
+        self._last: TransferStats | None = TransferStats(0, 0, 0, DMAError.NONE)
+        self._last_bytes = 0  # what the RAM fast path moved, until `last` is built from it
         self.write_hook: Callable[[int, bytes], None] | None = None
         #: Map a transfer's whole source and destination spans once when each lies in one
         #: RAM region (one numpy strided copy); False forces the row-by-row path, which is
@@ -170,6 +176,9 @@ class DMAEngine:
         return self.regs[offset // 4]
 
     def _mmio_write(self, offset: int, value: int, size: int) -> None:
+        if offset in _PLAIN_REGS:  # a driver's most frequent write: a transfer parameter
+            self.regs[offset >> 2] = value & 0xFFFFFFFF
+            return
         if offset % 4 or offset >= 0x40:
             return
         value &= 0xFFFFFFFF
@@ -188,6 +197,18 @@ class DMAEngine:
                 self.start()
             return
         self.regs[idx] = value
+
+    @property
+    def last(self) -> TransferStats:
+        """What the last transfer did. The RAM fast path only notes its byte count; the
+        record is built when someone looks (a frozen dataclass costs more than the copy)."""
+        if self._last is None:
+            self._last = TransferStats(self._last_bytes, 1, 0, DMAError.NONE)
+        return self._last
+
+    @last.setter
+    def last(self, stats: TransferStats) -> None:
+        self._last = stats
 
     def reg(self, offset: int) -> int:
         return self.regs[offset // 4]
@@ -217,9 +238,19 @@ class DMAEngine:
         return src, dst, r[REG_LENGTH // 4], 1, 0, 0
 
     def start(self) -> DMAError:
-        """Run the programmed transfer: validate all of it, then move it row by row."""
+        """Run the programmed transfer: validate all of it, then move it (RAM to RAM in one
+        step when it can, see :meth:`_ram_transfer`; else by spans or row by row)."""
         r = self.regs
         r[REG_STATUS // 4] = STATUS_BUSY
+        if self.map_whole_spans:
+            moved = self._ram_transfer()
+            if moved:
+                r[REG_ERR_ADDR_LO // 4] = r[REG_ERR_ADDR_HI // 4] = 0
+                r[REG_STATUS // 4] = STATUS_DONE
+                r[REG_BYTES // 4] = moved & 0xFFFFFFFF
+                self._last = None
+                self._last_bytes = moved
+                return DMAError.NONE
         try:
             code = self._run()
             err_addr = 0
@@ -234,6 +265,116 @@ class DMAEngine:
             r[REG_STATUS // 4] = STATUS_DONE
         r[REG_BYTES // 4] = self.last.bytes & 0xFFFFFFFF
         return code
+
+    # ---- the fast path: RAM to RAM in one step ------------------------------------------
+
+    @rcu_read_side
+    def _ram_transfer(self) -> int:
+        """Move the programmed transfer when its source (copy) and destination each lie in
+        one RAM-backed range of the current FlatView: one numpy copy between host views, one
+        dirty-marking call for the destination span; returns the bytes moved. Returns 0
+        having changed nothing when the transfer is anything else -- MMIO, holes, ranges that
+        cross into another region, overlapping source and destination (even through an
+        alias: the same ram_addr), destination rows that overlap each other, bad registers --
+        so :meth:`_run` validates and moves it (and reports its error) exactly as before.
+
+        Equivalent to mapping both spans (:meth:`_move_spans`): the same bytes end up in the
+        same host memory, and the destination is marked as address_space_unmap would mark
+        the rows (invalidate_and_set_dirty: CODE invalidation of the bytes written, then the
+        other clients' bits)."""
+        r = self.regs
+        ctrl = r[REG_CONTROL // 4]
+        if ctrl & CTRL_2D:
+            width, height = r[REG_WIDTH // 4], r[REG_HEIGHT // 4]
+            sstride, dstride = r[REG_SRC_STRIDE // 4], r[REG_DST_STRIDE // 4]
+            if sstride & 0x80000000:
+                sstride -= 1 << 32
+            if dstride & 0x80000000:
+                dstride -= 1 << 32
+            if height == 1:
+                sstride = dstride = 0
+        else:
+            width, height, sstride, dstride = r[REG_LENGTH // 4], 1, 0, 0
+        total = width * height
+        if not 0 < total <= DMA_MAX_TRANSFER:
+            return 0
+        gap = (dstride if dstride >= 0 else -dstride) - width  # bytes between two rows
+        if height > 1 and gap < 0:
+            return 0  # destination rows overlap: the last row wins, row by row
+        dst = r[REG_DST_LO // 4] | r[REG_DST_HI // 4] << 32
+        last = dst + (height - 1) * dstride
+        dlo, dhi = (dst, last + width) if dstride >= 0 else (last, dst + width)
+        if dlo < 0 or dhi > 1 << 63:
+            return 0
+        # One FlatView look-up per side (its page memo makes that a dict hit); nothing is
+        # kept across transfers, so an unplugged DIMM's memory is never held here.
+        fv = self.address_space.flatview
+        dfr = fv.lookup(dlo)
+        if (dfr is None or dhi > dfr.end or not dfr.direct_write or dfr.host is None
+                or dfr.host_mv.readonly):
+            return 0
+        if ctrl & CTRL_FILL:
+            unit_sel = (ctrl & CTRL_UNIT_MASK) >> CTRL_UNIT_SHIFT
+            unit = 1 << unit_sel
+            if unit_sel == 3 or width % unit:
+                return 0
+            value = r[REG_FILL_VALUE // 4] & ((1 << (8 * unit)) - 1)
+            pattern = value.to_bytes(unit, "little")
+            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
+                               offset=dst - dfr.host_delta, strides=(dstride, 1))
+            dview[...] = np.frombuffer(pattern * (width // unit), dtype=np.uint8)
+        else:
+            src = r[REG_SRC_LO // 4] | r[REG_SRC_HI // 4] << 32
+            last = src + (height - 1) * sstride
+            slo, shi = (src, last + width) if sstride >= 0 else (last, src + width)
+            if slo < 0 or shi > 1 << 63 or not (shi <= dlo or dhi <= slo):
+                return 0
+            sfr = fv.lookup(slo)
+            if sfr is None or shi > sfr.end or not sfr.direct_read or sfr.host is None:
+                return 0
+            if sfr.ram_list is dfr.ram_list:
+                # The same RAM under two guest addresses (an alias): row by row, a later row
+                # may read what an earlier one wrote.
+                sra, dra = slo - sfr.ram_addr_delta, dlo - dfr.ram_addr_delta
+                if sra < dra + (dhi - dlo) and dra < sra + (shi - slo):
+                    return 0
+            sview = np.ndarray((height, width), np.uint8, buffer=sfr.host_mv,
+                               offset=src - sfr.host_delta, strides=(sstride, 1))
+            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
+                               offset=dst - dfr.host_delta, strides=(dstride, 1))
+            dview[...] = sview
+        self._mark_rows(dfr, dst, dlo, dhi, height, width, dstride, gap)
+        if ctrl & CTRL_FILL:
+            if self.fill_hook is not None:
+                for i in range(height):
+                    self.fill_hook(dst + i * dstride, width, value, unit)
+        elif self.write_hook is not None:
+            for i in range(height):
+                self.write_hook(dst + i * dstride, dview[i].tobytes())
+        return total
+
+    @staticmethod
+    def _mark_rows(fr, dst: int, dlo: int, dhi: int, height: int, width: int, stride: int,
+                   gap: int) -> None:
+        """invalidate_and_set_dirty for rows written into RAM range ``fr``: one call for the
+        span when its pages are exactly the rows' pages (no page lies wholly between two
+        rows) and the code hook would be told nothing (one row, or every page of the span
+        already CODE-dirty); else one per row, as row-by-row unmaps tell it."""
+        mask = fr.dirty_log_mask
+        ram_list = fr.ram_list
+        delta = fr.ram_addr_delta
+        span = dhi - dlo
+        if height == 1:
+            ram_list.invalidate_and_set_dirty(dlo - delta, span, mask)
+            return
+        if gap < TARGET_PAGE_SIZE:
+            code = mask & (1 << DIRTY_MEMORY_CODE)
+            if not code or ram_list.code_invalidate_hook is None \
+                    or ram_list.dirty.all_dirty(dlo - delta, span, DIRTY_MEMORY_CODE):
+                ram_list.dirty.set_dirty_range(dlo - delta, span, mask)
+                return
+        for i in range(height):
+            ram_list.invalidate_and_set_dirty(dst + i * stride - delta, width, mask)
 
     def _run(self) -> DMAError:
         ctrl = self.regs[REG_CONTROL // 4]
@@ -578,32 +719,38 @@ class DMADriver:
     def _r(self, reg: int) -> int:
         return self.address_space.ldl_le(self.base + reg)
 
-    def _go(self, control: int, what: str) -> int:
+    def _go(self, control: int, what: str, *args) -> int:
+        """Start the transfer; ``what.format(*args)`` names it in an error (formatted only
+        then: a driver's blit should not pay for a message nobody reads)."""
         self._w(REG_CONTROL, control | CTRL_START)
         status = self._r(REG_STATUS)
         if status & STATUS_ERROR:
             code = DMAError((status >> STATUS_CODE_SHIFT) & 0xFF)
             at = self._r(REG_ERR_ADDR_LO) | self._r(REG_ERR_ADDR_HI) << 32
             self._w(REG_STATUS, STATUS_ERROR | STATUS_DONE)
-            raise self._error_type(f"DMA {what} failed: {code.name} at address 0x{at:X}")
+            raise self._error_type(f"DMA {what.format(*args)} failed: {code.name} at address 0x{at:X}")
         self._w(REG_STATUS, STATUS_DONE)
         return self._r(REG_BYTES)
 
     def _addrs(self, src: int, dst: int) -> None:
-        for what, v in (("source", src), ("destination", dst)):
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
-                raise self._error_type(f"DMA {what} address {v!r} is not a 64-bit guest-physical "
-                                       "address (0..0xFFFFFFFFFFFFFFFF)")
+        if not (type(src) is int and type(dst) is int and 0 <= src < 1 << 64 and 0 <= dst < 1 << 64):
+            self._check_addrs(src, dst)
         self._w(REG_SRC_LO, src)
         self._w(REG_SRC_HI, src >> 32)
         self._w(REG_DST_LO, dst)
         self._w(REG_DST_HI, dst >> 32)
 
+    def _check_addrs(self, src, dst) -> None:
+        for what, v in (("source", src), ("destination", dst)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
+                raise self._error_type(f"DMA {what} address {v!r} is not a 64-bit guest-physical "
+                                       "address (0..0xFFFFFFFFFFFFFFFF)")
+
     def copy(self, src: int, dst: int, length: int) -> int:
         """Copy ``length`` bytes from guest-physical ``src`` to ``dst``; returns bytes moved."""
         self._addrs(src, dst)
         self._w(REG_LENGTH, length)
-        return self._go(0, f"copy of {length} bytes 0x{src:X} -> 0x{dst:X}")
+        return self._go(0, "copy of {} bytes 0x{:X} -> 0x{:X}", length, src, dst)
 
     def blit(self, src: int, dst: int, width: int, height: int, src_stride: int, dst_stride: int) -> int:
         """2-D copy: ``height`` rows of ``width`` bytes, rows ``*_stride`` bytes apart."""
@@ -612,14 +759,14 @@ class DMADriver:
         self._w(REG_HEIGHT, height)
         self._w(REG_SRC_STRIDE, src_stride)
         self._w(REG_DST_STRIDE, dst_stride)
-        return self._go(CTRL_2D, f"blit {width}x{height} 0x{src:X} -> 0x{dst:X}")
+        return self._go(CTRL_2D, "blit {}x{} 0x{:X} -> 0x{:X}", width, height, src, dst)
 
     def fill(self, dst: int, length: int, value: int, unit: int = 1) -> int:
         """Fill ``length`` bytes at ``dst`` with ``value`` repeated in ``unit``-byte pieces."""
         self._addrs(0, dst)
         self._w(REG_LENGTH, length)
         self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | _unit_bits(unit), f"fill of {length} bytes at 0x{dst:X}")
+        return self._go(CTRL_FILL | _unit_bits(unit), "fill of {} bytes at 0x{:X}", length, dst)
 
     def fill_rect(self, dst: int, width: int, height: int, dst_stride: int, value: int, unit: int = 1) -> int:
         """2-D fill: ``height`` rows of ``width`` bytes, ``dst_stride`` apart."""
@@ -628,7 +775,7 @@ class DMADriver:
         self._w(REG_HEIGHT, height)
         self._w(REG_DST_STRIDE, dst_stride)
         self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), f"fill {width}x{height} at 0x{dst:X}")
+        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), "fill {}x{} at 0x{:X}", width, height, dst)
 
 
 def _unit_bits(unit: int) -> int:

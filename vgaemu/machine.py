@@ -60,7 +60,9 @@ class Machine:
     ``cpu`` is the machine's x86 CPU (:class:`vgaemu.cpu.X86CPU`); ``tb_cache=False`` makes
     it decode every instruction each time instead of caching translation blocks, and
     ``ud_on_unimplemented`` turns an unimplemented instruction into #UD (INT 6) in the guest
-    instead of an UnimplementedInstruction error.
+    instead of an UnimplementedInstruction error.  ``rtc_base`` is the date the RTC shows
+    at virtual time 0 (QEMU's ``-rtc base=``: ``"2020-01-01T00:00:00"``, ``"utc"``,
+    ``"localtime"``; default the fixed :data:`vgaemu.pc.rtc.DEFAULT_RTC_BASE`).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class Machine:
         qemu_compat: bool = False,
         tb_cache: bool = True,
         ud_on_unimplemented: bool = False,
+        rtc_base=None,
     ) -> None:
         from guestmem import MachineMemory
 
@@ -106,6 +109,9 @@ class Machine:
         self.pc_bios = PCBios(self)
         self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
         self.a20 = A20Gate(self, self.cpu)
+        from vgaemu.pc.rtc import MC146818RTC
+        self.rtc = MC146818RTC(self, rtc_base)   # ports 0x70/0x71 (vgaemu.pc.rtc)
+        self.rtc.init_memory_size(self.memory.below_4g_mem_size, self.memory.above_4g_mem_size)
         # The BQL, posted work, run state and events (vgaemu.mainloop), and the device-state
         # sections a migration saves (vgaemu.migration.vmstate).
         self.loop = MainLoop()
@@ -116,6 +122,7 @@ class Machine:
         from vgaemu.cpu.vmstate import cpu_section
 
         self.vmstate.register(cpu_section(self.cpu, self.a20))
+        self.vmstate.register(self.rtc.vmstate_section())
         from vgaemu.migration.precopy import MigrationState
 
         self.migration = MigrationState(self)

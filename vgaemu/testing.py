@@ -11,7 +11,11 @@ to it, wherever pytest is started from.
   ``.expected.png``, ``.diff.png`` and ``.side.png``. A missing golden fails.
 * ``guest_screenshot(main_or_script, name, frames=N, **machine_options)`` builds a Machine,
   runs a guest (a ``main(guest)`` function, or a guest script path relative to the test file)
-  headless to frame N and asserts that frame the same way.
+  headless to frame N and asserts that frame the same way.  A boot image (``game.img``) or a
+  DOS program (``intro.com``) runs on the PC platform instead, until it halts or exits or
+  ``frames`` (default 600, ten seconds of guest time) ran, with ``keys=["1s:space", ...]``
+  typed as ``vgaemu boot --keys`` does, and ``ips=``, ``args=`` (a .COM command tail),
+  ``drive="floppy"|"hd"`` (default: by the image's size).
 * ``pytest --update-goldens`` writes the goldens instead (only those that changed) and the
   terminal summary says how many were written and how many were unchanged.
 
@@ -115,15 +119,34 @@ def guest_screenshot(request, assert_screenshot):
     script path is relative to the test file. Returns the ``HeadlessResult`` (frames run, the
     last frame's pixels).
 
+    A boot image or .COM program (``"game.img"``, ``"intro.com"``, a ``PCProgram``) runs on
+    the PC platform until it halts or exits, at most ``frames`` frames (default 600), with
+    ``keys=[...]`` (``--keys`` specs), ``ips=``, ``args=``, ``drive=``; the result's ``run``
+    is the ``ProgramRun`` (the PC, frames, why it stopped).
+
     The guest runs through ``run_guest`` and the headless front end, so the picture is the
     one the window and ``vgaemu run --headless --screenshot`` show for the same frame.
     """
     test_dir = _test_dir(request)
 
-    def run(main, name: str, *, frames: int = 1, machine=None, golden_dir=None,
-            max_pixels: int = 0, max_channel_delta: int = 0, **machine_options):
+    def run(main, name: str, *, frames: int | None = None, machine=None, golden_dir=None,
+            max_pixels: int = 0, max_channel_delta: int = 0, keys=None, ips=None, args=None,
+            drive=None, **machine_options):
         from .frontends.headless import run_headless
+        from .pc.program import PCProgram, is_program_path
 
+        program_options = {k: v for k, v in (("keys", keys), ("ips", ips), ("args", args),
+                                             ("drive", drive)) if v is not None}
+        if isinstance(main, PCProgram) or is_program_path(main):
+            return run_program(main, name, frames=600 if frames is None else frames, machine=machine,
+                               golden_dir=golden_dir, max_pixels=max_pixels,
+                               max_channel_delta=max_channel_delta, program_options=program_options,
+                               machine_options=machine_options)
+        if program_options:
+            raise TypeError(f"{sorted(program_options)}: options of boot images and .COM programs, "
+                            "not of guest scripts")
+        if frames is None:
+            frames = 1
         if isinstance(main, (str, os.PathLike)):
             path = Path(main)
             if not path.is_absolute() and (test_dir / path).is_file():
@@ -149,5 +172,32 @@ def guest_screenshot(request, assert_screenshot):
         assert_screenshot(result.surface, name, golden_dir=golden_dir, max_pixels=max_pixels,
                           max_channel_delta=max_channel_delta)
         return result
+
+    def run_program(what, name, *, frames, machine, golden_dir, max_pixels, max_channel_delta,
+                    program_options, machine_options):
+        from .errors import VGAEmuError
+        from .frontends.headless import HeadlessResult, HeadlessSink
+        from .pc.program import as_program
+
+        if isinstance(what, (str, os.PathLike)) and not Path(what).is_absolute():
+            what = test_dir / what           # next to the test file, wherever pytest runs
+        if machine is not None and machine_options:
+            raise TypeError(f"give machine or machine options, not both ({sorted(machine_options)})")
+        sink = HeadlessSink()
+        try:
+            program = as_program(what, **program_options)
+            if machine is None:
+                from .machine import Machine
+
+                machine = Machine(**machine_options)
+            ran = program.run(sink, frames, machine=machine)
+        except VGAEmuError as exc:
+            pytest.fail(f"{name}: {exc}", pytrace=False)
+        if sink.last_surface is None:
+            pytest.fail(f"{name}: the program ran no frame, so there is no screenshot", pytrace=False)
+        surface = sink.last_surface.copy()
+        assert_screenshot(surface, name, golden_dir=golden_dir, max_pixels=max_pixels,
+                          max_channel_delta=max_channel_delta)
+        return HeadlessResult(ran.frames, sink.last_index, None, [], surface, ran)
 
     return run

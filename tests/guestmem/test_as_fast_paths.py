@@ -44,14 +44,23 @@ def _machine():
     root.add_subregion(0x9000, vram)
     root.add_subregion(0xE000, rom)
     root.add_subregion(0x10000, MemoryRegion.alias("ram-alias", ram, 0x1000, 0x3000))
+    # 32-bit registers only (the DMA engine's block), and a read-only unaligned-capable one
+    io_exact4 = MemoryRegion.io("io-exact4", 0x100, MemoryRegionOps(
+        read=read, write=write, valid=AccessConstraints(4, 4), impl=AccessConstraints(4, 4)))
+    io_ro = MemoryRegion.io("io-ro", 0x100, MemoryRegionOps(
+        read=read, valid=AccessConstraints(1, 8, unaligned=True),
+        impl=AccessConstraints(2, 8, unaligned=True)))
     root.add_subregion(0x14000, io_le)
     root.add_subregion(0x14100, io_be)
+    root.add_subregion(0x14200, io_exact4)
+    root.add_subregion(0x14300, io_ro)
     rl.dirty.clear_dirty_range(0, rl.dirty.size)
     return AddressSpace(root, "memory"), rl, log, (ram, vram, rom)
 
 
 _addr = st.one_of(st.integers(0, SPAN), st.sampled_from(
-    [0x7FFE, 0x8FFE, 0x9000, 0xCFFE, 0xDFFF, 0xE000, 0xFFFE, 0x12FFE, 0x13FFE, 0x140FE, 0x141FD]))
+    [0x7FFE, 0x8FFE, 0x9000, 0xCFFE, 0xDFFF, 0xE000, 0xFFFE, 0x12FFE, 0x13FFE, 0x140FE, 0x141FD,
+     0x14004, 0x14108, 0x14200, 0x14204, 0x14206, 0x142FC, 0x14300, 0x14301, 0x14308]))
 _access = st.one_of(
     st.tuples(st.just("write"), _addr, st.binary(min_size=0, max_size=20)),
     st.tuples(st.just("read"), _addr, st.integers(0, 20)),

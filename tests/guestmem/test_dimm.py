@@ -130,7 +130,9 @@ def test_plug_auto_slot_and_address():
     d2 = m.plug(PCDIMM("dimm2", "mem2"))
     assert (d1.slot, d1.addr) == (0, 4 * GiB)
     assert (d2.slot, d2.addr) == (1, 4 * GiB + 128 * MiB)
-    assert [b.idstr for b in rl.blocks] == ["pc.ram", "mem1", "mem2"]
+    # -object backends get their RAMBlocks when they are created, before pc.ram
+    assert [(b.idstr, b.offset) for b in rl.blocks] == [
+        ("mem1", 0), ("mem2", 128 * MiB), ("pc.ram", 192 * MiB)]
     assert d1.mr.ram_block.backend is m.backends["mem1"]
     a = AddressSpace(sysmem, "memory")
     a.write(d2.addr + 100, b"dimm2")
@@ -268,7 +270,7 @@ def test_failed_cold_plug_leaves_nothing_behind():
 
 # -- unplug ---------------------------------------------------------------------------------
 
-def test_unplug_frees_slot_address_and_ram_addr_range():
+def test_unplug_frees_slot_and_address_object_del_frees_ram_addr_range():
     m, rl, sysmem = make(objects=["memory-backend-ram,id=mem1,size=64M",
                                   "memory-backend-ram,id=mem2,size=64M",
                                   "memory-backend-ram,id=mem3,size=64M"])
@@ -279,16 +281,24 @@ def test_unplug_frees_slot_address_and_ram_addr_range():
     unplugged = m.unplug("dimm1")
     assert unplugged is d1 and not d1.plugged and d1.mr is None
     assert not m.backends["mem1"].is_mapped
-    assert [b.idstr for b in rl.blocks] == ["pc.ram", "mem2"]
+    # the backend keeps its RAMBlock (QEMU: the memory belongs to the backend object)
+    assert [b.idstr for b in rl.blocks] == ["mem1", "mem2", "mem3", "pc.ram"]
     a = AddressSpace(sysmem, "memory")
     assert a.read_bytes(old[1], 4) == b"\x00" * 4     # unassigned now
     d3 = m.plug("pc-dimm,id=dimm3,memdev=mem3")
-    assert (d3.slot, d3.addr, d3.mr.ram_block.offset) == old   # slot, address, gap reused
+    assert (d3.slot, d3.addr) == old[:2]              # slot and address reused
     assert [d["data"]["id"] for d in m.query_memory_devices()] == ["dimm3", "dimm2"]
     # the backend keeps its data and can be plugged again (as after device_del in QEMU)
     d1b = m.plug(PCDIMM("again", "mem1"))
     assert a.read_bytes(d1b.addr, 4) == b"\x01\x02\x03\x04"
+    assert d1b.mr.ram_block.offset == old[2]
     assert m.query_memory_size_summary()["plugged-memory"] == 192 * MiB
+    gap = rl.block_by_idstr("mem2").offset
+    m.unplug("dimm2")
+    m.del_object("mem2")                               # object-del frees the range
+    assert [b.idstr for b in rl.blocks] == ["mem1", "mem3", "pc.ram"]
+    m.add_object("memory-backend-ram,id=mem4,size=64M")
+    assert rl.block_by_idstr("mem4").offset == gap     # and the gap is reused
     m.close()
 
 
@@ -419,7 +429,7 @@ def test_random_plug_unplug_keeps_invariants(ops):
         assert sum(d.size for d in dimms) <= 64 * MiB
         blocks = sorted((b.offset, b.offset + b.max_length) for b in rl.blocks)
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(blocks, blocks[1:]))
-        assert len(rl.blocks) == 1 + len(dimms)
+        assert len(rl.blocks) == 1 + len(objects)       # backends own theirs, plugged or not
         assert all(d.backend.is_mapped for d in dimms)
         assert sum(b.is_mapped for b in m.backends.values()) == 1 + len(dimms)
     m.close()

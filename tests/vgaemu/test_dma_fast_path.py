@@ -1,6 +1,7 @@
-"""The DMA engine's whole-span path (one mapping per side, one strided copy) against its
-row-by-row path: two machines in lock-step, one per path, must agree on every byte, dirty
-bit, register, error and hook call over random 1-D and 2-D transfers."""
+"""The DMA engine's whole-span paths (RAM to RAM in one step, or one mapping per side, one
+strided copy) against its row-by-row path: machines in lock-step, one per path, must agree
+on every byte, dirty bit, register, error and hook call over random 1-D and 2-D transfers
+-- with the trace recorder's hooks set, and without them (the plain RAM fast path)."""
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ CLIENTS = (DIRTY_MEMORY_VGA, DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION)
 class Side:
     """One machine, its engine forced onto one path, with everything it reports recorded."""
 
-    def __init__(self, whole_spans: bool, mode: int):
+    def __init__(self, whole_spans: bool, mode: int, hooks: bool = True):
         m = Machine(memory="64M")
         self.guest = g = Guest(m)
         if mode == 0x12:
@@ -37,8 +38,9 @@ class Side:
         self.engine = g.dma.engine
         self.engine.map_whole_spans = whole_spans
         self.writes, self.fills = [], []
-        self.engine.write_hook = lambda a, data: self.writes.append((a, bytes(data)))
-        self.engine.fill_hook = lambda *args: self.fills.append(args)
+        if hooks:
+            self.engine.write_hook = lambda a, data: self.writes.append((a, bytes(data)))
+            self.engine.fill_hook = lambda *args: self.fills.append(args)
         rng = np.random.default_rng(1)
         g.write(RAM, rng.integers(0, 256, ARENA, dtype=np.uint8))
         g.write(self.lfb, rng.integers(0, 256, 2 * ARENA, dtype=np.uint8))
@@ -81,7 +83,7 @@ _sides = {}
 
 def sides(mode: int = 0x144):
     if mode not in _sides:
-        _sides[mode] = Side(True, mode), Side(False, mode)
+        _sides[mode] = Side(True, mode), Side(False, mode), Side(True, mode, hooks=False)
     return _sides[mode]
 
 
@@ -101,7 +103,7 @@ strides = st.one_of(st.integers(-700, 700), st.sampled_from([0, 4096, -4096, 410
        value=st.integers(0, 0xFFFFFFFF), protect_code=st.booleans())
 def test_whole_span_path_equals_row_by_row(mode, skind, soff, dkind, doff, width, height, ss, ds, fill,
                                             unit, two_d, value, protect_code):
-    fast, rows = sides(mode)
+    fast, rows, bare = sides(mode)
     ctrl = (dma.CTRL_FILL if fill else 0) | (dma.CTRL_2D if two_d else 0) | unit << dma.CTRL_UNIT_SHIFT
     if fill:
         width -= width % (1 << unit) or 0
@@ -113,25 +115,26 @@ def test_whole_span_path_equals_row_by_row(mode, skind, soff, dkind, doff, width
             dma.REG_SRC_STRIDE: ss & 0xFFFFFFFF, dma.REG_DST_STRIDE: ds & 0xFFFFFFFF,
             dma.REG_FILL_VALUE: value, dma.REG_STATUS: dma.STATUS_DONE | dma.STATUS_ERROR,
             dma.REG_CONTROL: ctrl | dma.CTRL_START}
-    for side in (fast, rows):
+    for side in (fast, rows, bare):
         side.reset_logs(protect_code)
         side.run(regs)
-    a, b = fast.observed(), rows.observed()
-    for key in a:
-        if key == "dirty":
-            for c, x, y in zip(CLIENTS, a[key], b[key]):
-                assert (x == y).all(), f"dirty client {c}: pages {np.flatnonzero(x != y)[:8]}"
-        else:
-            assert a[key] == b[key], key
+    b = rows.observed()
+    for name, a in (("hooks", fast.observed()), ("no hooks", bare.observed())):
+        for key in a:
+            if key == "dirty":
+                for c, x, y in zip(CLIENTS, a[key], b[key]):
+                    assert (x == y).all(), f"{name}: dirty client {c}: pages {np.flatnonzero(x != y)[:8]}"
+            elif name == "hooks" or key not in ("writes", "fills"):
+                assert a[key] == b[key], (name, key)
 
 
 def test_the_fast_path_is_taken_for_ram_to_lfb_and_not_for_mmio():
     """The property above would hold trivially if the fast path never ran."""
-    fast, _ = sides()
+    fast = sides()[0]
     fast.reset_logs(False)
     fast.guest.dma.blit(RAM, fast.lfb + 4096 * 10, 256, 64, 256, 4096)
     assert fast.engine.last.pieces == 1 and fast.engine.last.bounced_pieces == 0
-    planar, _ = sides(0x12)
+    planar = sides(0x12)[0]
     planar.guest.dma.blit(RAM, LEGACY, 64, 4, 64, 80)
     assert planar.engine.last.pieces == planar.engine.last.bounced_pieces == 4
 
@@ -139,7 +142,7 @@ def test_the_fast_path_is_taken_for_ram_to_lfb_and_not_for_mmio():
 def test_aliased_source_and_destination_take_the_row_path():
     """Rows 16 bytes apart through an alias: row by row, each row reads the one written
     before it, so the first row's bytes run down the whole block."""
-    fast, _ = sides()
+    fast = sides()[0]
     g = fast.guest
     g.write(RAM, bytes(range(16)) + bytes(16 * 8))
     g.dma.blit(RAM, ALIAS + 16, 16, 8, 16, 16)
@@ -149,10 +152,30 @@ def test_aliased_source_and_destination_take_the_row_path():
 
 @pytest.mark.parametrize("stride", [4096, 4096 * 3])
 def test_sparse_rows_dirty_only_their_pages(stride):
-    fast, _ = sides()
+    fast = sides()[0]
     fast.reset_logs(False)
     fast.guest.dma.fill_rect(fast.lfb + 8, 16, 4, stride, 0xAB)
     vram_mr = fast.machine.vga.vram_mr
     snap = vram_mr.snapshot_and_clear_dirty(0, 32 * TARGET_PAGE_SIZE, DIRTY_MEMORY_VGA)
     pages = set(np.flatnonzero(snap.pages_in(snap.start, snap.end - snap.start)).tolist())
     assert pages == {i * stride // TARGET_PAGE_SIZE for i in range(4)}
+
+
+def test_ram_to_ram_maps_nothing_and_mmio_still_bounces(monkeypatch):
+    """RAM to the LFB moves in one step, with no DMAMapping at all; a transfer into the
+    planar window still goes through address_space_map's bounce buffer."""
+    bare = sides()[2]
+    as_ = bare.machine.address_space_memory
+    calls = []
+    real_map = as_.map
+    monkeypatch.setattr(as_, "map", lambda *a: calls.append(a) or real_map(*a))
+    bare.guest.write(RAM, bytes(range(256)) * 64)
+    assert bare.guest.dma.blit(RAM, bare.lfb + 4096 * 3, 256, 64, 256, 4096) == 256 * 64
+    assert calls == [] and bare.engine.last == dma.TransferStats(256 * 64, 1, 0, dma.DMAError.NONE)
+    assert bare.guest.read(bare.lfb + 4096 * 5, 256) == bytes(range(256))
+    planar = sides(0x12)[2]
+    pas = planar.machine.address_space_memory
+    real_pmap = pas.map
+    monkeypatch.setattr(pas, "map", lambda *a: calls.append(a) or real_pmap(*a))
+    planar.guest.dma.blit(RAM, LEGACY, 64, 4, 64, 80)
+    assert len(calls) >= 4 and planar.engine.last.bounced_pieces == 4

@@ -64,7 +64,8 @@ def test_json_and_csv(tmp_path):
                                           "update_seconds": 1e-4, "width": 64, "height": 40,
                                           "instructions": 0, "tbs_translated": 0,
                                           "tbs_invalidated": 0, "smc_events": 0,
-                                          "notdirty_writes": 0, "update_seconds_runs": [1e-4]}
+                                          "notdirty_writes": 0, "tbs_executed": 0,
+                                          "update_seconds_runs": [1e-4]}
     rows = list(csv.DictReader(io.StringIO(r.to_csv(tmp_path / "p.csv"))))
     assert len(rows) == 60 and {row["run"] for row in rows} == {"tracked", "full"}
     assert rows[0]["full"] == "1" and rows[1]["lines_redrawn"] == "4"

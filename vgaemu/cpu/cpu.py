@@ -19,7 +19,7 @@ from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, 
                     cc_op, lazy_arith)
 from .tb import TBCache, TBCacheError, TranslationBlock
 from .tlb import SoftTLB
-from .translate import TB_MAX_INSNS, Translator, UnimplementedInstruction
+from .translate import EXIT_NOCHAIN, TB_MAX_INSNS, Translator, UnimplementedInstruction
 
 EFLAGS_WRITABLE_16 = 0x7FD5
 EFLAGS_WRITABLE_32 = 0x7FD5 | 0x40000 | 0x200000   # + AC and ID, as QEMU's POPF in real mode
@@ -67,6 +67,9 @@ class X86CPU:
         #: cpu_get_pic_interrupt): ``int_output`` is the INTR pin, ``acknowledge()`` the
         #: INTA cycle giving the vector.  Checked between translation blocks.
         self.pic = None
+        #: QEMU's cpu_exit: a device that armed a timer earlier than the end of the running
+        #: slice asks the CPU to return at the next block boundary (platform.run_until)
+        self.exit_request = False
         self._a20_mask = 0xFFFFFFFF
         self.reset()
 
@@ -90,6 +93,8 @@ class X86CPU:
         self.hflags = 0 if self._a20_mask == 0xFFFFFFFF else HF_A20OFF
         self.halted = False
         self.pending_irqs.clear()
+        self.nmi_pending = False
+        self.nmi_blocked = False
 
     def close(self) -> None:
         self.tb_cache.close()
@@ -308,6 +313,9 @@ class X86CPU:
         self.load_seg(CS, cs)
         self.eip = ip & MASKS[SIZE_INDEX[size]]
         self.set_eflags(fl, size)
+        self.nmi_blocked = False   # the end of an NMI handler lets the next NMI in:
+        if self.nmi_pending:       # one latched meanwhile is taken right after the IRET
+            self._take_nmi()
 
     def far_call(self, sel: int, off: int, size: int, ret_eip: int) -> None:
         self._push(size, self.seg_sel[CS])
@@ -328,6 +336,18 @@ class X86CPU:
                 self.regs[4] = self.regs[4] & 0xFFFF0000 | (self.regs[4] + imm) & 0xFFFF
         self.load_seg(CS, cs)
         self.eip = ip
+
+    def nmi(self) -> None:
+        """Raise NMI (QEMU's CPU_INTERRUPT_NMI, QMP ``inject-nmi``): taken through vector 2
+        whatever IF says, waking a HLT, when the CPU next runs -- the host raises it between
+        slices, so that is the next instruction boundary.  While its handler runs a further
+        NMI is latched (one, as on a 386) and taken right after the handler's IRET."""
+        self.nmi_pending = True
+
+    def _take_nmi(self) -> None:
+        self.nmi_pending = False
+        self.nmi_blocked = True
+        self.interrupt(2)
 
     def raise_irq(self, vector: int) -> None:
         """A hardware interrupt: delivered before the next TB once IF is set (and it wakes
@@ -451,32 +471,52 @@ class X86CPU:
         """Run until ``max_instructions`` have executed (exactly: a block that would overrun
         the budget is executed instruction by instruction), ``until(cpu)`` is true (checked
         before every block, and between the turns of a block that loops on itself), or HLT
-        with no interrupt pending.  Returns the number of instructions executed."""
+        with no interrupt pending.  Returns the number of instructions executed.
+
+        A TB that leaves through a direct exit (a jump, a branch, the fall-through) is
+        linked to the TB it reached (tb_add_jump), and from then on that exit leads straight
+        to its successor without the cache lookup (QEMU's goto_tb chaining); interrupts, the
+        budget and ``until`` are still checked before every block."""
         budget = (1 << 62) if max_instructions is None else int(max_instructions)
         done = 0
         counters = self.counters
         tbc = self.tb_cache
         tbs = tbc.tbs
         use_tbs = self.use_tb_cache
-        tb_exec = 0
+        tb_exec = chained = 0
         seg_base = self.seg_base
         pending = self.pending_irqs
         pic = self.pic
+        if self.nmi_pending and not self.nmi_blocked and budget > 0:
+            self._take_nmi()
+        link = tbc.link
+        nochain = EXIT_NOCHAIN
+        last = None      # the TB that just ran, when it left through a direct exit
+        slot = 0
         try:
             while done < budget:
                 self._done = done
                 if until is not None and until(self):
                     break
-                if self.eflags_rest & IF:
-                    if pending:
-                        self.halted = False
-                        self.interrupt(pending.pop(0))
-                    elif pic is not None and pic.int_output:
-                        self.halted = False
-                        self.interrupt(pic.acknowledge())
-                if self.halted:
+                if self.eflags_rest & IF and (pending or pic is not None and pic.int_output):
+                    self.halted = False
+                    self.interrupt(pending.pop(0) if pending else pic.acknowledge())
+                    last = None
+                if self.exit_request:   # a device asked the platform loop to look (the RTC)
                     break
                 left = budget - done
+                if last is not None:   # (a direct exit: no HLT, no mode change)
+                    tb = last.jmp_dest[slot]
+                    if tb is not None and tb.icount <= left:
+                        chained += 1
+                        tbc.running = tb
+                        r = tb.func(self, left if until is None else tb.icount)
+                        done += r >> 2
+                        slot = r & 3
+                        last = tb if slot != nochain else None
+                        continue
+                elif self.halted:
+                    break
                 cs_base = seg_base[1]
                 pc = (cs_base + self.eip) & self._a20_mask
                 if use_tbs:
@@ -484,17 +524,24 @@ class X86CPU:
                     if tb is None and left > 1:   # step() never needs a whole block
                         tb = self._translate(pc, cs_base)
                     if tb is not None and tb.icount <= left:
+                        if last is not None:
+                            link(last, slot, tb)
                         tbc.running = tb
-                        done += tb.func(self, left if until is None else tb.icount)
+                        r = tb.func(self, left if until is None else tb.icount)
+                        done += r >> 2
                         tb_exec += 1
+                        slot = r & 3
+                        last = tb if slot != nochain else None
                         continue
+                last = None
                 tbc.running = None
                 done += self._exec_one(pc, cs_base)
         finally:
             tbc.running = None
             self._done = 0
             counters.instructions += done
-            counters.tbs_executed += tb_exec
+            counters.tbs_executed += tb_exec + chained
+            counters.tbs_chained += chained
         return done
 
     def step(self) -> int:
@@ -562,7 +609,7 @@ class X86CPU:
                 raise
             self.exception(6)
             return 1
-        return fn(self, 1)
+        return fn(self, 1) >> 2
 
 
 def _check(v, limit: int, name: str) -> int:

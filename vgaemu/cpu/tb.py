@@ -51,12 +51,14 @@ class TranslationBlock:
     it was translated for (segment base, operand/address-size defaults, ...), `size` its length
     in bytes and `icount` in instructions.  `func` is what the translator compiled.  The cache
     fills `pages` (ram_addr page numbers), `phys_pages` (guest page numbers) and `ram_ranges`
-    ([start, end) ram_addr ranges of its bytes) on insert.  `jmp_dest` holds up to two
-    successor TBs for chaining; a successor may be used only while `dest.valid`.
+    ([start, end) ram_addr ranges of its bytes) on insert.  `jmp_dest` holds the successor
+    TB of each of its two direct exits (QEMU's jmp_dest); `jmp_in` the (TB, slot) links that
+    lead here (QEMU's jmp_list), so invalidating a TB unlinks every jump into it
+    (tb_jmp_unlink) and a TB in a `jmp_dest` is always valid.
     """
 
     __slots__ = ("pc", "cs_base", "flags", "size", "icount", "func", "pages", "phys_pages",
-                 "ram_ranges", "valid", "jmp_dest", "source", "__weakref__")
+                 "ram_ranges", "valid", "jmp_dest", "jmp_in", "source", "__weakref__")
 
     def __init__(self, pc: int, cs_base: int, flags: int, size: int, func=None, *,
                  icount: int = 0, source: str | None = None):
@@ -82,6 +84,7 @@ class TranslationBlock:
         self.ram_ranges: tuple[tuple[int, int], ...] = ()
         self.valid = False
         self.jmp_dest: list = [None, None]
+        self.jmp_in: dict = {}
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -217,16 +220,26 @@ class TBCache:
         """Set the CODE bit again: the page holds no translated code any more."""
         self.dirty.set_dirty_range(ram_addr & ~PAGE_MASK, TARGET_PAGE_SIZE, _CODE)
 
+    def cover_of(self, ram_page: int) -> bytearray | None:
+        """The coverage map of `ram_page` (non-zero where some TB's bytes may lie), updated in
+        place while TBs are added; the TLB is told when it is replaced or dropped."""
+        return self._cover.get(ram_page)
+
     @staticmethod
     def link(tb: TranslationBlock, slot: int, dest: TranslationBlock) -> bool:
-        """tb_add_jump: let `tb` jump straight to `dest` through exit `slot` (0 or 1) while
-        both are valid.  Returns whether the link was made."""
+        """tb_add_jump: let `tb` jump straight to `dest` through exit `slot` (0 or 1) until
+        either is invalidated (which unlinks it).  Returns whether the link was made (both
+        must be valid)."""
         if slot not in (0, 1):
             raise TBCacheError(f"jump slot {slot!r}: expected 0 or 1")
-        if tb.valid and dest.valid:
-            tb.jmp_dest[slot] = dest
-            return True
-        return False
+        if not (tb.valid and dest.valid):
+            return False
+        old = tb.jmp_dest[slot]
+        if old is not None:
+            old.jmp_in.pop((tb, slot), None)
+        tb.jmp_dest[slot] = dest
+        dest.jmp_in[(tb, slot)] = None
+        return True
 
     # -- invalidation --------------------------------------------------------------------
     def _invalidate(self, tb: TranslationBlock) -> None:
@@ -244,7 +257,8 @@ class TBCache:
                 on.pop(tb, None)
                 if not on:
                     del self.page_tbs[page]
-                    self._cover.pop(page, None)
+                    if self._cover.pop(page, None) is not None:
+                        self.tlb.drop_code_writes(page)
         for vpn in tb.phys_pages:
             on = self._vpn_tbs.get(vpn)
             if on is not None:
@@ -252,6 +266,14 @@ class TBCache:
                 if not on:
                     del self._vpn_tbs[vpn]
                     self._vpn_ram.pop(vpn, None)
+        # tb_jmp_unlink: no TB may chain into a dead one, nor keep it alive
+        for src, slot in tb.jmp_in:
+            if src.jmp_dest[slot] is tb:
+                src.jmp_dest[slot] = None
+        tb.jmp_in = {}
+        for slot, dest in enumerate(tb.jmp_dest):
+            if dest is not None:
+                dest.jmp_in.pop((tb, slot), None)
         tb.jmp_dest = [None, None]
         self.counters.tbs_invalidated += 1
         if tb is self.running:
@@ -300,6 +322,7 @@ class TBCache:
             self._invalidate(tb)
         rest = self.page_tbs.get(page)
         if hit and rest:
+            self.tlb.drop_code_writes(page)
             cov = self._cover[page] = bytearray(TARGET_PAGE_SIZE)
             for tb in rest:
                 for a, b in tb.ram_ranges:
@@ -338,11 +361,13 @@ class TBCache:
         for tb in self.tbs.values():
             tb.valid = False
             tb.jmp_dest = [None, None]
+            tb.jmp_in = {}
         if self.running is not None and not self.running.valid:
             self.running_invalidated = True
         self.tbs.clear()
         self.page_tbs.clear()
         self._cover.clear()
+        self.tlb.code_write_pages.clear()
         self._vpn_tbs.clear()
         self._vpn_ram.clear()
         self.generation += 1

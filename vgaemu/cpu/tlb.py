@@ -105,6 +105,11 @@ class SoftTLB:
         #: store there only has to check the code under it (data beside code, QEMU's
         #: steady state for a .COM program's variables)
         self._protected: dict[int, int] = {}
+        #: vpn -> (view, the TB cache's coverage map of its ram page, ram page) for a page in
+        #: that state: a CPU store that the map shows to miss every TB's bytes is stored
+        #: directly (generated code's `st` checks it before calling `store`).  Dropped with
+        #: the write entries, and whenever the TB cache replaces or drops the coverage map.
+        self.code_write_pages: dict[int, tuple[memoryview, bytearray, int]] = {}
         #: bumped by every flush; lets `store` tell the running TB that the map changed
         self.flush_count = 0
         #: the TBCache whose code the NOTDIRTY path invalidates (set by TBCache)
@@ -174,10 +179,16 @@ class SoftTLB:
         +length), so the write entries of every guest page backed by it go back to NOTDIRTY
         (the next store there takes the slow path and marks the page again)."""
         writers = self._writers
-        if not writers or length <= 0:
+        if length <= 0:
             return
         p0 = ram_start >> TARGET_PAGE_BITS
         p1 = (ram_start + length + PAGE_MASK) >> TARGET_PAGE_BITS
+        cwp = self.code_write_pages
+        if cwp:
+            for vpn in [v for v, e in cwp.items() if p0 <= e[2] < p1]:
+                del cwp[vpn]
+        if not writers:
+            return
         if p1 - p0 <= len(writers):
             hit = [p for p in range(p0, p1) if p in writers]
         else:
@@ -211,6 +222,14 @@ class SoftTLB:
         self._writers.clear()
         self._slow.clear()
         self._protected.clear()
+        self.code_write_pages.clear()
+
+    def drop_code_writes(self, ram_page: int) -> None:
+        """The TB cache replaced or dropped the coverage map of `ram_page`: forget the
+        direct beside-code entries that hold the old one."""
+        cwp = self.code_write_pages
+        for vpn in [v for v, e in cwp.items() if e[2] == ram_page]:
+            del cwp[vpn]
 
     # -- the slow paths ------------------------------------------------------------------
     @staticmethod
@@ -391,7 +410,10 @@ class SoftTLB:
                 mv[off:off + n] = data
                 if not dirty.is_clean(ram_addr):  # its last TB died: direct from now on
                     del self._protected[vpn]
+                    self.code_write_pages.pop(vpn, None)
                     self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)
+                elif vpn not in self.code_write_pages:
+                    self._code_write_entry(vpn, ram_addr - off, mv)
                 return
         elif not dirty.get_dirty(ram_addr, n, _CODE_CLIENT):
             if tbc is not None:
@@ -411,6 +433,15 @@ class SoftTLB:
             self._set_dirty(vpn, ram_addr & ~PAGE_MASK, mv)
         else:  # only CODE is clean: the page holds translated code
             self._protected[vpn] = dirty.clear_generation
+            self._code_write_entry(vpn, ram_addr - off, mv)
+
+    def _code_write_entry(self, vpn: int, ram_page_addr: int, mv: memoryview) -> None:
+        tbc = self.tb_cache
+        if tbc is not None:
+            page = ram_page_addr >> TARGET_PAGE_BITS
+            cover = tbc.cover_of(page)
+            if cover is not None:
+                self.code_write_pages[vpn] = (mv, cover, page)
 
     def __repr__(self) -> str:
         return (f"SoftTLB({self.address_space.name!r}: {len(self.read_pages)} read, "

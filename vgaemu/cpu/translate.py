@@ -1,7 +1,7 @@
 """The translator: guest x86 code -> Python source -> ``compile()`` (TCG in Python).
 
-One translation block becomes one Python function ``tb(cpu, budget) -> instructions run``
-that keeps the registers it touches in locals, reads and writes guest memory through the
+One translation block becomes one Python function ``tb(cpu, budget) -> instructions run << 2
+| exit slot`` (the slot says which direct exit was taken, for chaining) that keeps the registers it touches in locals, reads and writes guest memory through the
 softmmu TLB's page dicts (``RP``/``WP``, see :mod:`vgaemu.cpu.tlb`), and stores the
 registers, the lazy condition codes and ``cpu.eip`` back at every exit.
 
@@ -31,6 +31,10 @@ from .decode import DecodeError, Insn, decode, mnemonic
 from .state import (ARITH, CC_ADC, CC_ADD, CC_DEC, CC_EAGER, CC_INC, CC_LOGIC, CC_SAR,
                     CC_SBB, CC_SHL, CC_SHR, CC_SUB, DS, ES, HF_A20OFF, HF_CS32, HF_PE, HF_SS32, SS, cc_op)
 
+#: The slot a TB function's return value (``instructions << 2 | slot``) names for an exit
+#: the CPU loop must not chain (an indirect jump, an interrupt, port I/O, a mode change,
+#: a store that invalidated the block, a fault).
+EXIT_NOCHAIN = 3
 #: The most instructions one TB holds (QEMU's TCG_MAX_INSNS is 512; Python compile time
 #: grows with the source, and real-mode blocks are short).
 TB_MAX_INSNS = 48
@@ -104,6 +108,22 @@ def _label_end(ins: Insn) -> bool:
 _SEG_LOADS = frozenset((0x8E, 0x07, 0x17, 0x1F, 0x1A1, 0x1A9, 0xC4, 0xC5, 0x1B2, 0x1B4, 0x1B5))
 
 
+class _Block:
+    """``with g.block("if c:"):`` -- emit the head, indent the body."""
+
+    __slots__ = ("gen", "head")
+
+    def __init__(self, gen: "_Gen", head: str):
+        self.gen, self.head = gen, head
+
+    def __enter__(self) -> None:
+        self.gen.e(self.head)
+        self.gen.ind += 1
+
+    def __exit__(self, *exc) -> None:
+        self.gen.ind -= 1
+
+
 class _Gen:
     """Code generation for one block (one pass; the translator runs a few for liveness)."""
 
@@ -147,6 +167,12 @@ class _Gen:
         #: the integer literal the lazy operand ``fb`` holds now, folded into the flag
         #: expressions instead of stored in a local (None: ``fb`` is the local's value)
         self.fbk: str | None = None
+        #: constant exit target (as emitted) -> its chaining slot (0 or 1)
+        self.slots: dict[str, int] = {}
+        #: no CLD/STD in the block: single string elements step by ``dd<size>``, locals
+        #: read from DF once on entry (only POPF/IRET change it otherwise, and they end it)
+        self.df_static = not any(i.op in (0xFC, 0xFD) for i in insns)
+        self.dsizes: set[int] = set()
 
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
@@ -172,17 +198,8 @@ class _Gen:
             return expr
         return re.sub(r"\bfb\b", self.fbk, expr)
 
-    def block(self, head: str):
-        gen = self
-
-        class _B:
-            def __enter__(self_inner):
-                gen.e(head)
-                gen.ind += 1
-
-            def __exit__(self_inner, *a):
-                gen.ind -= 1
-        return _B()
+    def block(self, head: str) -> "_Block":
+        return _Block(self, head)
 
     # -- registers -------------------------------------------------------------------------
     # A register the block only touches as 8/16 bits lives in local x<i> (its low 16 bits,
@@ -458,6 +475,12 @@ class _Gen:
         self.cc = (CC_EAGER, 4)
         self.writes[self.k] = True
 
+    def wb_marker(self) -> str:
+        """Where the registers go back to ``cpu.regs``: those written so far (textual order
+        over-approximates every path here: a skip only jumps forward), or in a loop every
+        register the block writes (an earlier turn may have written any of them)."""
+        return "@WB" + ",".join(map(str, sorted(self.written)))
+
     def flags_wb(self) -> list[str]:
         if self.cc is None:
             return []
@@ -480,16 +503,29 @@ class _Gen:
         return f"{k}{sk}"
 
     def exit(self, eip: str | None, done: bool = True, post: tuple = (),
-             count: str | None = None) -> None:
+             count: str | None = None, chain: bool = False) -> None:
+        """Leave the block at ``eip``.  The function returns ``count << 2 | slot``: ``slot``
+        0 or 1 names a direct exit (a constant target reached by a jump, a branch or the
+        fall-through, with CS, the mode and IF unchanged) that the CPU loop may chain to its
+        successor TB (QEMU's goto_tb); ``EXIT_NOCHAIN`` is every other exit."""
         self.reads[self.k] = True
-        self.e("@WB")
+        self.e(self.wb_marker())
         for line in self.flags_wb():
             self.e(line)
         if eip is not None:
             self.e(f"cpu.eip = {eip}")
         for line in post:
             self.e(line)
-        self.e(f"return {count if count is not None else self.count(done)}")
+        slot = EXIT_NOCHAIN
+        if chain and not post and eip is not None and eip.isdigit():
+            slot = self.slots.setdefault(eip, len(self.slots))
+            if slot >= 2:
+                slot = EXIT_NOCHAIN
+        n = count if count is not None else self.count(done)
+        if n.isdigit():
+            self.e(f"return {int(n) << 2 | slot}")
+        else:
+            self.e(f"return ({n}) << 2 | {slot}" if slot else f"return ({n}) << 2")
 
     def fault(self, vector: int) -> None:
         """A fault: the instruction did not happen; deliver ``vector`` with CS:IP of it."""
@@ -504,7 +540,7 @@ class _Gen:
         if self.loop and self.k == self.n - 1 and target == self.insns[0].eip:
             self.backedge()
         else:
-            self.exit(str(target))
+            self.exit(str(target), chain=True)
 
     def backedge(self) -> None:
         if self.cc is not DYN and self.flags_live_in:
@@ -514,7 +550,7 @@ class _Gen:
         lines, ind = self.lines, self.ind
         self.lines, self.ind = self.tail, 1
         self.exit(str(self.insns[0].eip),
-                  count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""))
+                  count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""), chain=True)
         self.lines, self.ind = lines, ind
 
     def to_dyn(self) -> None:
@@ -564,7 +600,9 @@ class _Gen:
             self.gen_insn(ins)
             if k == self.n - 1:
                 if not _label_end(ins):
-                    self.exit(str(self.next_eip()))
+                    # a protected-mode SS load may change the stack size (the TB key)
+                    pe_seg = self.hflags & HF_PE and ins.op in _SEG_LOADS
+                    self.exit(str(self.next_eip()), chain=not pe_seg)
             elif self.store_exit and self.stores == 1 and self.store_tail == len(self.lines):
                 # the store was the instruction's last act: exit from its slow path directly
                 ind, line = self.lines.pop()
@@ -587,8 +625,8 @@ class _Gen:
         fn(self, ins)
 
     def source(self, name: str) -> str:
-        wb = [f"R[{i}] = r{i}" if i in self.wide else f"R[{i}] = R[{i}] & 0xFFFF0000 | x{i}"
-              for i in sorted(self.written)]
+        wb = {i: f"R[{i}] = r{i}" if i in self.wide else f"R[{i}] = R[{i}] & 0xFFFF0000 | x{i}"
+              for i in sorted(self.written)}
         rl = [f"r{i} = R[{i}]" if i in self.wide else f"x{i} = R[{i}] & 0xFFFF"
               for i in sorted(self.used)]
         out = [f"def {name}(cpu, budget):"]
@@ -602,6 +640,9 @@ class _Gen:
         a20_on = not self.hflags & HF_A20OFF
         if not a20_on:
             pro.append("A20 = 0xFFEFFFFF")
+        if self.dsizes:
+            pro.append("df = cpu.eflags_rest & 0x400")
+            pro.extend(f"dd{n} = -{n} if df else {n}" for n in sorted(self.dsizes))
         if self.uses_x:
             pro.append("x = 0")
         if self.has_skips:
@@ -618,15 +659,18 @@ class _Gen:
             pad = "    " * ind
             if a20_on:
                 line = line.replace(" & A20", "")
-            if line == "@WB":
-                out.extend(pad + w for w in wb)
+            if line.startswith("@WB"):
+                if self.loop:
+                    out.extend(pad + w for w in wb.values())
+                else:
+                    out.extend(pad + wb[int(i)] for i in line[3:].split(",") if i)
             elif line == "@RL":
                 out.extend(pad + r for r in rl)
                 if self.segs:
                     out.extend(pad + f"s{i} = SB[{i}]" for i in sorted(self.segs))
             else:
                 out.append(pad + line)
-        return "\n".join(_fuse_result_stores(out)) + "\n"
+        return "\n".join(_propagate_copies(_fuse_result_stores(out))) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
     def sync_call(self, call: str) -> None:
@@ -634,7 +678,7 @@ class _Gen:
         cpu state), then reload.  ``x`` gets its truth value (stop after this insn)."""
         self.reads[self.k] = True
         self.writes[self.k] = True
-        self.e("@WB")
+        self.e(self.wb_marker())
         for line in self.flags_wb():
             self.e(line)
         self.uses_x = True
@@ -660,6 +704,27 @@ def _fuse_result_stores(out: list[str]) -> list[str]:
         if m and res and res[-1].startswith(m.group(1) + "fr = "):
             prev = res.pop()
             line = f"{m.group(1)}{m.group(2)} = {prev.lstrip()}"
+        res.append(line)
+    return res
+
+
+_COPY = re.compile(r"( *)([rx][0-7]) = ([rx][0-7])$")
+
+
+def _propagate_copies(out: list[str]) -> list[str]:
+    """``x0 = x3`` then ``x0 = (x0 + x5) & 0xFFFF`` -> ``x0 = (x3 + x5) & 0xFFFF``: a
+    register copy (``mov ax, bx``) straight before the next write of the same register (at
+    the same indentation, so it always runs next) folds into that write."""
+    res: list[str] = []
+    for line in out:
+        if res:
+            m = _COPY.match(res[-1])
+            if m:
+                ind, dst, src = m.groups()
+                head = f"{ind}{dst} = "
+                if line.startswith(head) and not line[len(head):].startswith(" "):
+                    res[-1] = head + re.sub(rf"\b{dst}\b", src, line[len(head):])
+                    continue
         res.append(line)
     return res
 
@@ -1051,11 +1116,11 @@ def g_jcc(g: _Gen, ins: Insn) -> None:
             g.open.append((end, g.cc, end - g.k - 1))
         else:                 # a side exit
             with g.block(f"if {g.cond(ins.op & 15)}:"):
-                g.exit(str(target))
+                g.exit(str(target), chain=True)
         return
     with g.block(f"if {g.cond(ins.op & 15)}:"):
         g.jump(target)
-    g.exit(str(g.next_eip()))
+    g.exit(str(g.next_eip()), chain=True)
 
 
 @_op(0xEB, 0xE9)
@@ -1073,7 +1138,7 @@ def g_jmp(g: _Gen, ins: Insn) -> None:
 def g_call(g: _Gen, ins: Insn) -> None:
     mask = 0xFFFFFFFF if ins.osz == 4 else 0xFFFF
     g.push(ins.osz, str(g.next_eip()))
-    g.exit(str((ins.next_eip + ins.imm) & mask))
+    g.exit(str((ins.next_eip + ins.imm) & mask), chain=True)
 
 
 @_op(0xC3, 0xC2)
@@ -1116,7 +1181,7 @@ def g_loop(g: _Gen, ins: Insn) -> None:
             cond += f" and {g.cond(4)}"
     with g.block(f"if {cond}:"):
         g.jump(target)
-    g.exit(str(g.next_eip()))
+    g.exit(str(g.next_eip()), chain=True)
 
 
 @_op(0xCD, 0xCC, 0xCE, 0xF1)
@@ -1587,21 +1652,30 @@ def g_string(g: _Gen, ins: Insn) -> None:
         return
     # one element, inline
     am = MASK[ins.asz]
-    step = f"(-{size} if cpu.eflags_rest & 0x400 else {size})"
-    g.e(f"dd = {step}")
+    if g.df_static:   # no CLD/STD in the block: the step was read once on entry
+        dd = f"dd{size}"
+        g.dsizes.add(size)
+    else:
+        dd = "dd"
+        g.e(f"dd = (-{size} if cpu.eflags_rest & 0x400 else {size})")
     if kind in ("movs", "cmps", "lods"):
         g.e(f"a = ({g.seg(seg)} + {g.rd(ins.asz, 6)}) & A20")
         g.load(size, "a", "v")
-        g.wr(ins.asz, 6, f"({g.rd(ins.asz, 6)} + dd) & {am}")
+        g.wr(ins.asz, 6, f"({g.rd(ins.asz, 6)} + {dd}) & {am}")
     if kind in ("movs", "stos", "cmps", "scas"):
         g.e(f"a3 = ({g.seg(ES)} + {g.rd(ins.asz, 7)}) & A20")
-        if kind == "movs":
-            g.store(size, "a3", "v")
-        elif kind == "stos":
-            g.store(size, "a3", g.rd(size, 0))
-        else:
-            g.load(size, "a3", "u")
-        g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + dd) & {am}")
+        if kind in ("movs", "stos"):
+            # the store is the instruction's last act, so a store that kills the running
+            # TB can leave from the slow path directly (see _Gen.run)
+            val = "v" if kind == "movs" else g.rd(size, 0)
+            if not val.isidentifier():
+                g.e(f"w = {val}")
+                val = "w"
+            g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + {dd}) & {am}")
+            g.store(size, "a3", val)
+            return
+        g.load(size, "a3", "u")
+        g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + {dd}) & {am}")
     if kind == "lods":
         g.wr(size, 0, "v")
     elif kind == "cmps":
@@ -1709,7 +1783,10 @@ def g_ud(g: _Gen, ins: Insn) -> None:
 
 # ------------------------------------------------------------------------------------------
 #: an integer literal in generated source (identifiers like r0 or tb_7c00_1 do not match)
-_LITERAL = re.compile(r"\b(?:0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
+#: opcodes whose immediate changes the code's shape (shift/rotate counts: a zero count
+#: leaves the flags alone), so it is part of a block's shape for the liveness seed
+_IMM_SHAPES = frozenset((0xC0, 0xC1, 0x1A4, 0x1AC, 0xC8))
+_LITERAL = re.compile(r"\b(0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
 _FACTORIES_MAX = 4096
 
 
@@ -1726,8 +1803,20 @@ class Translator:
             """The slow load path; a segment base near 4 GiB wraps as 32 address lines do."""
             return load(a & 0xFFFFFFFF, size)
 
+        code_writes = tlb.code_write_pages
+
         def st(a: int, size: int, v: int) -> bool:
-            return store(a & 0xFFFFFFFF, size, v)
+            """The slow store path.  Data beside translated code (a boot sector's stack and
+            variables share its page) is stored here at once when the TB cache's coverage
+            map shows the bytes hold no code; anything else is SoftTLB.store."""
+            a &= 0xFFFFFFFF
+            e = code_writes.get(a >> 12)
+            if e is not None:
+                o = a & 4095
+                if o + size <= 4096 and e[1].count(0, o, o + size) == size:
+                    e[0][o:o + size] = v.to_bytes(size, "little")
+                    return False
+            return store(a, size, v)
 
         self.globals = {
             "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
@@ -1741,6 +1830,8 @@ class Translator:
         self.serial = 0
         #: code shape (literals abstracted) -> factory, for compile_shared
         self._factories: dict = {}
+        #: block shape -> the flag liveness and wide registers its last translation found
+        self._liveness: dict = {}
 
     def gather(self, cs_base: int, eip: int, hflags: int, max_insns: int) -> list[Insn]:
         """Decode a block: up to ``max_insns`` instructions, ending at a block-ending
@@ -1792,6 +1883,27 @@ class Translator:
         n = len(insns)
         loop = _branch_target(insns[-1]) == insns[0].eip
         regions = _regions(insns)
+        # Code rewritten in place (SMC) is translated again and again with the same shape:
+        # start from the last analysis of a block of this shape.  One pass proves it right
+        # (it is a fixpoint of the code generated with it); if not, start over from "all
+        # live", as for new code.
+        shape = (insns[0].eip, hflags, loop, tuple(regions.items()),
+                 tuple((i.op, i.reg, i.mod, i.rm, i.osz, i.asz, i.rep, i.imm if i.op in
+                        _IMM_SHAPES else 0) for i in insns))
+        seed = self._liveness.get(shape)
+        if seed is not None:
+            live, wide, live_at = seed
+            g = _Gen(self, insns, hflags, live, loop, bios_trap, wide, live_at[0], regions,
+                     live_at)
+            try:
+                g.run()
+            except _Unimpl:
+                self._bad_index = g.k
+                raise
+            new_at, new = self._liveness_of(g, n, regions)
+            if new == live and frozenset(g.wide_seen) == wide and new_at == live_at:
+                self.serial += 1
+                return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
         live = [True] * n
         live_at = [True] * (n + 1)
         wide = frozenset(range(8))
@@ -1804,18 +1916,12 @@ class Translator:
             except _Unimpl:
                 self._bad_index = g.k
                 raise
-            # backward liveness of "any arithmetic flag"; a skip's branch also flows to its
-            # target, and the block's end (every exit) reads them all
-            new_at = [True] * (n + 1)
-            new = [True] * n
-            for k in range(n - 1, -1, -1):
-                out = new_at[k + 1]
-                if k in regions:
-                    out = out or new_at[regions[k]]
-                new[k] = out
-                new_at[k] = g.reads[k] or (out and not g.writes[k])
+            new_at, new = self._liveness_of(g, n, regions)
             seen = frozenset(g.wide_seen)
             if new == live and seen == wide and new_at == live_at:
+                if len(self._liveness) >= _FACTORIES_MAX:
+                    self._liveness.clear()
+                self._liveness[shape] = (live, wide, live_at)
                 break
             live, wide, live_at = new, seen, new_at
         if not g.wide_seen <= g.wide:  # cannot happen: the passes agree; stay safe anyway
@@ -1824,6 +1930,22 @@ class Translator:
             g.run()
         self.serial += 1
         return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
+
+    @staticmethod
+    def _liveness_of(g: "_Gen", n: int, regions: dict) -> tuple[list[bool], list[bool]]:
+        """Backward liveness of "any arithmetic flag" over the code ``g`` generated: (live on
+        entry to each instruction and at the end, live after each).  A skip's branch also
+        flows to its target, and the block's end (every exit) reads them all."""
+        new_at = [True] * (n + 1)
+        new = [True] * n
+        reads, writes = g.reads, g.writes
+        for k in range(n - 1, -1, -1):
+            out = new_at[k + 1]
+            if k in regions:
+                out = out or new_at[regions[k]]
+            new[k] = out
+            new_at[k] = reads[k] or (out and not writes[k])
+        return new_at, new
 
     def compile(self, source: str, name_hint: str = "tb"):
         code = compile(source, f"<{name_hint}>", "exec")
@@ -1840,22 +1962,19 @@ class Translator:
         head, sep, body = source.partition("\n")
         if not sep or "'" in body or '"' in body or not head.startswith("def "):
             return self.compile(source, name_hint)
-        values: list[int] = []
-
-        def param(m) -> str:
-            values.append(int(m.group(0), 0))
-            return f"_k{len(values) - 1}"
-
-        shape = _LITERAL.sub(param, body)
-        make = self._factories.get(shape)
+        parts = _LITERAL.split(body)   # text, literal, text, literal, ..., text
+        texts = tuple(parts[0::2])
+        values = [int(v, 0) for v in parts[1::2]]
+        make = self._factories.get(texts)
         if make is None:
+            shape = "".join(t + f"_k{i}" for i, t in enumerate(texts[:-1])) + texts[-1]
             params = ", ".join(f"_k{i}" for i in range(len(values)))
             inner = "\n".join("    " + line if line else line for line in shape.split("\n"))
             src = (f"def _make({params}):\n    def tb(cpu, budget):\n{inner}\n"
                    f"    return tb\n")
             if len(self._factories) >= _FACTORIES_MAX:
                 self._factories.clear()
-            make = self._factories[shape] = self.compile(src, f"{name_hint} shape")
+            make = self._factories[texts] = self.compile(src, f"{name_hint} shape")
         return make(*values)
 
 

@@ -1,6 +1,6 @@
 """The CPU's migration section (QEMU's vmstate_x86_cpu, cut down to real mode): registers,
 materialised flags, segment descriptor caches (so unreal mode survives), control and
-descriptor-table registers, the halt state, pending interrupts and the A20 gate.
+descriptor-table registers, the halt state, pending interrupts (and NMI) and the A20 gate.
 
 Translations are not state: a loaded CPU starts with an empty TB cache and TLB, as QEMU's
 destination does, and retranslates from the migrated RAM.
@@ -26,6 +26,7 @@ def _save(cpu, a20) -> dict:
         "seg_limit": list(cpu.seg_limit), "seg_flags": list(cpu.seg_flags),
         "cr": list(cpu.cr), "gdtr": list(cpu.gdtr), "idtr": list(cpu.idtr),
         "hflags": cpu.hflags, "halted": cpu.halted, "pending_irqs": list(cpu.pending_irqs),
+        "nmi_pending": cpu.nmi_pending, "nmi_blocked": cpu.nmi_blocked,
         "a20_mask": cpu.a20_mask, "port92": a20.port92, "kbc_output": a20.kbc_output,
         "insns": cpu._done,
     }
@@ -56,6 +57,9 @@ def _check(state: dict, version: int) -> None:
         raise MigrationError(f"cpu section: a20_mask {state['a20_mask']:#x} is not an A20 mask")
     if type(state.get("halted")) is not bool:
         raise MigrationError(f"cpu section: halted {state.get('halted')!r} is not a bool")
+    for name in ("nmi_pending", "nmi_blocked"):   # absent in streams from before NMIs
+        if type(state.get(name, False)) is not bool:
+            raise MigrationError(f"cpu section: {name} {state.get(name)!r} is not a bool")
     irqs = state.get("pending_irqs")
     if not isinstance(irqs, list) or not all(type(v) is int and 0 <= v < 256 for v in irqs):
         raise MigrationError(f"cpu section: pending_irqs {irqs!r} are not interrupt vectors")
@@ -78,6 +82,8 @@ def _load(cpu, a20, state: dict, version: int) -> None:
     cpu.hflags = state["hflags"]
     cpu.halted = state["halted"]
     cpu.pending_irqs[:] = state["pending_irqs"]
+    cpu.nmi_pending = state.get("nmi_pending", False)
+    cpu.nmi_blocked = state.get("nmi_blocked", False)
     cpu._done = state["insns"]
     a20.port92 = state["port92"]
     a20.kbc_output = state["kbc_output"]

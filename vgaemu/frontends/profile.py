@@ -50,12 +50,13 @@ class FrameRecord:
     width: int
     height: int
     #: the CPU's counters over this frame (CPUCounters.last_frame): guest instructions, TBs
-    #: translated / invalidated, SMC events, NOTDIRTY writes
+    #: translated / invalidated, SMC events, NOTDIRTY writes, TBs executed
     instructions: int = 0
     tbs_translated: int = 0
     tbs_invalidated: int = 0
     smc_events: int = 0
     notdirty_writes: int = 0
+    tbs_executed: int = 0
 
 
 @dataclass(slots=True, repr=False)
@@ -107,6 +108,10 @@ class RunProfile:
             "dirty_pages": sum(r.dirty_pages for r in f),
             "bytes_converted": sum(r.bytes_converted for r in f),
             "instructions": sum(r.instructions for r in f),
+            "tbs_translated": sum(r.tbs_translated for r in f),
+            "tbs_executed": sum(r.tbs_executed for r in f),
+            "tbs_invalidated": sum(r.tbs_invalidated for r in f),
+            "smc_events": sum(r.smc_events for r in f),
             # the sum of the per-frame medians: a spike in one run does not move it
             "update_seconds": float(per_frame.sum()),
             # robust against host noise (GC pauses, cold caches) that the sum includes
@@ -167,7 +172,7 @@ class _ProfileSink:
         cpu = getattr(machine, "cpu", None)
         c = cpu.counters.last_frame if cpu is not None else None
         cpu_cols = (c.instructions, c.tbs_translated, c.tbs_invalidated, c.smc_events,
-                    c.notdirty_writes) if c is not None else ()
+                    c.notdirty_writes, c.tbs_executed) if c is not None else ()
         self.run.frames.append(FrameRecord(int(info.index), bool(st.full), int(st.lines_redrawn),
                                            int(st.dirty_pages), int(st.bytes_converted),
                                            float(info.update_seconds), int(width), int(height),
@@ -280,7 +285,7 @@ class ProfileReport:
 
     CSV_FIELDS = ("run", "frame", "full", "lines_redrawn", "dirty_pages", "bytes_converted",
                   "update_seconds", "update_seconds_min", "update_seconds_max", "width", "height",
-                  "instructions", "tbs_translated", "tbs_invalidated", "smc_events",
+                  "instructions", "tbs_translated", "tbs_executed", "tbs_invalidated", "smc_events",
                   "notdirty_writes")
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str:
@@ -294,8 +299,8 @@ class ProfileReport:
             for r, a, b in zip(run.frames, lo, hi):
                 w.writerow([run.name, r.index, int(r.full), r.lines_redrawn, r.dirty_pages,
                             r.bytes_converted, f"{r.update_seconds:.9f}", f"{a:.9f}", f"{b:.9f}",
-                            r.width, r.height, r.instructions, r.tbs_translated, r.tbs_invalidated,
-                            r.smc_events, r.notdirty_writes])
+                            r.width, r.height, r.instructions, r.tbs_translated, r.tbs_executed,
+                            r.tbs_invalidated, r.smc_events, r.notdirty_writes])
         text = buf.getvalue()
         if path is not None:
             Path(path).write_text(text)
@@ -316,8 +321,26 @@ class ProfileReport:
         lines.append(f"  work saved: {t['lines_saved_ratio']:.1%} of lines, "
                      f"{t['bytes_saved_ratio']:.1%} of bytes converted "
                      f"({t['tracked']['full_frames']} full frames with tracking)")
+        tr = t["tracked"]
+        if tr["instructions"]:
+            lines.append(f"  CPU (tracked run): {tr['instructions']} instructions, "
+                         f"{tr['tbs_translated']} TBs translated, {tr['tbs_executed']} executed, "
+                         f"{tr['tbs_invalidated']} invalidated, {tr['smc_events']} SMC events")
         lines.append(f"  {self.verdict()}")
         return "\n".join(lines)
+
+    def frame_table(self, run: str = "tracked") -> str:
+        """The per-frame numbers of one kind of run as a text table: the redraw (lines, dirty
+        pages, update time) next to what the CPU did in that frame."""
+        rp = self.tracked if run == "tracked" else self.full
+        head = (f"{'frame':>6} {'full':>4} {'lines':>5} {'pages':>5} {'update ms':>9} "
+                f"{'insns':>9} {'TBs new':>7} {'TBs run':>8} {'TBs inv':>7} {'SMC':>5}")
+        rows = [head]
+        for r in rp.frames:
+            rows.append(f"{r.index:>6} {'yes' if r.full else '':>4} {r.lines_redrawn:>5} {r.dirty_pages:>5} "
+                        f"{r.update_seconds * 1e3:>9.3f} {r.instructions:>9} {r.tbs_translated:>7} "
+                        f"{r.tbs_executed:>8} {r.tbs_invalidated:>7} {r.smc_events:>5}")
+        return "\n".join(rows)
 
     def write_plot(self, path: str | os.PathLike) -> Path:
         return _save(render_plot(self), path)
@@ -332,8 +355,6 @@ def profile(script_or_main, *, frames: int, repeat: int = 3,
     """Run a guest for ``frames`` frames with dirty tracking and with a full redraw every
     frame, ``repeat`` times each, alternated, each run on a fresh machine
     (``machine_factory()`` or ``Machine(**machine_options)``)."""
-    from vgaemu.guest import run_guest
-
     check_frames(frames)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise FrontendError(f"repeat must be a positive integer, got {repeat!r}")
@@ -349,27 +370,57 @@ def profile(script_or_main, *, frames: int, repeat: int = 3,
     if name is None:
         name = (str(script_or_main) if isinstance(script_or_main, (str, os.PathLike))
                 else getattr(script_or_main, "__name__", "guest"))
+    run = _runner(script_or_main, machine_factory)
     # The first frames in a process pay one-off costs (numpy's first calls, lazily built
     # tables) that would be charged to whichever run came first: a short warm-up run of the
     # same guest, not measured, takes them.
-    run_guest(machine_factory(), load_main(script_or_main), None, max_frames=min(frames, 2))
+    run(_NullSink(), min(frames, 2), False)
     runs = {name: RunProfile(name) for name in RUNS}
     for i in range(repeat):
         # ABBA order: tracked, full, full, tracked, ... so slow drift costs both kinds alike
         for run_name in (RUNS if i % 2 == 0 else RUNS[::-1]):
-            main = load_main(script_or_main)
             label = f"profile {RUN_LABELS[run_name]:<24}" + (f" {i + 1}/{repeat}" if repeat > 1 else "")
             bar = Progress(frames, label, enabled=progress)
             rp = runs[run_name]
             sink = _ProfileSink(rp, bar) if i == 0 else _TimingSink(bar)
             try:
-                run_guest(machine_factory(), main, sink, max_frames=frames,
-                          force_full=(run_name == "full"))
+                run(sink, frames, run_name == "full")
             finally:
                 bar.close()
             if i > 0:
                 rp.add_samples(sink.seconds)
     return ProfileReport(name, runs["tracked"], runs["full"])
+
+
+class _NullSink:
+    def frame(self, machine, info) -> None:
+        pass
+
+    def keys(self) -> list[int]:
+        return []
+
+
+def _runner(script_or_main, machine_factory):
+    """``run(sink, frames, force_full)`` on a fresh machine: a guest script or main through
+    ``run_guest``, or a PC program (a boot image, a .COM file, a ``PCProgram``) booted on
+    the PC platform."""
+    from vgaemu.pc.program import PCProgram, as_program, is_program_path
+
+    if isinstance(script_or_main, PCProgram) or is_program_path(script_or_main):
+        program = as_program(script_or_main)
+
+        def run(sink, frames, force_full):
+            program.run(sink, frames, machine=machine_factory(), force_full=force_full)
+        return run
+
+    from vgaemu.guest import run_guest
+
+    load_main(script_or_main)   # a broken script fails once, before any run
+
+    def run(sink, frames, force_full):
+        run_guest(machine_factory(), load_main(script_or_main), sink, max_frames=frames,
+                  force_full=force_full)
+    return run
 
 
 # -- pictures ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ trap to these Python handlers and IRET as guest code, so a program can hook and 
 * INT 08h: the PIT tick -- BDA tick count with the midnight rollover, then (as guest code
   in the stub) INT 1Ch and the EOI to the master PIC.
 * INT 11h equipment, INT 12h base memory, INT 15h 86h (wait), 88h, C0h, E801h, E820h,
-  INT 1Ah 00h/01h (tick count), INT 18h/19h (no more boot devices: the run ends).
+  INT 1Ah 00h/01h (tick count), 02h-05h (the RTC) and B1h (the PCI BIOS, vgaemu.pc.pcibios),
+  INT 18h/19h (no more boot devices: the run ends).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from vgaemu.cpu.pcbios import stub_code
 from vgaemu.errors import GuestError
 
 from . import bregs as R
+from .pcibios import handle_1ab1
 
 BDA = 0x400
 BDA_EQUIPMENT = 0x410
@@ -109,6 +111,9 @@ class SystemBIOS:
 
     def int1a(self, cpu) -> None:
         ah = cpu.regs[0] >> 8 & 0xFF
+        if ah == 0xB1:
+            handle_1ab1(self.pc.pci, cpu)   # the PCI BIOS (vgaemu.pc.pcibios)
+            return
         m = self.machine
         if ah == 0x00:
             ticks = struct.unpack("<I", m.read(BDA_TICKS, 4))[0]
@@ -123,8 +128,54 @@ class SystemBIOS:
             m.write(BDA_TICKS, struct.pack("<I", ticks))
             m.write(BDA_MIDNIGHT, b"\0")
             R.set_frame_flag(cpu, R.CF, False)
+        elif ah in (0x02, 0x03, 0x04, 0x05):
+            self._rtc_service(cpu, ah)
         else:
-            R.fail(cpu, 0x86)   # RTC services are not modelled yet
+            R.fail(cpu, 0x86)
+
+    def _rtc_service(self, cpu, ah: int) -> None:
+        """INT 1Ah 02h-05h: the RTC's registers as they are (BCD unless the guest chose
+        binary), through ports 70h/71h as SeaBIOS's clock.c does.  An update never blocks
+        here: the model's update is instantaneous, so the values are always consistent."""
+        from .rtc import (REG_B_AIE, REG_B_DSE, REG_B_PIE, REG_B_SET, REG_B_24H, RTC_CENTURY,
+                          RTC_DAY_OF_MONTH, RTC_HOURS, RTC_MINUTES, RTC_MONTH, RTC_REG_B,
+                          RTC_SECONDS, RTC_YEAR)
+        m = self.machine
+
+        def rd(i):
+            m.outb(0x70, i)
+            return m.inb(0x71)
+
+        def wr(i, v):
+            m.outb(0x70, i)
+            m.outb(0x71, v & 0xFF)
+
+        cx, dx = cpu.regs[1] & 0xFFFF, cpu.regs[2] & 0xFFFF
+        if ah == 0x02:
+            sec, mins, hour = rd(RTC_SECONDS), rd(RTC_MINUTES), rd(RTC_HOURS)
+            R.set16(cpu, 2, sec << 8 | rd(RTC_REG_B) & REG_B_DSE)
+            R.set16(cpu, 1, hour << 8 | mins)
+            R.set16(cpu, 0, hour)
+        elif ah == 0x03:
+            wr(RTC_SECONDS, dx >> 8)
+            wr(RTC_MINUTES, cx)
+            wr(RTC_HOURS, cx >> 8)
+            b = rd(RTC_REG_B) & (REG_B_PIE | REG_B_AIE) | REG_B_24H | dx & REG_B_DSE
+            wr(RTC_REG_B, b)
+            R.set16(cpu, 0, b)
+        elif ah == 0x04:
+            R.set16(cpu, 1, rd(RTC_CENTURY) << 8 | rd(RTC_YEAR))
+            R.set16(cpu, 2, rd(RTC_MONTH) << 8 | rd(RTC_DAY_OF_MONTH))
+            R.set16(cpu, 0, rd(RTC_CENTURY))
+        else:
+            wr(RTC_YEAR, cx)
+            wr(RTC_MONTH, dx >> 8)
+            wr(RTC_DAY_OF_MONTH, dx)
+            wr(RTC_CENTURY, cx >> 8)
+            b = rd(RTC_REG_B) & ~REG_B_SET
+            wr(RTC_REG_B, b)
+            R.set16(cpu, 0, b)
+        R.set_frame_flag(cpu, R.CF, False)
 
     def int15(self, cpu) -> None:
         ax = R.ax(cpu)

@@ -32,6 +32,7 @@ class PC:
         self.disks = DiskBIOS(self.platform, self.floppies, self.hard_disks)
         self.keyboard = Keyboard(self.platform)
         self.keyboard.add_script(keys)
+        machine.rtc.init_drives(self.floppies, self.hard_disks)
         self.system_bios.post()
 
     def boot(self) -> int:
@@ -74,9 +75,10 @@ class PC:
         return DiskImage(path, "floppy" if interface == "floppy" else "hd", snapshot=snapshot)
 
 
-def run_frames(pc: PC, sink, max_frames: int | None) -> tuple[int, str]:
+def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False) -> tuple[int, str]:
     """Run ``pc`` one 60 Hz frame at a time into ``sink`` (a front end's FrameSink) until
     ``max_frames`` or the guest stops for good; keys the sink reports go to the keyboard.
+    ``force_full`` redraws every frame whole (the profiler's comparison run).
     Returns (frames shown, why the run ended)."""
     from .keyboard import keys_from_window
 
@@ -93,7 +95,7 @@ def run_frames(pc: PC, sink, max_frames: int | None) -> tuple[int, str]:
                 return n, "quit requested"
             for codes in keys_from_window(sink.keys()):
                 pc.keyboard.send(codes)
-            info = platform.frame()
+            info = platform.frame(force_full=force_full)
             sink.frame(machine, info)
             n += 1
             if platform.stopped:

@@ -41,12 +41,22 @@ class ByteSink:
 
 
 class DebugCon:
+    """QEMU's isa-debugcon: each byte written goes to ``sink``, then to every callable in
+    :attr:`observers` (a host-side protocol spoken over the port, e.g.
+    vgaemu.pc.dumphandshake)."""
+
     def __init__(self, sink: ByteSink, machine=None, port: int = 0xE9) -> None:
         self.sink = sink
+        self.observers: list = []
         if machine is not None:
             machine.system_io.add_subregion(port, MemoryRegion.io("isa-debugcon", 1, MemoryRegionOps(
-                read=lambda o, s: DEBUGCON_READBACK, write=lambda o, v, s: sink.write(v & 0xFF),
+                read=lambda o, s: DEBUGCON_READBACK, write=lambda o, v, s: self.write(v & 0xFF),
                 valid=_BYTE, impl=_BYTE)))
+
+    def write(self, b: int) -> None:
+        self.sink.write(b)
+        for observer in self.observers:
+            observer(b)
 
 
 class SerialTx:

@@ -6,14 +6,14 @@ Loaded as DOS 5 does: a Program Segment Prefix (INT 20h at offset 0, the memory 
 the command tail at 80h), every segment register = the PSP, SP = FFFEh with a zero word on
 the stack (a near RET reaches the INT 20h), IP = 0100h.
 
-INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Ah, 0Bh, 0Ch, 19h, 25h, 2Ah, 2Ch, 30h, 35h,
+INT 21h: 01h, 02h, 06h, 07h, 08h, 09h, 0Ah, 0Bh, 0Ch, 19h, 25h, 2Ah-2Dh, 30h, 35h,
 48h, 49h, 4Ah, 4Ch; INT 20h.  Memory blocks (48h/49h/4Ah) are kept by this module, first
 fit between the program's block and the top of base memory; there is no MCB chain in guest
 memory for a program to walk.
 Console output goes through the VGA BIOS teletype (INT 10h AH=0Eh), input through the BIOS
-keyboard buffer.  There is no DOS clock: time is the virtual time since the start (from
-00:00:00), the date is 1980-01-01, as DOS shows without a real-time clock.  Any other
-function stops the run with an error naming it.
+keyboard buffer.  The date and time (2Ah-2Dh) are the RTC's (vgaemu.pc.rtc: a fixed base
+date plus virtual time unless ``--rtc-base`` says otherwise).  Any other function stops the
+run with an error naming it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from vgaemu.clock import NANOSECONDS_PER_SECOND
 from vgaemu.cpu.pcbios import stub_code
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError, GuestError
@@ -198,17 +197,16 @@ class DOS:
             R.set16(cpu, 3, off)
             cpu.load_seg(0, seg)
         elif ah == 0x2A:
-            R.set16(cpu, 1, 1980)
-            R.set16(cpu, 2, 0x0101)
-            R.set_al(cpu, 2)   # 1980-01-01 was a Tuesday
+            now = self.machine.rtc.datetime()
+            R.set16(cpu, 1, now.year)
+            R.set16(cpu, 2, now.month << 8 | now.day)
+            R.set_al(cpu, (now.weekday() + 1) % 7)   # 0 = Sunday
         elif ah == 0x2C:
-            cs_total = self.platform.clock.now_ns * 100 // NANOSECONDS_PER_SECOND
-            cs_total %= 24 * 3600 * 100
-            secs, centi = divmod(cs_total, 100)
-            mins, sec = divmod(secs, 60)
-            hour, minute = divmod(mins, 60)
-            R.set16(cpu, 1, hour << 8 | minute)
-            R.set16(cpu, 2, sec << 8 | centi)
+            now = self.machine.rtc.datetime()
+            R.set16(cpu, 1, now.hour << 8 | now.minute)
+            R.set16(cpu, 2, now.second << 8 | now.microsecond // 10000)
+        elif ah in (0x2B, 0x2D):
+            self._set_clock(cpu, ah)
         elif ah == 0x30:
             R.set16(cpu, 0, 0x0005)   # DOS 5.0
             R.set16(cpu, 3, 0)
@@ -221,6 +219,31 @@ class DOS:
             ip, cs = struct.unpack("<HH", m.read(frame, 4))
             raise GuestError(f"INT 21h function {ah:02X}h ({name}) is not supported by "
                              f"vgaemu's DOS (called from {cs:04X}:{(ip - 2) & 0xFFFF:04X})")
+
+    def _set_clock(self, cpu, ah: int) -> None:
+        """2Bh set date / 2Dh set time: the RTC takes it (AL=0), an invalid one AL=FFh."""
+        import datetime as _dt
+
+        from vgaemu.pc.rtc import _EPOCH
+
+        rtc = self.machine.rtc
+        cur = rtc.datetime()
+        cx, dx = cpu.regs[1] & 0xFFFF, cpu.regs[2] & 0xFFFF
+        try:
+            if ah == 0x2B:
+                if not 1980 <= cx <= 2099:
+                    raise ValueError
+                new = cur.replace(year=cx, month=dx >> 8, day=dx & 0xFF)
+            else:
+                if (dx & 0xFF) > 99:
+                    raise ValueError
+                new = cur.replace(hour=cx >> 8, minute=cx & 0xFF, second=dx >> 8,
+                                  microsecond=(dx & 0xFF) * 10000)
+        except ValueError:
+            R.set_al(cpu, 0xFF)
+            return
+        rtc.set_time((new - _EPOCH) // _dt.timedelta(microseconds=1) * 1000)
+        R.set_al(cpu, 0)
 
     # ------------------------------------------------------------------ 0Ah
     def _read_line(self, cpu) -> None:

@@ -4,18 +4,21 @@ for a PC talks to, and the machine loop that runs the CPU in virtual time.
 Time is QEMU's ``-icount``: every guest instruction advances the virtual clock by a fixed
 ``ns_per_insn`` (``--ips``), the CPU runs only up to the next timer deadline (PIT edge,
 frame boundary, scripted key), and a ``HLT`` with interrupts enabled jumps the clock to
-that deadline.  A ``HLT`` with interrupts disabled can never wake up (there is no NMI
-source), so it ends the run.  The same program and inputs give the same frames on every
-run and host.
+that deadline.  A ``HLT`` with interrupts disabled wakes only for an NMI (the host's
+:meth:`PCPlatform.inject_nmi`); with none pending it ends the run.  The same program and
+inputs give the same frames on every run and host.
 """
 
 from __future__ import annotations
+
+import time
 
 from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
 
 from .debugcon import ByteSink, DebugCon, SerialTx
+from .pci import pc_pci_bus
 from .pic import PICPair
 from .pit import PIT
 from .timer import TimerList
@@ -37,9 +40,9 @@ class FrameInfo:
 
 
 class PCPlatform:
-    """PIC pair, PIT with port 0x61, debug console and COM1 on ``machine``'s I/O space,
-    wired to its CPU.  ``output`` is where 0xE9/COM1 bytes go (a binary or text stream,
-    default stderr)."""
+    """PIC pair, PIT with port 0x61, debug console, COM1 and PCI bus 0 (:attr:`pci`) on
+    ``machine``'s I/O space, wired to its CPU.  ``output`` is where 0xE9/COM1 bytes go (a
+    binary or text stream, default stderr)."""
 
     def __init__(self, machine, *, ips: int = DEFAULT_IPS, output=None) -> None:
         if isinstance(ips, bool) or not isinstance(ips, int) or not 1 <= ips <= NANOSECONDS_PER_SECOND:
@@ -51,15 +54,19 @@ class PCPlatform:
         self.ips = ips
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
+        self.timers.kick = self._kick
         self.pic = PICPair(machine)
         self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
         self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
         self.output = ByteSink(output)
         self.debugcon = DebugCon(self.output, machine)
         self.serial = SerialTx(self.output, machine)
+        self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         self.instructions = 0
+        self._requests: list = []
         #: why the guest stopped for good (None while it can still run)
         self.stopped: str | None = None
         self.frame_index = 0
@@ -74,38 +81,67 @@ class PCPlatform:
         cpu = self.cpu
         timers = self.timers
         nspi = self.ns_per_insn
+        requests = self._requests
         while self.stopped is None:
             timers.run_due()
+            while requests:
+                requests.pop(0)()
             now = clock.now_ns
             if now >= until_ns:
                 return
             deadline = timers.deadline()
             if deadline is None or deadline > until_ns:
                 deadline = until_ns
-            if cpu.halted and not (cpu.eflags_rest & IF and self.pic.int_output):
+            if cpu.halted and not (cpu.eflags_rest & IF and self.pic.int_output) \
+                    and not (cpu.nmi_pending and not cpu.nmi_blocked):
                 if not cpu.eflags_rest & IF:
                     self.stopped = "halted with interrupts disabled"
                     return
                 clock.now_ns = max(now, deadline)   # HLT: skip to the next event
                 continue
             budget = max(1, -(-(deadline - now) // nspi))
-            n = cpu.run(max_instructions=budget)
+            timers.slice_end = deadline
+            try:
+                n = cpu.run(max_instructions=budget)
+            finally:
+                timers.slice_end = None
+                cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def request(self, fn) -> None:
+        """Run ``fn()`` at the next slice boundary: the CPU stands between two
+        instructions there, as when QEMU's main loop serves a monitor command while the
+        vCPU is out of its execution loop (a device callback mid-instruction cannot)."""
+        self._requests.append(fn)
+
+    def inject_nmi(self) -> None:
+        """QMP ``inject-nmi``: the CPU takes NMI (vector 2) at the next slice, waking a HLT
+        even with interrupts disabled."""
+        self.cpu.nmi()
+
+    def _kick(self) -> None:
+        self.cpu.exit_request = True
 
     def wake(self) -> None:
         """Something the halted CPU waits for happened without an interrupt (a BIOS wait
         elapsed): let it run again."""
         self.cpu.halted = False
 
-    def frame(self):
+    def frame(self, *, force_full: bool = False):
         """Run one 60 Hz frame of guest time, then the display (machine.frame's role on a
-        machine with a CPU: the clock is advanced by the guest's instructions)."""
+        machine with a CPU: the clock is advanced by the guest's instructions).
+        ``force_full`` redraws the whole screen (QEMU's full_update), for the profiler."""
         self.run_until(self.next_frame_ns)
         self.clock.now_ns = max(self.clock.now_ns, self.next_frame_ns)
         self.next_frame_ns += FRAME_NS
         self.frame_index += 1
         self.machine.cpu.counters.end_frame()
-        stats = self.machine.vga.update_display()
+        vga = self.machine.vga
+        t0 = time.perf_counter()
+        if force_full:
+            vga.invalidate()
+        stats = vga.update_display()
+        seconds = time.perf_counter() - t0
         self.machine.last_update = stats
-        return FrameInfo(self.frame_index, stats)
+        return FrameInfo(self.frame_index, stats, seconds)

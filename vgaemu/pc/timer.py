@@ -31,8 +31,12 @@ class Timer:
             raise ConfigError(f"timer deadline {deadline_ns!r}: expected an integer (ns)")
         self.delete()
         self.deadline = deadline_ns
-        self._entry = [deadline_ns, next(self.timers._seq), self]
-        heapq.heappush(self.timers._heap, self._entry)
+        timers = self.timers
+        self._entry = [deadline_ns, next(timers._seq), self]
+        heapq.heappush(timers._heap, self._entry)
+        if timers.slice_end is not None and deadline_ns < timers.slice_end:
+            timers.slice_end = deadline_ns
+            timers.kick()   # qemu_clock_notify: the running slice must end sooner
 
     def delete(self) -> None:
         if self._entry is not None:
@@ -52,6 +56,10 @@ class TimerList:
         self.clock = clock
         self._heap: list = []
         self._seq = itertools.count()
+        #: the end of the CPU slice in progress (None between slices), and what makes the
+        #: CPU stop early when a timer is armed before it
+        self.slice_end: int | None = None
+        self.kick: Callable[[], None] = lambda: None
 
     def new_timer(self, callback: Callable[[], None]) -> Timer:
         return Timer(self, callback)

@@ -18,6 +18,7 @@ last page; drawing them is one row gather from VRAM and one palette lookup (rend
 
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass
 
@@ -110,9 +111,49 @@ def _linear_step(addrs: np.ndarray) -> int | None:
     return int(d[0]) if (d == d[0]).all() and d[0] >= 0 else None
 
 
+_MASK_24_BITS = np.uint32(0x00FFFFFF)
+
 #: Little-endian direct-colour drawers (VBE 15/16/24/32 bpp).
 _DIRECT_COLOUR = frozenset({Drawer.VBE_15BPP, Drawer.VBE_16BPP, Drawer.VBE_24BPP,
                            Drawer.VBE_32BPP})
+
+
+class PlanOp(enum.Enum):
+    """The one numpy operation that turns a block of VRAM lines into pixels."""
+
+    #: Direct colour (VBE 24/32 bpp): the pixel words with the top byte cleared.
+    MASK_24_BITS = "mask24"
+    #: A table lookup: VBE 15/16 bpp (fixed tables), VBE 8 bpp and mode 13h (the DAC).
+    LOOKUP = "lookup"
+    #: 16-colour planar modes: four planes to 4-bit pixels, then the palette.
+    PLANAR = "planar"
+
+
+@dataclass(slots=True, eq=False)
+class LinePlan:
+    """How a geometry's lines are drawn, decided once per geometry (and frame buffer): a
+    view of VRAM with each distinct displayed line as one row, the frame-buffer view the
+    pixels go to, and the operation between them. Drawing lines [r0, r1) is then slicing
+    both and one numpy call (two with double scan: the even lines are copied down).
+
+    Built only for pictures whose lines are evenly spaced in VRAM, without wrapping or
+    panning: every VBE mode, mode 13h and the planar modes as the BIOS sets them. Other
+    pictures (split screens, panning, CGA, big-endian framebuffers) go through
+    :meth:`VGADisplay._convert`, which gives the same pixels line by line."""
+
+    op: PlanOp
+    #: (rows, items) view of VRAM: row i is displayed line i (or lines 2i, 2i+1 with pairs).
+    src: np.ndarray
+    #: The frame buffer, and the view the op writes (uint64 pairs for doubled pixels).
+    fb: np.ndarray
+    out: np.ndarray
+    pairs: bool
+    #: A fixed table (VBE 15/16 bpp), or the name of the palette table (VGADisplay._tables).
+    lut: np.ndarray | None
+    table: str | None
+    #: PLANAR: pixels per line and the attribute controller's plane enable (AR12).
+    width: int = 0
+    plane_mask: int = 0xF
 
 
 @dataclass(slots=True, eq=False)
@@ -138,6 +179,13 @@ class GraphicsLineIndex:
     step: int | None
     #: Page -> lines index (CSR: pointers, lines), when no line wraps.
     csr: tuple[list[int], np.ndarray] | None = None
+    #: The cached draw routine, when the picture allows one (see LinePlan).
+    plan: LinePlan | None = None
+    #: The frame buffer the plan writes: a resize replaces it, and the index with it.
+    fb: np.ndarray | None = None
+    #: A frame whose one dirty page is snapshot page p: its runs of lines and its
+    #: statistics, both fixed by the geometry (filled as pages are first seen dirty).
+    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats, bool]] | None = None
 
 
 class VGADisplay:
@@ -226,6 +274,7 @@ class VGADisplay:
         s = self.state
         if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
             self._reader = render.VRAMReader(s.vram)
+            self._gcache = None  # its plan views the old VRAM
             self._base_ram_addr = -1
             self._invalid = True
         key = geometry_key(s)
@@ -385,7 +434,7 @@ class VGADisplay:
         """Per-geometry index arrays: each line's page span relative to the snapshot, and
         whether several lines show the same VRAM (double scan) so each is converted once."""
         c = self._gcache
-        if c is not None and c.geom is g:
+        if c is not None and c.geom is g and c.fb is self._fb:
             return c
         a = g.page0 - g.snap_page0
         b = g.page1 - g.snap_page0 + 1
@@ -412,13 +461,92 @@ class VGADisplay:
             ptr = np.zeros(g.snap_npages + 1, dtype=np.int64)
             np.cumsum(np.bincount(page_of_entry, minlength=g.snap_npages), out=ptr[1:])
             c.csr = (ptr.tolist(), line_of_entry[order])
+        c.fb = self._fb
+        c.plan = self._line_plan(g, c)
+        c.one_page = {}
         self._gcache = c
         return c
 
+    def _line_plan(self, g: GraphicsGeometry, c: GraphicsLineIndex) -> LinePlan | None:
+        """The geometry's LinePlan, or None when its lines need _convert (see LinePlan)."""
+        if g.pan is not None or g.height == 0:
+            return None
+        if c.pairs:
+            addrs = g.line_addr[0::2]
+        elif c.repeats:
+            return None
+        else:
+            addrs = g.line_addr
+        step = _linear_step(addrs)
+        if step is None:
+            return None
+        n = addrs.size
+        first = int(addrs[0])
+        vram = self.state.vram
+        limit = min(g.addr_mask + 1, vram.size)
+        width = g.width // 2 if g.double else g.width
+        fb = self._fb
+
+        def view(dtype: str, items: int, stride: int) -> np.ndarray | None:
+            span = (items - 1) * stride + np.dtype(dtype).itemsize
+            if items <= 0 or first + (n - 1) * step + span > limit:
+                return None  # a line would wrap past the end of VRAM
+            return np.ndarray((n, items), dtype=dtype, buffer=vram, offset=first,
+                              strides=(step, stride))
+
+        drawer = g.drawer
+        lut = table = None
+        out = fb
+        if drawer is Drawer.VBE_32BPP or drawer is Drawer.VBE_24BPP:
+            op = PlanOp.MASK_24_BITS
+            src = view("<u4", width, 4 if drawer is Drawer.VBE_32BPP else 3)
+        elif drawer is Drawer.VBE_16BPP or drawer is Drawer.VBE_15BPP:
+            op = PlanOp.LOOKUP
+            src = view("<u2", width, 2)
+            lut = render.LUT16 if drawer is Drawer.VBE_16BPP else render.LUT15_ZERO
+        elif drawer is Drawer.VBE_8BPP:
+            op, table = PlanOp.LOOKUP, "256"
+            src = view("u1", width, 1)
+        elif drawer is Drawer.MODE_13H:
+            op, table = PlanOp.LOOKUP, "256d"
+            src = view("u1", width // 2, 1)
+            out = fb.view(np.uint64)
+            if out.shape[1] != width // 2:
+                return None
+        elif drawer is Drawer.PLANAR_16_COLOUR:
+            op, table = PlanOp.PLANAR, "16d" if g.double else "16"
+            src = view("u1", width // 8 * 4, 1)
+        else:
+            return None
+        if src is None or (op is not PlanOp.PLANAR and src.shape[1] != out.shape[1]):
+            return None
+        return LinePlan(op, src, fb, out, c.pairs, lut, table, width, g.plane_mask)
+
+    def _plan_draw(self, p: LinePlan, r0: int, r1: int) -> None:
+        """Draw displayed lines [r0, r1) with the geometry's plan (r0, r1 even with pairs)."""
+        if p.pairs:
+            src, out = p.src[r0 >> 1:r1 >> 1], p.out[r0:r1:2]
+        else:
+            src, out = p.src[r0:r1], p.out[r0:r1]
+        op = p.op
+        if op is PlanOp.MASK_24_BITS:
+            np.bitwise_and(src, _MASK_24_BITS, out=out)
+        elif op is PlanOp.LOOKUP:
+            np.take(self._tables[p.table] if p.lut is None else p.lut, src, out=out, mode="clip")
+        else:
+            render.draw_planar4(src, p.width, p.plane_mask, self._tables[p.table], out)
+        if p.pairs:
+            fb = p.fb
+            fb[r0 + 1:r1:2] = fb[r0:r1:2]
+
     def _update_graphics(self, g: GraphicsGeometry, full: bool) -> UpdateStats:
-        resized = self._set_size(g.width, g.height)
-        full |= resized
-        c = self._graphics_cache(g)
+        c = self._gcache
+        if c is not None and c.geom is g and c.fb is self._fb:
+            resized = False  # the index was built for this geometry on this frame buffer
+        else:
+            resized = self._set_size(g.width, g.height)
+            full |= resized
+            c = self._graphics_cache(g)
         if self._qemu_vga_graphics(g):
             # QEMU: a full update takes no snapshot (the dirty bits stay set for the next
             # frame); otherwise the snapshot clears all of VRAM (VGA modes have depth 0, so
@@ -437,7 +565,7 @@ class VGADisplay:
             raw = self._take_dirty(g.snap_page0, g.snap_npages)
             if raw is None:
                 return c.idle
-            pages = np.frombuffer(raw, dtype=np.bool_)
+            pages = None
         # raw: one byte per page -- str-like searches beat numpy calls here
         first = raw.find(1)
         single = first >= 0 and raw.find(1, first + 1) < 0
@@ -447,17 +575,30 @@ class VGADisplay:
         elif dirty_pages == 0:
             return c.idle
         elif single and c.csr is not None:
-            ptr, lines = c.csr
-            rows = lines[ptr[first]:ptr[first + 1]]
-            if rows.size == 0:
-                return UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description)
+            # The commonest partial frame: one page, whose lines, runs and statistics the
+            # geometry fixes -- look them up, draw the runs, done.
+            memo = c.one_page.get(first)
+            if memo is None:
+                memo = c.one_page[first] = self._one_page_frame(g, c, first)
+            runs, stats, planned = memo
+            if planned:
+                for r0, n in runs:
+                    self._plan_draw(c.plan, r0, r0 + n)
+            elif runs:
+                ptr, lines = c.csr
+                self._draw_lines(g, c, lines[ptr[first]:ptr[first + 1]], runs, False)
+            return stats
         elif dirty_pages <= 4 and c.csr is not None:
             ptr, lines = c.csr
+            if pages is None:
+                pages = np.frombuffer(raw, dtype=np.bool_)
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
             rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         else:
+            if pages is None:
+                pages = np.frombuffer(raw, dtype=np.bool_)
             cs = np.zeros(pages.size + 1, dtype=np.int32)
             np.cumsum(pages, out=cs[1:])
             hit = cs[c.b] - cs[c.a]
@@ -472,6 +613,23 @@ class VGADisplay:
         return UpdateStats(full, int(rows.size), dirty_pages, int(rows.size) * g.bwidth, rects,
                            g.width, g.height, g.description, resized)
 
+    @staticmethod
+    def _one_page_frame(g: GraphicsGeometry, c: GraphicsLineIndex, page: int):
+        """(runs, UpdateStats, planned) of a partial frame whose only dirty page is snapshot
+        page ``page`` -- what the general path below would find, report and draw for it;
+        ``planned``: every run can go straight to the plan (few runs, even with pairs)."""
+        ptr, lines = c.csr
+        rows = lines[ptr[page]:ptr[page + 1]]
+        if rows.size == 0:
+            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), False
+        runs = _runs(rows)
+        rects = tuple((0, y, g.width, n) for y, n in runs)
+        p = c.plan
+        planned = (p is not None and len(runs) <= _DIRECT_RUNS
+                   and not (p.pairs and any((y | n) & 1 for y, n in runs)))
+        return runs, UpdateStats(False, int(rows.size), 1, int(rows.size) * g.bwidth, rects,
+                                 g.width, g.height, g.description), planned
+
     def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
         rows = c.all_rows
         self._draw_lines(g, c, rows, [(0, g.height)], True)
@@ -481,6 +639,9 @@ class VGADisplay:
     def _draw_lines(self, g: GraphicsGeometry, c: GraphicsLineIndex, rows: np.ndarray,
                     runs: list[tuple[int, int]], full: bool) -> None:
         fb = self._fb
+        if full and c.plan is not None:  # the same routine as a partial frame, all lines
+            self._plan_draw(c.plan, 0, g.height)
+            return
         if full:
             addrs = g.line_addr
             if c.repeats:
@@ -500,6 +661,10 @@ class VGADisplay:
             self._draw_run(g, c, r0, r0 + n)
 
     def _draw_run(self, g: GraphicsGeometry, c: GraphicsLineIndex, r0: int, r1: int) -> None:
+        p = c.plan
+        if p is not None and not (p.pairs and (r0 | r1) & 1):
+            self._plan_draw(p, r0, r1)
+            return
         fb = self._fb
         pan = None if g.pan is None else g.pan[r0:r1]
         if c.pairs and not r0 & 1 and not r1 & 1:

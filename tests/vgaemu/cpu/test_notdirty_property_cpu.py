@@ -1,15 +1,17 @@
 """The NOTDIRTY protocol with the real CPU, as a property.  Hypothesis writes a looping
 program of `add eax, imm32` slots and byte stores -- into data RAM, into VRAM through the
 LFB, and into the immediates of the program's own add instructions (before or after the
-store, in the running TB or another, across a page boundary) -- and runs it in random
-slices; between slices the host snapshots the VGA bits, writes code as a scripted guest,
+store, in the running TB or another, across a page boundary) and beside the code on its
+own pages (a boot sector's stack and variables) -- and runs it in random slices; between
+slices the host snapshots the VGA bits, syncs the MIGRATION bits of the code pages, writes code as a scripted guest,
 DMAs into code or changes the memory map.  A naive interpreter over the same bytes is the
 model: the CPU must end with the same registers and memory (so no stale TB ran), and every
-VRAM page the program wrote since a snapshot must be dirty in the next one."""
+VRAM page the program wrote since a snapshot must be dirty in the next one, as must every
+code page it stored data on since a MIGRATION sync."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from guestmem import DIRTY_MEMORY_VGA, MemoryRegion
+from guestmem import DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA, MemoryRegion
 
 from vgaemu.cpu.state import DS
 from vgaemu.dma import DMA_MMIO_BASE, REG_CONTROL, REG_DST_LO, REG_LENGTH, REG_SRC_LO
@@ -20,15 +22,18 @@ DATA = 0x20000
 LFB = 0xFD000000
 DMA_SRC = 0x30000
 VRAM_SPAN = 16 * 4096  # the VRAM pages the program may store to
+#: data beside the code, on the code's two pages: 0x7000..CODE-1 and 0x8800..0x97BF
+BESIDE = CODE - 0x7000
 
 slot = st.one_of(
     st.tuples(st.just("add"), st.integers(0, 2**32 - 1)),
     st.tuples(st.just("store_data"), st.integers(0, 2 * 4096 - 1), st.integers(0, 255)),
     st.tuples(st.just("store_vram"), st.integers(0, VRAM_SPAN - 1), st.integers(0, 255)),
     st.tuples(st.just("store_code"), st.integers(0, 63), st.integers(0, 3), st.integers(0, 255)),
+    st.tuples(st.just("store_beside"), st.integers(0, 2 * BESIDE - 1), st.integers(0, 255)),
 )
 event = st.one_of(
-    st.just(("none",)), st.just(("snapshot",)), st.just(("remap",)),
+    st.just(("none",)), st.just(("snapshot",)), st.just(("remap",)), st.just(("sync",)),
     st.tuples(st.just("script"), st.integers(0, 63), st.integers(0, 3), st.integers(0, 255)),
     st.tuples(st.just("dma"), st.integers(0, 63), st.integers(0, 3), st.integers(0, 255)),
 )
@@ -52,6 +57,8 @@ def assemble(slots):
                 target = DATA + s[1]
             elif s[0] == "store_vram":
                 target = LFB + s[1]
+            elif s[0] == "store_beside":
+                target = 0x7000 + s[1] if s[1] < BESIDE else 0x8800 + s[1] - BESIDE
             else:
                 target = imm_at[adds[s[1] % len(adds)]] + s[2]
             out += b"\x67\xC6\x05" + target.to_bytes(4, "little") + bytes([s[-1]])  # mov byte [d32], imm8
@@ -69,6 +76,7 @@ class Model:
         self.eax, self.ecx, self.pc = 0, ecx, CODE
         self.halted = False
         self.vram_pending: set[int] = set()
+        self.code_pages_pending: set[int] = set()
 
     def poke(self, addr, value):
         if CODE <= addr < CODE + len(self.code):
@@ -77,6 +85,8 @@ class Model:
             self.mem[addr] = value
             if addr >= LFB:
                 self.vram_pending.add((addr - LFB) >> 12)
+            elif 0x7000 <= addr < 0xA000:
+                self.code_pages_pending.add(addr >> 12)
 
     def run(self, n):
         done = 0
@@ -125,6 +135,8 @@ def test_cpu_notdirty_and_smc_against_a_naive_model(slots, loops, chunks):
         vram = m.vga.vram_mr
         vram.snapshot_and_clear_dirty(0, VRAM_SPAN, DIRTY_MEMORY_VGA)
         as_ = m.address_space_memory
+        dirty = m.ram_list.dirty
+        dirty.clear_dirty_range(0x7000, 0x3000, 1 << DIRTY_MEMORY_MIGRATION)
         extra = None
         for n, ev in chunks:
             assert cpu.run(max_instructions=n) == model.run(n)
@@ -134,6 +146,12 @@ def test_cpu_notdirty_and_smc_against_a_naive_model(slots, loops, chunks):
                 for page in model.vram_pending:
                     assert snap.get_dirty(snap.start + (page << 12), 1), f"VRAM page {page} lost"
                 model.vram_pending.clear()
+            elif kind == "sync":
+                for page in model.code_pages_pending:
+                    assert dirty.get_dirty(page << 12, 1, DIRTY_MEMORY_MIGRATION), \
+                        f"code page {page:#x} lost a store"
+                model.code_pages_pending.clear()
+                dirty.clear_dirty_range(0x7000, 0x3000, 1 << DIRTY_MEMORY_MIGRATION)
             elif kind in ("script", "dma"):
                 _, j, k, value = ev
                 addr = imms[j % len(imms)] + k

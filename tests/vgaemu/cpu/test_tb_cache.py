@@ -166,8 +166,10 @@ def test_replacing_a_tb_under_the_same_key(bus):
 def test_chaining_follows_validity(bus):
     a, b = tb_at(bus, P), tb_at(bus, 2 * P)
     assert TBCache.link(a, 0, b) and a.jmp_dest[0] is b
+    assert list(b.jmp_in) == [(a, 0)]
     bus.tlb.store(2 * P, 1, 0)
-    assert not a.jmp_dest[0].valid  # the link is seen dead; the CPU looks up again
+    # tb_jmp_unlink: the jump into the dead TB is gone; the CPU looks its target up again
+    assert not b.valid and a.jmp_dest == [None, None] and not b.jmp_in
     assert not TBCache.link(a, 1, b)
     with pytest.raises(TBCacheError):
         TBCache.link(a, 2, a)

@@ -42,3 +42,27 @@ def test_a_block_rewritten_every_turn_runs_as_with_the_decode_path():
             assert m.cpu.translator._factories   # retranslations went through shapes
     assert states[0] == states[1]
     assert states[0][1][3] & 0xFFFF == sum(range(1, 51)) & 0xFFFF   # BX = sum of CX values
+
+
+def test_a_rewritten_shift_count_gets_its_own_flag_analysis():
+    """A block translated again after a rewrite starts from the last flag liveness of its
+    shape; a shift count of 0 leaves CF alone, so the count is part of the shape, and the
+    seed is only kept when one pass proves it.  Every version must match the decode path."""
+    # 7C00 mov ax, 8001h; stc; shl ax, N; adc bx, 0; hlt
+    code = bytes.fromhex("B80180" "F9" "C1E000" "83D300" "F4")
+    results = {}
+    for tb_cache in (True, False):
+        m = Machine(tb_cache=tb_cache)
+        bx = []
+        for count in (1, 0, 1, 2, 0, 2, 1, 15, 16, 0):
+            m.write(0x7C00, code)
+            m.write(0x7C06, bytes([count]))
+            m.cpu.eip, m.cpu.halted = 0x7C00, False
+            m.cpu.run(max_instructions=100)
+            assert m.cpu.halted
+            bx.append((m.cpu.bx, m.cpu.ax, m.cpu.eflags))
+        results[tb_cache] = bx
+        if tb_cache:
+            assert m.cpu.translator._liveness     # the analyses were remembered
+    assert results[True] == results[False]
+    assert [b for b, _, _ in results[True]][:3] == [1, 2, 3]   # CF: shifted out, kept, out

@@ -69,6 +69,7 @@ frame:
     mov bp, [ticks]
     cmp bp, TICKS
     jae done
+..@draw:                        ; one redraw: bench_boot.py runs this much in unicorn too
     xor di, di
     xor dx, dx                  ; y
 .row:
@@ -89,6 +90,7 @@ frame:
     inc dx
     cmp dx, 200
     jb .row
+..@drawn:
     jmp frame
 
 done:
