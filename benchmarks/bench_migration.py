@@ -105,7 +105,10 @@ def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> float:
     buffer of random bytes front to back (the same bytes, as guest RAM is read), "hot"
     sends one 4 MiB buffer over and over. Timed as migration's total-time is: from the
     first byte to the sender's last write."""
-    from vgaemu.migration.transport import SOCKET_BUFFER
+    try:
+        from vgaemu.migration.transport import SOCKET_BUFFER
+    except ImportError:  # an older vgaemu, for before/after runs of this script
+        SOCKET_BUFFER = 4 << 20
 
     with tempfile.TemporaryDirectory(prefix="vgb") as d:
         path = os.path.join(d, "raw")
