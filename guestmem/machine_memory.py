@@ -32,6 +32,7 @@ from .dimm import (
     ACPI_MAX_RAM_SLOTS, GiB, RAM_ADDR_MAX, MemoryOpts, PCDIMM,
     parse_device_opts, parse_memory_opts, parse_object_opts,
 )
+from .rcu import synchronize_rcu
 from .region import (MemoryRegion, memory_region_transaction_active,
                      memory_region_transaction_begin, memory_region_transaction_commit)
 
@@ -429,6 +430,10 @@ class MachineMemory:
             self.device_memory.del_subregion(target.mr)
         finally:
             memory_region_transaction_commit()
+        # A write that began on the old map may still be storing into the backend.  Wait for
+        # it (QEMU's RCU grace period), so that when device_del returns the backend's data is
+        # final: a later read, re-plug or migration of it sees every write that succeeded.
+        synchronize_rcu()
         target.backend.set_mapped(False)
         self._dimms.remove(target)
         target.slot, target.addr = target.requested_slot, target.requested_addr
