@@ -32,6 +32,7 @@ import argparse
 import hashlib
 import multiprocessing as mp
 import os
+import resource
 import socket
 import statistics
 import sys
@@ -62,13 +63,17 @@ def destination(memory: str, uri: str, ready, conn) -> None:
     inc = m.incoming_migration(uri)
     ready.set()
     try:
-        inc.run()
-        conn.send(("ok", _ram_digest(m)))
+        r0 = resource.getrusage(resource.RUSAGE_THREAD)
+        inc.run()  # in this thread: its CPU time is the destination's cost
+        r1 = resource.getrusage(resource.RUSAGE_THREAD)
+        cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+        conn.send(("ok", _ram_digest(m), cpu))
     except Exception as e:  # noqa: BLE001 - reported to the parent
-        conn.send(("error", str(e)))
+        conn.send(("error", str(e), 0.0))
 
 
-def raw_receiver(path: str, nbytes: int, ready, mode: str, ram_bytes: int, bufsize: int) -> None:
+def raw_receiver(path: str, nbytes: int, ready, mode: str, ram_bytes: int, bufsize: int,
+                 conn) -> None:
     """Receive nbytes like a plain program: into a RAM-sized buffer allocated and touched
     before the sender starts ("ram", as the destination's prefaulted RAM), a reused 4 MiB
     buffer ("hot": stays in cache), or a fresh anonymous mapping touched for the first time
@@ -90,17 +95,20 @@ def raw_receiver(path: str, nbytes: int, ready, mode: str, ram_bytes: int, bufsi
     c, _ = s.accept()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, bufsize)
     got, pos = 0, 0
+    r0 = resource.getrusage(resource.RUSAGE_THREAD)
     while got < nbytes:
         k = c.recv_into(view[pos:pos + (4 << 20)])
         if not k:
             break
         got += k
         pos = (pos + k) % len(view)
+    r1 = resource.getrusage(resource.RUSAGE_THREAD)
     c.close()
+    conn.send(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
 
 
-def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> float:
-    """Seconds to send nbytes over a unix socket to another process, 4 MiB per sendall,
+def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> tuple[float, float]:
+    """(seconds, CPU seconds of sender and receiver) to send nbytes over a unix socket to another process, 4 MiB per sendall,
     with the migration's socket buffer size. "ram" and "fresh" send from a RAM-sized
     buffer of random bytes front to back (the same bytes, as guest RAM is read), "hot"
     sends one 4 MiB buffer over and over. Timed as migration's total-time is: from the
@@ -113,8 +121,9 @@ def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> float:
     with tempfile.TemporaryDirectory(prefix="vgb") as d:
         path = os.path.join(d, "raw")
         ready = ctx.Event()
+        parent, child = ctx.Pipe()
         p = ctx.Process(target=raw_receiver, args=(path, nbytes, ready, mode, ram_bytes,
-                                                   SOCKET_BUFFER))
+                                                   SOCKET_BUFFER, child))
         p.start()
         size = (4 << 20) if mode == "hot" else ram_bytes
         data = memoryview(np.random.default_rng(0).integers(0, 255, size, dtype=np.uint8))
@@ -123,6 +132,7 @@ def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> float:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
         s.connect(path)
         t0 = time.perf_counter()
+        c0 = time.thread_time()
         left, pos = nbytes, 0
         while left > 0:
             n = min(left, 4 << 20, len(data) - pos)
@@ -131,9 +141,10 @@ def raw_copy(nbytes: int, ctx, mode: str, ram_bytes: int) -> float:
             pos = (pos + n) % len(data)
         s.shutdown(socket.SHUT_WR)
         dt = time.perf_counter() - t0
+        cpu = time.thread_time() - c0 + parent.recv()
         p.join()
         s.close()
-        return dt
+        return dt, cpu
 
 
 def writer_guest(rate_bytes: float, stop: threading.Event, written: list):
@@ -185,7 +196,8 @@ def run_rate(rate_mb: float, args, ctx) -> dict:
         info = src.migration.migrate(uri, timeout=600)
         elapsed = time.perf_counter() - t0
         actual_rate = (written[0] - before) / elapsed / 1e6
-        status, digest = parent.recv()
+        status, digest, dst_cpu = parent.recv()
+        src_cpu = src.migration._job.cpu_seconds
         dest.join()
         same = status == "ok" and digest == _ram_digest(src)
         stop.set()
@@ -193,6 +205,7 @@ def run_rate(rate_mb: float, args, ctx) -> dict:
         guest.join(10)
     ram = info["ram"]
     return {"rate": rate_mb, "actual_rate": actual_rate, "passes": ram["dirty-sync-count"],
+            "cpu": src_cpu + dst_cpu,
             "bytes": ram["transferred"], "downtime_ms": info["downtime"],
             "total_ms": info["total-time"], "same": same, "ram_bytes": ram["total"],
             "throughput": ram["transferred"] / (info["total-time"] / 1000) / 1e6}
@@ -217,12 +230,15 @@ def main(argv=None) -> int:
     ok = True
     med = statistics.median
     for rate in (float(r) for r in args.rates.split(",")):
-        runs, raw, hot, fresh = [], [], [], []
+        runs, raw, hot, fresh, raw_cpu = [], [], [], [], []
         for _ in range(args.repeat):
             r = run_rate(rate, args, ctx)
             runs.append(r)
             for mode, out in (("ram", raw), ("hot", hot), ("fresh", fresh)):
-                out.append(r["bytes"] / raw_copy(r["bytes"], ctx, mode, r["ram_bytes"]) / 1e6)
+                dt, cpu = raw_copy(r["bytes"], ctx, mode, r["ram_bytes"])
+                out.append(r["bytes"] / dt / 1e6)
+                if mode == "ram":
+                    raw_cpu.append(cpu / r["bytes"] * 1e9)
         mig = med(r["throughput"] for r in runs)
         same = all(r["same"] for r in runs)
         print(f"{rate:9.0f} {med(r['actual_rate'] for r in runs):8.1f} "
@@ -230,6 +246,9 @@ def main(argv=None) -> int:
               f"{med(r['downtime_ms'] for r in runs):11.0f} {med(r['total_ms'] for r in runs):8.0f} "
               f"{mig:8.1f} {med(raw):7.1f} {mig / med(raw):5.2f} {med(hot):7.1f} "
               f"{mig / med(hot):5.2f} {med(fresh):9.1f} {mig / med(fresh):5.2f}  {same}", flush=True)
+        mig_cpu = med(r["cpu"] / r["bytes"] * 1e9 for r in runs)
+        print(" " * 10 + f"CPU (both ends, ns/byte): migration {mig_cpu:.2f}, raw "
+              f"{med(raw_cpu):.2f}, raw/migration {med(raw_cpu) / mig_cpu:.2f}", flush=True)
         if args.repeat > 1:
             print(" " * 10 + "runs: " + ", ".join(
                 f"{r['throughput']:.0f} MB/s {r['passes']}p {r['downtime_ms']}ms" for r in runs)
