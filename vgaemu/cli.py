@@ -504,7 +504,10 @@ class MonitorSession:
         self.machine = machine
         self.servers = []
 
-    def before_run(self, main, script):
+    def before_run(self, main, script, waiting=None):
+        """Listen (QMP, -incoming) and wait for what must come first. ``waiting()`` is
+        called every few ms while an incoming migration is awaited (the window's idle hook:
+        it keeps answering, and closing it gives up the wait)."""
         machine, args = self.machine, self.args
         incoming = getattr(args, "incoming", None)
         inc = None
@@ -525,15 +528,15 @@ class MonitorSession:
             return main
         if incoming == "defer":
             _say("waiting for QMP migrate-incoming (-incoming defer)")
-            while not inc.done.wait(0.1):
-                if machine.loop.quit_requested:
-                    raise CLIError("quit before the incoming migration arrived")
         else:
             _say(f"waiting for an incoming migration on {incoming}")
-            try:
-                inc.run()
-            except Exception:
-                pass
+            inc.start_thread()
+        while not inc.done.wait(0.02 if waiting is not None else 0.1):
+            if waiting is not None:
+                with machine.bql:
+                    waiting()
+            if machine.loop.quit_requested:
+                raise CLIError("quit before the incoming migration arrived")
         if inc.status != "completed":
             raise CLIError(f"incoming migration failed: {inc.error}")
         _say(f"incoming migration completed: {inc.bytes_read} bytes, machine "
@@ -626,7 +629,21 @@ def cmd_run(args) -> int:
     main = load_script(script)
     machine = make_machine(args, main)
     monitor = MonitorSession(args, machine)
-    main = monitor.before_run(main, script)
+    window = None
+    if not args.headless:
+        from vgaemu.frontends.window import WindowSink
+
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
+            raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
+        window = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
+                            title=f"vgaemu - {script.stem}")
+    try:
+        main = monitor.before_run(main, script, waiting=(lambda: window.idle(machine))
+                                  if window is not None else None)
+    except BaseException:
+        if window is not None:
+            window.close()
+        raise
     recorder = None
     if args.record:
         from vgaemu.trace import TraceRecorder
@@ -653,12 +670,7 @@ def cmd_run(args) -> int:
         if every:
             _say(f"{len(sink.screenshots)} screenshot(s) written to {Path(args.screenshot_every[1]).resolve()}")
     else:
-        from vgaemu.frontends.window import WindowSink
-
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
-            raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
-        sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
-                          title=f"vgaemu - {script.stem}")
+        sink = window
         try:
             result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames, recorder=recorder)
             if args.screenshot:

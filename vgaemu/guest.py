@@ -606,6 +606,17 @@ def _describe(exc: BaseException, path, when: str) -> str:
     return f"{path}: {msg} ({when})" if path else msg
 
 
+def idle_hook(machine, sink):
+    """A context that makes ``sink.idle(machine)`` the main loop's idle hook while the
+    machine is stopped (a front end with an event loop, such as the window); a no-op for
+    sinks without one."""
+    idle = getattr(sink, "idle", None)
+    loop = getattr(machine, "loop", None)
+    if idle is None or loop is None or not hasattr(loop, "idle_hook"):
+        return contextlib.nullcontext()
+    return loop.idle_hook(lambda: idle(machine))
+
+
 def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_frames: int | None = None,
               force_full: bool = False, recorder=None, screendump_every: int | None = None) -> RunResult:
     """Run ``main(guest)`` until it returns, ``max_frames`` frames ran, or the sink quits.
@@ -620,7 +631,8 @@ def run_guest(machine, main: Callable, sink: FrameSink | None = None, *, max_fra
     t0 = time.perf_counter()
     stopped = "returned"
     driving = machine.driving() if hasattr(machine, "driving") else contextlib.nullcontext()
-    with GuestThreads() as threads:
+    idle = idle_hook(machine, sink)
+    with GuestThreads() as threads, idle:
         guest._threads = threads
         try:
             try:

@@ -18,6 +18,13 @@ once in the posting thread, under the BQL. So the CPU run loop needs exactly two
             cpu.run_slice(...)
 
 Never wait for a posted Future from the driving thread itself: it would wait for itself.
+
+While the run state is not ``running``, a front end that lives in the driving thread (the
+pygame window) still has to pump its events, redraw on expose and answer its close button,
+as QEMU's GUI keeps running in the main loop while the VM is stopped. It registers an idle
+hook (``with machine.loop.idle_hook(fn):``); the paused ``run_pending`` calls ``fn()`` in
+the driving thread, under the BQL, each time it wakes (at least every 20 ms). A hook must
+not block; to end the run it calls ``request_quit()``.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ class MainLoop:
         self.quit_requested = False
         self._event_listeners: list[Callable[[dict], None]] = []
         self._listeners_lock = threading.Lock()
+        self._idle_hooks: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ posted work
     def post(self, fn: Callable[[], Any]) -> Future:
@@ -99,6 +107,11 @@ class MainLoop:
                     return False
                 if self.runstate is RunState.RUNNING:
                     return True
+                if self._idle_hooks:
+                    for fn in tuple(self._idle_hooks):
+                        fn()
+                    if self._queue or self.quit_requested:
+                        continue
                 self._cond.wait(_PAUSED_POLL_S)
 
     @contextmanager
@@ -112,6 +125,18 @@ class MainLoop:
             finally:
                 self._drivers -= 1
                 self._drain()
+
+    @contextmanager
+    def idle_hook(self, fn: Callable[[], None]):
+        """Call ``fn()`` from the paused driver's wait (see the module docstring) while in
+        the ``with`` block."""
+        with self.bql:
+            self._idle_hooks.append(fn)
+        try:
+            yield fn
+        finally:
+            with self.bql:
+                self._idle_hooks.remove(fn)
 
     @property
     def driven(self) -> bool:

@@ -10,6 +10,11 @@ redrawn in recent frames (what dirty tracking saved is what stays untinted), Esc
 the window quits cleanly; every other key goes to the guest: presses through ``keys()``,
 presses and releases (Shift, Ctrl and Alt held with a key included) through
 ``key_events()``.
+
+While the machine is stopped (QMP ``stop``, a migration's downtime, a destination waiting
+for its stream) no frame comes; the runner registers :meth:`WindowSink.idle` as the main
+loop's idle hook, so the window still answers its events, redraws on expose, says in its
+title why nothing moves, and closing it ends the run.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ OVERLAY_RGB = np.array([255, 40, 40], dtype=np.float32)
 OVERLAY_ALPHA = 0.55
 OVERLAY_DECAY = 0.8
 MAX_RECTS = 48
+#: What the title says while the machine is not running (QEMU's RunState names).
+STOPPED_TITLES = {"paused": "stopped (QMP cont resumes)", "inmigrate": "waiting for incoming migration",
+                  "finish-migrate": "migrating", "postmigrate": "migrated away",
+                  "shutdown": "shut down"}
+#: How often the idle hook looks at events and the title while stopped.
+IDLE_INTERVAL_S = 1 / 50
 #: SDL video drivers that show nothing; allowed only when asked for by SDL_VIDEODRIVER.
 NO_SCREEN_DRIVERS = ("offscreen", "dummy")
 OVERLAY_CUTOFF = 0.1   # ~10 frames (1/6 s at 60 Hz) after its last redraw a line is untinted
@@ -109,6 +120,8 @@ class WindowSink:
         self._share = deque(maxlen=60)
         self._frame_times = deque(maxlen=61)   # shown fps: frames over the last ~second
         self._title_at = 0.0
+        self._idle_at = 0.0
+        self._stopped = ""
         self._mode = ""
         self._open()
 
@@ -172,7 +185,37 @@ class WindowSink:
         else:
             self._clock.tick()
         self._frame_times.append(time.monotonic())
+        if self._stopped:  # running again
+            self._stopped = ""
+            switched = True
         self._title(force=switched)
+
+    def idle(self, machine) -> None:
+        """The main loop's idle hook while the machine is stopped: pump events (expose
+        redraws, F12, P, D work as usual), show the run state in the title, and turn Esc or
+        the close button into ``request_quit`` so the run ends as it would while running.
+        A window that has had no frame yet (a destination waiting for its stream) opens on
+        the VGA's current surface."""
+        now = time.monotonic()
+        if now - self._idle_at < IDLE_INTERVAL_S:
+            return
+        self._idle_at = now
+        self._machine = machine
+        if self._screen is None:
+            surface = machine.vga.surface
+            height, width = surface.shape[:2]
+            self._resize(width, height)
+            self._surface = surface
+            self._present([(0, 0, width, height)])
+        state = machine.loop.runstate
+        state = getattr(state, "value", state)
+        stopped = STOPPED_TITLES.get(state, state) if state != "running" else ""
+        changed = stopped != self._stopped
+        self._stopped = stopped
+        self._handle_events()
+        self._title(force=changed)
+        if self.quit_requested:
+            machine.loop.request_quit()
 
     def keys(self) -> list[int]:
         """The keys pressed since the last call (scripted guests' ``guest.keys()``)."""
@@ -265,6 +308,8 @@ class WindowSink:
                  f"{share:.0%} lines redrawn"]
         if self.overlay:
             parts.append("overlay")
+        if self._stopped:
+            parts.append(self._stopped)
         if self.paused:
             parts.append("PAUSED (P)")
         if self.guest_ended:

@@ -89,24 +89,28 @@ class RAMPrefault:
         if avail is not None and self.total > avail // 2:
             self.skipped_reason = (f"{self.total} bytes of RAM, {avail} available: "
                                    "pages are faulted in as they arrive")
+            self._hosts = []
             return self
         self._thread = threading.Thread(target=self._run, name="migration-prefault", daemon=True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
-        for host in self._hosts:
-            madvise(host, MADV_HUGEPAGE)
-            for start in range(0, len(host), PREFAULT_CHUNK):
-                if self._stop.is_set():
-                    return
-                n = min(PREFAULT_CHUNK, len(host) - start)
-                err = madvise(host, MADV_POPULATE_WRITE, start, n)
-                if err:  # EINVAL: an older kernel; ENOMEM/EFAULT: leave it to the loader
-                    self.skipped_reason = f"madvise(MADV_POPULATE_WRITE): {errno.errorcode.get(err, err)}"
-                    return
-                self.populated += n
-        self._hosts = []
+        try:
+            for host in self._hosts:
+                madvise(host, MADV_HUGEPAGE)
+                for start in range(0, len(host), PREFAULT_CHUNK):
+                    if self._stop.is_set():
+                        return
+                    n = min(PREFAULT_CHUNK, len(host) - start)
+                    err = madvise(host, MADV_POPULATE_WRITE, start, n)
+                    if err:  # EINVAL: an older kernel; ENOMEM/EFAULT: left to the loader
+                        self.skipped_reason = ("madvise(MADV_POPULATE_WRITE): "
+                                               f"{errno.errorcode.get(err, err)}")
+                        return
+                    self.populated += n
+        finally:
+            self._hosts = []
 
     def stop(self) -> None:
         self._stop.set()

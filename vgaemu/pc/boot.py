@@ -169,7 +169,11 @@ def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False
     platform = pc.platform
     machine = pc.machine
     n = 0
-    with machine.driving():   # the BQL for the run; posted work runs between frames
+    from vgaemu.guest import idle_hook
+
+    # The BQL for the run; posted work runs between frames; the window keeps answering
+    # while a QMP `stop` or a migration holds the guest.
+    with machine.driving(), idle_hook(machine, sink):
         while max_frames is None or n < max_frames:
             if not machine.run_pending():
                 return n, "quit requested"
