@@ -72,6 +72,7 @@ class RAMSaver:
         self.normal_pages = 0
         self.zero_pages = 0
         self.sync_count = 0
+        self.in_flight = 0
         self.cancelled = False
         self.logging = False
 
@@ -81,7 +82,8 @@ class RAMSaver:
 
     @property
     def remaining_pages(self) -> int:
-        return int(sum(int(p.sum()) for p in self.pending))
+        """Pages still to send: pending ones and those of the running pass not yet sent."""
+        return self.in_flight + int(sum(int(np.count_nonzero(p)) for p in self.pending))
 
     def setup(self) -> None:
         """Start MIGRATION logging, clear its bits, and mark every page to send."""
@@ -115,25 +117,31 @@ class RAMSaver:
         return found
 
     def send_pending(self) -> int:
-        """Send every pending page once (one pass); returns the bytes sent."""
+        """Send every pending page once (one pass); returns the bytes sent.
+
+        A block's pending pages are taken (and cleared) at once, so the pass is planned with
+        a few numpy calls (stream.pages_records). Clearing before reading is safe: a write
+        racing with the copy sets the MIGRATION bit after it stores, so the next sync brings
+        the page back."""
         sent = 0
         for index, (b, p) in enumerate(zip(self.blocks, self.pending)):
             todo = np.flatnonzero(p)
-            host = b.host
-            for i in range(0, todo.size, stream.PAGES_PER_RECORD):
+            if not todo.size:
+                continue
+            p[:] = False
+            self.in_flight = int(todo.size)
+            for bufs, normal, zero, nbytes in stream.pages_records(index, b.host, todo,
+                                                                   stream.PAGES_PER_RECORD):
                 if self.cancelled:
                     raise MigrationCancelled("migration cancelled")
-                chunk = todo[i:i + stream.PAGES_PER_RECORD]
-                # Clear before reading: a write racing with the copy sets the MIGRATION bit
-                # after it stores, so the next sync brings the page back.
-                p[chunk] = False
-                bufs, normal, zero = stream.pages_record(index, host, chunk)
                 self.send(bufs)
-                sent += sum(x.nbytes if isinstance(x, memoryview) else len(x) for x in bufs)
+                sent += nbytes
+                self.in_flight -= normal + zero
                 self.normal_pages += normal
                 self.zero_pages += zero
                 if self.chunk_hook is not None:
                     self.chunk_hook()
+            self.in_flight = 0
         return sent
 
 

@@ -1,9 +1,10 @@
 """Migration channels by URI, as QEMU's migration/{socket,exec,file}.c: ``unix:PATH``,
 ``tcp:HOST:PORT``, ``exec:CMD`` (a shell command's stdin / stdout) and ``file:PATH``.
 
-A channel moves bytes in one direction: ``write(buf)`` on the source, ``read_exact(n)`` /
-``readinto_exact(view)`` on the destination. ``abort()`` may be called from another thread
-to break a blocked transfer (migrate_cancel).
+A channel moves bytes in one direction: ``write(buf)`` on the source, ``read_exact(n)``,
+``readinto_exact(view)``, ``read_some(view)`` and ``readinto_views(views)`` on the
+destination. ``abort()`` may be called from another thread to break a blocked transfer
+(migrate_cancel).
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ class Channel:
                 raise MigrationError(f"the migration stream from {self.name} ended early "
                                      f"(connection closed or file truncated)")
             got += k
+
+    def read_some(self, view: memoryview) -> int:
+        """Read what is there, up to len(view), waiting only for the first byte; 0 at the
+        end of the stream (the reader's read-ahead)."""
+        try:
+            if self._sock is not None:
+                return self._sock.recv_into(view)
+            read1 = getattr(self._file, "readinto1", None)
+            return (read1 or self._file.readinto)(view) or 0
+        except (OSError, ValueError) as e:
+            raise MigrationError(f"reading the migration stream from {self.name} failed: "
+                                 f"{getattr(e, 'strerror', None) or e}") from None
 
     def readinto_views(self, views: list) -> None:
         """Fill each view in order: a socket scatters into them with recvmsg_into."""
