@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -138,17 +138,27 @@ def record_layout(data: np.ndarray) -> tuple[list[tuple[bool, int, int]], np.nda
     return pieces, data[short_pos]
 
 
+class PagesRecord(NamedTuple):
+    """One PAGES record ready to send."""
+
+    bufs: list          # the header, then views of guest memory (a sendmsg gather list)
+    pages: np.ndarray   # its page indexes in the block
+    zero: np.ndarray    # per page: sent as a zero flag, without data
+    normal: int         # pages sent with data
+    nbytes: int
+
+
 def pages_record(index: int, host: np.ndarray, pages: np.ndarray) -> tuple[list, int, int]:
     """The PAGES record of ``pages`` (sorted page indexes, at most PAGES_PER_RECORD) of a
     block whose memory is ``host``: (buffers to send, data pages, zero pages)."""
-    bufs, normal, zero, _ = next(pages_records(index, host, pages, max(int(pages.size), 1)))
-    return bufs, normal, zero
+    rec = next(pages_records(index, host, pages, max(int(pages.size), 1)))
+    return rec.bufs, rec.normal, int(pages.size) - rec.normal
 
 
 def pages_records(index: int, host: np.ndarray, pages: np.ndarray,
-                  per_record: int | None = None) -> Iterator[tuple[list, int, int, int]]:
+                  per_record: int | None = None) -> Iterator[PagesRecord]:
     """The PAGES records of ``pages`` (sorted page indexes) of a block whose memory is
-    ``host``, ``per_record`` pages each: (buffers to send, data pages, zero pages, bytes).
+    ``host``, ``per_record`` pages each.
 
     A whole pass over a block is prepared with a few numpy calls (zero test, data pages,
     run breaks); each record is then slices and Python over its runs. That matters more
@@ -184,7 +194,8 @@ def pages_records(index: int, host: np.ndarray, pages: np.ndarray,
             first = run_first[k] + a - run_lo[k]
             bufs.append(memoryview(host[first * TARGET_PAGE_SIZE:(first + b - a) * TARGET_PAGE_SIZE]))
             k += 1
-        yield bufs, d1 - d0, (j - i) - (d1 - d0), len(bufs[0]) + (d1 - d0) * TARGET_PAGE_SIZE
+        yield PagesRecord(bufs, pages[i:j], zero[i:j], d1 - d0,
+                          len(bufs[0]) + (d1 - d0) * TARGET_PAGE_SIZE)
 
 
 def pass_record(number: int) -> bytes:

@@ -63,7 +63,11 @@ def _source(kinds: list[str]) -> np.ndarray:
 
 def _stream(host, pages, per_record) -> tuple[bytes, int, int, int]:
     parts, normal, zero, counted = [], 0, 0, 0
-    for bufs, k, z, nbytes in stream.pages_records(0, host, pages, per_record):
+    for bufs, rec_pages, rec_zero, k, nbytes in stream.pages_records(0, host, pages, per_record):
+        z = int(rec_zero.sum())
+        assert k + z == rec_pages.size
+        assert rec_zero.tolist() == [not host[p * PAGE:(p + 1) * PAGE].any()
+                                     for p in rec_pages.tolist()]
         body = b"".join(bytes(b) for b in bufs)
         assert len(body) == nbytes
         assert all(isinstance(b, memoryview) for b in bufs[1:])  # views of guest memory
