@@ -52,6 +52,7 @@ class PC:
         self._reset_timer = self.platform.timers.new_timer(self._system_reset_due)
         for src in (machine.i8042, machine.a20, self.keyboard):
             src.reset_request = self.request_reset
+        self.platform.system_reset = self.system_reset
         machine.pc_bios.register(0x18, self.int18)
         machine.pc_bios.register(0x19, self.int19)
         self.system_bios.post()
@@ -119,6 +120,14 @@ class PC:
         self._reset_reason = reason
         self.machine.cpu.exit_request = True
         self._reset_timer.mod(self.platform.clock.now_ns)
+
+    def system_reset(self, reason: str = "host-qmp-system-reset") -> None:
+        """QMP ``system_reset``: the whole PC resets now (the monitor runs between slices,
+        so no instruction is half done), POSTs and boots again, as QEMU's
+        qemu_system_reset does from its main loop; a stopped machine stays stopped."""
+        self._reset_reason = reason
+        self._reset_timer.delete()
+        self._system_reset_due()
 
     def _system_reset_due(self) -> None:
         reason, self._reset_reason = self._reset_reason, None
