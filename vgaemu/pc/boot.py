@@ -21,12 +21,14 @@ from .bios import SystemBIOS
 from .disk import DiskBIOS, DiskImage
 from .keyboard import Keyboard
 from .platform import DEFAULT_IPS, PCPlatform
+from .rtc import BOOT_CDROM, BOOT_FLOPPY, BOOT_HARD_DISK, BOOT_NETWORK
 
 BOOT_ADDR = 0x7C00
 #: QEMU's default boot order for the pc machine: hard disk, floppy, CD-ROM
 DEFAULT_BOOT_ORDER = "cad"
 #: boot_device2nibble: the CMOS code of each drive letter QEMU's pc machine accepts
-BOOT_NIBBLES = {"a": 1, "b": 1, "c": 2, "d": 3, "n": 4}
+BOOT_NIBBLES = {"a": BOOT_FLOPPY, "b": BOOT_FLOPPY, "c": BOOT_HARD_DISK, "d": BOOT_CDROM,
+                "n": BOOT_NETWORK}
 #: PC_MAX_BOOT_DEVICES
 MAX_BOOT_DEVICES = 3
 #: SeaBIOS's banner, as the VGA BIOS prints it (vgaemu.bios.vgabios.SEABIOS_BOOT_TEXT)
@@ -72,9 +74,9 @@ class PC:
         the ones ``order`` names, then the others present."""
         self.machine.rtc.init_drives(self.floppies, self.hard_disks,
                                      boot_order=[BOOT_NIBBLES[c] for c in order])
-        present = {1: (self.floppies[:1], 0x00, "Floppy"),
-                   2: (self.hard_disks[:1], 0x80, "Hard Disk")}
-        kinds = [BOOT_NIBBLES[c] for c in order] + [1, 2]
+        present = {BOOT_FLOPPY: (self.floppies[:1], 0x00, "Floppy"),
+                   BOOT_HARD_DISK: (self.hard_disks[:1], 0x80, "Hard Disk")}
+        kinds = [BOOT_NIBBLES[c] for c in order] + [BOOT_FLOPPY, BOOT_HARD_DISK]
         devices = []
         for kind in dict.fromkeys(k for k in kinds if k in present):
             drives, dl, name = present[kind]
