@@ -304,7 +304,7 @@ class MigrationJob:
         page written meanwhile has its MIGRATION bit set again, so the next pass resends it
         whatever this one carried."""
         self._batch.extend(bufs)
-        self._batch_bytes += sum(b.nbytes if isinstance(b, memoryview) else len(b) for b in bufs)
+        self._batch_bytes += sum(map(len, bufs))  # bytes and 1-D byte memoryviews
         limit = self.state.max_bandwidth
         batch = BATCH_BYTES if not (self._throttle and limit > 0) else \
             min(BATCH_BYTES, int(limit * RATE_WINDOW_S))

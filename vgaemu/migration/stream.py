@@ -19,7 +19,7 @@ sections follow the last PAGES record, END closes the stream.
 from __future__ import annotations
 
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import Iterator, NamedTuple
 
 import numpy as np
@@ -182,18 +182,22 @@ def pages_records(index: int, host: np.ndarray, pages: np.ndarray,
     run_lo = [0] + (np.flatnonzero(np.diff(data) != 1) + 1).tolist()
     run_first = data[run_lo].tolist() if data.size else []
     run_hi = run_lo[1:] + [int(data.size)]
+    memory = memoryview(host).cast("B")
+    ps = TARGET_PAGE_SIZE
     for r, i in enumerate(range(0, n, per)):
         j = min(i + per, n)
         d0 = before[r]
         d1 = before[r + 1] if r + 1 < len(before) else int(data.size)
         bufs: list = [_PAGES_HDR.pack(TAG_PAGES, index, j - i) + index_bytes[i:j].tobytes()
                       + flag_bytes[i:j].tobytes()]
-        k = bisect_right(run_lo, d0) - 1 if d1 > d0 else len(run_lo)
-        while k < len(run_lo) and run_lo[k] < d1:
-            a, b = max(run_lo[k], d0), min(run_hi[k], d1)
-            first = run_first[k] + a - run_lo[k]
-            bufs.append(memoryview(host[first * TARGET_PAGE_SIZE:(first + b - a) * TARGET_PAGE_SIZE]))
-            k += 1
+        if d1 > d0:
+            # The runs that overlap this record's data pages, the first and last cut to it.
+            k0, k1 = bisect_right(run_lo, d0) - 1, bisect_left(run_lo, d1)
+            lo, hi, first = run_lo[k0:k1], run_hi[k0:k1], run_first[k0:k1]
+            first[0] += d0 - lo[0]
+            lo[0] = d0
+            hi[-1] = min(hi[-1], d1)
+            bufs += [memory[f * ps:(f + h - a) * ps] for f, a, h in zip(first, lo, hi)]
         yield PagesRecord(bufs, pages[i:j], zero[i:j], d1 - d0,
                           len(bufs[0]) + (d1 - d0) * TARGET_PAGE_SIZE)
 
@@ -355,7 +359,10 @@ class StreamReader:
             # pages of short runs into the bounce buffer, then one numpy scatter into RAM.
             pieces, short = record_layout(data_pages)
             bounce = self._bounce_rows(short.size)
-            self._readinto_views([memoryview(rows[a:b] if as_view else bounce[a:b]).cast("B")
+            memory = memoryview(host).cast("B")
+            spare = memoryview(bounce).cast("B") if short.size else None
+            ps = TARGET_PAGE_SIZE
+            self._readinto_views([(memory if as_view else spare)[a * ps:b * ps]
                                   for as_view, a, b in pieces])
             if short.size:
                 rows.view(_PAGE_ITEM)[short, 0] = bounce[:short.size].view(_PAGE_ITEM)[:, 0]
