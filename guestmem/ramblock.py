@@ -144,7 +144,8 @@ class RAMBlock:
 
 
 def _first_mapping(block: RAMBlock) -> str:
-    return min((repr(m) for m in block.dma_mappings), default="?")
+    # tuple() copies the set in one step; repr() may let a DMA thread change it meanwhile.
+    return min((repr(m) for m in tuple(block.dma_mappings)), default="?")
 
 
 class RAMList:
