@@ -320,7 +320,7 @@ class DirtyMemory:
                 clients = MASK_CLIENTS[mask]
                 rows = self._rows
                 for c in clients:
-                    if rows[c][p0:p1].tobytes().find(0) >= 0:
+                    if 0 in rows[c][p0:p1].tobytes():
                         break
                 else:
                     if epoch.live:
@@ -431,14 +431,29 @@ class DirtyMemory:
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
-                return self._rows[c][p0:p1].tobytes().find(0) < 0
+                return 0 not in self._rows[c][p0:p1].tobytes()
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].all())
 
     def range_includes_clean(self, start: int, length: int, mask: int) -> int:
         """cpu_physical_memory_range_includes_clean: the subset of `mask` that has a clean page
-        in the range."""
+        in the range.
+
+        With plain int arguments one byte search per client over its row, without the lock:
+        a writer asks this after storing (0: every page is dirty for every client, nothing to
+        mark), and a clear that runs after the search also finds the stored data."""
+        if (type(start) is int and type(length) is int and type(mask) is int and 0 <= start
+                and 0 < length and 0 <= mask <= DIRTY_CLIENTS_ALL):
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+            if p1 <= self._npages:
+                rows = self._rows
+                out = 0
+                for c in MASK_CLIENTS[mask]:
+                    if 0 in rows[c][p0:p1].tobytes():
+                        out |= 1 << c
+                return out
         mask = _check_mask(mask)
         p0, p1 = self._pages(start, length)
         out = 0
