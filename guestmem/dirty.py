@@ -518,12 +518,19 @@ class DirtyMemory:
         with self._lock:
             row = self._rows[c]  # grow() may have moved the rows meanwhile
             raw = row[p0:p1].tobytes()
-            if raw == zeros:
+            first = raw.find(1)
+            if first < 0:
                 return None
             self._end_epoch()
-            row[p0:p1] = zeros
+            last = raw.rfind(1)
+            if first == last:  # a partial frame's commonest case: one page
+                row[p0 + first] = 0
+            else:
+                row[p0:p1] = zeros
         if self._clear_listeners:
-            self._cleared(p0, p1, 1 << c)
+            # Only [first, last] had bits to clear: the listeners (a TLB's write entries,
+            # which exist only on pages dirty for every client) need hear of no more.
+            self._cleared(p0 + first, p0 + last + 1, 1 << c)
         return raw
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:

@@ -1,6 +1,7 @@
 """DirtyMemory.take_dirty (the display loop's one call per frame) against a naive model:
 None exactly when the range is clean, else the same bits snapshot_and_clear_dirty gives,
-cleared afterwards for that client only, clear listeners told only when bits were cleared."""
+cleared afterwards for that client only, clear listeners told only when bits were cleared
+(and only of the pages from the first to the last that were dirty)."""
 
 import numpy as np
 import pytest
@@ -38,7 +39,10 @@ def test_take_dirty_matches_a_naive_bitmap(marks, start, length, client):
     else:
         assert np.frombuffer(got, dtype=np.bool_).tolist() == want.tolist()
         model[int(client), p0:p1] = False
-        assert heard == [(p0 * TARGET_PAGE_SIZE, (p1 - p0) * TARGET_PAGE_SIZE, 1 << int(client))]
+        # Listeners hear the pages whose bits were cleared: the first to the last dirty one.
+        hit = np.flatnonzero(want)
+        lo, hi = p0 + int(hit[0]), p0 + int(hit[-1]) + 1
+        assert heard == [(lo * TARGET_PAGE_SIZE, (hi - lo) * TARGET_PAGE_SIZE, 1 << int(client))]
     for c in range(3):
         assert dm.bitmap(c).tolist() == model[c].tolist()
 

@@ -308,7 +308,8 @@ class VGADisplay:
             basic_changed = self._qemu_basic_params()
             if not (self._live_text if g.kind == "text" else self._live_graphics):
                 full |= basic_changed
-        if self._qemu_vga_graphics(g):
+        qemu_vga = self._qemu_vga_graphics(g)
+        if qemu_vga:
             full |= self._qemu_graphic_params(g)
         else:
             full |= key_changed and key_full
@@ -316,7 +317,7 @@ class VGADisplay:
         self._invalid = False
         if g.kind == "graphics":
             self._drawn = True
-            return self._update_graphics(g, full)
+            return self._update_graphics(g, full, qemu_vga)
         if g.kind == "text":
             self._drawn = True
             return self._update_text(g, full)
@@ -547,7 +548,8 @@ class VGADisplay:
             fb = p.fb
             fb[r0 + 1:r1:2] = fb[r0:r1:2]
 
-    def _update_graphics(self, g: GraphicsGeometry, full: bool) -> UpdateStats:
+    def _update_graphics(self, g: GraphicsGeometry, full: bool, qemu_vga: bool) -> UpdateStats:
+        """``qemu_vga``: what :meth:`_qemu_vga_graphics` said of ``g`` this frame."""
         c = self._gcache
         if c is not None and c.geom is g and c.fb is self._fb:
             resized = False  # the index was built for this geometry on this frame buffer
@@ -555,7 +557,7 @@ class VGADisplay:
             resized = self._set_size(g.width, g.height)
             full |= resized
             c = self._graphics_cache(g)
-        if self._qemu_vga_graphics(g):
+        if qemu_vga:
             # QEMU: a full update takes no snapshot (the dirty bits stay set for the next
             # frame); otherwise the snapshot clears all of VRAM (VGA modes have depth 0, so
             # vga_draw_graphic's region is the whole of it).
