@@ -513,19 +513,27 @@ class DirtyMemory:
         if p1 > self._npages:
             self._pages(start, length)  # raises, naming the range
         zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-        if self._rows[c][p0:p1].tobytes() == zeros:
+        raw = self._rows[c][p0:p1].tobytes()
+        if raw == zeros:
             return None
+        first = raw.find(1)
         with self._lock:
             row = self._rows[c]  # grow() may have moved the rows meanwhile
-            raw = row[p0:p1].tobytes()
-            first = raw.find(1)
-            if first < 0:
-                return None
-            self._end_epoch()
-            last = raw.rfind(1)
-            if first == last:  # a partial frame's commonest case: one page
+            if raw.find(1, first + 1) < 0 and row[p0 + first]:
+                # A partial frame's commonest case, one dirty page: clear just that byte. A
+                # bit set since the read above stays for the next call; a writer that saw
+                # this one set stored its data before we clear it, so the caller's redraw
+                # shows that data.
+                last = first
+                self._end_epoch()
                 row[p0 + first] = 0
             else:
+                raw = row[p0:p1].tobytes()
+                first = raw.find(1)
+                if first < 0:
+                    return None
+                last = raw.rfind(1)
+                self._end_epoch()
                 row[p0:p1] = zeros
         if self._clear_listeners:
             # Only [first, last] had bits to clear: the listeners (a TLB's write entries,
