@@ -144,7 +144,7 @@ class RAMBlock:
 
 
 def _first_mapping(block: RAMBlock) -> str:
-    # tuple() copies the set in one step; repr() may let a DMA thread change it meanwhile.
+    # copy first: another thread may unmap while the reprs are built
     return min((repr(m) for m in tuple(block.dma_mappings)), default="?")
 
 
