@@ -525,7 +525,9 @@ class DirtyMemory:
                 # this one set stored its data before we clear it, so the caller's redraw
                 # shows that data.
                 last = first
-                self._end_epoch()
+                self.clear_generation += 1  # _end_epoch, inline on the display's path
+                self._epoch.live = False
+                self._epoch = ClearEpoch()
                 row[p0 + first] = 0
             else:
                 raw = row[p0:p1].tobytes()
