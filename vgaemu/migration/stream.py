@@ -80,16 +80,6 @@ def zero_pages_of(rows: np.ndarray, pages: np.ndarray) -> np.ndarray:
     return zero
 
 
-def page_runs(pages: np.ndarray) -> list[tuple[int, int]]:
-    """Sorted page indexes as (first, end) runs of consecutive pages."""
-    if not pages.size:
-        return []
-    breaks = np.flatnonzero(np.diff(pages) != 1) + 1
-    starts = np.concatenate(([0], breaks))
-    ends = np.concatenate((breaks, [pages.size]))
-    return [(int(pages[a]), int(pages[b - 1]) + 1) for a, b in zip(starts.tolist(), ends.tolist())]
-
-
 #: The destination receives runs of at least this many consecutive data pages straight into
 #: guest memory (one scatter entry each) and shorter ones through a bounce buffer and one
 #: numpy scatter per record: for a run of one or two pages, a memoryview and a kernel iovec
