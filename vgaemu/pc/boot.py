@@ -56,6 +56,42 @@ class PC:
         machine.pc_bios.register(0x18, self.int18)
         machine.pc_bios.register(0x19, self.int19)
         self.system_bios.post()
+        self._register_vmstate()
+
+    # ------------------------------------------------------------------ migration
+    def _register_vmstate(self) -> None:
+        """The BIOS's sections, and the drives as what a destination must have the same of
+        (the images themselves do not travel: both sides see the same files)."""
+        from vgaemu.migration.vmstate import schema_section
+
+        reg = self.machine.vmstate
+        reg.set_config("drives", [[dl, *d.identity()] for dl, d in sorted(self.disks.drives.items())])
+        reg.register(self.system_bios.vmstate_section())
+        reg.register(self.keyboard.vmstate_section())
+        reg.register(self.disks.vmstate_section())
+        schema = {"boot_index": "int?", "resets": ["str?"], "reset_reason": "str?",
+                  "reset_timer": "timer"}
+
+        def save() -> dict:
+            return {"boot_index": self.boot_index, "resets": list(self.resets),
+                    "reset_reason": self._reset_reason,
+                    "reset_timer": self._reset_timer.vmstate_save()}
+
+        def check(state: dict) -> None:
+            from vgaemu.migration.errors import MigrationError
+
+            i = state["boot_index"]
+            if i is not None and not 0 <= i < len(self.boot_devices):
+                raise MigrationError(f"device state 'pc.boot': boot device #{i}, but this "
+                                     f"machine has {len(self.boot_devices)}")
+
+        def load(state: dict) -> None:
+            self.boot_index = state["boot_index"]
+            self.resets = list(state["resets"])
+            self._reset_reason = state["reset_reason"]
+            self._reset_timer.vmstate_load(state["reset_timer"])
+
+        reg.register(schema_section("pc.boot", 1, schema, save, load, check))
 
     def boot(self) -> int:
         """Load and enter the boot sector of the first floppy, else the first hard disk
@@ -158,9 +194,16 @@ class PC:
         """Load a DOS .COM program (vgaemu.pc.dos) to run from PSP:0100; returns the DOS."""
         from .dos import DOS
 
+        import hashlib
+        from pathlib import Path
+
         dos = DOS(self)
         dos.load(path, tail)
         self.dos = dos
+        image = Path(path).read_bytes()
+        self.machine.vmstate.set_config("program", [Path(path).name, len(image),
+                                                    hashlib.sha256(image).hexdigest()])
+        self.machine.vmstate.register(dos.vmstate_section())
         return dos
 
     @staticmethod

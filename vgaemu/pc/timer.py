@@ -2,13 +2,15 @@
 deadline and the machine loop runs the CPU only up to the earliest one, then fires it.
 
 Deadlines are absolute nanoseconds of :class:`vgaemu.clock.VirtualClock`.  Ties fire in
-the order the timers were armed, so a run is the same on every host.
+the order the timers were armed, so a run is the same on every host.  A migration carries
+each armed timer's deadline and arming number in its owner's section (QEMU's
+VMSTATE_TIMER_PTR; :meth:`Timer.vmstate_save`), and the list's counter in the platform's,
+so the destination fires them in the same order as the source would have.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable
 
 from vgaemu.errors import ConfigError
@@ -32,7 +34,9 @@ class Timer:
         self.delete()
         self.deadline = deadline_ns
         timers = self.timers
-        self._entry = [deadline_ns, next(timers._seq), self]
+        seq = timers.next_seq
+        timers.next_seq = seq + 1
+        self._entry = [deadline_ns, seq, self]
         heapq.heappush(timers._heap, self._entry)
         if timers.slice_end is not None and deadline_ns < timers.slice_end:
             timers.slice_end = deadline_ns
@@ -48,6 +52,26 @@ class Timer:
     def pending(self) -> bool:
         return self._entry is not None
 
+    # -- migration (VMSTATE_TIMER_PTR) ---------------------------------------------------
+    def vmstate_save(self) -> list[int] | None:
+        """``[deadline, arming number]`` while armed, else None."""
+        return None if self._entry is None else [self._entry[0], self._entry[1]]
+
+    def vmstate_load(self, saved: list[int] | None) -> None:
+        """Re-arm (or disarm) as :meth:`vmstate_save` recorded, keeping the arming number so
+        ties fire in the source's order.  Nothing here ends a running slice: loads happen
+        between slices."""
+        self.delete()
+        timers = self.timers
+        # Dead entries go first: one may carry the very (deadline, number) restored here.
+        timers._heap = [e for e in timers._heap if e[2] is not None]
+        heapq.heapify(timers._heap)
+        if saved is not None:
+            deadline, seq = saved
+            self.deadline = deadline
+            self._entry = [deadline, seq, self]
+            heapq.heappush(timers._heap, self._entry)
+
 
 class TimerList:
     """The armed timers of one clock, earliest first (QEMUTimerList)."""
@@ -55,7 +79,8 @@ class TimerList:
     def __init__(self, clock) -> None:
         self.clock = clock
         self._heap: list = []
-        self._seq = itertools.count()
+        #: the arming number the next ``mod`` takes (ties fire in arming order)
+        self.next_seq = 0
         #: the end of the CPU slice in progress (None between slices), and what makes the
         #: CPU stop early when a timer is armed before it
         self.slice_end: int | None = None
@@ -89,3 +114,15 @@ class TimerList:
             timer.deadline = None
             timer.callback()
             n += 1
+
+
+def check_timer_state(name: str, field: str, saved) -> None:
+    """Refuse a saved timer that :meth:`Timer.vmstate_load` could not arm."""
+    from vgaemu.migration.errors import MigrationError
+
+    if saved is None:
+        return
+    if not (isinstance(saved, list) and len(saved) == 2
+            and all(type(v) is int and v >= 0 for v in saved)):
+        raise MigrationError(f"device state {name!r}: timer {field!r} = {saved!r:.60} is not "
+                             "[deadline, arming number]")
