@@ -187,6 +187,10 @@ class PC:
         for port, v in ((0x43, 0x36), (0x40, 0), (0x40, 0), (0x61, 0)):   # SeaBIOS timer_setup
             m.outb(port, v)
         m.pc_bios.install_ivt()
+        # SeaBIOS's POST runs the VGA option ROM's init again (vga_post): the BDA it fills
+        # (colour equipment bits, modeset control) was just cleared, and without it the
+        # mode 3 set programs a mono CRTC the display never shows.
+        m.bios.posted = False
         self.system_bios.post()
         self.boot()
 
