@@ -85,7 +85,7 @@ class SectionRegistry:
             if key in ("machine", "sections"):
                 continue
             if theirs.get(key) != ours.get(key):
-                raise MigrationError(f"the source's {key} differ from this machine's: "
+                raise MigrationError(f"the source differs from this machine in {key}: "
                                      f"{_brief(theirs.get(key))} in the stream, "
                                      f"{_brief(ours.get(key))} here (start the destination "
                                      "with the same command line as the source)")

@@ -11,9 +11,16 @@ so the destination fires them in the same order as the source would have.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable
 
 from vgaemu.errors import ConfigError
+
+
+#: A heap entry is [deadline, arming number, entry id, timer]: the id keeps two entries of
+#: equal deadline and number (a restored timer beside one the destination armed at its own
+#: start, before that one is restored too) from ever comparing timers.
+_entry_ids = itertools.count()
 
 
 class Timer:
@@ -36,7 +43,7 @@ class Timer:
         timers = self.timers
         seq = timers.next_seq
         timers.next_seq = seq + 1
-        self._entry = [deadline_ns, seq, self]
+        self._entry = [deadline_ns, seq, next(_entry_ids), self]
         heapq.heappush(timers._heap, self._entry)
         if timers.slice_end is not None and deadline_ns < timers.slice_end:
             timers.slice_end = deadline_ns
@@ -44,7 +51,7 @@ class Timer:
 
     def delete(self) -> None:
         if self._entry is not None:
-            self._entry[2] = None   # lazily removed from the heap
+            self._entry[3] = None   # lazily removed from the heap
             self._entry = None
         self.deadline = None
 
@@ -64,12 +71,12 @@ class Timer:
         self.delete()
         timers = self.timers
         # Dead entries go first: one may carry the very (deadline, number) restored here.
-        timers._heap = [e for e in timers._heap if e[2] is not None]
+        timers._heap = [e for e in timers._heap if e[3] is not None]
         heapq.heapify(timers._heap)
         if saved is not None:
             deadline, seq = saved
             self.deadline = deadline
-            self._entry = [deadline, seq, self]
+            self._entry = [deadline, seq, next(_entry_ids), self]
             heapq.heappush(timers._heap, self._entry)
 
 
@@ -91,7 +98,7 @@ class TimerList:
 
     def _drop_dead(self) -> None:
         heap = self._heap
-        while heap and heap[0][2] is None:
+        while heap and heap[0][3] is None:
             heapq.heappop(heap)
 
     def deadline(self) -> int | None:
@@ -109,7 +116,7 @@ class TimerList:
             self._drop_dead()
             if not heap or heap[0][0] > now:
                 return n
-            _, _, timer = heapq.heappop(heap)
+            _, _, _, timer = heapq.heappop(heap)
             timer._entry = None
             timer.deadline = None
             timer.callback()
