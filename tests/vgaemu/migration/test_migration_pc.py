@@ -468,11 +468,27 @@ def test_keys_program_migrates_live_with_keys_pending(sockdir):
         _finish(src, dst)
 
 
-def _block_left(png) -> int:
-    """The leftmost pixel column of keys.img's red block."""
+#: keys.img's block starts at column 37 of 9-pixel cells
+BLOCK_HOME_X = 37 * 9
+
+
+def _block_left(png) -> int | None:
+    """The leftmost pixel column of keys.img's red block (None: not drawn yet)."""
     img = read_png(png)
     red = (img[..., 0] > 150) & (img[..., 1] < 60) & (img[..., 2] < 60)
-    return int(np.nonzero(red)[1].min())
+    cols = np.nonzero(red)[1]
+    return int(cols.min()) if cols.size else None
+
+
+async def _screen_with_block(c, path, timeout=60.0):
+    """Screendumps until keys.img has drawn its block (a loaded machine is slow)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await c.execute("screendump", {"filename": path, "format": "png"})
+        if _block_left(path) is not None:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "keys.img never drew its block"
+        await asyncio.sleep(0.2)
 
 
 def test_qmp_on_boot(sockdir):
@@ -489,7 +505,11 @@ def test_qmp_on_boot(sockdir):
         async def body(c):
             events = []
             assert (await c.execute("query-status")) == {"running": True, "status": "running"}
-            await asyncio.sleep(1.0)   # both keys typed
+            while (await c.execute("query-status"))["status"] == "running":
+                await _screen_with_block(c, a)
+                if _block_left(a) == BLOCK_HOME_X + 2 * 9:   # both keys typed: two cells right
+                    break
+                await asyncio.sleep(0.2)
             await c.execute("stop")
             assert (await c.execute("query-status")) == {"running": False, "status": "paused"}
             await c.execute("screendump", {"filename": a, "format": "png"})
@@ -507,8 +527,7 @@ def test_qmp_on_boot(sockdir):
             await asyncio.sleep(0)
             await c.execute("system_reset")
             await asyncio.wait_for(waiter, 30)
-            await asyncio.sleep(1.0)
-            await c.execute("screendump", {"filename": c_png, "format": "png"})
+            await _screen_with_block(c, c_png)
             assert (await c.execute("query-status"))["status"] == "running"
             await c.execute("quit")
             return events
@@ -518,6 +537,6 @@ def test_qmp_on_boot(sockdir):
         assert src.returncode == 0, err
         assert "QMP monitor listening" in out
         assert np.array_equal(read_png(a), read_png(b))    # stopped: nothing changed
-        assert _block_left(c_png) < _block_left(a)          # rebooted: the block is home again
+        assert _block_left(c_png) == BLOCK_HOME_X            # rebooted: the block is home again
     finally:
         _finish(src)
