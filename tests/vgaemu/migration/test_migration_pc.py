@@ -540,3 +540,22 @@ def test_qmp_on_boot(sockdir):
         assert _block_left(c_png) == BLOCK_HOME_X            # rebooted: the block is home again
     finally:
         _finish(src)
+
+
+def test_window_resumes_a_saved_boot(tmp_path, monkeypatch, capsys):
+    """The window front end waits for the stream (its idle hook keeps it answering) and
+    goes on from the restored frame."""
+    from vgaemu.frontends.imaging import pygame
+
+    state, win, ref = tmp_path / "s.vgaemu", tmp_path / "w.png", tmp_path / "r.png"
+    assert main(["boot", "-fda", PLASMA, "--headless", "--frames", "12",
+                 "--save-on-exit", str(state)]) == 0
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    try:
+        assert main(["boot", "-fda", PLASMA, "--frames", "9", "--fps", "0", "--screenshot", str(win),
+                     "-incoming", f"file:{state}"]) == 0
+    finally:
+        pygame.display.quit()
+    assert "resuming at frame 12" in capsys.readouterr().out
+    assert main(["boot", "-fda", PLASMA, "--headless", "--frames", "21", "--screenshot", str(ref)]) == 0
+    assert np.array_equal(read_png(win), read_png(ref))
