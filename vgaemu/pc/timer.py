@@ -122,14 +122,3 @@ class TimerList:
             timer.callback()
             n += 1
 
-
-def check_timer_state(name: str, field: str, saved) -> None:
-    """Refuse a saved timer that :meth:`Timer.vmstate_load` could not arm."""
-    from vgaemu.migration.errors import MigrationError
-
-    if saved is None:
-        return
-    if not (isinstance(saved, list) and len(saved) == 2
-            and all(type(v) is int and v >= 0 for v in saved)):
-        raise MigrationError(f"device state {name!r}: timer {field!r} = {saved!r:.60} is not "
-                             "[deadline, arming number]")
