@@ -102,8 +102,8 @@ class RAMSaver:
             self.logging = False
             self.ram_list.global_dirty_log_stop()
 
-    def header(self) -> list:
-        return [stream.header(), stream.blocks_record(self.blocks)]
+    def header(self, config: bytes) -> list:
+        return [stream.header(), stream.config_record(config), stream.blocks_record(self.blocks)]
 
     def sync(self) -> int:
         """migration_bitmap_sync: add the pages dirtied since they were last sent to the
@@ -349,7 +349,10 @@ class MigrationJob:
             self._check_cancel()
             saver = self.saver = RAMSaver(machine.ram_list, self._send, self.chunk_hook)
             machine.post(saver.setup).result()
-            self._send(saver.header(), flush=True)
+            from vgaemu.migration.vmstate import encode_state
+
+            config = machine.post(lambda: encode_state(machine.vmstate.configuration())).result()
+            self._send(saver.header(config), flush=True)
             self.setup_ms = _now_ms() - self.start_ms
             self._check_cancel()
             state._set_status("active")

@@ -10,7 +10,9 @@
     DEVICE   u8 4, u16 len, name, u32 version, u32 len, state (vmstate.encode_state)
     END      u8 0xFF, u64 total RAM pages sent   (nothing follows)
 
-BLOCKS comes first; the destination compares it with its own RAMBlocks (idstr and
+CONFIG comes first (QEMU's savevm "configuration" section): a destination started differently
+(a booted PC's stream into a script's machine, other drives) refuses it before anything is
+loaded. Then BLOCKS; the destination compares it with its own RAMBlocks (idstr and
 used_length, QEMU's ram_load_precopy checks) before it writes a byte of guest memory. Pages
 may come several times (each pass resends what was dirtied); the last copy wins. DEVICE
 sections follow the last PAGES record, END closes the stream.
@@ -29,12 +31,13 @@ from guestmem import TARGET_PAGE_SIZE
 from vgaemu.migration.errors import MigrationError
 
 MAGIC = b"VGAEMUMS"
-STREAM_VERSION = 1
+STREAM_VERSION = 2   # 2: the CONFIG record
 
 TAG_BLOCKS = 1
 TAG_PAGES = 2
 TAG_PASS = 3
 TAG_DEVICE = 4
+TAG_CONFIG = 5
 TAG_END = 0xFF
 
 #: Pages per PAGES record: 4 MiB of data at most, so a cancel or a rate limit acts promptly.
@@ -55,6 +58,10 @@ _PAGE_ITEM = np.dtype((np.void, TARGET_PAGE_SIZE))
 
 def header() -> bytes:
     return _HDR.pack(MAGIC, STREAM_VERSION)
+
+
+def config_record(blob: bytes) -> bytes:
+    return _U8.pack(TAG_CONFIG) + _U32.pack(len(blob)) + blob
 
 
 def blocks_record(blocks) -> bytes:
@@ -379,3 +386,9 @@ class StreamReader:
             raise MigrationError(f"migration stream: device section {name!r} claims {size} "
                                  "bytes: corrupt")
         return name, version, self._read(size)
+
+    def read_config(self) -> bytes:
+        size = self.u32()
+        if size > MAX_DEVICE_STATE:
+            raise MigrationError(f"migration stream: configuration claims {size} bytes: corrupt")
+        return self._read(size)
