@@ -1903,6 +1903,24 @@ class Translator:
                                                    mnemonic(ins.op, ins.reg), u.why) from None
                 insns = insns[:bad]
 
+    def generate_one(self, ins: Insn, hflags: int, bios_trap: bool) -> str:
+        """Python source of a one-instruction function (the interpreted tier and the
+        decode-every-instruction path), in one pass: its flags are all live at its exit
+        and every register is kept 32 bits wide, the safe answers the liveness passes of
+        a block would only narrow -- one instruction gains nothing from narrowing them,
+        and the first tier must be cheap."""
+        insns = [ins]
+        loop = _branch_target(ins) == ins.eip
+        g = _Gen(self, insns, hflags, [True], loop, bios_trap, frozenset(range(8)), True, {},
+                 [True, True])
+        try:
+            g.run()
+        except _Unimpl as u:
+            raise UnimplementedInstruction(self.cpu.seg_sel[1], ins.eip, ins.raw,
+                                           mnemonic(ins.op, ins.reg), u.why) from None
+        self.serial += 1
+        return g.source(f"tb_{ins.eip:x}_{self.serial}")
+
     def _generate(self, insns: list[Insn], hflags: int, bios_trap: bool) -> str:
         n = len(insns)
         loop = _branch_target(insns[-1]) == insns[0].eip

@@ -86,6 +86,7 @@ def test_code_that_returns_to_earlier_bytes_reuses_their_translation():
         m.write(0x7C00, code)
         m.write(0x7C20, bytes.fromhex("90C3"))    # 7C20 nop (patched); ret
         cpu = m.cpu
+        cpu.tb_threshold = 0   # tiered, the routine never runs twice unchanged: interpreted
         cpu.cx = 20
         cpu.run(max_instructions=10_000)
         assert cpu.halted
