@@ -289,7 +289,9 @@ class X86CPU:
         return self.tlb.load(lin & self._a20_mask, size)
 
     def _st(self, lin: int, size: int, v: int) -> bool:
-        return self.tlb.store(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
+        """A store from Python (pushes of INT/IRET/far calls, BIOS services): the path
+        generated code takes, so a stack beside the code on its page is one store."""
+        return self.translator.st(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
 
     def code_byte(self, lin: int) -> int:
         mv = self.tlb.read_pages.get(lin >> 12)

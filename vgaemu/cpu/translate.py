@@ -1842,6 +1842,8 @@ class Translator:
                     return False
             return store(a, size, v)
 
+        #: the slow store path of generated code (the CPU's own pushes use it too)
+        self.st = st
         self.globals = {
             "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
             "LAZY": state.lazy_arith, "PARITY": state.PARITY, "SHIFT": state.shift_op,
