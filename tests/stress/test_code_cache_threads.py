@@ -1,8 +1,9 @@
 """The compiled code shared by every machine of a process (vgaemu.cpu.translate's code-object
 cache), used by machines running in several threads at once with a tiny switch interval,
 while another thread keeps clearing the cache and the cache is kept small enough to be
-cleared by its own bound.  Model: every run ends exactly as the same run alone does -- a code object found in the cache is always the one for that source, bound to the
-machine's own globals."""
+cleared by its own bound.  Model: every run ends exactly as the same run alone does -- a
+code object found in the cache is always the one for that source, bound to the machine's
+own globals."""
 
 import sys
 import threading
