@@ -38,11 +38,11 @@ SMC_RETRANSLATE_LIMIT = 6
 _BY_BYTES_VERSIONS = 4
 #: A block is interpreted on this many entries and translated on the next one (0: translate
 #: at once, a single tier).  Measured (benchmarks/bench_tb_tiers.py, README "The x86
-#: CPU"): half the blocks of the short programs run once, but the interpreted tier still generates and
-#: compiles Python per instruction (~0.1-0.3 ms each, shared only by identical shapes),
-#: which costs more than translating the whole block (~0.4-0.6 ms), so every threshold
-#: above 0 made them slower (hello 42 -> 43-50 ms, smc 100 -> 109-150 ms).  The tier
-#: pays once it runs a block without generating code; until then it is opt-in.
+#: CPU"): half the blocks of the short programs run once, but the interpreted tier still
+#: generates and compiles Python per instruction (~0.1-0.3 ms each, shared only by
+#: identical shapes), which costs more than translating the whole block (~0.4-0.6 ms), so
+#: every threshold above 0 made them slower (hello 42 -> 43-50 ms, smc 100 -> 109-150 ms).
+#: The tier pays once it runs a block without generating code; until then it is opt-in.
 TB_TRANSLATE_THRESHOLD = 0
 
 
