@@ -191,6 +191,28 @@ def run_guest(main: str, *, vectors=(), tb_cache=True, handler=HANDLER, eflags=0
     return m, cpu
 
 
+@pytest.mark.parametrize("o32", [False, True], ids=["retf", "retfd"])
+@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+def test_far_return_pops_cs_across_the_stack_wrap(o32, tb_cache):
+    """A far CALL with SP at 2 or 4 pushes CS below SS:0 and IP at the top of the stack
+    (SS:FFFEh/FFFCh); the RETF pops IP there and CS from SS:0000 after SP wraps, as a 386
+    does.  (QEMU adds the operand size to the linear address instead and reads CS from
+    past the segment; the differential harness stops before such a RETF.)"""
+    # call far 1000:RETF; jmp over the RETF; RETF: retf / retfd; hlt
+    if o32:
+        code = "669a0a010000" "0010" "eb02" "66cb" "f4"   # call dword 1000:010Ah ...
+    else:
+        code = "9a0701" "0010" "eb01" "cb" "f4"           # call 1000:0107h ...
+    start = 4 if o32 else 2
+    m, cpu = run_guest(code, tb_cache=tb_cache, handler=b"", esp=start)
+    after_call = 0x108 if o32 else 0x105
+    assert (cpu.cs, cpu.esp & 0xFFFF) == (0x1000, start)       # back, SP where it began
+    assert cpu.eip == len(bytes.fromhex(code)) + 0x100         # the jmp ran, then the hlt
+    size = 4 if o32 else 2
+    assert m.read(0x70000, size) == (0x1000).to_bytes(size, "little")          # CS at SS:0
+    assert m.read(0x80000 - size, size) == after_call.to_bytes(size, "little")  # IP at top
+
+
 def frame(m) -> tuple[int, int, int, int]:
     """(pushed IP, pushed CS, pushed FLAGS, FLAGS inside the handler)."""
     return struct.unpack("<4H", m.read(FRAME, 8))
