@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from vgaemu.errors import VGAEmuError
@@ -76,7 +75,12 @@ class Registers:
         self.flags = (self.flags | CF) if on else (self.flags & ~CF & 0xFFFF)
 
     def copy(self) -> "Registers":
-        return dataclasses.replace(self)
+        """A copy without re-checking the words (they were checked when set): every
+        INT 10h call makes one, so it must cost less than the service it wraps."""
+        new = object.__new__(Registers)
+        for name in _WORDS:
+            object.__setattr__(new, name, getattr(self, name))
+        return new
 
     def __setattr__(self, name: str, value: int) -> None:
         if name in _WORDS and (isinstance(value, bool) or not isinstance(value, int)

@@ -124,11 +124,21 @@ class VgaFB:
     # GET_FARVAR/SET_FARVAR: gcc -m16 addresses with a 32-bit offset and QEMU's TCG checks no
     # segment limits, so single loads and stores do not wrap at 64K (a character past the end
     # of the segment lands beyond the window and is lost); only the rep string ops above wrap.
+    # A byte or a word is one access of that size (the AddressSpace's ld/st fast paths, the
+    # same dispatch address_space_rw makes for it): a character cell, a glyph scanline.
     def _peek(self, base: int, off: int, n: int) -> bytes:
+        if n == 1:
+            return bytes((self.bus.readb(base + off),))
         return self.bus.read(base + off, n)
 
     def _poke(self, base: int, off: int, data: bytes) -> None:
-        self.bus.write(base + off, data)
+        n = len(data)
+        if n == 1:
+            self.bus.writeb(base + off, data[0])
+        elif n == 2:
+            self.bus.writew(base + off, data[0] | data[1] << 8)
+        else:
+            self.bus.write(base + off, data)
 
     def _movsb_bytewise(self, base: int) -> bool:
         """True when memcpy_far's ``rep movsb`` must be replayed byte by byte: each byte's
