@@ -19,6 +19,7 @@ from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, 
                     cc_op, lazy_arith)
 from .tb import TBCache, TBCacheError, TranslationBlock
 from .tlb import SoftTLB
+from .portio import PortDispatch
 from .translate import EXIT_NOCHAIN, TB_MAX_INSNS, Translator, UnimplementedInstruction
 
 EFLAGS_WRITABLE_16 = 0x7FD5
@@ -54,6 +55,7 @@ class X86CPU:
         self.address_space_io = machine.address_space_io
         self.counters = counters if counters is not None else CPUCounters()
         self.tlb = SoftTLB(self.address_space, self.counters)
+        self.ports = PortDispatch(self.address_space_io)
         self.tb_cache = TBCache(self.address_space, self.tlb, self.counters)
         self.use_tb_cache = bool(tb_cache)
         self.ud_on_unimplemented = bool(ud_on_unimplemented)
@@ -105,6 +107,7 @@ class X86CPU:
     def close(self) -> None:
         self.tb_cache.close()
         self.tlb.close()
+        self.ports.close()
 
     # registers as attributes -----------------------------------------------------------
     def _reg32(i):
