@@ -389,6 +389,26 @@ class VgaFB:
         std = self.std
         base = SEG_GRAPH * 16
         dest = op.y * op.linelength + op.x // 8
+        if not bg and self._gc_passes_cpu_data():
+            # The same VRAM bytes with one write per scanline instead of four: map mask 0Fh
+            # and set/reset (value 0) enabled on the planes the colour lacks, so plane p
+            # takes the glyph row where fg has bit p and 0 (the background) elsewhere.
+            # GR0/GR1 are put back and planar4_plane(-1) ends as the loop ends: every
+            # register, index, latch, plane_updated bit and dirty page as the loop leaves them.
+            gr = self.bus.machine.vga.state.gr
+            sr_value, sr_enable = gr[0], gr[1]
+            std.sequ_write(0x02, 0x0F)
+            if sr_value & ~fg & 0x0F:
+                std.grdc_write(0x00, 0)
+            std.grdc_write(0x01, ~fg & 0x0F)
+            writeb = self.bus.writeb
+            for i, line in enumerate(glyph):
+                writeb(base + dest + i * op.linelength, line)
+            std.grdc_write(0x01, sr_enable)
+            if sr_value & ~fg & 0x0F:
+                std.grdc_write(0x00, sr_value)
+            std.planar4_plane(-1)
+            return
         for plane in range(4):
             std.planar4_plane(plane)
             fgon = 0xFF if (fg >> plane) & 1 else 0x00
@@ -397,6 +417,17 @@ class VgaFB:
                 bits = ((line & fgon) | (~line & bgon)) & 0xFF
                 self._poke(base, dest + i * op.linelength, bytes((bits,)))
         std.planar4_plane(-1)
+
+    def _gc_passes_cpu_data(self) -> bool:
+        """Planar addressing with the graphics controller as the BIOS leaves it -- write
+        mode 0, no rotate or logical operation, bit mask FFh, no set/reset enabled, VBE
+        off: a CPU byte reaches each plane the map mask enables unchanged."""
+        vga = getattr(getattr(self.bus, "machine", None), "vga", None)
+        if vga is None or vga.state.vbe_enabled() or not self._planar_writes_are_independent():
+            return False
+        gr = vga.state.gr
+        return (not gr[GR_MODE] & 3 and not gr[GR_DATA_ROTATE] and gr[GR_BIT_MASK] == 0xFF
+                and not gr[1] & 0x0F)
 
     def _planar_writes_are_independent(self) -> bool:
         """True when every CPU write to the window lands on its own VRAM byte of the plane
