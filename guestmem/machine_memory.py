@@ -454,8 +454,10 @@ class MachineMemory:
         """QEMU keeps a region alive while address_space_map holds it; we refuse the unplug
         instead, so the DIMM's memory never outlives its place in the map."""
         block = dimm.mr.ram_block
-        if block is not None and block.dma_mappings:
-            first = min(repr(m) for m in block.dma_mappings)
+        # tuple() copies the set in one step under the GIL: another thread may unmap meanwhile
+        live = tuple(block.dma_mappings) if block is not None else ()
+        if live:
+            first = min(repr(m) for m in live)
             raise DeviceError(f"pc-dimm '{dimm.id}' cannot be unplugged while DMA mapping "
                               f"{first} is live; unmap it first")
 

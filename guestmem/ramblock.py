@@ -144,7 +144,8 @@ class RAMBlock:
 
 
 def _first_mapping(block: RAMBlock) -> str:
-    return min((repr(m) for m in block.dma_mappings), default="?")
+    # copy first: another thread may unmap while the reprs are built
+    return min((repr(m) for m in tuple(block.dma_mappings)), default="?")
 
 
 class RAMList:

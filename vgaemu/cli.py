@@ -81,6 +81,9 @@ def _pc_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-hdb", action="append", default=[], metavar="IMG", help="second IDE hard disk image")
     p.add_argument("-drive", action="append", default=[], metavar="file=IMG,format=raw,if=floppy|ide",
                    help="a drive as QEMU's -drive (repeatable)")
+    p.add_argument("-boot", dest="boot", default=None, metavar="[order=]DRIVES[,once=DRIVES]",
+                   help="boot order as QEMU's: a = floppy, c = hard disk (default order=cad: the "
+                        "hard disk first); once= is used for the first boot only")
     p.add_argument("--snapshot", "-snapshot", action="store_true",
                    help="keep disk writes in memory instead of writing them to the image files")
     p.add_argument("--keys", action="append", default=[], metavar="SPEC",
@@ -894,9 +897,36 @@ def _make_pc(args, *, floppies=(), hard_disks=()):
     if args.serial:
         check_output_file(args.serial, "--serial")
         output = open(args.serial, "wb")
+    order, once = _boot_option(getattr(args, "boot", None))
     machine = make_machine(args)
     return PC(machine, floppies=fl, hard_disks=hd, ips=args.ips or DEFAULT_IPS,
-              output=output, keys=_key_specs(args))
+              output=output, keys=_key_specs(args), boot_order=order, boot_once=once)
+
+
+def _boot_option(text: str | None) -> tuple[str, str | None]:
+    """``-boot [order=]DRIVES[,once=DRIVES]`` -> (order, once), checked as QEMU checks them."""
+    from vgaemu.errors import ConfigError
+    from vgaemu.pc.boot import DEFAULT_BOOT_ORDER, check_boot_order
+
+    order, once = DEFAULT_BOOT_ORDER, None
+    if text is None:
+        return order, once
+    for k, part in enumerate(text.split(",")):
+        key, eq, val = part.partition("=")
+        if not eq and k == 0:
+            key, val = "order", part   # QEMU's legacy form: -boot a
+        if key not in ("order", "once"):
+            raise CLIError(f"-boot {text}: unsupported option {key!r} (vgaemu takes order= "
+                           "and once=)")
+        try:
+            checked = check_boot_order(val)
+        except ConfigError as e:
+            raise CLIError(f"-boot {text}: {e}") from None
+        if key == "order":
+            order = checked
+        else:
+            once = checked
+    return order, once
 
 
 def _run_pc(args, pc, title: str) -> int:

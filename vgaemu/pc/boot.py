@@ -2,8 +2,10 @@
 VGA BIOS in mode 3 with the banner), the first sector of the boot drive at 0000:7C00, DL =
 the boot drive, interrupts enabled, CS:IP = 0000:7C00.
 
-The boot order is the floppies' first drive, then the first hard disk (what the CMOS boot
-flags say, vgaemu.pc.rtc).  INT 19h boots again from the first device, INT 18h tries the next
+The boot order is QEMU's ``-boot order=``, by default ``cad`` as QEMU's pc machine: the first
+hard disk, then the first floppy (CD-ROM and network boot are not modelled).  It is written to
+the CMOS boot flags as QEMU's set_boot_dev does, and the devices it does not name follow, as
+SeaBIOS boots them last.  INT 19h boots again from the first device, INT 18h tries the next
 one, and with none left prints "No bootable device." and ends the run, as SeaBIOS's
 handle_18/handle_19 and boot_fail.  A system reset (the i8042's pulse, port 92h,
 Ctrl+Alt+Del) resets the devices and the CPU, POSTs again and boots (a DOS program's run
@@ -19,8 +21,16 @@ from .bios import SystemBIOS
 from .disk import DiskBIOS, DiskImage
 from .keyboard import Keyboard
 from .platform import DEFAULT_IPS, PCPlatform
+from .rtc import BOOT_CDROM, BOOT_FLOPPY, BOOT_HARD_DISK, BOOT_NETWORK
 
 BOOT_ADDR = 0x7C00
+#: QEMU's default boot order for the pc machine: hard disk, floppy, CD-ROM
+DEFAULT_BOOT_ORDER = "cad"
+#: boot_device2nibble: the CMOS code of each drive letter QEMU's pc machine accepts
+BOOT_NIBBLES = {"a": BOOT_FLOPPY, "b": BOOT_FLOPPY, "c": BOOT_HARD_DISK, "d": BOOT_CDROM,
+                "n": BOOT_NETWORK}
+#: PC_MAX_BOOT_DEVICES
+MAX_BOOT_DEVICES = 3
 #: SeaBIOS's banner, as the VGA BIOS prints it (vgaemu.bios.vgabios.SEABIOS_BOOT_TEXT)
 BANNER = "SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\n"
 
@@ -30,7 +40,10 @@ class PC:
     (:meth:`boot`) or run a DOS program (vgaemu.pc.dos)."""
 
     def __init__(self, machine, *, floppies=(), hard_disks=(), ips: int = DEFAULT_IPS,
-                 output=None, keys=()) -> None:
+                 output=None, keys=(), boot_order: str = DEFAULT_BOOT_ORDER,
+                 boot_once: str | None = None) -> None:
+        self.boot_order = check_boot_order(boot_order)
+        self._boot_once = None if boot_once is None else check_boot_order(boot_once)
         self.machine = machine
         self.platform = PCPlatform(machine, ips=ips, output=output)
         self.floppies = list(floppies)
@@ -40,10 +53,9 @@ class PC:
         self.disks = DiskBIOS(self.platform, self.floppies, self.hard_disks)
         self.keyboard = Keyboard(self.platform)
         self.keyboard.add_script(keys)
-        machine.rtc.init_drives(self.floppies, self.hard_disks)
         #: (drive, DL, name) in boot order; the index of the one booted
-        self.boot_devices = ([(self.floppies[0], 0x00, "Floppy")] if self.floppies else []) + \
-            ([(self.hard_disks[0], 0x80, "Hard Disk")] if self.hard_disks else [])
+        self.boot_devices: list = []
+        self._set_boot_order(self._boot_once or self.boot_order)
         self.boot_index: int | None = None
         self.dos = None
         #: why the machine was last reset, and how many times
@@ -52,13 +64,28 @@ class PC:
         self._reset_timer = self.platform.timers.new_timer(self._system_reset_due)
         for src in (machine.i8042, machine.a20, self.keyboard):
             src.reset_request = self.request_reset
+        self.platform.system_reset = self.system_reset
         machine.pc_bios.register(0x18, self.int18)
         machine.pc_bios.register(0x19, self.int19)
         self.system_bios.post()
 
+    def _set_boot_order(self, order: str) -> None:
+        """The CMOS boot flags (set_boot_dev) and the devices SeaBIOS tries, in that order:
+        the ones ``order`` names, then the others present."""
+        self.machine.rtc.init_drives(self.floppies, self.hard_disks,
+                                     boot_order=[BOOT_NIBBLES[c] for c in order])
+        present = {BOOT_FLOPPY: (self.floppies[:1], 0x00, "Floppy"),
+                   BOOT_HARD_DISK: (self.hard_disks[:1], 0x80, "Hard Disk")}
+        kinds = [BOOT_NIBBLES[c] for c in order] + [BOOT_FLOPPY, BOOT_HARD_DISK]
+        devices = []
+        for kind in dict.fromkeys(k for k in kinds if k in present):
+            drives, dl, name = present[kind]
+            devices += [(d, dl, name) for d in drives]
+        self.boot_devices = devices
+
     def boot(self) -> int:
-        """Load and enter the boot sector of the first floppy, else the first hard disk
-        (the CMOS boot order); returns the boot drive number."""
+        """Load and enter the boot sector of the first device in the boot order that has
+        one; returns the boot drive number."""
         if not self.boot_devices:
             raise ConfigError("nothing to boot: give a disk image (IMAGE, -fda, -hda or -drive)")
         drive, dl, name = self.boot_devices[0]
@@ -120,6 +147,14 @@ class PC:
         self.machine.cpu.exit_request = True
         self._reset_timer.mod(self.platform.clock.now_ns)
 
+    def system_reset(self, reason: str = "host-qmp-system-reset") -> None:
+        """QMP ``system_reset``: the whole PC resets now (the monitor runs between slices,
+        so no instruction is half done), POSTs and boots again, as QEMU's
+        qemu_system_reset does from its main loop; a stopped machine stays stopped."""
+        self._reset_reason = reason
+        self._reset_timer.delete()
+        self._system_reset_due()
+
     def _system_reset_due(self) -> None:
         reason, self._reset_reason = self._reset_reason, None
         self.resets.append(reason)
@@ -142,6 +177,9 @@ class PC:
         for port, v in ((0x43, 0x36), (0x40, 0), (0x40, 0), (0x61, 0)):   # SeaBIOS timer_setup
             m.outb(port, v)
         m.pc_bios.install_ivt()
+        if self._boot_once is not None:   # -boot once= held for the first boot only
+            self._boot_once = None
+            self._set_boot_order(self.boot_order)
         self.system_bios.post()
         self.boot()
 
@@ -157,6 +195,23 @@ class PC:
     @staticmethod
     def open_drive(path, interface: str, *, snapshot: bool = False) -> DiskImage:
         return DiskImage(path, "floppy" if interface == "floppy" else "hd", snapshot=snapshot)
+
+
+def check_boot_order(order: str) -> str:
+    """QEMU's validate_bootdevices and set_boot_dev for the pc machine: drive letters a, b
+    (floppy), c (hard disk), d (CD-ROM), n (network), each once, at most three."""
+    if not isinstance(order, str) or not order:
+        raise ConfigError(f"boot order {order!r}: give drive letters, e.g. 'cad' or 'a'")
+    for k, c in enumerate(order):
+        if not "a" <= c <= "p":
+            raise ConfigError(f"Invalid boot device '{c}'")
+        if c in order[:k]:
+            raise ConfigError(f"Boot device '{c}' was given twice")
+        if c not in BOOT_NIBBLES:
+            raise ConfigError(f"Invalid boot device for PC: '{c}'")
+    if len(order) > MAX_BOOT_DEVICES:
+        raise ConfigError("Too many boot devices for PC")
+    return order
 
 
 def run_frames(pc: PC, sink, max_frames: int | None, *, force_full: bool = False) -> tuple[int, str]:

@@ -72,6 +72,9 @@ class PCPlatform:
         self.stopped: str | None = None
         self.frame_index = 0
         self.next_frame_ns = self.clock.now_ns + FRAME_NS
+        #: the whole-machine reset QMP ``system_reset`` calls (vgaemu.pc.boot.PC sets it:
+        #: POST and boot again); None on a bare platform, where the devices alone reset
+        self.system_reset = None
         machine.pc = self
 
     # ------------------------------------------------------------------ running

@@ -99,6 +99,8 @@ CMOS_BIOS_SMP_COUNT = 0x5F
 #: boot device nibbles of 0x3D/0x38 (QEMU's boot_device2nibble)
 BOOT_FLOPPY = 1
 BOOT_HARD_DISK = 2
+BOOT_CDROM = 3
+BOOT_NETWORK = 4
 
 _BYTE = AccessConstraints(min_access_size=1, max_access_size=1)
 _TIME_REGS = (RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_WEEK, RTC_DAY_OF_MONTH,
@@ -496,7 +498,7 @@ class MC146818RTC:
         self.set_memory(RTC_CENTURY, self.cmos[RTC_CENTURY])
         self.update_checksum()
 
-    def init_drives(self, floppies=(), hard_disks=(), boot_order=(BOOT_FLOPPY, BOOT_HARD_DISK)) -> None:
+    def init_drives(self, floppies=(), hard_disks=(), boot_order=(BOOT_HARD_DISK, BOOT_FLOPPY, BOOT_CDROM)) -> None:
         """Floppy types, the equipment byte, the IDE disks' types and geometry, and the boot
         order (pc_cmos_init, pc_cmos_init_late, set_boot_dev) for these DiskImages."""
         types = [_floppy_cmos_type(f) for f in list(floppies)[:2]] + [0, 0]

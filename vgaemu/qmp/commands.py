@@ -167,7 +167,11 @@ def cont(ctx, args):
 
 @command("system_reset")
 def system_reset(ctx, args):
-    ctx.machine.reset()
+    pc_reset = getattr(getattr(ctx.machine, "pc", None), "system_reset", None)
+    if pc_reset is not None:
+        pc_reset("host-qmp-system-reset")   # CPU, devices, POST and boot (vgaemu.pc.boot)
+    else:
+        ctx.machine.reset()
     ctx.machine.loop.emit_event("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
     return {}
 

@@ -147,7 +147,7 @@ def test_cmos_memory_bytes_as_qemu_sets_them(tmp_path):
     assert cmos(m, 0x14) == 0x01 | 0x02 | 0x04      # one floppy, FPU, PS/2 mouse
     assert cmos(m, 0x12) == 0xF0 and cmos(m, 0x19) == 47
     assert cmos(m, 0x1B) | cmos(m, 0x1C) << 8 == 20 and cmos(m, 0x1D) == 16 and cmos(m, 0x23) == 63
-    assert (cmos(m, 0x3D), cmos(m, 0x38)) == (0x21, 0x00)   # floppy, then hard disk
+    assert (cmos(m, 0x3D), cmos(m, 0x38)) == (0x12, 0x30)   # QEMU's "cad": disk, floppy, CD
     total = sum(cmos(m, i) for i in range(0x10, 0x2E))
     assert cmos(m, 0x2E) << 8 | cmos(m, 0x2F) == total
 

@@ -415,3 +415,48 @@ def test_inject_nmi_reaches_the_pc_platforms_cpu(qmp_machine):
         assert machine.cpu.nmi_pending
         await c.disconnect()
     run(body())
+
+
+def test_system_reset_reboots_a_pc(qmp_machine, tmp_path):
+    """On a PC, system_reset resets the CPU and the devices, POSTs and boots again (QEMU's
+    qemu_system_reset), not just the VGA: the boot sector runs a second time."""
+    import io
+
+    from vgaemu.pc.boot import PC
+    from vgaemu.pc.disk import DiskImage
+
+    from tests.vgaemu.pc.asm import nasm
+
+    machine, path = qmp_machine
+    img = tmp_path / "r.img"
+    img.write_bytes(nasm("""
+    inc byte [0x500]      ; outside the BDA: survives POST
+    mov al, [0x500]
+    add al, '0'
+    out 0xe9, al
+    mov ax, 0x0013        ; mode 13h, which the reset's POST undoes
+    int 10h
+s:  sti
+    hlt
+    jmp s
+    times 510-($-$$) db 0
+    dw 0xaa55
+    """))
+    out = io.BytesIO()
+    pc = PC(machine, floppies=[DiskImage(img, "floppy")], output=out)
+    pc.boot()
+    pc.platform.run_until(200_000_000)
+    assert out.getvalue() == b"1" and machine.vga.state.gr[6] & 1   # graphics mode
+
+    async def body():
+        c = await connect(path)
+        await c.execute("system_reset")
+        ev = await next_event(c, "RESET")
+        assert ev["data"] == {"guest": False, "reason": "host-qmp-system-reset"}
+        await c.disconnect()
+    run(body())
+    assert pc.resets == ["host-qmp-system-reset"]
+    assert machine.cpu.cs == 0 and machine.cpu.ip == 0x7C00   # POSTed, at the boot sector
+    assert not machine.vga.state.gr[6] & 1                      # the VGA BIOS set mode 3
+    pc.platform.run_until(400_000_000)
+    assert out.getvalue() == b"12" and pc.platform.stopped is None
