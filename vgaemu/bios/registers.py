@@ -51,12 +51,6 @@ class Registers:
     ds: int = 0
     flags: int = 0x0002  # bit 1 of FLAGS always reads as 1
 
-    def __post_init__(self) -> None:
-        for name in _WORDS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
-                raise BIOSError(f"register {name}={value!r}: expected an integer 0..0xFFFF")
-
     al = _byte_property("ax", False)
     ah = _byte_property("ax", True)
     bl = _byte_property("bx", False)
@@ -83,6 +77,7 @@ class Registers:
         return new
 
     def __setattr__(self, name: str, value: int) -> None:
+        # (the dataclass __init__ assigns every word through here: checked once each)
         if name in _WORDS and (isinstance(value, bool) or not isinstance(value, int)
                                or not 0 <= value <= 0xFFFF):
             raise BIOSError(f"register {name}={value!r}: expected an integer 0..0xFFFF")

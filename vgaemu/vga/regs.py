@@ -158,8 +158,13 @@ class VGARegisters:
 
     # ------------------------------------------------------------------ byte ports
     def read(self, port: int) -> int:
-        """Byte read of VGA port ``port`` (0x3B0-0x3DF)."""
+        """Byte read of VGA port ``port`` (0x3B0-0x3DF); the graphics controller and
+        sequencer pairs first, as in :meth:`write`."""
         s = self.state
+        if port == VGA_GFX_D:
+            return s.gr[s.gr_index]
+        if port == VGA_SEQ_D:
+            return s.sr[s.sr_index]
         if self.port_invalid(port):
             return 0xFF
         if port == VGA_ATT_W:
