@@ -164,6 +164,15 @@ class VgaFB:
                 for j in range(copylen):
                     self._write(base, d + j, self._read(base, s_ + j, 1))
             return
+        total = copylen * lines
+        if copylen == stride and src >= dst and (not base or (
+                (src & 0xFFFF) + total <= 0x10000 and (dst & 0xFFFF) + total <= 0x10000)):
+            # Whole lines moving up (a full-width scroll) inside the segment: the lines are
+            # one contiguous run, and line by line upwards each read comes before any write
+            # reaches it, so one read and one write give the same memory; the latches end
+            # loaded by the last byte read either way.
+            self._write(base, dst, self._read(base, src, total))
+            return
         for i in order:
             self._write(base, dst + i * stride, self._read(base, src + i * stride, copylen))
 
@@ -173,6 +182,11 @@ class VgaFB:
             return
         reps = -(-setlen // len(val))
         data = (val * reps)[:setlen]
+        if setlen == stride and lines > 1:
+            # whole lines: one contiguous run; writes never load the latches, so one write
+            # of all of it stores what the line-by-line writes store
+            self._write(base, dst, data * lines)
+            return
         for i in range(max(lines, 0)):
             self._write(base, dst + i * stride, data)
 
