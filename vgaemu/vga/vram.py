@@ -28,8 +28,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from guestmem import TARGET_PAGE_BITS
-
 from vgaemu.compat import Compat
 from vgaemu.errors import MemoryAccessError
 from vgaemu.vga.state import (
@@ -385,8 +383,7 @@ class PlanarMemory:
         return v
 
     def write(self, offset: int, value: int, size: int) -> None:
-        """``io`` region write callback: the bytes in address order; the VRAM pages they
-        touched are marked dirty once per run (marking costs more than the byte write)."""
+        """``io`` region write callback: the bytes in address order."""
         if size == 1:
             self.writeb(offset, value)
             return
@@ -503,24 +500,11 @@ class PlanarMemory:
             j += k
 
     def _write_bytes(self, offset: int, vals: list[int]) -> None:
-        """Per-byte writes; the touched pages are marked once per run of adjacent pages."""
-        touched: list[int] = []
-        real = self.set_dirty
-        self.set_dirty = lambda addr, n: touched.append(addr)
-        try:
-            for i, v in enumerate(vals):
-                self.writeb(offset + i, v)
-        finally:
-            self.set_dirty = real
-        runs: list[list[int]] = []
-        for p in sorted({a >> TARGET_PAGE_BITS for a in touched}):
-            if runs and runs[-1][1] == p:
-                runs[-1][1] = p + 1
-            else:
-                runs.append([p, p + 1])
-        for p0, p1 in runs:
-            lo, hi = p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS
-            real(lo, min(hi, self.vram_size) - lo)
+        """Per-byte writes in address order (each marks its dword through the cached dirty
+        setter, so a run on one page costs one real mark)."""
+        writeb = self.writeb
+        for i, v in enumerate(vals):
+            writeb(offset + i, v)
 
     def _write_hw(self, a: int, vals: np.ndarray) -> None:
         """Hardware path for window addresses [a, a + k) inside one 64 KiB plane window."""
