@@ -394,7 +394,7 @@ class X86CPU:
         src = self.seg_base[seg]
         stop = False
         vmask = MASKS[SIZE_INDEX[size]]
-        io = self.address_space_io
+        ports = self.ports
         port = R[2] & 0xFFFF
         a = b = 0
         while cnt:
@@ -423,11 +423,11 @@ class X86CPU:
                 a = R[0] & vmask
                 b = self._ld(es + di, size)
             elif kind == "ins":
-                v = (io.ldub, io.lduw_le, None, io.ldl_le)[size - 1](port)
+                v = ports.inp[size](port)
                 stop |= self._st(es + di, size, v)
             else:  # outs
                 v = self._ld(src + si, size)
-                (io.stb, io.stw_le, None, io.stl_le)[size - 1](port, v)
+                ports.out[size](port, v)
             if kind in ("movs", "cmps", "lods", "outs"):
                 R[6] = R[6] & ~am | (si + step) & am
             if kind in ("movs", "cmps", "stos", "scas", "ins"):

@@ -165,3 +165,15 @@ def test_out_result_for_unassigned_port_is_the_address_space_result():
     m = Machine()
     assert m.cpu.ports.out[1](0x5F0, 1) == m.address_space_io.stb(0x5F0, 1)
     assert m.cpu.ports.out[1](0x3CE, 8) == MemTxResult.OK
+
+
+def test_rep_outsb_and_insb_go_through_the_port_dispatch():
+    """A palette upload's REP OUTSB (and REP INSB back) reach the device byte by byte."""
+    m = Machine()
+    dev = Recorder("rec", tag=0x30)
+    m.system_io.add_subregion(0x500, dev.mr)
+    m.write(0x600, bytes((1, 2, 3, 4)))
+    # rep outsb (DS:SI -> DX), then rep insb (DX -> ES:DI)
+    run(m, b"\xF3\x6E" + b"\xB9\x03\x00" + b"\xF3\x6C", dx=0x501, si=0x600, di=0x700, cx=4)
+    assert dev.calls == [("w", 1, v, 1) for v in (1, 2, 3, 4)] + [("r", 1, 1)] * 3
+    assert m.read(0x700, 3) == bytes((0x31,)) * 3
