@@ -232,21 +232,27 @@ class WindowSink:
         """Ctrl+Alt+key in raw-keys mode: the window's own keys; True when handled."""
         if not (ev.mod & pygame.KMOD_CTRL and ev.mod & pygame.KMOD_ALT):
             return False
-        if ev.key == pygame.K_q:
+        action = {pygame.K_q: "quit-key", pygame.K_s: "screenshot", pygame.K_p: "pause",
+                  pygame.K_d: "overlay"}.get(ev.key)
+        if action is None:
+            return False
+        self._window_key(action)
+        return True
+
+    def _window_key(self, action: str) -> None:
+        """What the window's own keys do (plain in script mode, Ctrl+Alt+key in raw mode)."""
+        if action in ("quit-key", "escape"):
             self.quit_requested = True
-            self.quit_reason = self.quit_reason or "quit-key"
-        elif ev.key == pygame.K_s:
+            self.quit_reason = self.quit_reason or action
+        elif action == "screenshot":
             self.screenshot()
-        elif ev.key == pygame.K_p:
+        elif action == "pause":
             self.paused = not self.paused
             self._title(force=True)
-        elif ev.key == pygame.K_d:
+        elif action == "overlay":
             self.overlay = not self.overlay
             self.redraw()
             self._title(force=True)
-        else:
-            return False
-        return True
 
     # -- drawing ---------------------------------------------------------------------------
     def _present(self, rects) -> None:
@@ -335,18 +341,10 @@ class WindowSink:
                     self._held_keys.discard(ev.key)
                     self._pending_keys.append((ev.key, False))
             elif ev.type == pygame.KEYDOWN:
-                if ev.key == pygame.K_ESCAPE:
-                    self.quit_requested = True
-                    self.quit_reason = self.quit_reason or "escape"
-                elif ev.key == pygame.K_F12:
-                    self.screenshot()
-                elif ev.key == pygame.K_p:
-                    self.paused = not self.paused
-                    self._title(force=True)
-                elif ev.key == pygame.K_d:
-                    self.overlay = not self.overlay
-                    self.redraw()
-                    self._title(force=True)
+                action = {pygame.K_ESCAPE: "escape", pygame.K_F12: "screenshot",
+                          pygame.K_p: "pause", pygame.K_d: "overlay"}.get(ev.key)
+                if action is not None:
+                    self._window_key(action)
                 else:
                     self._held_keys.add(ev.key)
                     self._pending_keys.append((ev.key, True))
