@@ -777,6 +777,7 @@ class MemoryRegion:
                     return
             except TypeError:  # not integers: set_dirty names the bad value
                 mr.set_dirty(addr, size)
+                return
             log_mask, global_log = mr.dirty_log_mask, ram_list.global_dirty_log
             rb = mr.ram_block
             if (rb is not None and type(addr) is int and type(size) is int and 0 <= addr
