@@ -323,7 +323,7 @@ class DirtyMemory:
                 clients = MASK_CLIENTS[mask]
                 rows = self._rows
                 for c in clients:
-                    if rows[c][p0:p1].tobytes().find(0) >= 0:
+                    if 0 in rows[c][p0:p1].tobytes():
                         break
                 else:
                     if epoch.live:
@@ -434,14 +434,29 @@ class DirtyMemory:
             p0 = start >> TARGET_PAGE_BITS
             p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
             if p1 <= self._npages:
-                return self._rows[c][p0:p1].tobytes().find(0) < 0
+                return 0 not in self._rows[c][p0:p1].tobytes()
         c = _check_client(client)
         p0, p1 = self._pages(start, length)
         return bool(self._bits[c, p0:p1].all())
 
     def range_includes_clean(self, start: int, length: int, mask: int) -> int:
         """cpu_physical_memory_range_includes_clean: the subset of `mask` that has a clean page
-        in the range."""
+        in the range.
+
+        With plain int arguments one byte search per client over its row, without the lock:
+        a writer asks this after storing (0: every page is dirty for every client, nothing to
+        mark), and a clear that runs after the search also finds the stored data."""
+        if (type(start) is int and type(length) is int and type(mask) is int and 0 <= start
+                and 0 < length and 0 <= mask <= DIRTY_CLIENTS_ALL):
+            p0 = start >> TARGET_PAGE_BITS
+            p1 = (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
+            if p1 <= self._npages:
+                rows = self._rows
+                out = 0
+                for c in MASK_CLIENTS[mask]:
+                    if 0 in rows[c][p0:p1].tobytes():
+                        out |= 1 << c
+                return out
         mask = _check_mask(mask)
         p0, p1 = self._pages(start, length)
         out = 0
@@ -501,17 +516,34 @@ class DirtyMemory:
         if p1 > self._npages:
             self._pages(start, length)  # raises, naming the range
         zeros = self._zeros.get(p1 - p0) or self._zero_bytes(p1 - p0)
-        if self._rows[c][p0:p1].tobytes() == zeros:
+        raw = self._rows[c][p0:p1].tobytes()
+        if raw == zeros:
             return None
+        first = raw.find(1)
         with self._lock:
             row = self._rows[c]  # grow() may have moved the rows meanwhile
-            raw = row[p0:p1].tobytes()
-            if raw == zeros:
-                return None
-            self._end_epoch()
-            row[p0:p1] = zeros
+            if raw.find(1, first + 1) < 0 and row[p0 + first]:
+                # A partial frame's commonest case, one dirty page: clear just that byte. A
+                # bit set since the read above stays for the next call; a writer that saw
+                # this one set stored its data before we clear it, so the caller's redraw
+                # shows that data.
+                last = first
+                self.clear_generation += 1  # _end_epoch, inline on the display's path
+                self._epoch.live = False
+                self._epoch = ClearEpoch()
+                row[p0 + first] = 0
+            else:
+                raw = row[p0:p1].tobytes()
+                first = raw.find(1)
+                if first < 0:
+                    return None
+                last = raw.rfind(1)
+                self._end_epoch()
+                row[p0:p1] = zeros
         if self._clear_listeners:
-            self._cleared(p0, p1, 1 << c)
+            # Only [first, last] had bits to clear: the listeners (a TLB's write entries,
+            # which exist only on pages dirty for every client) need hear of no more.
+            self._cleared(p0 + first, p0 + last + 1, 1 << c)
         return raw
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:

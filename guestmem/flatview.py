@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import bisect
 
+import numpy as np
+
 from .dirty import TARGET_PAGE_BITS
 from .region import RegionKind
 
@@ -27,7 +29,10 @@ class FlatRange:
     __slots__ = ("addr", "size", "end", "mr", "offset_in_region", "readonly", "romd_mode",
                  "dirty_log_mask", "nonvolatile", "direct_read", "direct_write", "rom_write",
                  "host", "host_mv", "host_delta", "ram_addr_delta", "ram_list", "check_clients",
-                 "fast_entry")
+                 "fast_entry", "_row_views")
+
+    #: strides whose row views a range keeps (the dict is emptied when full)
+    ROW_VIEWS_MAX = 8
 
     def __init__(self, addr, size, mr, offset_in_region, readonly, romd_mode, dirty_log_mask,
                  nonvolatile=False):
@@ -42,6 +47,7 @@ class FlatRange:
         self.nonvolatile = nonvolatile
         #: what an AddressSpace's RAM cache keeps for this range (built on first use)
         self.fast_entry = None
+        self._row_views: dict = {}
         self._derive()
 
     def _derive(self) -> None:
@@ -67,6 +73,53 @@ class FlatRange:
             self.host_delta = 0
             self.ram_addr_delta = 0
             self.ram_list = None
+
+    def host_rows(self, addr: int, height: int, width: int, stride: int):
+        """The (height, width) uint8 view of host memory holding ``height`` rows of ``width``
+        bytes, ``stride`` bytes apart, from guest address ``addr`` -- what a device's 2-D
+        transfer copies to or from (the caller checked the rows lie in this range, which has
+        host memory).
+
+        For rows that do not overlap (|stride| >= width) the view is a slice of a per-stride
+        2-D view of the whole RAMBlock, made once per FlatRange -- so once per FlatView
+        generation, and dropped with the view, as ``host_mv`` is: slicing it costs a third
+        of building an ndarray over the buffer. One row is a slice of the block; rows that
+        overlap get an ndarray over the buffer."""
+        off = addr - self.host_delta
+        if height == 1:
+            return self.host[off:off + width][None]
+        if stride < 0:
+            if -stride >= width > 0:
+                lo = off + (height - 1) * stride  # the lowest row; the view runs backwards
+                v = self._row_views.get(-stride)
+                if v is None:
+                    v = self._row_view(-stride)
+                q = lo // -stride
+                rem = lo + q * stride
+                if q + height <= len(v):
+                    return v[q:q + height, rem:rem + width][::-1]
+        elif stride >= width > 0:
+            v = self._row_views.get(stride)
+            if v is None:
+                v = self._row_view(stride)
+            q = off // stride
+            rem = off - q * stride
+            if q + height <= len(v):
+                return v[q:q + height, rem:rem + width]
+        return np.ndarray((height, width), np.uint8, buffer=self.host_mv, offset=off,
+                          strides=(stride, 1))
+
+    def _row_view(self, stride: int):
+        """Rows ``stride`` bytes apart over the whole host block, each 2*stride bytes long (so
+        a row of up to ``stride`` bytes starting anywhere in a row's first half fits)."""
+        views = self._row_views
+        if len(views) >= self.ROW_VIEWS_MAX:
+            views.clear()
+        host = self.host
+        n = max(0, len(host) // stride - 1)
+        v = views[stride] = np.lib.stride_tricks.as_strided(
+            host, (n, 2 * stride), (stride, 1), writeable=host.flags.writeable)
+        return v
 
     @property
     def start(self) -> int:

@@ -99,6 +99,15 @@ STATUS_ERROR = 1 << 2
 STATUS_CODE_SHIFT = 8
 
 
+#: Register indexes (offset // 4) the transfer path reads and writes.
+_I_STATUS = REG_STATUS // 4
+_I_BYTES = REG_BYTES // 4
+_I_ERR_ADDR_LO = REG_ERR_ADDR_LO // 4
+_I_ERR_ADDR_HI = REG_ERR_ADDR_HI // 4
+#: ID .. FILL_VALUE: the registers a transfer is programmed with, unpacked in one slice.
+_N_TRANSFER_REGS = REG_FILL_VALUE // 4 + 1
+_CODE_BIT = 1 << DIRTY_MEMORY_CODE
+
 #: Registers that only hold what the driver wrote (no side effect on write).
 _PLAIN_REGS = frozenset(range(REG_SRC_LO, REG_FILL_VALUE + 4, 4))
 
@@ -241,13 +250,13 @@ class DMAEngine:
         """Run the programmed transfer: validate all of it, then move it (RAM to RAM in one
         step when it can, see :meth:`_ram_transfer`; else by spans or row by row)."""
         r = self.regs
-        r[REG_STATUS // 4] = STATUS_BUSY
+        r[_I_STATUS] = STATUS_BUSY
         if self.map_whole_spans:
             moved = self._ram_transfer()
             if moved:
-                r[REG_ERR_ADDR_LO // 4] = r[REG_ERR_ADDR_HI // 4] = 0
-                r[REG_STATUS // 4] = STATUS_DONE
-                r[REG_BYTES // 4] = moved & 0xFFFFFFFF
+                r[_I_ERR_ADDR_LO] = r[_I_ERR_ADDR_HI] = 0
+                r[_I_STATUS] = STATUS_DONE
+                r[_I_BYTES] = moved & 0xFFFFFFFF
                 self._last = None
                 self._last_bytes = moved
                 return DMAError.NONE
@@ -257,13 +266,13 @@ class DMAEngine:
         except _Fault as fault:
             code, err_addr = fault.code, fault.addr
             self.last = TransferStats(0, 0, 0, code)
-        r[REG_ERR_ADDR_LO // 4] = err_addr & 0xFFFFFFFF
-        r[REG_ERR_ADDR_HI // 4] = (err_addr >> 32) & 0xFFFFFFFF
+        r[_I_ERR_ADDR_LO] = err_addr & 0xFFFFFFFF
+        r[_I_ERR_ADDR_HI] = (err_addr >> 32) & 0xFFFFFFFF
         if code:
-            r[REG_STATUS // 4] = STATUS_ERROR | int(code) << STATUS_CODE_SHIFT
+            r[_I_STATUS] = STATUS_ERROR | int(code) << STATUS_CODE_SHIFT
         else:
-            r[REG_STATUS // 4] = STATUS_DONE
-        r[REG_BYTES // 4] = self.last.bytes & 0xFFFFFFFF
+            r[_I_STATUS] = STATUS_DONE
+        r[_I_BYTES] = self.last.bytes & 0xFFFFFFFF
         return code
 
     # ---- the fast path: RAM to RAM in one step ------------------------------------------
@@ -281,29 +290,35 @@ class DMAEngine:
         Equivalent to mapping both spans (:meth:`_move_spans`): the same bytes end up in the
         same host memory, and the destination is marked as address_space_unmap would mark
         the rows (invalidate_and_set_dirty: CODE invalidation of the bytes written, then the
-        other clients' bits)."""
-        r = self.regs
-        ctrl = r[REG_CONTROL // 4]
+        other clients' bits).
+
+        Its fixed Python steps are what a small blit costs beyond numpy's copy, so: the
+        registers are unpacked in one slice; the host views come from the FlatRanges' cached
+        per-stride row views (FlatRange.host_rows, kept per FlatView generation, so nothing
+        here outlives an unplug); a span already dirty for every client is not marked."""
+        (_, ctrl, _, _, src, src_hi, dst, dst_hi, length, width, height, sstride, dstride,
+         fill_value) = self.regs[:_N_TRANSFER_REGS]
         if ctrl & CTRL_2D:
-            width, height = r[REG_WIDTH // 4], r[REG_HEIGHT // 4]
-            sstride, dstride = r[REG_SRC_STRIDE // 4], r[REG_DST_STRIDE // 4]
-            if sstride & 0x80000000:
-                sstride -= 1 << 32
-            if dstride & 0x80000000:
-                dstride -= 1 << 32
             if height == 1:
                 sstride = dstride = 0
+            else:
+                if sstride & 0x80000000:
+                    sstride -= 1 << 32
+                if dstride & 0x80000000:
+                    dstride -= 1 << 32
         else:
-            width, height, sstride, dstride = r[REG_LENGTH // 4], 1, 0, 0
+            width, height, sstride, dstride = length, 1, 0, 0
         total = width * height
         if not 0 < total <= DMA_MAX_TRANSFER:
             return 0
         gap = (dstride if dstride >= 0 else -dstride) - width  # bytes between two rows
         if height > 1 and gap < 0:
             return 0  # destination rows overlap: the last row wins, row by row
-        dst = r[REG_DST_LO // 4] | r[REG_DST_HI // 4] << 32
-        last = dst + (height - 1) * dstride
-        dlo, dhi = (dst, last + width) if dstride >= 0 else (last, dst + width)
+        dst |= dst_hi << 32
+        if dstride >= 0:
+            dlo, dhi = dst, dst + (height - 1) * dstride + width
+        else:
+            dlo, dhi = dst + (height - 1) * dstride, dst + width
         if dlo < 0 or dhi > 1 << 63:
             return 0
         # One FlatView look-up per side (its page memo makes that a dict hit); nothing is
@@ -318,15 +333,16 @@ class DMAEngine:
             unit = 1 << unit_sel
             if unit_sel == 3 or width % unit:
                 return 0
-            value = r[REG_FILL_VALUE // 4] & ((1 << (8 * unit)) - 1)
+            value = fill_value & ((1 << (8 * unit)) - 1)
             pattern = value.to_bytes(unit, "little")
-            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
-                               offset=dst - dfr.host_delta, strides=(dstride, 1))
+            dview = dfr.host_rows(dst, height, width, dstride)
             dview[...] = np.frombuffer(pattern * (width // unit), dtype=np.uint8)
         else:
-            src = r[REG_SRC_LO // 4] | r[REG_SRC_HI // 4] << 32
-            last = src + (height - 1) * sstride
-            slo, shi = (src, last + width) if sstride >= 0 else (last, src + width)
+            src |= src_hi << 32
+            if sstride >= 0:
+                slo, shi = src, src + (height - 1) * sstride + width
+            else:
+                slo, shi = src + (height - 1) * sstride, src + width
             if slo < 0 or shi > 1 << 63 or not (shi <= dlo or dhi <= slo):
                 return 0
             sfr = fv.lookup(slo)
@@ -338,11 +354,8 @@ class DMAEngine:
                 sra, dra = slo - sfr.ram_addr_delta, dlo - dfr.ram_addr_delta
                 if sra < dra + (dhi - dlo) and dra < sra + (shi - slo):
                     return 0
-            sview = np.ndarray((height, width), np.uint8, buffer=sfr.host_mv,
-                               offset=src - sfr.host_delta, strides=(sstride, 1))
-            dview = np.ndarray((height, width), np.uint8, buffer=dfr.host_mv,
-                               offset=dst - dfr.host_delta, strides=(dstride, 1))
-            dview[...] = sview
+            dview = dfr.host_rows(dst, height, width, dstride)
+            dview[...] = sfr.host_rows(src, height, width, sstride)
         self._mark_rows(dfr, dst, dlo, dhi, height, width, dstride, gap)
         if ctrl & CTRL_FILL:
             if self.fill_hook is not None:
@@ -356,23 +369,27 @@ class DMAEngine:
     @staticmethod
     def _mark_rows(fr, dst: int, dlo: int, dhi: int, height: int, width: int, stride: int,
                    gap: int) -> None:
-        """invalidate_and_set_dirty for rows written into RAM range ``fr``: one call for the
-        span when its pages are exactly the rows' pages (no page lies wholly between two
-        rows) and the code hook would be told nothing (one row, or every page of the span
-        already CODE-dirty); else one per row, as row-by-row unmaps tell it."""
+        """invalidate_and_set_dirty for rows written into RAM range ``fr``: nothing when every
+        page of the span is already dirty for every client of the range (no bit to set, no
+        CODE page for the hook); one call for the span when its pages are exactly the rows'
+        pages (no page lies wholly between two rows) and the code hook would be told nothing
+        (one row, or every page of the span already CODE-dirty); else one per row, as
+        row-by-row unmaps tell it."""
         mask = fr.dirty_log_mask
         ram_list = fr.ram_list
         delta = fr.ram_addr_delta
         span = dhi - dlo
+        dirty = ram_list.dirty
+        clean = dirty.range_includes_clean(dlo - delta, span, mask)
+        if not clean:
+            return
         if height == 1:
             ram_list.invalidate_and_set_dirty(dlo - delta, span, mask)
             return
-        if gap < TARGET_PAGE_SIZE:
-            code = mask & (1 << DIRTY_MEMORY_CODE)
-            if not code or ram_list.code_invalidate_hook is None \
-                    or ram_list.dirty.all_dirty(dlo - delta, span, DIRTY_MEMORY_CODE):
-                ram_list.dirty.set_dirty_range(dlo - delta, span, mask)
-                return
+        if gap < TARGET_PAGE_SIZE and not (clean & _CODE_BIT
+                                           and ram_list.code_invalidate_hook is not None):
+            dirty.set_dirty_range(dlo - delta, span, clean)
+            return
         for i in range(height):
             ram_list.invalidate_and_set_dirty(dst + i * stride - delta, width, mask)
 

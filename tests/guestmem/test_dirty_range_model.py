@@ -11,8 +11,8 @@ P = TARGET_PAGE_SIZE
 
 ranges = st.tuples(st.integers(0, NPAGES * P - 1), st.integers(1, 12 * P)).filter(
     lambda r: r[0] + r[1] <= NPAGES * P)
-ops = st.lists(st.tuples(st.sampled_from(["set", "clear", "all", "get", "take"]), ranges,
-                         st.integers(1, 7), st.integers(0, DIRTY_MEMORY_NUM - 1)),
+ops = st.lists(st.tuples(st.sampled_from(["set", "clear", "all", "get", "take", "clean"]), ranges,
+                         st.integers(0, 7), st.integers(0, DIRTY_MEMORY_NUM - 1)),
                min_size=1, max_size=40)
 
 
@@ -41,6 +41,10 @@ def test_range_operations_match_a_set_model(ops):
                     model[c] -= span
         elif op == "all":
             assert dm.all_dirty(start, length, client) == (span <= model[client])
+        elif op == "clean":
+            want = sum(1 << c for c in range(DIRTY_MEMORY_NUM)
+                       if mask & (1 << c) and not span <= model[c])
+            assert dm.range_includes_clean(start, length, mask) == want
         elif op == "get":
             assert dm.get_dirty(start, length, client) == bool(span & model[client])
         else:

@@ -1,7 +1,7 @@
 """The planar and mode 13h drawers write a partial frame's lines straight into frame-buffer
 rows (``out=``); the pixels must be those of a naive per-pixel model, and the same as
-without ``out``, with plane-pair or per-plane tables, for every plane mask, normal and doubled palettes, and strided rows (the
-double-scan path draws every other frame-buffer row)."""
+without ``out``, with plane-pair or per-plane tables or pixel pairs, for every plane mask, normal and doubled palettes,
+and strided rows (the double-scan path draws every other frame-buffer row)."""
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
@@ -55,6 +55,12 @@ def test_planar_into_rows_matches_naive(seed, n, nb, plane_mask, doubled, every_
     assert res is rows and (rows == want).all()
     if every_other:
         assert (fb[1::2] == 0xDEADBEEF).all()
+    if not doubled:  # two pixels per lookup (plane nibble tables, pixel-pair palette)
+        fb[...] = 0xDEADBEEF
+        res = render.draw_planar4(block, nb * 8, plane_mask, pal, rows, render.pixel_pairs(pal32))
+        assert res is rows and (rows == want).all()
+        if every_other:
+            assert (fb[1::2] == 0xDEADBEEF).all()
 
 
 @settings(max_examples=40, deadline=None)

@@ -47,9 +47,15 @@ class Side:
         g.write(LEGACY - 0x1000, rng.integers(0, 256, 0x1000, dtype=np.uint8))
         self.machine = m
 
-    def reset_logs(self, protect_code: bool) -> None:
+    def reset_logs(self, protect_code: bool, predirty: bool = False) -> None:
+        """VGA and MIGRATION clean (or, with `predirty`, all dirty: a span found dirty for
+        every client is not marked again); CODE dirty, or clean with a hook listening."""
         dirty = self.machine.ram_list.dirty
-        dirty.clear_dirty_range(0, dirty.size, (1 << DIRTY_MEMORY_VGA) | (1 << DIRTY_MEMORY_MIGRATION))
+        vga_mig = (1 << DIRTY_MEMORY_VGA) | (1 << DIRTY_MEMORY_MIGRATION)
+        if predirty:
+            dirty.set_dirty_range(0, dirty.size, vga_mig)
+        else:
+            dirty.clear_dirty_range(0, dirty.size, vga_mig)
         dirty.set_dirty_range(0, dirty.size, 1 << DIRTY_MEMORY_CODE)
         if protect_code:  # pages holding "translated code": the CODE bit clean, a TB cache told
             dirty.clear_dirty_range(0, dirty.size, 1 << DIRTY_MEMORY_CODE)
@@ -100,9 +106,9 @@ strides = st.one_of(st.integers(-700, 700), st.sampled_from([0, 4096, -4096, 410
 @given(skind=kinds, soff=st.integers(0, ARENA - 1), dkind=kinds, doff=st.integers(0, ARENA - 1),
        width=st.integers(1, 400), height=st.integers(1, 12), ss=strides, ds=strides,
        fill=st.booleans(), unit=st.sampled_from([0, 1, 2]), two_d=st.booleans(),
-       value=st.integers(0, 0xFFFFFFFF), protect_code=st.booleans())
+       value=st.integers(0, 0xFFFFFFFF), protect_code=st.booleans(), predirty=st.booleans())
 def test_whole_span_path_equals_row_by_row(mode, skind, soff, dkind, doff, width, height, ss, ds, fill,
-                                            unit, two_d, value, protect_code):
+                                            unit, two_d, value, protect_code, predirty):
     fast, rows, bare = sides(mode)
     ctrl = (dma.CTRL_FILL if fill else 0) | (dma.CTRL_2D if two_d else 0) | unit << dma.CTRL_UNIT_SHIFT
     if fill:
@@ -116,7 +122,7 @@ def test_whole_span_path_equals_row_by_row(mode, skind, soff, dkind, doff, width
             dma.REG_FILL_VALUE: value, dma.REG_STATUS: dma.STATUS_DONE | dma.STATUS_ERROR,
             dma.REG_CONTROL: ctrl | dma.CTRL_START}
     for side in (fast, rows, bare):
-        side.reset_logs(protect_code)
+        side.reset_logs(protect_code, predirty)
         side.run(regs)
     b = rows.observed()
     for name, a in (("hooks", fast.observed()), ("no hooks", bare.observed())):
@@ -179,3 +185,20 @@ def test_ram_to_ram_maps_nothing_and_mmio_still_bounces(monkeypatch):
     monkeypatch.setattr(pas, "map", lambda *a: calls.append(a) or real_pmap(*a))
     planar.guest.dma.blit(RAM, LEGACY, 64, 4, 64, 80)
     assert len(calls) >= 4 and planar.engine.last.bounced_pieces == 4
+
+
+def test_a_span_already_dirty_for_every_client_tells_nobody():
+    """The RAM path's marking skips a span whose pages are all dirty for every client: no
+    bit changes and the code hook hears nothing -- and a span with one clean page is marked."""
+    bare = sides()[2]
+    bare.reset_logs(False, predirty=True)
+    dirty = bare.machine.ram_list.dirty
+    before = [dirty.bitmap(c).copy() for c in CLIENTS]
+    bare.guest.dma.blit(RAM, bare.lfb + 4096 * 3, 256, 64, 256, 4096)
+    assert bare.engine.last.pieces == 1 and bare.code_calls == []
+    assert all((dirty.bitmap(c) == b).all() for c, b in zip(CLIENTS, before))
+    vram_mr = bare.machine.vga.vram_mr
+    vram_mr.snapshot_and_clear_dirty(4096 * 40, 4096, DIRTY_MEMORY_VGA)
+    bare.guest.dma.blit(RAM, bare.lfb + 4096 * 3, 256, 64, 256, 4096)
+    snap = vram_mr.snapshot_and_clear_dirty(0, 4096 * 80, DIRTY_MEMORY_VGA)
+    assert snap.pages_in(snap.start, snap.end - snap.start)[40] and bare.code_calls == []

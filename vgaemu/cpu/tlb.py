@@ -187,11 +187,11 @@ class SoftTLB:
         +length), so the write entries of every guest page backed by it go back to NOTDIRTY
         (the next store there takes the slow path and marks the page again)."""
         writers = self._writers
-        if length <= 0:
-            return
+        cwp = self.code_write_pages
+        if length <= 0 or not (writers or cwp):
+            return  # no write entry to drop (the display's clears while no CPU runs)
         p0 = ram_start >> TARGET_PAGE_BITS
         p1 = (ram_start + length + PAGE_MASK) >> TARGET_PAGE_BITS
-        cwp = self.code_write_pages
         if cwp:
             for vpn in [v for v, e in cwp.items() if p0 <= e[2] < p1]:
                 del cwp[vpn]

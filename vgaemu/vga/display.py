@@ -216,6 +216,7 @@ class VGADisplay:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._key_regs: tuple | None = None  # the registers self._key was computed from
+        self._qemu_vga = False  # _qemu_vga_graphics of the last frame's geometry
         self._geom = None
         self._invalid = True
         self._pkey = None
@@ -275,6 +276,25 @@ class VGADisplay:
 
     def update_display(self) -> UpdateStats:
         s = self.state
+        regs = self._key_regs
+        pk = self._pkey
+        if (not self._invalid and regs is not None and pk is not None
+                and self._reader.vram is s.vram and same_key_registers(s, regs)
+                and s.palette == pk[0] and s.ar == pk[1] and s.pel_mask == pk[2]
+                and dac_8bit(s) == pk[3]):
+            # Nothing the picture's layout or colours depend on changed since the last frame
+            # (every test below would say "no full update"): only dirty VRAM is redrawn.
+            g = self._geom
+            if g.kind == "graphics":
+                return self._update_graphics(g, False, self._qemu_vga)
+            if g.kind == "text":
+                return self._update_text(g, False)
+        return self._update_display_checked()
+
+    def _update_display_checked(self) -> UpdateStats:
+        """update_display when a register, the palette, VRAM or :meth:`invalidate` may call
+        for a full update: each QEMU trigger is tested in turn."""
+        s = self.state
         if self._reader.vram is not s.vram:  # VRAM replaced (e.g. a resized RAMBlock)
             self._reader = render.VRAMReader(s.vram)
             self._gcache = None  # its plan views the old VRAM
@@ -308,7 +328,8 @@ class VGADisplay:
             basic_changed = self._qemu_basic_params()
             if not (self._live_text if g.kind == "text" else self._live_graphics):
                 full |= basic_changed
-        if self._qemu_vga_graphics(g):
+        self._qemu_vga = qemu_vga = self._qemu_vga_graphics(g)
+        if qemu_vga:
             full |= self._qemu_graphic_params(g)
         else:
             full |= key_changed and key_full
@@ -316,7 +337,7 @@ class VGADisplay:
         self._invalid = False
         if g.kind == "graphics":
             self._drawn = True
-            return self._update_graphics(g, full)
+            return self._update_graphics(g, full, qemu_vga)
         if g.kind == "text":
             self._drawn = True
             return self._update_text(g, full)
@@ -379,7 +400,7 @@ class VGADisplay:
         changed256 = not np.array_equal(dac, self._dac)
         self._dac, self._pal16 = dac, pal16
         self._tables = {"256": dac, "256d": render.doubled(dac), "16": pal16,
-                        "16d": render.doubled(pal16)}
+                        "16d": render.doubled(pal16), "16p": render.pixel_pairs(pal16)}
         if isinstance(g, GraphicsGeometry):
             return changed256 if g.palette == 256 else (changed16 if g.palette == 16 else False)
         if isinstance(g, TextGeometry):
@@ -542,12 +563,15 @@ class VGADisplay:
         elif op is PlanOp.LOOKUP:
             np.take(self._tables[p.table] if p.lut is None else p.lut, src, out=out, mode="clip")
         else:
-            render.draw_planar4(src, p.width, p.plane_mask, self._tables[p.table], out)
+            t = self._tables
+            render.draw_planar4(src, p.width, p.plane_mask, t[p.table], out,
+                                None if p.table == "16d" else t["16p"])
         if p.pairs:
             fb = p.fb
             fb[r0 + 1:r1:2] = fb[r0:r1:2]
 
-    def _update_graphics(self, g: GraphicsGeometry, full: bool) -> UpdateStats:
+    def _update_graphics(self, g: GraphicsGeometry, full: bool, qemu_vga: bool) -> UpdateStats:
+        """``qemu_vga``: what :meth:`_qemu_vga_graphics` said of ``g`` this frame."""
         c = self._gcache
         if c is not None and c.geom is g and c.fb is self._fb:
             resized = False  # the index was built for this geometry on this frame buffer
@@ -555,7 +579,7 @@ class VGADisplay:
             resized = self._set_size(g.width, g.height)
             full |= resized
             c = self._graphics_cache(g)
-        if self._qemu_vga_graphics(g):
+        if qemu_vga:
             # QEMU: a full update takes no snapshot (the dirty bits stay set for the next
             # frame); otherwise the snapshot clears all of VRAM (VGA modes have depth 0, so
             # vga_draw_graphic's region is the whole of it).
@@ -713,7 +737,8 @@ class VGADisplay:
         direct = None if extra else out  # no panning: the drawer writes the rows itself
         if drawer is Drawer.PLANAR_16_COLOUR:
             pix = render.draw_planar4(block, width + 2 * extra, g.plane_mask,
-                                      t["16d"] if g.double else t["16"], direct)
+                                      t["16d"] if g.double else t["16"], direct,
+                                      None if g.double else t["16p"])
         elif drawer is Drawer.CGA_4_COLOUR:
             pix = render.draw_cga2(block, width + 2 * extra, g.plane_mask,
                                    t["16d"] if g.double else t["16"])

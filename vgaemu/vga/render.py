@@ -155,6 +155,14 @@ def doubled(pal32: np.ndarray) -> np.ndarray:
     return p | (p << np.uint64(32))
 
 
+def pixel_pairs(pal32: np.ndarray) -> np.ndarray:
+    """The 256-entry uint64 table of two adjacent 16-colour pixels: entry ``a | b << 4`` is
+    pixel a then pixel b (low word first, as the frame buffer holds them) -- one lookup
+    draws two pixels of a planar line (see :func:`plane_nibble_tables`)."""
+    i = np.arange(256)
+    return pal32[i & 15].astype(np.uint64) | (pal32[i >> 4].astype(np.uint64) << np.uint64(32))
+
+
 class VRAMReader:
     """Row gathers from VRAM without per-line Python work.
 
@@ -263,14 +271,53 @@ def plane_pair_tables(plane_mask: int) -> tuple[np.ndarray, np.ndarray]:
     return t
 
 
+_plane_nibble_tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def plane_nibble_tables(plane_mask: int) -> tuple[np.ndarray, np.ndarray]:
+    """(planes 0+1, planes 2+3): the little-endian 16-bit word of two plane bytes -> a uint32
+    whose byte k holds pixel 2k's index bits in its low nibble and pixel 2k+1's in its high
+    nibble (the bits those two planes give), planes masked by ``plane_mask``. OR-ing the two
+    gives each byte as a :func:`pixel_pairs` index: half the lookups of one per pixel, and
+    256 KiB tables (built once per mask)."""
+    t = _plane_nibble_tables.get(plane_mask)
+    if t is None:
+        word = np.arange(65536, dtype=np.uint32)
+        lo, hi = word & 0xFF, word >> 8
+
+        def table(pa: int, pb: int) -> np.ndarray:
+            out = np.zeros(65536, dtype=np.uint32)
+            for j in range(8):  # pixel j comes from bit 7 - j of each plane byte
+                bits = np.zeros(65536, dtype=np.uint32)
+                if plane_mask >> pa & 1:
+                    bits |= ((lo >> (7 - j)) & 1) << pa
+                if plane_mask >> pb & 1:
+                    bits |= ((hi >> (7 - j)) & 1) << pb
+                out |= bits << (8 * (j // 2) + 4 * (j % 2))
+            return out
+
+        t = _plane_nibble_tables[plane_mask] = (table(0, 1), table(2, 3))
+    return t
+
+
 def draw_planar4(block: np.ndarray, width: int, plane_mask: int, pal: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, pairs: np.ndarray | None = None) -> np.ndarray:
     """16-colour planar (vga_draw_line4[d2]): 4 plane bytes per planar address, 8 pixels;
     pixel bit p from plane p, leftmost pixel from bit 7; planes masked by AR12.
     ``pal`` is uint32 (normal) or the doubled uint64 palette (d2). Returns (n, width') uint32,
-    written into ``out`` when given."""
+    written into ``out`` when given. ``pairs`` (:func:`pixel_pairs` of a uint32 ``pal``),
+    with frame-buffer rows ``out`` of ``width`` pixels: two pixels per lookup."""
     n = block.shape[0]
     nb = width // 8
+    if (pairs is not None and out is not None and out.dtype == np.uint32
+            and out.shape == (n, nb * 8) and out.strides[-1] == 4):
+        t01, t23 = plane_nibble_tables(plane_mask & 0xF)
+        words = block[:, :nb * 4].view("<u2").reshape(n, nb, 2)
+        idx = np.take(t01, words[:, :, 0])
+        np.bitwise_or(idx, np.take(t23, words[:, :, 1]), out=idx)
+        np.take(pairs, idx.view(np.uint8).reshape(n, nb * 4), out=out.view(np.uint64),
+                mode="clip")
+        return out
     if n * nb <= PLANE_PAIR_MAX_ADDRS:
         t01, t23 = plane_pair_tables(plane_mask & 0xF)
         words = block[:, :nb * 4].view("<u2").reshape(n, nb, 2)

@@ -1,0 +1,89 @@
+"""DirtyMemory.take_dirty (the display's one call per frame) against writer threads, with a
+tiny switch interval: the display must never keep a stale picture of a page.
+
+Writers store a counter into a page through the address space (data first, then the dirty
+bit, as every RAM write does); the display thread calls take_dirty over all pages and
+"redraws" each page it reports by reading it. Few pages and frequent frames make most
+frames see exactly one dirty page (take_dirty's one-byte clear). Model: once the writers
+stop and a last frame runs, what the display last read of every page is what the page
+holds -- no write landed after the redraw of its page with its bit lost."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+
+import numpy as np
+
+from guestmem import AddressSpace, DirtyClient, MemoryRegion, RAMList
+
+P = 4096
+NPAGES = 8
+
+
+def test_take_dirty_never_leaves_a_stale_page(stress_seconds):
+    rl = RAMList()
+    root = MemoryRegion.container("system", 1 << 32)
+    vram = MemoryRegion.ram("vga.vram", NPAGES * P, ram_list=rl)
+    vram.set_log(True, DirtyClient.VGA)
+    root.add_subregion(0, vram)
+    dm = rl.dirty
+    base = vram.ram_block.offset
+    host = vram.ram_block.host
+    shown = np.zeros(NPAGES, dtype=np.uint32)
+    stop = threading.Event()
+    errors: list[str] = []
+    counts = {"frames": 0, "single": 0}
+
+    def frame() -> None:
+        raw = dm.take_dirty(base, NPAGES * P, int(DirtyClient.VGA))
+        if raw is None:
+            return
+        pages = np.flatnonzero(np.frombuffer(raw, np.uint8))
+        counts["frames"] += 1
+        counts["single"] += pages.size == 1
+        for p in pages.tolist():
+            shown[p] = host[p * P:p * P + 4].view(np.uint32)[0]
+
+    def writer(k: int) -> None:
+        as_ = AddressSpace(root, f"writer-{k}")
+        rng = random.Random(k)
+        i = 0
+        try:
+            while not stop.is_set():
+                i += 1
+                page = rng.randrange(NPAGES)
+                as_.stl_le(page * P, (i << 4) | k)
+                if i % 2 == 0:  # let a frame in between: many frames see one page
+                    time.sleep(0)
+        except BaseException as e:
+            errors.append(f"writer {k}: {type(e).__name__}: {e}")
+
+    def display() -> None:
+        try:
+            while not stop.is_set():
+                frame()
+        except BaseException as e:
+            errors.append(f"display: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(2)]
+    threads.append(threading.Thread(target=display))
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(stress_seconds(1.5))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        sys.setswitchinterval(old)
+    frame()  # the frame after the last write
+    assert not errors, errors[:5]
+    assert counts["frames"] > 10 and counts["single"] > 0, counts
+    now = host[:NPAGES * P].reshape(NPAGES, P)[:, :4].copy().view(np.uint32).ravel()
+    stale = np.flatnonzero(now != shown)
+    assert stale.size == 0, f"pages whose last write was never redrawn: {stale.tolist()}"
