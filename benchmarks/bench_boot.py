@@ -17,7 +17,10 @@ sources carry), on vgaemu's CPU and on unicorn (QEMU's TCG in C), in the same ru
 
 Machines shared with other jobs swing 2-5x between runs; the ratios are from one run.
 
-Run: .venv/bin/python benchmarks/bench_boot.py [--repeat R] [--quick] [NAME ...]
+Each run forgets the compiled code machines in one process share (vgaemu.cpu.translate), so
+it pays for translation as a fresh ``vgaemu boot`` does; ``--warm`` keeps it.
+
+Run: .venv/bin/python benchmarks/bench_boot.py [--repeat R] [--quick] [--warm] [NAME ...]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vgaemu.cpu.translate import clear_code_cache
 from vgaemu.machine import Machine
 from vgaemu.pc.program import PCProgram
 
@@ -67,7 +71,12 @@ class Run:
     stopped: str
 
 
-def run_program(path: Path) -> Run:
+def run_program(path: Path, warm: bool = False) -> Run:
+    """One run on a fresh PC.  The compiled code vgaemu shares between the machines of a
+    process is forgotten first (unless ``warm``), so every run translates its code as the
+    first run of a ``vgaemu boot`` process does."""
+    if not warm:
+        clear_code_cache()
     t0 = time.perf_counter()
     sink = _Sink(t0)
     ran = PCProgram(path, drive="floppy").run(sink, MAX_FRAMES, output=io.BytesIO())
@@ -193,6 +202,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs of each program; the best counts")
     ap.add_argument("--quick", action="store_true", help="one run each")
+    ap.add_argument("--warm", action="store_true",
+                    help="keep the compiled code the machines of this process share (as "
+                         "the test suite or a notebook running a program again would)")
     ap.add_argument("names", nargs="*", help="programs (default: every image in roms/programs)")
     args = ap.parse_args()
     repeat = 1 if args.quick else max(1, args.repeat)
@@ -203,7 +215,7 @@ def main() -> None:
           f"{'virtual':>8} {'guest/host':>10} {'insns/s':>9}  stopped")
     results = {}
     for name in names:
-        runs = [run_program(PROGRAMS / f"{name}.img") for _ in range(repeat)]
+        runs = [run_program(PROGRAMS / f"{name}.img", args.warm) for _ in range(repeat)]
         best = min(runs, key=lambda r: r.total)
         results[name] = best
         print(f"{name:<10} {best.first:>12.3f}s {best.total:>7.3f}s {best.frames:>6} "

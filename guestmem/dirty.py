@@ -394,6 +394,39 @@ class DirtyMemory:
         if self._clear_listeners:
             self._cleared(p0, p1, mask)
 
+    def clear_dirty_pages(self, pages, client: int) -> int:
+        """Clear one client's bits of the distinct pages numbered ``pages`` (ram_addr >>
+        TARGET_PAGE_BITS, an integer array): clear_dirty_range for a scattered set. Returns
+        how many of them were dirty.
+
+        Migration clears the pages a sync found just before it reads them, as QEMU's
+        migration_clear_memory_region_dirty_bitmap does, so a page written between the sync
+        and its send goes once, not again in the next pass. Listeners hear of the pages'
+        hull (a superset is safe: a TLB entry reset needlessly just takes the slow path)."""
+        c = _check_client(client)
+        try:
+            pages = np.asarray(pages)
+        except (TypeError, ValueError):
+            raise DirtyMemoryError(f"pages {pages!r} is not an array of page numbers") from None
+        if pages.ndim != 1 or (pages.size and pages.dtype.kind not in "iu"):
+            raise DirtyMemoryError(f"pages must be a 1-D integer array, not {pages.dtype} "
+                                   f"with shape {pages.shape}")
+        if not pages.size:
+            return 0
+        p0, p1 = int(pages.min()), int(pages.max()) + 1
+        if p0 < 0 or p1 > self._npages:
+            raise DirtyMemoryError(f"page {p0 if p0 < 0 else p1 - 1:#x} is beyond the dirty "
+                                   f"bitmaps (which cover {self._npages:#x} pages)")
+        with self._lock:
+            row = self._bits[c]
+            was = int(np.count_nonzero(row[pages]))
+            if was:
+                self._end_epoch()
+                row[pages] = 0
+        if was and self._clear_listeners:
+            self._cleared(p0, p1, 1 << c)
+        return was
+
     def reset_dirty_range(self, start: int, length: int, client: int) -> None:
         """cpu_physical_memory_reset_dirty / memory_region_reset_dirty for one client."""
         self.clear_dirty_range(start, length, 1 << _check_client(client))

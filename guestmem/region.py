@@ -143,13 +143,21 @@ _address_spaces: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueD
 _as_serial = itertools.count()
 
 
+#: Machines may be created in several threads: an insertion while another thread iterates
+#: the dictionary would raise "dictionary changed size during iteration".
+_address_spaces_lock = threading.Lock()
+
+
 def _register_address_space(as_) -> None:
-    _address_spaces[next(_as_serial)] = as_
+    with _address_spaces_lock:
+        _address_spaces[next(_as_serial)] = as_
 
 
 def address_spaces() -> list:
     """The live address spaces, in creation order (QEMU's address_spaces list)."""
-    return [v for _, v in sorted(_address_spaces.items(), key=lambda kv: kv[0])]
+    with _address_spaces_lock:
+        items = list(_address_spaces.items())
+    return [v for _, v in sorted(items, key=lambda kv: kv[0])]
 
 
 #: Map changes come from one thread at a time (QEMU makes them under the BQL); accesses never

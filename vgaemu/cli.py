@@ -4,8 +4,8 @@
                       [--scale S] [--fps F] [--record TRACE.json] [--gif F] [--apng F] [--qemu-compat]
     vgaemu demos [--names]                  (also: vgaemu run --list)
     vgaemu replay TRACE [--screenshot OUT.png] [--gif F] [--apng F] [--scale S] [--qemu-compat]
-    (run/replay also take -qmp unix:PATH,server=on,wait=off; run takes -incoming URI|defer
-     and --save-on-exit FILE)
+    (run/boot/replay also take -qmp unix:PATH,server=on,wait=off; run and boot take
+     -incoming URI|defer and --save-on-exit FILE)
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
     vgaemu boot IMAGE | -fda/-hda IMG | -drive file=IMG,if=floppy|ide  [--headless] [--frames N]
                 [--screenshot PATH] [--keys SPEC] [--ips N] [--gif F] [--apng F]
@@ -211,10 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
              "  vgaemu boot disk.img --scale 2\n"
              "  vgaemu boot -fda floppy.img --headless --frames 120 --screenshot out.png\n"
              "  vgaemu boot game.img --headless --keys 0.5s:space --keys 2s:text:hi\\n\n"
+             "  vgaemu boot -fda game.img -qmp unix:/tmp/q.sock,server=on,wait=off\n"
+             "  vgaemu boot -fda game.img --headless --frames 30 --save-on-exit s.vgaemu\n"
+             "  vgaemu boot -fda game.img -incoming file:s.vgaemu      (resume it)\n"
              "  vgaemu boot oracle.img --headless --screenshot out.png --screenshot-on-debugcon out.png")
     p.add_argument("image", nargs="?", metavar="IMAGE", help="raw disk image (the first IDE hard disk)")
     _pc_options(p)
     _recording_options(p)
+    _monitor_options(p, migration=True)
 
     p = _sub(sub, "replay", "replay a guest trace (the oracle's format)",
              "Replay a trace of port writes, memory stores and INT 10h/15h calls on a freshly "
@@ -930,7 +934,8 @@ def _boot_option(text: str | None) -> tuple[str, str | None]:
 
 
 def _run_pc(args, pc, title: str) -> int:
-    """Run a booted PC in the window or headless, as ``run`` does for scripts."""
+    """Run a booted PC in the window or headless, as ``run`` does for scripts: with
+    -qmp, -incoming and --save-on-exit around it (MonitorSession)."""
     from vgaemu.pc.boot import run_frames
 
     from vgaemu.frontends.animation import TeeSink
@@ -939,6 +944,32 @@ def _run_pc(args, pc, title: str) -> int:
     animations = _animation_recorders(args)
     listeners = [rec for _, _, rec in animations]
     frames = args.frames
+    machine = pc.machine
+    monitor = MonitorSession(args, machine)
+    window = None
+    if not args.headless:
+        from vgaemu.frontends.window import WindowSink
+
+        if every:
+            raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("SDL_VIDEODRIVER")):
+            raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
+        window = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
+                            title=f"vgaemu - {title}", raw_keys=True)
+    try:
+        monitor.before_run(None, None, waiting=(lambda: window.idle(machine))
+                           if window is not None else None)
+    except BaseException:
+        monitor.close()
+        if window is not None:
+            window.close()
+        raise
+    if getattr(args, "incoming", None) is not None:
+        p = pc.platform
+        _say(f"{title}: resuming at frame {p.frame_index}, {p.instructions} instructions, "
+             f"{machine.clock.now_ns / 1e9:.3f} s of virtual time"
+             + (f" (the program had stopped: {p.stopped})" if p.stopped else ""))
     try:
         if args.headless:
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -955,15 +986,7 @@ def _run_pc(args, pc, title: str) -> int:
                 path = sink.write_screenshot(args.screenshot)
                 _say(f"screenshot written to {Path(path).resolve()}")
         else:
-            from vgaemu.frontends.window import WindowSink
-
-            if every:
-                raise CLIError("--screenshot-every works with --headless (the window has F12 for screenshots)")
-            if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                    or os.environ.get("SDL_VIDEODRIVER")):
-                raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
-            sink = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
-                              title=f"vgaemu - {title}", raw_keys=True)
+            sink = window
             try:
                 from vgaemu.guest import GuestExit
                 try:
@@ -976,9 +999,13 @@ def _run_pc(args, pc, title: str) -> int:
                     sink.hold()
             finally:
                 sink.close()
+    except BaseException:
+        monitor.close()
+        raise
     finally:
         pc.platform.output.flush()
     _save_animations(animations)
+    monitor.after_run()
     return 0
 
 

@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, fields
 COUNTER_NAMES = (
     "instructions",      # guest instructions executed (TB path and decode-every-instruction path)
     "tbs_translated",    # translation blocks compiled and inserted into the TB cache
-    "tbs_executed",      # TB functions entered (chained entries included)
+    "tbs_executed",      # blocks entered, translated or interpreted (chained entries included)
     "tbs_chained",       # TB entries reached through a successor link, without a cache lookup
     "tbs_invalidated",   # TBs removed because code under them was written or remapped
     "smc_events",        # writes (by anyone) that hit translated code and invalidated a TB
     "tlb_fills",         # softmmu TLB entries filled from the FlatView
     "tlb_flushes",       # whole-TLB flushes (memory map changes)
     "notdirty_writes",   # CPU stores that took QEMU's NOTDIRTY slow path to a clean RAM page
+    "blocks_interpreted",  # block entries run by the first tier, before (or instead of) a TB
 )
 
 
@@ -37,6 +38,7 @@ class CounterSnapshot:
     tlb_fills: int = 0
     tlb_flushes: int = 0
     notdirty_writes: int = 0
+    blocks_interpreted: int = 0
 
     def __add__(self, other: "CounterSnapshot") -> "CounterSnapshot":
         if not isinstance(other, CounterSnapshot):

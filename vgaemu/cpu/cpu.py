@@ -2,11 +2,16 @@
 CR0.PE), running guest code out of the machine's address space.
 
 ``run()`` looks the block at CS:EIP up in the TB cache (keyed by guest-physical PC, CS base
-and the mode bits, as QEMU's tb_lookup), translates it on a miss (vgaemu.cpu.translate), and
-calls it.  With ``tb_cache=False`` every instruction is decoded again each time it runs (the
-"decode-every-instruction" path, for comparison and debugging): only the Python code for one
-decoded instruction is memoised, keyed by its bytes, so nothing depends on what memory held
-before.
+and the mode bits, as QEMU's tb_lookup) and calls it.  Execution is tiered, as JITs whose
+compiler is slow do it (v86 counts block entries before compiling; QEMU has no tier because
+its TCG translates in microseconds, ours in a millisecond): a block seen for the first time
+becomes an InterpretedBlock, run one decoded instruction at a time, and only the entry
+after its first ``tb_threshold`` translates it (vgaemu.cpu.translate) into a TB that replaces it.
+Both tiers live in the TB cache and protect their pages, so a write to their code kills
+either one the same way.  With ``tb_cache=False`` every instruction is decoded again each
+time it runs (the "decode-every-instruction" path, for comparison and debugging): only the
+Python code for one decoded instruction is memoised, keyed by its bytes, so nothing depends
+on what memory held before.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from .counters import CPUCounters
 from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, HF_PE,
                     HF_SS32, IF, MASKS, REG8, REG16, REG32, SEG_NAMES, SIZE_INDEX, SS, TF,
                     cc_op, lazy_arith)
-from .tb import TBCache, TBCacheError, TranslationBlock
+from .tb import InterpretedBlock, TBCache, TBCacheError, TranslationBlock
 from .tlb import SoftTLB
 from .portio import PortDispatch
 from .translate import EXIT_NOCHAIN, TB_MAX_INSNS, Translator, UnimplementedInstruction
@@ -32,6 +37,14 @@ _INSN_CACHE_MAX = 1 << 16
 SMC_RETRANSLATE_LIMIT = 6
 #: How many translations per TB key _translate keeps for reuse by identical bytes.
 _BY_BYTES_VERSIONS = 4
+#: A block is interpreted on this many entries and translated on the next one (0: translate
+#: at once, a single tier).  Measured (benchmarks/bench_tb_tiers.py, README "The x86
+#: CPU"): half the blocks of the short programs run once, but the interpreted tier still
+#: generates and compiles Python per instruction (~0.1-0.3 ms each, shared only by
+#: identical shapes), which costs more than translating the whole block (~0.4-0.6 ms), so
+#: every threshold above 0 made them slower (hello 42 -> 43-50 ms, smc 100 -> 109-150 ms).
+#: The tier pays once it runs a block without generating code; until then it is opt-in.
+TB_TRANSLATE_THRESHOLD = 0
 
 
 class CPUError(VGAEmuError):
@@ -49,7 +62,8 @@ class X86CPU:
     """
 
     def __init__(self, machine, *, tb_cache: bool = True, ud_on_unimplemented: bool = False,
-                 counters: CPUCounters | None = None):
+                 counters: CPUCounters | None = None,
+                 tb_threshold: int = TB_TRANSLATE_THRESHOLD):
         self.machine = machine
         self.address_space = machine.address_space_memory
         self.address_space_io = machine.address_space_io
@@ -58,6 +72,7 @@ class X86CPU:
         self.ports = PortDispatch(self.address_space_io)
         self.tb_cache = TBCache(self.address_space, self.tlb, self.counters)
         self.use_tb_cache = bool(tb_cache)
+        self.tb_threshold = tb_threshold
         self.ud_on_unimplemented = bool(ud_on_unimplemented)
         self.translator = Translator(self)
         self._insn_cache: dict = {}
@@ -168,6 +183,19 @@ class X86CPU:
         self._set_hflag(HF_A20OFF, mask != 0xFFFFFFFF)
 
     @property
+    def tb_threshold(self) -> int:
+        """How many entries of a block are interpreted before the next one translates it
+        (0: translate on the first entry, a single-tier CPU)."""
+        return self._tb_threshold
+
+    @tb_threshold.setter
+    def tb_threshold(self, n: int) -> None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise CPUError(f"tb_threshold {n!r}: expected an integer >= 0 (block entries "
+                           f"before translation)")
+        self._tb_threshold = n
+
+    @property
     def ip(self) -> int:
         return self.eip & 0xFFFF
 
@@ -264,7 +292,9 @@ class X86CPU:
         return self.tlb.load(lin & self._a20_mask, size)
 
     def _st(self, lin: int, size: int, v: int) -> bool:
-        return self.tlb.store(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
+        """A store from Python (pushes of INT/IRET/far calls, BIOS services): the path
+        generated code takes, so a stack beside the code on its page is one store."""
+        return self.translator.st(lin & self._a20_mask, size, v & MASKS[SIZE_INDEX[size]])
 
     def code_byte(self, lin: int) -> int:
         mv = self.tlb.read_pages.get(lin >> 12)
@@ -531,7 +561,7 @@ class X86CPU:
                 if use_tbs:
                     tb = tbs.get((pc, cs_base, self.hflags))
                     if tb is None and left > 1:   # step() never needs a whole block
-                        tb = self._translate(pc, cs_base)
+                        tb = self._tb_miss(pc, cs_base)
                     if tb is not None and tb.icount <= left:
                         if last is not None:
                             link(last, slot, tb)
@@ -561,6 +591,100 @@ class X86CPU:
     def _bios_trap_ok(self, pc: int) -> bool:
         return BIOS_TRAP_LO <= pc < BIOS_TRAP_HI and getattr(self.machine, "pc_bios", None) is not None
 
+    def _tb_miss(self, pc: int, cs_base: int) -> TranslationBlock | None:
+        """No block at ``pc``: code seen for the first time (or rewritten) starts on the
+        interpreted tier; code that went back to bytes translated here before reuses that
+        translation at once (it costs no compile)."""
+        if not self._tb_threshold:
+            return self._translate(pc, cs_base)
+        key = (pc, cs_base, self.hflags)
+        if self._translations_gen == self.tb_cache.generation and key in self._by_bytes:
+            tb = self._reuse_translation(pc, key)
+            if tb is not None:
+                return tb
+        if self.tlb.code_ram_addr(pc) is None:
+            return None
+        hflags = self.hflags
+        try:
+            insns = self.translator.gather(cs_base, self.eip, hflags, TB_MAX_INSNS)
+        except UnimplementedInstruction:
+            return None   # _exec_one reports it (or raises #UD)
+        size = insns[-1].next_eip - insns[0].eip
+        if not 0 < size <= 4096 or self.tlb.code_ram_addr((pc + size - 1) & 0xFFFFFFFF) is None:
+            return None
+        itb = InterpretedBlock(pc, cs_base, hflags, size, insns)
+        itb.func = lambda cpu, budget: cpu._interpret(itb, budget)
+        try:
+            return self.tb_cache.insert(itb)
+        except TBCacheError:
+            return None
+
+    def _interpret(self, itb: InterpretedBlock, budget: int) -> int:
+        """An InterpretedBlock's ``func``: its instructions one at a time, each through the
+        one-instruction function the decode-every-instruction path uses, until one leaves
+        the straight line (a taken branch, an interrupt, a fault) or a write kills the
+        block.  Its entry after ``tb_threshold`` translates it and runs the TB instead
+        (the CPU loop finds the TB from the next entry on).  Returns what a TB returns;
+        no exit of an interpreted block is chained."""
+        itb.hits += 1
+        if itb.hits > self._tb_threshold:
+            tb = self._promote(itb)
+            if tb is not None:
+                self.tb_cache.running = tb
+                return tb.func(self, budget)
+        self.counters.blocks_interpreted += 1
+        fns = itb.fns
+        ipmask = 0xFFFFFFFF if itb.flags & HF_CS32 else 0xFFFF
+        n = 0
+        for i, ins in enumerate(itb.insns):
+            fn = fns[i]
+            if fn is None:
+                fn = fns[i] = self._insn_function(ins, itb.pc, itb.flags)
+                if fn is None:   # unimplemented, #UD raised in the guest
+                    return (n + 1) << 2 | EXIT_NOCHAIN
+            self._done += n
+            r = fn(self, 1) >> 2
+            self._done -= n
+            n += r
+            if not r or self.eip != ins.next_eip & ipmask or not itb.valid or n >= budget:
+                break
+        return n << 2 | EXIT_NOCHAIN
+
+    def _promote(self, itb: InterpretedBlock) -> TranslationBlock | None:
+        """Translate the block ``itb`` stands for; the TB replaces it in the cache.  None
+        when it cannot be translated (it is then interpreted for as long as it lives)."""
+        tbc = self.tb_cache
+        running, tbc.running = tbc.running, None   # being replaced is not being killed
+        try:
+            tb = self._translate(itb.pc, itb.cs_base)
+        finally:
+            tbc.running = running
+        if tb is None or itb.valid:
+            itb.hits = -(1 << 62)
+            return None
+        return tb
+
+    def _insn_function(self, ins, pc: int, hflags: int):
+        """The memoised one-instruction function for ``ins`` (None when it is unimplemented
+        and the CPU raised #UD in the guest instead)."""
+        trap = self._bios_trap_ok(pc)
+        key = (ins.eip, hflags, ins.raw, trap)
+        fn = self._insn_cache.get(key)
+        if fn is None:
+            tr = self.translator
+            try:
+                source = tr.generate_one(ins, hflags, trap)
+            except UnimplementedInstruction:
+                if not self.ud_on_unimplemented:
+                    raise
+                self.exception(6)
+                return None
+            fn = tr.compile_shared(source, f"insn@{pc:#x}")
+            if len(self._insn_cache) >= _INSN_CACHE_MAX:
+                self._insn_cache.clear()
+            self._insn_cache[key] = fn
+        return fn
+
     def _translate(self, pc: int, cs_base: int) -> TranslationBlock | None:
         """Translate and insert the TB at ``pc``; None when the code is not in RAM/ROM (it
         then runs one instruction at a time, uncached) or cannot be translated (the
@@ -577,16 +701,9 @@ class X86CPU:
         key = (pc, cs_base, hflags)
         seen = counts.get(key, 0)
         if seen:
-            # rewritten code that went back to bytes translated here before (a patch
-            # undone, a routine copied in again): reuse that translation, no decode/compile
-            for data, func, size, icount, source in self._by_bytes.get(key, ()):
-                if self._code_bytes(pc, size) == data:
-                    tb = TranslationBlock(pc, cs_base, hflags, size, func, icount=icount,
-                                          source=source)
-                    try:
-                        return self.tb_cache.insert(tb)
-                    except TBCacheError:
-                        return None
+            tb = self._reuse_translation(pc, key)
+            if tb is not None:
+                return tb
         if seen >= SMC_RETRANSLATE_LIMIT:
             return None   # self-modifying hot spot: decode it each time instead
         counts[key] = seen + 1
@@ -616,6 +733,19 @@ class X86CPU:
             del versions[_BY_BYTES_VERSIONS:]
         return tb
 
+    def _reuse_translation(self, pc: int, key: tuple) -> TranslationBlock | None:
+        """Rewritten code that went back to bytes translated at ``key`` before (a patch
+        undone, a routine copied in again): that translation again, no decode/compile."""
+        for data, func, size, icount, source in self._by_bytes.get(key, ()):
+            if self._code_bytes(pc, size) == data:
+                tb = TranslationBlock(pc, key[1], key[2], size, func, icount=icount,
+                                      source=source)
+                try:
+                    return self.tb_cache.insert(tb)
+                except TBCacheError:
+                    return None
+        return None
+
     def _code_bytes(self, pc: int, size: int):
         """The ``size`` bytes of guest-physical code at ``pc`` (None where a page has no
         read entry): what a translation there was made from."""
@@ -633,24 +763,15 @@ class X86CPU:
 
     def _exec_one(self, pc: int, cs_base: int) -> int:
         """Decode the instruction at CS:EIP and run it (the tb_cache=False path)."""
-        hflags = self.hflags
-        eip = self.eip
-        tr = self.translator
         try:
-            ins = tr.gather(cs_base, eip, hflags, 1)[0]
-            trap = self._bios_trap_ok(pc)
-            key = (eip, hflags, ins.raw, trap)
-            fn = self._insn_cache.get(key)
-            if fn is None:
-                source, _ = tr.generate([ins], hflags, trap)
-                fn = tr.compile_shared(source, f"insn@{pc:#x}")
-                if len(self._insn_cache) >= _INSN_CACHE_MAX:
-                    self._insn_cache.clear()
-                self._insn_cache[key] = fn
+            ins = self.translator.gather(cs_base, self.eip, self.hflags, 1)[0]
         except UnimplementedInstruction:
             if not self.ud_on_unimplemented:
                 raise
             self.exception(6)
+            return 1
+        fn = self._insn_function(ins, pc, self.hflags)
+        if fn is None:
             return 1
         return fn(self, 1) >> 2
 

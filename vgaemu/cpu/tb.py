@@ -86,6 +86,9 @@ class TranslationBlock:
         self.jmp_dest: list = [None, None]
         self.jmp_in: dict = {}
 
+    #: compiled code (False: an InterpretedBlock, run by the decode-every-instruction tier)
+    translated = True
+
     @property
     def key(self) -> tuple[int, int, int]:
         return (self.pc, self.cs_base, self.flags)
@@ -98,6 +101,31 @@ class TranslationBlock:
         state = "valid" if self.valid else "invalid"
         return (f"<TB pc={self.pc:#x} cs_base={self.cs_base:#x} flags={self.flags:#x} "
                 f"size={self.size} icount={self.icount} {state}>")
+
+
+class InterpretedBlock(TranslationBlock):
+    """A block of guest code that has run fewer times than the CPU's ``tb_threshold``: the
+    first tier of a tiered JIT (v86 counts block entries before compiling one).  The cache
+    tracks it like a TB -- keyed, on its pages, protecting them -- so a write to its bytes
+    kills it and its entry count starts again from zero; while valid, its decoded
+    instructions and their one-instruction functions (`fns`) are what its bytes say.
+    ``func`` interprets it one instruction at a time; when ``hits`` passes the threshold the
+    CPU translates the block, which replaces it under the same key."""
+
+    __slots__ = ("insns", "fns", "hits")
+
+    translated = False
+
+    def __init__(self, pc: int, cs_base: int, flags: int, size: int, insns: list, *,
+                 func=None):
+        super().__init__(pc, cs_base, flags, size, func, icount=len(insns))
+        self.insns = insns
+        #: the one-instruction function of each of `insns`, made when first run
+        self.fns: list = [None] * len(insns)
+        self.hits = 0
+
+    def __repr__(self) -> str:
+        return "<interpreted " + super().__repr__()[1:]
 
 
 class TBCache:
@@ -186,7 +214,8 @@ class TBCache:
             ram_ranges.append((ra, ra + end - start))
         old = self.tbs.get(tb.key)
         if old is not None:
-            self._invalidate(old)
+            # a translation replacing its interpreted block is a promotion, not a kill
+            self._invalidate(old, count=old.translated or not tb.translated)
         tb.ram_ranges = tuple(ram_ranges)
         tb.pages = tuple(s >> TARGET_PAGE_BITS for s, _ in ram_ranges)
         tb.phys_pages = vpns
@@ -205,7 +234,8 @@ class TBCache:
             self._vpn_ram[vpn] = page
         for page in tb.pages:
             self.tlb_protect_code(page << TARGET_PAGE_BITS)
-        self.counters.tbs_translated += 1
+        if tb.translated:
+            self.counters.tbs_translated += 1
         return tb
 
     def tlb_protect_code(self, ram_addr: int) -> None:
@@ -242,9 +272,10 @@ class TBCache:
         return True
 
     # -- invalidation --------------------------------------------------------------------
-    def _invalidate(self, tb: TranslationBlock) -> None:
+    def _invalidate(self, tb: TranslationBlock, count: bool = True) -> None:
         """tb_phys_invalidate: remove `tb` from every index; a TB holding a link to it sees
-        `valid` False and looks its successor up again."""
+        `valid` False and looks its successor up again.  ``count``: False when a
+        translation of the same block replaces an InterpretedBlock."""
         if not tb.valid:
             return
         tb.valid = False
@@ -275,7 +306,8 @@ class TBCache:
             if dest is not None:
                 dest.jmp_in.pop((tb, slot), None)
         tb.jmp_dest = [None, None]
-        self.counters.tbs_invalidated += 1
+        if count:
+            self.counters.tbs_invalidated += 1
         if tb is self.running:
             self.running_invalidated = True
 

@@ -1812,6 +1812,27 @@ def g_ud(g: _Gen, ins: Insn) -> None:
 _IMM_SHAPES = frozenset((0xC0, 0xC1, 0x1A4, 0x1AC, 0xC8))
 _LITERAL = re.compile(r"\b(0x[0-9A-Fa-f]+|[1-9][0-9]*|0)\b")
 _FACTORIES_MAX = 4096
+#: compiled code objects by source text, shared by every Translator in the process: a
+#: machine running code another one already compiled (the BIOS's stubs, a program booted
+#: again, the test suite's many machines) binds that code to its own globals instead of
+#: compiling it again.  A code object holds no machine state, so sharing it is safe.
+_CODE_OBJECTS: dict = {}
+_CODE_OBJECTS_MAX = 8192
+
+
+def clear_code_cache() -> None:
+    """Forget the shared compiled code (a benchmark measuring a first run in a process)."""
+    _CODE_OBJECTS.clear()
+
+
+def _compiled(source: str, filename: str):
+    code = _CODE_OBJECTS.get(source)
+    if code is None:
+        code = compile(source, filename, "exec")
+        if len(_CODE_OBJECTS) >= _CODE_OBJECTS_MAX:
+            _CODE_OBJECTS.clear()
+        _CODE_OBJECTS[source] = code
+    return code
 
 
 class Translator:
@@ -1865,6 +1886,8 @@ class Translator:
                     return False
             return store(a, size, v)
 
+        #: the slow store path of generated code (the CPU's own pushes use it too)
+        self.st = st
         self.globals = {
             "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
             "LAZY": state.lazy_arith, "PARITY": state.PARITY, "SHIFT": state.shift_op,
@@ -1874,7 +1897,6 @@ class Translator:
             "IN1": ports.inp[1], "IN2": ports.inp[2], "IN4": ports.inp[4],
             "OUT1": ports.out[1], "OUT2": ports.out[2], "OUT4": ports.out[4],
         }
-        self.serial = 0
         #: code shape (literals abstracted) -> factory, for compile_shared
         self._factories: dict = {}
         #: block shape -> the flag liveness and wide registers its last translation found
@@ -1926,6 +1948,23 @@ class Translator:
                                                    mnemonic(ins.op, ins.reg), u.why) from None
                 insns = insns[:bad]
 
+    def generate_one(self, ins: Insn, hflags: int, bios_trap: bool) -> str:
+        """Python source of a one-instruction function (the interpreted tier and the
+        decode-every-instruction path), in one pass: its flags are all live at its exit
+        and every register is kept 32 bits wide, the safe answers the liveness passes of
+        a block would only narrow -- one instruction gains nothing from narrowing them,
+        and the first tier must be cheap."""
+        insns = [ins]
+        loop = _branch_target(ins) == ins.eip
+        g = _Gen(self, insns, hflags, [True], loop, bios_trap, frozenset(range(8)), True, {},
+                 [True, True])
+        try:
+            g.run()
+        except _Unimpl as u:
+            raise UnimplementedInstruction(self.cpu.seg_sel[1], ins.eip, ins.raw,
+                                           mnemonic(ins.op, ins.reg), u.why) from None
+        return g.source(f"tb_{ins.eip:x}")
+
     def _generate(self, insns: list[Insn], hflags: int, bios_trap: bool) -> str:
         n = len(insns)
         loop = _branch_target(insns[-1]) == insns[0].eip
@@ -1949,8 +1988,7 @@ class Translator:
                 raise
             new_at, new = self._liveness_of(g, n, regions)
             if new == live and frozenset(g.wide_seen) == wide and new_at == live_at:
-                self.serial += 1
-                return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
+                return g.source(f"tb_{insns[0].eip:x}")
         live = [True] * n
         live_at = [True] * (n + 1)
         wide = frozenset(range(8))
@@ -1975,8 +2013,7 @@ class Translator:
             g = _Gen(self, insns, hflags, live, loop, bios_trap, frozenset(range(8)), True,
                      regions, live_at)
             g.run()
-        self.serial += 1
-        return g.source(f"tb_{insns[0].eip:x}_{self.serial}")
+        return g.source(f"tb_{insns[0].eip:x}")
 
     @staticmethod
     def _liveness_of(g: "_Gen", n: int, regions: dict) -> tuple[list[bool], list[bool]]:
@@ -1995,7 +2032,7 @@ class Translator:
         return new_at, new
 
     def compile(self, source: str, name_hint: str = "tb"):
-        code = compile(source, f"<{name_hint}>", "exec")
+        code = _compiled(source, f"<{name_hint}>")
         ns: dict = {}
         exec(code, self.globals, ns)
         return next(iter(ns.values()))

@@ -19,6 +19,7 @@ from vgaemu.mainloop import RunState
 from vgaemu.migration import stream
 from vgaemu.migration.errors import MigrationError
 from vgaemu.migration.prefault import RAMPrefault
+from vgaemu.migration.vmstate import decode_state
 from vgaemu.migration.transport import Listener, parse_uri
 
 
@@ -136,6 +137,11 @@ class IncomingMigration:
         machine = self.machine
         reader = stream.StreamReader(channel)
         reader.read_header()
+        if reader.tag() != stream.TAG_CONFIG:
+            raise MigrationError("migration stream: the configuration record is missing")
+        config = decode_state(reader.read_config(), "configuration")
+        with machine.bql:
+            machine.vmstate.check_configuration(config)
         if reader.tag() != stream.TAG_BLOCKS:
             raise MigrationError("migration stream: the RAM block list is missing")
         blocks = check_blocks(machine, reader.read_blocks())

@@ -6,11 +6,13 @@ public API:
 1. ``setup``: ``RAMList.global_dirty_log_start`` (every RAM write now also sets the
    MIGRATION bit) and clear the MIGRATION bits of every block; the first pass then sends
    every page once (the "bulk stage"), while the guest keeps running.
-2. each iteration: ``memory_global_dirty_log_sync`` (listeners' log_sync), then
-   ``DirtyMemory.snapshot_and_clear_dirty(block, MIGRATION)`` per block: the pages written
-   since the last sync; they are sent again. A page written while it is being sent has its
-   bit set after the write, so it is in the next sync: nothing written after its last send
-   is missed.
+2. each iteration: ``memory_global_dirty_log_sync`` (listeners' log_sync), then the
+   MIGRATION bits of every block join the pending pages: the pages written since they were
+   last sent; they are sent again. A page's bit is cleared just before it is read for
+   sending (``DirtyMemory.clear_dirty_pages``, QEMU's lazy clear of the dirty log), so a
+   page written while it is being sent has its bit set after the write and is in the next
+   sync: nothing written after its last send is missed, and a page written between a sync
+   and its send is not sent twice.
 3. when what remains fits ``downtime-limit`` at the bandwidth the last pass measured (or
    after ``x-vgaemu-max-iterations`` passes), the guest is stopped between two steps, the
    last sync is sent with the device state, and the stream ends.
@@ -28,7 +30,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from guestmem import DIRTY_MEMORY_MIGRATION, TARGET_PAGE_SIZE, memory_global_dirty_log_sync
+from guestmem import (DIRTY_MEMORY_MIGRATION, TARGET_PAGE_BITS, TARGET_PAGE_SIZE,
+                      memory_global_dirty_log_sync)
 
 from vgaemu.mainloop import RunState
 from vgaemu.migration import stream
@@ -72,6 +75,7 @@ class RAMSaver:
         self.normal_pages = 0
         self.zero_pages = 0
         self.sync_count = 0
+        self.in_flight = 0
         self.cancelled = False
         self.logging = False
 
@@ -81,7 +85,8 @@ class RAMSaver:
 
     @property
     def remaining_pages(self) -> int:
-        return int(sum(int(p.sum()) for p in self.pending))
+        """Pages still to send: pending ones and those of the running pass not yet sent."""
+        return self.in_flight + int(sum(int(np.count_nonzero(p)) for p in self.pending))
 
     def setup(self) -> None:
         """Start MIGRATION logging, clear its bits, and mark every page to send."""
@@ -97,43 +102,65 @@ class RAMSaver:
             self.logging = False
             self.ram_list.global_dirty_log_stop()
 
-    def header(self) -> list:
-        return [stream.header(), stream.blocks_record(self.blocks)]
+    def header(self, config: bytes) -> list:
+        return [stream.header(), stream.config_record(config), stream.blocks_record(self.blocks)]
 
     def sync(self) -> int:
-        """migration_bitmap_sync: add the pages dirtied since the last sync; returns how many
-        pages that found."""
+        """migration_bitmap_sync: add the pages dirtied since they were last sent to the
+        pending ones; returns how many that found.
+
+        The bits are read, not cleared: each page's bit is cleared just before the page is
+        read for sending (send_pending), QEMU's lazy clear of the dirty log
+        (migration_clear_memory_region_dirty_bitmap). A bit set after the read is never
+        lost, and a page written between this sync and its send goes once, not again in
+        the next pass. Nothing else clears MIGRATION bits while logging is on."""
         memory_global_dirty_log_sync(self.ram_list)
-        dirty = self.ram_list.dirty
+        bitmap = self.ram_list.dirty.bitmap(DIRTY_MEMORY_MIGRATION)
         found = 0
         for b, p in zip(self.blocks, self.pending):
-            snap = dirty.snapshot_and_clear_dirty(b.offset, b.used_length, DIRTY_MEMORY_MIGRATION)
-            pages = snap.pages_in(b.offset, b.used_length)
-            found += int(pages.sum())
-            p |= pages
+            first = b.offset >> TARGET_PAGE_BITS
+            bits = bitmap[first:first + p.size]
+            found += int(np.count_nonzero(bits > p))
+            p |= bits
         self.sync_count += 1
         return found
 
     def send_pending(self) -> int:
-        """Send every pending page once (one pass); returns the bytes sent."""
+        """Send every pending page once (one pass); returns the bytes sent.
+
+        A block's pending pages are taken at once, so the pass is planned with a few numpy
+        calls (stream.pages_records). Each record's MIGRATION bits are cleared before its
+        pages are read (the views are read when the batch is written, later still): a write
+        racing with the copy sets its bit after it stores, so the next sync brings the page
+        back. The zero test ran when the pass was planned, so a page found zero then and
+        written since is marked dirty again rather than trusted."""
         sent = 0
+        dirty = self.ram_list.dirty
         for index, (b, p) in enumerate(zip(self.blocks, self.pending)):
             todo = np.flatnonzero(p)
-            host = b.host
-            for i in range(0, todo.size, stream.PAGES_PER_RECORD):
+            if not todo.size:
+                continue
+            p[:] = False
+            self.in_flight = int(todo.size)
+            first = b.offset >> TARGET_PAGE_BITS
+            rows = b.host[:b.used_length].reshape(-1, TARGET_PAGE_SIZE)
+            for rec in stream.pages_records(index, b.host, todo, stream.PAGES_PER_RECORD):
                 if self.cancelled:
                     raise MigrationCancelled("migration cancelled")
-                chunk = todo[i:i + stream.PAGES_PER_RECORD]
-                # Clear before reading: a write racing with the copy sets the MIGRATION bit
-                # after it stores, so the next sync brings the page back.
-                p[chunk] = False
-                bufs, normal, zero = stream.pages_record(index, host, chunk)
-                self.send(bufs)
-                sent += sum(x.nbytes if isinstance(x, memoryview) else len(x) for x in bufs)
-                self.normal_pages += normal
-                self.zero_pages += zero
+                dirty.clear_dirty_pages(rec.pages + first, DIRTY_MEMORY_MIGRATION)
+                if rec.normal < rec.pages.size:
+                    zpages = rec.pages[rec.zero]
+                    for page in zpages[~stream.zero_pages_of(rows, zpages)].tolist():
+                        dirty.set_dirty_range(b.offset + page * TARGET_PAGE_SIZE,
+                                              TARGET_PAGE_SIZE, 1 << DIRTY_MEMORY_MIGRATION)
+                self.send(rec.bufs)
+                sent += rec.nbytes
+                self.in_flight -= rec.pages.size
+                self.normal_pages += rec.normal
+                self.zero_pages += rec.pages.size - rec.normal
                 if self.chunk_hook is not None:
                     self.chunk_hook()
+            self.in_flight = 0
         return sent
 
 
@@ -277,7 +304,7 @@ class MigrationJob:
         page written meanwhile has its MIGRATION bit set again, so the next pass resends it
         whatever this one carried."""
         self._batch.extend(bufs)
-        self._batch_bytes += sum(b.nbytes if isinstance(b, memoryview) else len(b) for b in bufs)
+        self._batch_bytes += sum(map(len, bufs))  # bytes and 1-D byte memoryviews
         limit = self.state.max_bandwidth
         batch = BATCH_BYTES if not (self._throttle and limit > 0) else \
             min(BATCH_BYTES, int(limit * RATE_WINDOW_S))
@@ -322,7 +349,10 @@ class MigrationJob:
             self._check_cancel()
             saver = self.saver = RAMSaver(machine.ram_list, self._send, self.chunk_hook)
             machine.post(saver.setup).result()
-            self._send(saver.header(), flush=True)
+            from vgaemu.migration.vmstate import encode_state
+
+            config = machine.post(lambda: encode_state(machine.vmstate.configuration())).result()
+            self._send(saver.header(config), flush=True)
             self.setup_ms = _now_ms() - self.start_ms
             self._check_cancel()
             state._set_status("active")

@@ -1,9 +1,10 @@
 """Migration channels by URI, as QEMU's migration/{socket,exec,file}.c: ``unix:PATH``,
 ``tcp:HOST:PORT``, ``exec:CMD`` (a shell command's stdin / stdout) and ``file:PATH``.
 
-A channel moves bytes in one direction: ``write(buf)`` on the source, ``read_exact(n)`` /
-``readinto_exact(view)`` on the destination. ``abort()`` may be called from another thread
-to break a blocked transfer (migrate_cancel).
+A channel moves bytes in one direction: ``write(buf)`` on the source, ``read_exact(n)``,
+``readinto_exact(view)``, ``read_some(view)`` and ``readinto_views(views)`` on the
+destination. ``abort()`` may be called from another thread to break a blocked transfer
+(migrate_cancel).
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ _IOV_MAX = 1024
 
 
 def _sendmsg_all(sock: socket.socket, bufs: list) -> None:
-    """sendall over a gather list: resend whatever a partial sendmsg left."""
-    views = [memoryview(b).cast("B") for b in bufs]
+    """sendall over a gather list of bytes and 1-D byte memoryviews (so len() is their size
+    and they go to sendmsg as they are: a sparse pass has one per page): resend whatever a
+    partial sendmsg left."""
+    views = bufs
     i, n = 0, len(views)
     while i < n:
         sent = sock.sendmsg(views[i:i + _IOV_MAX])
@@ -63,7 +66,9 @@ def _sendmsg_all(sock: socket.socket, bufs: list) -> None:
             sent -= len(views[i])
             i += 1
         if sent:
-            views[i] = views[i][sent:]
+            if views is bufs:
+                views = list(bufs)
+            views[i] = memoryview(views[i])[sent:]
 
 
 def _grow_buffers(sock: socket.socket) -> None:
@@ -90,8 +95,9 @@ class Channel:
         self.writev([data])
 
     def writev(self, bufs: list) -> None:
-        """Write the buffers in order: on a socket with sendmsg's gather list (one system call
-        for a record's header and its runs of guest pages, no joining copy)."""
+        """Write the buffers (bytes or 1-D byte memoryviews) in order: on a socket with
+        sendmsg's gather list (one system call for a record's header and its runs of guest
+        pages, no joining copy)."""
         try:
             if self._sock is not None:
                 _sendmsg_all(self._sock, bufs)
@@ -124,13 +130,26 @@ class Channel:
                                      f"(connection closed or file truncated)")
             got += k
 
+    def read_some(self, view: memoryview) -> int:
+        """Read what is there, up to len(view), waiting only for the first byte; 0 at the
+        end of the stream (the reader's read-ahead)."""
+        try:
+            if self._sock is not None:
+                return self._sock.recv_into(view)
+            read1 = getattr(self._file, "readinto1", None)
+            return (read1 or self._file.readinto)(view) or 0
+        except (OSError, ValueError) as e:
+            raise MigrationError(f"reading the migration stream from {self.name} failed: "
+                                 f"{getattr(e, 'strerror', None) or e}") from None
+
     def readinto_views(self, views: list) -> None:
-        """Fill each view in order: a socket scatters into them with recvmsg_into."""
+        """Fill each view (a 1-D byte memoryview) in order: a socket scatters into them with
+        recvmsg_into."""
         if self._sock is None or len(views) == 1:
             for v in views:
                 self.readinto_exact(v)
             return
-        views = [memoryview(v).cast("B") for v in views]
+        views = list(views)
         i, n = 0, len(views)
         while i < n:
             try:

@@ -38,10 +38,57 @@ class Section:
 
 
 class SectionRegistry:
-    """The machine's sections, in registration order (the order they are saved in)."""
+    """The machine's sections, in registration order (the order they are saved in), and its
+    configuration (QEMU's savevm "configuration" section): what the destination must have been
+    started with -- the machine type, the sections, the drives -- checked before any RAM page
+    or device state is loaded."""
 
     def __init__(self) -> None:
         self._sections: dict[str, Section] = {}
+        #: key -> value the destination's must equal (set_config); "machine" is the type
+        self._config: dict[str, Any] = {"machine": "vgaemu-vga"}
+
+    def set_config(self, key: str, value: Any) -> None:
+        """What a destination must have the same of (a JSON-able value)."""
+        self._config[key] = value
+
+    def configuration(self) -> dict:
+        return {**self._config, "sections": [[s.name, s.version] for s in self]}
+
+    def check_configuration(self, theirs: Any) -> None:
+        """Refuse a stream from a differently configured machine, naming the difference."""
+        ours = self.configuration()
+        if not isinstance(theirs, dict):
+            raise MigrationError("migration stream: the configuration record is not a record")
+        if theirs.get("machine") != ours["machine"]:
+            raise MigrationError(f"Machine type received is '{theirs.get('machine')}' and local is "
+                                 f"'{ours['machine']}' (start the destination with the same "
+                                 "command as the source)")
+        sections = theirs.get("sections")
+        if not (isinstance(sections, list) and all(
+                isinstance(x, list) and len(x) == 2 and isinstance(x[0], str) and type(x[1]) is int
+                for x in sections)):
+            raise MigrationError("migration stream: the configuration's section list is corrupt")
+        names = {n for n, _ in sections}
+        extra = sorted(names - set(self._sections))
+        missing = sorted(set(self._sections) - names)
+        if extra or missing:
+            raise MigrationError("the source's device state sections differ from this machine's"
+                                 + (f"; only the source has {', '.join(extra)}" if extra else "")
+                                 + (f"; only this machine has {', '.join(missing)}" if missing else ""))
+        for name, version in sections:
+            s = self._sections[name]
+            if not s.minimum_version <= version <= s.version:
+                raise MigrationError(f"device state section {name!r} has version {version}; this "
+                                     f"vgaemu loads versions {s.minimum_version}..{s.version}")
+        for key in sorted(set(ours) | set(theirs)):
+            if key in ("machine", "sections"):
+                continue
+            if theirs.get(key) != ours.get(key):
+                raise MigrationError(f"the source differs from this machine in {key}: "
+                                     f"{_brief(theirs.get(key))} in the stream, "
+                                     f"{_brief(ours.get(key))} here (start the destination "
+                                     "with the same command line as the source)")
 
     def register(self, section: Section) -> None:
         if section.name in self._sections:
@@ -85,6 +132,11 @@ class SectionRegistry:
             raise MigrationError(f"the stream has no device state for {', '.join(missing)}")
         for s, state, version in seen.values():
             s.load(state, version)
+
+
+def _brief(v: Any) -> str:
+    text = json.dumps(v)
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # ---- encoding -----------------------------------------------------------------------------
@@ -154,6 +206,86 @@ def check_fields(name: str, state: dict, current: dict) -> None:
             raise MigrationError(f"device state {name!r}: field {key!r} = {new!r:.60} does not "
                                  f"fit (expected a {type(cur).__name__}"
                                  f"{f' of length {len(cur)}' if hasattr(cur, '__len__') else ''})")
+
+
+def check_schema(name: str, value: Any, schema: Any, where: str = "") -> None:
+    """Refuse a saved state whose shape ``load`` could not take, naming the field. A schema
+    is ``int``, ``bool``, ``str``, ``bytes``; ``"int?"`` (an int or None); ``"timer"`` (a
+    :meth:`vgaemu.pc.timer.Timer.vmstate_save` value); ``[item]`` (a list of any length);
+    ``(n, item)`` (a list of exactly n); ``range(a, b)`` (an int in it); a tuple of allowed
+    constants ``("=", v1, v2...)``; or a dict of field -> schema (exactly those fields)."""
+    at = f"{where}" if where else "state"
+
+    def bad(expected: str):
+        raise MigrationError(f"device state {name!r}: {at} = {value!r:.60} does not fit "
+                             f"(expected {expected})")
+
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            bad("a record")
+        extra = set(value) - set(schema)
+        if extra:
+            raise MigrationError(f"device state {name!r}: unknown field(s) "
+                                 f"{', '.join(sorted(map(str, extra)))}{' in ' + where if where else ''}")
+        for key, sub in schema.items():
+            if key not in value:
+                raise MigrationError(f"device state {name!r}: field "
+                                     f"{(where + '.' if where else '') + key!r} is missing")
+            check_schema(name, value[key], sub, f"{where}.{key}" if where else key)
+    elif schema is bool:
+        if not isinstance(value, bool):
+            bad("a bool")
+    elif schema is int:
+        if type(value) is not int:
+            bad("an integer")
+    elif schema is str or schema is bytes:
+        if type(value) is not schema:
+            bad(schema.__name__)
+    elif isinstance(schema, range):
+        if type(value) is not int or value not in schema:
+            bad(f"an integer in {schema.start}..{schema.stop - 1}")
+    elif schema == "int?":
+        if value is not None and type(value) is not int:
+            bad("an integer or null")
+    elif schema == "bytes?":
+        if value is not None and type(value) is not bytes:
+            bad("bytes or null")
+    elif schema == "str?":
+        if value is not None and type(value) is not str:
+            bad("a string or null")
+    elif schema == "timer":
+        if value is not None and not (isinstance(value, list) and len(value) == 2 and all(
+                type(v) is int and v >= 0 for v in value)):
+            bad("a timer: null or [deadline, arming number]")
+    elif isinstance(schema, list):
+        if not isinstance(value, list):
+            bad("a list")
+        for i, item in enumerate(value):
+            check_schema(name, item, schema[0], f"{at}[{i}]")
+    elif isinstance(schema, tuple) and schema and schema[0] == "=":
+        if value not in schema[1:] or type(value) not in {type(v) for v in schema[1:]}:
+            bad("one of " + ", ".join(repr(v) for v in schema[1:]))
+    elif isinstance(schema, tuple):
+        n, item = schema
+        if not isinstance(value, list) or len(value) != n:
+            bad(f"a list of {n}")
+        for i, x in enumerate(value):
+            check_schema(name, x, item, f"{at}[{i}]")
+    else:  # pragma: no cover - a schema written wrongly
+        raise TypeError(f"bad schema {schema!r}")
+
+
+def schema_section(name: str, version: int, schema: dict, save: Callable[[], dict],
+                   load: Callable[[dict], None],
+                   check: Callable[[dict], None] | None = None) -> Section:
+    """A section whose states are checked against ``schema`` (and ``check``) before load."""
+
+    def _check(state: dict, _version: int) -> None:
+        check_schema(name, state, schema)
+        if check is not None:
+            check(state)
+
+    return Section(name, version, save, lambda state, _v: load(state), _check)
 
 
 def _copy_value(v: Any) -> Any:

@@ -89,6 +89,23 @@ class SystemBIOS:
         m.bios.boot(banner=False)   # the VGA BIOS's POST and mode 3, as SeaBIOS does
 
     # ------------------------------------------------------------------ vectors
+    def vmstate_section(self):
+        """The ``pc.sysbios`` section: INT 15h 86h waits in progress (stub -> wake-up time)
+        and the timer that wakes the CPU for them."""
+        from vgaemu.migration.vmstate import schema_section
+
+        schema = {"waits": [(2, int)], "wake_timer": "timer"}
+
+        def save() -> dict:
+            return {"waits": [[k, v] for k, v in sorted(self._waits.items())],
+                    "wake_timer": self._wake_timer.vmstate_save()}
+
+        def load(state: dict) -> None:
+            self._waits = {k: v for k, v in state["waits"]}
+            self._wake_timer.vmstate_load(state["wake_timer"])
+
+        return schema_section("pc.sysbios", 1, schema, save, load)
+
     def int08(self, cpu) -> None:
         m = self.machine
         ticks = struct.unpack("<I", m.read(BDA_TICKS, 4))[0] + 1

@@ -68,6 +68,47 @@ class PC:
         machine.pc_bios.register(0x18, self.int18)
         machine.pc_bios.register(0x19, self.int19)
         self.system_bios.post()
+        self._register_vmstate()
+
+    # ------------------------------------------------------------------ migration
+    def _register_vmstate(self) -> None:
+        """The BIOS's sections, and the drives as what a destination must have the same of
+        (the images themselves do not travel: both sides see the same files)."""
+        from vgaemu.migration.vmstate import schema_section
+
+        reg = self.machine.vmstate
+        reg.set_config("drives", [[dl, *d.identity()] for dl, d in sorted(self.disks.drives.items())])
+        reg.set_config("boot", [self.boot_order, self._boot_once])
+        reg.register(self.system_bios.vmstate_section())
+        reg.register(self.keyboard.vmstate_section())
+        reg.register(self.disks.vmstate_section())
+        schema = {"boot_index": "int?", "resets": ["str?"], "reset_reason": "str?",
+                  "reset_timer": "timer", "boot_once_pending": bool}
+
+        def save() -> dict:
+            return {"boot_index": self.boot_index, "resets": list(self.resets),
+                    "reset_reason": self._reset_reason,
+                    "reset_timer": self._reset_timer.vmstate_save(),
+                    "boot_once_pending": self._boot_once is not None}
+
+        def check(state: dict) -> None:
+            from vgaemu.migration.errors import MigrationError
+
+            i = state["boot_index"]
+            if i is not None and not 0 <= i < len(self.boot_devices):
+                raise MigrationError(f"device state 'pc.boot': boot device #{i}, but this "
+                                     f"machine has {len(self.boot_devices)}")
+
+        def load(state: dict) -> None:
+            self.boot_index = state["boot_index"]
+            self.resets = list(state["resets"])
+            self._reset_reason = state["reset_reason"]
+            self._reset_timer.vmstate_load(state["reset_timer"])
+            if self._boot_once is not None and not state["boot_once_pending"]:
+                self._boot_once = None   # the source has reset since: -boot once= is spent
+                self._set_boot_order(self.boot_order)
+
+        reg.register(schema_section("pc.boot", 1, schema, save, load, check))
 
     def _set_boot_order(self, order: str) -> None:
         """The CMOS boot flags (set_boot_dev) and the devices SeaBIOS tries, in that order:
@@ -177,6 +218,10 @@ class PC:
         for port, v in ((0x43, 0x36), (0x40, 0), (0x40, 0), (0x61, 0)):   # SeaBIOS timer_setup
             m.outb(port, v)
         m.pc_bios.install_ivt()
+        # SeaBIOS's POST runs the VGA option ROM's init again (vga_post): the BDA it fills
+        # (colour equipment bits, modeset control) was just cleared, and without it the
+        # mode 3 set programs a mono CRTC the display never shows.
+        m.bios.posted = False
         if self._boot_once is not None:   # -boot once= held for the first boot only
             self._boot_once = None
             self._set_boot_order(self.boot_order)
@@ -187,9 +232,16 @@ class PC:
         """Load a DOS .COM program (vgaemu.pc.dos) to run from PSP:0100; returns the DOS."""
         from .dos import DOS
 
+        import hashlib
+        from pathlib import Path
+
         dos = DOS(self)
         dos.load(path, tail)
         self.dos = dos
+        image = Path(path).read_bytes()
+        self.machine.vmstate.set_config("program", [Path(path).name, len(image),
+                                                    hashlib.sha256(image).hexdigest()])
+        self.machine.vmstate.register(dos.vmstate_section())
         return dos
 
     @staticmethod

@@ -109,3 +109,20 @@ class SerialTx:
             self.mcr = value & 0x1F
         elif offset == 7:
             self.scr = value
+
+    def vmstate_section(self):
+        """The ``serial`` section (QEMU's vmstate_serial, the registers this UART has)."""
+        from vgaemu.migration.vmstate import schema_section
+
+        byte = range(0, 256)
+        schema = {"ier": range(0, 16), "lcr": byte, "mcr": range(0, 32), "scr": byte,
+                  "divisor": range(0, 0x10000)}
+
+        def save() -> dict:
+            return {k: getattr(self, k) for k in schema}
+
+        def load(state: dict) -> None:
+            for k, v in state.items():
+                setattr(self, k, v)
+
+        return schema_section("serial", 1, schema, save, load)

@@ -67,13 +67,38 @@ class DiskImage:
         self.sectors = (self.cylinders * self.heads * self.spt if kind == "floppy"
                         else len(data) // SECTOR)
         self.data = bytearray(data) + bytearray(max(0, self.sectors * SECTOR - len(data)))
+        #: sectors written while ``snapshot`` keeps them in memory (they travel in a migration)
+        self.overlay: set[int] = set()
+
+    def identity(self) -> list:
+        """What a migration's destination must have the same of (QEMU without block
+        migration: both sides open the same image)."""
+        return [self.kind, self.path.name, self.file_size, self.snapshot]
+
+    def reload(self) -> None:
+        """Read the image file again (the source may have written it since this side
+        opened it, as QEMU's destination re-opens its images when migration completes);
+        ``snapshot`` overlay sectors are kept."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"disk image {str(self.path)!r}: {e.strerror or e}") from None
+        if len(data) != self.file_size:
+            raise ConfigError(f"disk image {str(self.path)!r} is now {len(data)} bytes, "
+                              f"was {self.file_size}")
+        kept = {lba: self.read(lba, 1) for lba in self.overlay}
+        self.data[:len(data)] = data
+        for lba, sector in kept.items():
+            self.data[lba * SECTOR:(lba + 1) * SECTOR] = sector
 
     def read(self, lba: int, count: int) -> bytes:
         return bytes(self.data[lba * SECTOR:(lba + count) * SECTOR])
 
     def write(self, lba: int, data: bytes) -> None:
         self.data[lba * SECTOR:lba * SECTOR + len(data)] = data
-        if not self.snapshot:
+        if self.snapshot:
+            self.overlay.update(range(lba, lba + -(-len(data) // SECTOR)))
+        else:
             with open(self.path, "r+b") as f:
                 f.seek(lba * SECTOR)
                 f.write(data)
@@ -98,6 +123,51 @@ class DiskBIOS:
             (0xAF, 0x02, 0x25, 0x02, 18, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08)))
         pc.machine.pc_bios.register(0x13, self.int13)
         pc.machine.write(0x1E * 4, struct.pack("<HH", self.dpt_off, 0xF000))
+
+    def vmstate_section(self):
+        """The ``pc.disk`` section: INT 13h's last status per controller, and each
+        ``--snapshot`` drive's written sectors.  The images themselves do not travel (QEMU
+        without block migration): the destination re-reads its image files on load, so both
+        sides must see the same files; the configuration check refuses other drives."""
+        from vgaemu.migration.errors import MigrationError
+        from vgaemu.migration.vmstate import schema_section
+
+        schema = {"last_status": (2, range(0, 256)),
+                  "overlays": [{"drive": range(0, 256), "lba": [int], "data": bytes}]}
+
+        def save() -> dict:
+            overlays = []
+            for dl, d in sorted(self.drives.items()):
+                if d.overlay:
+                    lbas = sorted(d.overlay)
+                    overlays.append({"drive": dl, "lba": lbas,
+                                     "data": b"".join(d.read(lba, 1) for lba in lbas)})
+            return {"last_status": [self.last_status[0], self.last_status[0x80]],
+                    "overlays": overlays}
+
+        def check(state: dict) -> None:
+            for o in state["overlays"]:
+                d = self.drives.get(o["drive"])
+                if d is None or not d.snapshot:
+                    raise MigrationError(f"device state 'pc.disk': written sectors for drive "
+                                         f"{o['drive']:#04x}, which is not a --snapshot drive here")
+                if len(o["data"]) != SECTOR * len(o["lba"]) or \
+                        any(not 0 <= lba < d.sectors for lba in o["lba"]):
+                    raise MigrationError(f"device state 'pc.disk': drive {o['drive']:#04x}'s "
+                                         "written sectors do not fit the image")
+
+        def load(state: dict) -> None:
+            self.last_status = {0: state["last_status"][0], 0x80: state["last_status"][1]}
+            for d in self.drives.values():
+                d.overlay.clear()
+                d.reload()
+            for o in state["overlays"]:
+                d = self.drives[o["drive"]]
+                for k, lba in enumerate(o["lba"]):
+                    d.data[lba * SECTOR:(lba + 1) * SECTOR] = o["data"][k * SECTOR:(k + 1) * SECTOR]
+                d.overlay.update(o["lba"])
+
+        return schema_section("pc.disk", 1, schema, save, load, check)
 
     def _status(self, cpu, dl: int, code: int) -> None:
         self.machine.write(0x441 if dl < 0x80 else 0x474, bytes((code,)))

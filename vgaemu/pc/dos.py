@@ -59,6 +59,7 @@ class DOS:
         #: allocated memory blocks: segment -> size in paragraphs (the program's own first)
         self.blocks: dict[int, int] = {PSP_SEG: EBDA_SEG - PSP_SEG}
         self._line: bytearray | None = None   # 0Ah input typed so far
+        self._pending_scan: int | None = None   # an extended key's scan code, for the next read
         self.files = DOSFiles(self, Path.cwd())   # load() puts them next to the program
         pb = self.machine.pc_bios
         pb.register(0x20, self.int20)
@@ -334,3 +335,59 @@ class DOS:
 
     def _largest(self) -> int:
         return max((n for _, n in self._gaps()), default=0)
+
+    # ------------------------------------------------------------------ migration
+    def vmstate_section(self):
+        """The ``dos`` section: the memory blocks, the open files (their bytes travel: the
+        destination need not see them), the console's half-typed line, the exit code."""
+        from vgaemu.migration.errors import MigrationError
+        from vgaemu.migration.vmstate import schema_section
+
+        from .dos_files import MAX_HANDLES, OpenFile
+
+        schema = {"exit_code": "int?", "blocks": [(2, range(0, 0x10000))], "line": "bytes?",
+                  "pending_scan": "int?", "con_pending": bytes,
+                  "handles": [{"handle": range(0, MAX_HANDLES), "device": "str?",
+                               "name": "str?", "data": "bytes?", "pos": int}]}
+        files = lambda: self.files   # noqa: E731 - load() replaces the DOSFiles
+
+        def save() -> dict:
+            handles = []
+            for h, f in sorted(files().handles.items()):
+                if isinstance(f, str):
+                    handles.append({"handle": h, "device": f, "name": None, "data": None, "pos": 0})
+                else:
+                    handles.append({"handle": h, "device": None, "name": f.name,
+                                    "data": bytes(f.data), "pos": f.pos})
+            return {"exit_code": self.exit_code, "blocks": [[s, n] for s, n in sorted(self.blocks.items())],
+                    "line": None if self._line is None else bytes(self._line),
+                    "pending_scan": self._pending_scan, "con_pending": files()._con_pending,
+                    "handles": handles}
+
+        def check(state: dict) -> None:
+            if len({h["handle"] for h in state["handles"]}) != len(state["handles"]):
+                raise MigrationError("device state 'dos': a file handle appears twice")
+            for h in state["handles"]:
+                if (h["device"] is None) == (h["data"] is None or h["name"] is None):
+                    raise MigrationError(f"device state 'dos': handle {h['handle']} is neither "
+                                         "a device nor a file")
+            if PSP_SEG not in {s for s, _ in state["blocks"]}:
+                raise MigrationError("device state 'dos': the program's own memory block is missing")
+
+        def load(state: dict) -> None:
+            self.exit_code = state["exit_code"]
+            self.blocks = {s: n for s, n in state["blocks"]}
+            self._line = None if state["line"] is None else bytearray(state["line"])
+            self._pending_scan = state["pending_scan"]
+            f = files()
+            f._con_pending = state["con_pending"]
+            f.handles = {}
+            for h in state["handles"]:
+                if h["device"] is not None:
+                    f.handles[h["handle"]] = h["device"]
+                else:
+                    of = OpenFile(h["name"], h["data"])
+                    of.pos = h["pos"]
+                    f.handles[h["handle"]] = of
+
+        return schema_section("dos", 1, schema, save, load, check)

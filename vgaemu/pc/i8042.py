@@ -298,3 +298,37 @@ class I8042:
         if self._timer is not None:
             self._timer.delete()
         self._update_irq()
+
+    # ------------------------------------------------------------------ migration
+    def vmstate_section(self):
+        """The ``pckbd`` section (QEMU's vmstate_kbd with its PS/2 keyboard): controller
+        registers, the output buffer and the bytes queued behind it, the keyboard's
+        settings, and the timer pacing its bytes."""
+        from vgaemu.migration.vmstate import schema_section
+
+        byte = range(0, 256)
+        schema = {"status": byte, "mode": byte, "pending_cmd": "int?", "obf_data": "int?",
+                  "obf_mouse": bool, "last_data": byte, "ctrl_replies": [byte],
+                  "kbd_queue": [byte], "kbd_param_cmd": "int?", "scan_enabled": bool,
+                  "scancode_set": range(1, 4), "leds": range(0, 8), "irq_level": bool,
+                  "timer": "timer"}
+
+        def save() -> dict:
+            return {"status": self.status, "mode": self.mode, "pending_cmd": self.pending_cmd,
+                    "obf_data": self.obf_data, "obf_mouse": self.obf_mouse,
+                    "last_data": self.last_data, "ctrl_replies": list(self.ctrl_replies),
+                    "kbd_queue": list(self.kbd_queue), "kbd_param_cmd": self.kbd_param_cmd,
+                    "scan_enabled": self.scan_enabled, "scancode_set": self.scancode_set,
+                    "leds": self.leds, "irq_level": self.irq_level,
+                    "timer": None if self._timer is None else self._timer.vmstate_save()}
+
+        def load(state: dict) -> None:
+            for key in ("status", "mode", "pending_cmd", "obf_data", "obf_mouse", "last_data",
+                        "kbd_param_cmd", "scan_enabled", "scancode_set", "leds", "irq_level"):
+                setattr(self, key, state[key])
+            self.ctrl_replies = deque(state["ctrl_replies"])
+            self.kbd_queue = deque(state["kbd_queue"])
+            if self._timer is not None:   # the PIC's pins were restored with its own section
+                self._timer.vmstate_load(state["timer"])
+
+        return schema_section("pckbd", 1, schema, save, load)

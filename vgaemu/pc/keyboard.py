@@ -252,6 +252,31 @@ class Keyboard:
             self.send(self.script.pop(0)[2])
         self._arm_script()
 
+    def vmstate_section(self):
+        """The ``pc.keyboard`` section: the scripted keys not yet sent (the destination
+        has parsed the same ``--keys``, but the ones the source sent must not come again)
+        and the timer of the next."""
+        from vgaemu.migration.vmstate import schema_section
+
+        schema = {"script": [(2, int)], "codes": [[range(0, 256)]], "timer": "timer"}
+
+        def save() -> dict:
+            return {"script": [[t, seq] for t, seq, _ in self.script],
+                    "codes": [list(c) for _, _, c in self.script],
+                    "timer": self._script_timer.vmstate_save()}
+
+        def check(state: dict) -> None:
+            from vgaemu.migration.errors import MigrationError
+
+            if len(state["script"]) != len(state["codes"]):
+                raise MigrationError("device state 'pc.keyboard': key times and bytes differ in number")
+
+        def load(state: dict) -> None:
+            self.script = [(t, seq, list(c)) for (t, seq), c in zip(state["script"], state["codes"])]
+            self._script_timer.vmstate_load(state["timer"])
+
+        return schema_section("pc.keyboard", 1, schema, save, load, check)
+
     def send(self, codes) -> None:
         """Bytes from the keyboard (a window's key events, the script)."""
         self.kbc.key_event(codes)

@@ -232,3 +232,37 @@ class PICPair:
             vec = m.vector_base | line
         self._update()
         return vec
+
+
+# ---------------------------------------------------------------------- migration
+#: a chip's state, saved as [master, slave] pairs (QEMU's vmstate_pic_common)
+_CHIP_FIELDS = ("pins", "irr", "imr", "isr", "priority_add", "vector_base", "read_isr",
+                "poll", "special_mask", "init_state", "needs_icw4", "single", "auto_eoi",
+                "rotate_on_auto_eoi", "special_fully_nested", "cascade")
+_CHIP_BOOLS = {"read_isr", "poll", "special_mask", "needs_icw4", "single", "auto_eoi",
+               "rotate_on_auto_eoi", "special_fully_nested"}
+
+
+def pic_section(pair: PICPair):
+    """The ``i8259`` section: both chips' registers and the INT lines between them."""
+    from vgaemu.migration.vmstate import schema_section
+
+    chips = (pair.master, pair.slave)
+    schema = {f: (2, bool if f in _CHIP_BOOLS else range(0, 256)) for f in _CHIP_FIELDS}
+    schema["init_state"] = (2, ("=", 0, 2, 3, 4))
+    schema["priority_add"] = (2, range(0, 8))
+    schema.update(int_output=bool, slave_out=bool)
+
+    def save() -> dict:
+        out = {f: [getattr(c, f) for c in chips] for f in _CHIP_FIELDS}
+        out.update(int_output=pair.int_output, slave_out=pair._slave_out)
+        return out
+
+    def load(state: dict) -> None:
+        for f in _CHIP_FIELDS:
+            for c, v in zip(chips, state[f]):
+                setattr(c, f, v)
+        pair.int_output = state["int_output"]
+        pair._slave_out = state["slave_out"]
+
+    return schema_section("i8259", 1, schema, save, load)

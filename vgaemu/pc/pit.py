@@ -249,3 +249,40 @@ class PIT:
     def _write61(self, offset: int, value: int, size: int) -> None:
         self.speaker_data = bool(value & 2)
         self.channels[2].set_gate(bool(value & 1))
+
+
+# ---------------------------------------------------------------------- migration
+_CHANNEL_SCHEMA = {"gate": bool, "mode": ("=", 0, 2, 3), "rw": range(1, 4),
+                   "count": range(1, 0x10001), "load_ns": int, "loaded": bool,
+                   "write_lsb_next": bool, "read_lsb_next": bool, "partial": range(0, 256),
+                   "latched": [range(0, 256)], "status_latched": "int?", "null_count": bool,
+                   "frozen": "int?"}
+
+
+def pit_section(pit: PIT):
+    """The ``i8254`` section (QEMU's vmstate_pit_common): each channel's programming and
+    the virtual time its count was loaded, port 61h, and channel 0's edge timer."""
+    from vgaemu.migration.errors import MigrationError
+    from vgaemu.migration.vmstate import schema_section
+
+    schema = {"channels": (3, _CHANNEL_SCHEMA), "speaker_data": bool, "timer": "timer"}
+
+    def save() -> dict:
+        return {"channels": [{f: (list(getattr(ch, f)) if f == "latched" else getattr(ch, f))
+                              for f in _CHANNEL_SCHEMA} for ch in pit.channels],
+                "speaker_data": pit.speaker_data, "timer": pit._timer.vmstate_save()}
+
+    def check(state: dict) -> None:
+        for i, ch in enumerate(state["channels"]):
+            if len(ch["latched"]) > 2:
+                raise MigrationError(f"device state 'i8254': channel {i} has "
+                                     f"{len(ch['latched'])} latched bytes (at most 2)")
+
+    def load(state: dict) -> None:
+        for ch, saved in zip(pit.channels, state["channels"]):
+            for f, v in saved.items():
+                setattr(ch, f, list(v) if f == "latched" else v)
+        pit.speaker_data = state["speaker_data"]
+        pit._timer.vmstate_load(state["timer"])
+
+    return schema_section("i8254", 1, schema, save, load, check)

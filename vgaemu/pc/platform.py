@@ -76,6 +76,44 @@ class PCPlatform:
         #: POST and boot again); None on a bare platform, where the devices alone reset
         self.system_reset = None
         machine.pc = self
+        self._register_vmstate()
+
+    # ------------------------------------------------------------------ migration
+    def _register_vmstate(self) -> None:
+        """The platform's device-state sections, and "pc" as the machine type a migration
+        stream must carry (a script's machine refuses a PC's stream, and the other way)."""
+        from vgaemu.migration.vmstate import schema_section
+
+        from .pic import pic_section
+        from .pit import pit_section
+
+        reg = self.machine.vmstate
+        reg.set_config("machine", "pc")
+        reg.set_config("ips", self.ips)
+        reg.register(pic_section(self.pic))
+        reg.register(pit_section(self.pit))
+        reg.register(self.machine.i8042.vmstate_section())
+        reg.register(self.serial.vmstate_section())
+        schema = {"instructions": int, "frame_index": int, "next_frame_ns": int,
+                  "stopped": "str?", "timer_seq": int}
+
+        def save() -> dict:
+            if self._requests:   # between frames there are none; a save mid-slice is a bug
+                from vgaemu.migration.errors import MigrationError
+
+                raise MigrationError("the PC platform has slice-boundary work pending")
+            return {"instructions": self.instructions, "frame_index": self.frame_index,
+                    "next_frame_ns": self.next_frame_ns, "stopped": self.stopped,
+                    "timer_seq": self.timers.next_seq}
+
+        def load(state: dict) -> None:
+            self.instructions = state["instructions"]
+            self.frame_index = state["frame_index"]
+            self.next_frame_ns = state["next_frame_ns"]
+            self.stopped = state["stopped"]
+            self.timers.next_seq = state["timer_seq"]
+
+        reg.register(schema_section("pc-platform", 1, schema, save, load))
 
     # ------------------------------------------------------------------ running
     def run_until(self, until_ns: int) -> None:

@@ -538,10 +538,36 @@ class MC146818RTC:
                       "irq_level"]
 
     def vmstate_section(self):
-        """The ``mc146818rtc`` device-state section of a migration (QEMU's vmstate_rtc)."""
-        from vgaemu.migration.vmstate import _fields_section
+        """The ``mc146818rtc`` device-state section of a migration (QEMU's vmstate_rtc).
+        Version 2 carries the interrupt timer as armed (VMSTATE_TIMER_PTR), so ties with
+        other timers fire in the source's order; a version 1 state re-arms it from the
+        registers."""
+        from dataclasses import replace
 
-        return _fields_section("mc146818rtc", 1, self, self.VMSTATE_FIELDS, self._rearm)
+        from vgaemu.migration.vmstate import _fields_section, check_schema
+
+        base = _fields_section("mc146818rtc", 2, self, self.VMSTATE_FIELDS)
+
+        def save() -> dict:
+            return {**base.save(), "timer": None if self._timer is None
+                    else self._timer.vmstate_save()}
+
+        def check(state: dict, version: int) -> None:
+            fields = dict(state)
+            if version >= 2:
+                check_schema("mc146818rtc", fields.pop("timer", "missing"), "timer", "timer")
+            base.check(fields, version)
+
+        def load(state: dict, version: int) -> None:
+            fields = dict(state)
+            timer = fields.pop("timer", None)
+            base.load(fields, version)
+            if version >= 2 and self._timer is not None:
+                self._timer.vmstate_load(timer)
+            else:
+                self._rearm()
+
+        return replace(base, save=save, load=load, check=check)
 
 
 def _floppy_cmos_type(d) -> int:

@@ -2,7 +2,10 @@
 deadline and the machine loop runs the CPU only up to the earliest one, then fires it.
 
 Deadlines are absolute nanoseconds of :class:`vgaemu.clock.VirtualClock`.  Ties fire in
-the order the timers were armed, so a run is the same on every host.
+the order the timers were armed, so a run is the same on every host.  A migration carries
+each armed timer's deadline and arming number in its owner's section (QEMU's
+VMSTATE_TIMER_PTR; :meth:`Timer.vmstate_save`), and the list's counter in the platform's,
+so the destination fires them in the same order as the source would have.
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ import itertools
 from collections.abc import Callable
 
 from vgaemu.errors import ConfigError
+
+
+#: A heap entry is [deadline, arming number, entry id, timer]: the id keeps two entries of
+#: equal deadline and number (a restored timer beside one the destination armed at its own
+#: start, before that one is restored too) from ever comparing timers.
+_entry_ids = itertools.count()
 
 
 class Timer:
@@ -32,7 +41,9 @@ class Timer:
         self.delete()
         self.deadline = deadline_ns
         timers = self.timers
-        self._entry = [deadline_ns, next(timers._seq), self]
+        seq = timers.next_seq
+        timers.next_seq = seq + 1
+        self._entry = [deadline_ns, seq, next(_entry_ids), self]
         heapq.heappush(timers._heap, self._entry)
         if timers.slice_end is not None and deadline_ns < timers.slice_end:
             timers.slice_end = deadline_ns
@@ -40,13 +51,33 @@ class Timer:
 
     def delete(self) -> None:
         if self._entry is not None:
-            self._entry[2] = None   # lazily removed from the heap
+            self._entry[3] = None   # lazily removed from the heap
             self._entry = None
         self.deadline = None
 
     @property
     def pending(self) -> bool:
         return self._entry is not None
+
+    # -- migration (VMSTATE_TIMER_PTR) ---------------------------------------------------
+    def vmstate_save(self) -> list[int] | None:
+        """``[deadline, arming number]`` while armed, else None."""
+        return None if self._entry is None else [self._entry[0], self._entry[1]]
+
+    def vmstate_load(self, saved: list[int] | None) -> None:
+        """Re-arm (or disarm) as :meth:`vmstate_save` recorded, keeping the arming number so
+        ties fire in the source's order.  Nothing here ends a running slice: loads happen
+        between slices."""
+        self.delete()
+        timers = self.timers
+        # Dead entries go first: one may carry the very (deadline, number) restored here.
+        timers._heap = [e for e in timers._heap if e[3] is not None]
+        heapq.heapify(timers._heap)
+        if saved is not None:
+            deadline, seq = saved
+            self.deadline = deadline
+            self._entry = [deadline, seq, next(_entry_ids), self]
+            heapq.heappush(timers._heap, self._entry)
 
 
 class TimerList:
@@ -55,7 +86,8 @@ class TimerList:
     def __init__(self, clock) -> None:
         self.clock = clock
         self._heap: list = []
-        self._seq = itertools.count()
+        #: the arming number the next ``mod`` takes (ties fire in arming order)
+        self.next_seq = 0
         #: the end of the CPU slice in progress (None between slices), and what makes the
         #: CPU stop early when a timer is armed before it
         self.slice_end: int | None = None
@@ -66,7 +98,7 @@ class TimerList:
 
     def _drop_dead(self) -> None:
         heap = self._heap
-        while heap and heap[0][2] is None:
+        while heap and heap[0][3] is None:
             heapq.heappop(heap)
 
     def deadline(self) -> int | None:
@@ -84,8 +116,9 @@ class TimerList:
             self._drop_dead()
             if not heap or heap[0][0] > now:
                 return n
-            _, _, timer = heapq.heappop(heap)
+            _, _, _, timer = heapq.heappop(heap)
             timer._entry = None
             timer.deadline = None
             timer.callback()
             n += 1
+

@@ -174,15 +174,24 @@ class TestPortDevice:
 _MACHINES: dict = {}
 
 
-def sandbox_machine(tb_cache: bool):
+#: ``tb_cache=INTERP``: the TB cache on, every block on the interpreted tier; ``TIERED``:
+#: every block interpreted on its first entry and translated on the next
+INTERP, TIERED = "interp", "tiered"
+_THRESHOLDS = {True: 0, INTERP: 1 << 40, TIERED: 1}
+
+
+def sandbox_machine(tb_cache):
     """One Machine per CPU path, reused: building one costs more than a whole comparison.
     Each use resets the CPU, flushes its translations and reloads every window, so no state
-    survives from one example to the next that the sandbox can observe."""
+    survives from one example to the next that the sandbox can observe.  ``tb_cache``: True
+    (every block translated on its first entry), INTERP, TIERED or False (decode every
+    instruction)."""
     from vgaemu.machine import Machine
 
     entry = _MACHINES.get(tb_cache)
     if entry is None:
-        machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache)
+        machine = Machine(memory="2M", vram="1M", tb_cache=tb_cache is not False)
+        machine.cpu.tb_threshold = _THRESHOLDS.get(tb_cache, 0)
         entry = _MACHINES[tb_cache] = (machine, TestPortDevice(machine))
     machine, ports = entry
     machine.cpu.reset()

@@ -119,11 +119,14 @@ class Model:
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(slots=st.lists(slot, min_size=2, max_size=14).filter(lambda s: any(x[0] == "add" for x in s)),
        loops=st.integers(1, 4),
-       chunks=st.lists(st.tuples(st.integers(1, 30), event), max_size=12))
-def test_cpu_notdirty_and_smc_against_a_naive_model(slots, loops, chunks):
+       chunks=st.lists(st.tuples(st.integers(1, 30), event), max_size=12),
+       threshold=st.sampled_from([0, 1, 2, 1 << 40]))
+def test_cpu_notdirty_and_smc_against_a_naive_model(slots, loops, chunks, threshold):
+    """... on both tiers: blocks translated at once, interpreted first, or always."""
     code, imms = assemble(slots)
     m = Machine(memory="1M", vram="1M")
     cpu = m.cpu
+    cpu.tb_threshold = threshold
     try:
         m.write(CODE, code)
         m.write(DMA_SRC, bytes(range(256)))

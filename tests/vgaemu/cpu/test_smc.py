@@ -16,9 +16,13 @@ def asm(*lines: str) -> bytes:
     return bytes.fromhex("".join(lines))
 
 
-@pytest.fixture(params=[True, False], ids=["tb", "no-tb-cache"])
+@pytest.fixture(params=[0, 1 << 40, False], ids=["tb", "interp", "no-tb-cache"])
 def machine(request):
-    m = Machine(memory="2M", vram="1M", tb_cache=request.param)
+    """"tb": blocks translated on their first entry; "interp": every block on the
+    interpreted tier (tracked and invalidated like a TB); "no-tb-cache"."""
+    m = Machine(memory="2M", vram="1M", tb_cache=request.param is not False)
+    if request.param is not False:
+        m.cpu.tb_threshold = request.param
     yield m
     m.cpu.close()
 

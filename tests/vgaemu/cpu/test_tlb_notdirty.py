@@ -307,6 +307,7 @@ def test_dimm_hotplug_flushes_the_tlb_and_keeps_unrelated_code():
 
     m = Machine(memory="16M,slots=2,maxmem=64M", vram="1M")
     cpu = m.cpu
+    cpu.tb_threshold = 0   # translate the block on its first run
     m.write(0x7C00, bytes.fromhex("41F4"))  # inc cx; hlt
     cpu.eip = 0x7C00
     cpu.run(max_instructions=10)

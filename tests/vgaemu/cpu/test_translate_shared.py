@@ -53,6 +53,7 @@ def test_a_rewritten_shift_count_gets_its_own_flag_analysis():
     results = {}
     for tb_cache in (True, False):
         m = Machine(tb_cache=tb_cache)
+        m.cpu.tb_threshold = 0   # every version translated (the analyses under test)
         bx = []
         for count in (1, 0, 1, 2, 0, 2, 1, 15, 16, 0):
             m.write(0x7C00, code)
@@ -86,6 +87,7 @@ def test_code_that_returns_to_earlier_bytes_reuses_their_translation():
         m.write(0x7C00, code)
         m.write(0x7C20, bytes.fromhex("90C3"))    # 7C20 nop (patched); ret
         cpu = m.cpu
+        cpu.tb_threshold = 0   # tiered, the routine never runs twice unchanged: interpreted
         cpu.cx = 20
         cpu.run(max_instructions=10_000)
         assert cpu.halted

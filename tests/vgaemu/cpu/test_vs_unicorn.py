@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.vgaemu.cpu.cpu_diff import run_block, run_chunks, run_single_step
+from tests.vgaemu.cpu.cpu_diff import INTERP, TIERED, run_block, run_chunks, run_single_step
 from tests.vgaemu.cpu.x86_sequences import FAMILIES, initial_registers, sequences
 
 #: The instruction families the CPU implements (names from x86_sequences.FAMILIES).
@@ -52,7 +52,7 @@ def test_family_single_step(family):
     check()
 
 
-@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+@pytest.mark.parametrize("tb_cache", [True, INTERP, False], ids=["tb", "interp", "no_tb"])
 def test_mixed_single_step(tb_cache):
     @settings(max_examples=EXAMPLES * 4, **SETTINGS)
     @given(seq=sequences(COVERED, max_size=16), regs=initial_registers(),
@@ -63,7 +63,8 @@ def test_mixed_single_step(tb_cache):
     check()
 
 
-@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+@pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
+                         ids=["tb", "interp", "tiered", "no_tb"])
 def test_mixed_blocks(tb_cache):
     """Whole sequences in one run: lazy flags across instructions and blocks, chaining,
     loops compiled as while loops, registers kept in locals."""
@@ -82,7 +83,8 @@ def test_mixed_blocks(tb_cache):
 
 
 
-@pytest.mark.parametrize("tb_cache", [True, False], ids=["tb", "no_tb"])
+@pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
+                         ids=["tb", "interp", "tiered", "no_tb"])
 def test_mixed_budget_slices(tb_cache):
     """run(max_instructions=k) stops exactly after k instructions, even inside a TB or a
     compiled loop, with the state a single-stepping CPU has there."""

@@ -43,3 +43,38 @@ def test_fires_in_deadline_then_arming_order(deadlines):
     clock.now_ns = 50
     tl.run_due()
     assert fired == sorted(range(len(deadlines)), key=lambda i: (deadlines[i], i))
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=12),
+       st.randoms(use_true_random=False))
+def test_migrated_timers_fire_as_the_source_would(arms, rnd):
+    """Model: a destination whose own start armed the same timers in another order, then
+    loads each one's saved state in any order, fires them exactly as the source does."""
+    n = len(arms)
+
+    def build():
+        clock = VirtualClock()
+        tl = TimerList(clock)
+        fired = []
+        return tl, fired, [tl.new_timer(lambda i=i: fired.append(i)) for i in range(n)]
+
+    src, src_fired, ts = build()
+    for i, (deadline, armed) in enumerate(arms):
+        ts[i].mod(deadline)
+        if not armed:
+            ts[i].delete()
+    for i in rnd.sample(range(n), n):      # re-arm some: arming order is not index order
+        if arms[i][1] and rnd.random() < 0.5:
+            ts[i].mod(arms[i][0])
+    saved = [t.vmstate_save() for t in ts]
+    dst, dst_fired, td = build()
+    for i in rnd.sample(range(n), n):
+        td[i].mod(rnd.randint(0, 5))
+    for i in rnd.sample(range(n), n):
+        td[i].vmstate_load(saved[i])
+    dst.next_seq = src.next_seq
+    for tl in (src, dst):
+        tl.clock.now_ns = 10
+        tl.run_due()
+    assert dst_fired == src_fired
+    assert sorted(src_fired) == [i for i, (_, armed) in enumerate(arms) if armed]
