@@ -617,6 +617,26 @@ class AddressSpace:
         """address_space_get_flatview."""
         return self.flatview
 
+    def io_dispatch(self, addr: int) -> tuple["_IOEntry | None", FlatView]:
+        """QEMU's iotlb entry for `addr`: (entry, the FlatView it came from); entry is None
+        unless an io region answers there.
+
+        ``entry.start``/``entry.end`` bound its FlatRange.  For an access of size s at
+        ``a`` inside them with ``entry.unit_le & s`` (``unit_be`` for a big-endian access)
+        and ``a - entry.delta`` aligned to s, ``entry.ops.read(a - entry.delta, s)`` /
+        ``entry.ops.write(a - entry.delta, v, s)`` is exactly what ld/st of that size do
+        there (memory_region_dispatch_* without split or shift).  Valid for that FlatView
+        only: whoever keeps it drops it on a MemoryListener commit, and never keeps one
+        whose view is no longer ``current_map()``."""
+        fv = self.flatview
+        fr = fv.lookup(addr)
+        if fr is None or fr.mr.kind is not RegionKind.IO:
+            return None, fv
+        io = fr.fast_entry
+        if io is None:
+            io = fr.fast_entry = _IOEntry(fr.addr, fr.end, fr.addr - fr.offset_in_region, fr.mr)
+        return io, fv
+
     def _update_topology(self, views: dict, share_existing: bool = False) -> None:
         """address_space_set_flatview + address_space_update_topology_pass."""
         froot = flatview_root(self.root)

@@ -281,9 +281,11 @@ class DirtyMemory:
         return start >> TARGET_PAGE_BITS, (end + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS
 
     # -- setters ----------------------------------------------------------------------------
-    def set_dirty_range(self, start: int, length: int, mask: int = DIRTY_CLIENTS_ALL) -> None:
+    def set_dirty_range(self, start: int, length: int,
+                        mask: int = DIRTY_CLIENTS_ALL) -> ClearEpoch | None:
         """cpu_physical_memory_set_dirty_range: mark every page touching the range dirty for
-        each client in `mask`.
+        each client in `mask`.  Returns the live ClearEpoch when the range lies in one page
+        (then dirty for every client in `mask` until that epoch ends), else None.
 
         Devices call this after each store into their own RAM (the VGA window, once per
         access), so a range of one or two pages given as plain ints first tests the bytes:
@@ -304,14 +306,15 @@ class DirtyMemory:
                         break
                 else:
                     if epoch.live:
-                        return
+                        return epoch if p0 == p1 else None
                 with self._lock:
                     rows = self._rows
                     for c in clients:
                         row = rows[c]
                         row[p0] = 1
                         row[p1] = 1
-                return
+                # read before the bits were set, checked after: no clear came in between
+                return epoch if p0 == p1 and epoch.live else None
             if p1 < self._npages:
                 # A longer range (a DMA transfer, a frame's worth of rows): the same test,
                 # one byte search per client; the bits set with one slice store each.

@@ -27,6 +27,7 @@ from enum import Enum, StrEnum
 from typing import Callable
 
 from .dirty import (DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_NUM,
+                    TARGET_PAGE_BITS,
                     DirtyBitmapSnapshot, DirtyClient)
 from .errors import DirtyMemoryError, RAMBlockError, RegionError
 from .ramblock import RAMBlockFlags, RAMList
@@ -760,6 +761,44 @@ class MemoryRegion:
             return
         mr, start, size = self._ram_range(addr, size)
         mr.ram_list.dirty.set_dirty_range(start, size, mr.effective_dirty_log_mask())
+
+    def dirty_setter(self) -> Callable[[int, int], None]:
+        """A ``set_dirty(addr, size)`` for a device that marks its own RAM after every small
+        store (the VGA's planar window, once per byte): the same marks as
+        :meth:`set_dirty`, but a store into the page it last found dirty for every client
+        returns at once while that page's ClearEpoch lives and the region's log mask and
+        the global dirty log are as they were -- QEMU's TLB entry without NOTDIRTY, for a
+        device.  The remembered page is one tuple, replaced whole (threads see one)."""
+        if self.ram_block is None:
+            raise RegionError(f"region {self.name!r} has no RAM to mark dirty")
+        mr = self
+        ram_list = self.ram_list
+        last = [(-1, None, None, None)]
+
+        def set_dirty(addr: int, size: int) -> None:
+            page, epoch, log_mask, global_log = last[0]
+            try:
+                if (addr >> TARGET_PAGE_BITS == page and epoch.live
+                        and (addr + size - 1) >> TARGET_PAGE_BITS == page
+                        and mr.dirty_log_mask == log_mask
+                        and ram_list.global_dirty_log == global_log):
+                    return
+            except TypeError:  # not integers: set_dirty names the bad value
+                mr.set_dirty(addr, size)
+                return
+            log_mask, global_log = mr.dirty_log_mask, ram_list.global_dirty_log
+            rb = mr.ram_block
+            if (rb is not None and type(addr) is int and type(size) is int and 0 <= addr
+                    and 0 < size and addr + size <= mr.size and not mr._dead):
+                epoch = ram_list.dirty.set_dirty_range(rb.offset + addr, size,
+                                                       mr.effective_dirty_log_mask())
+                # (a ram_addr page is a region page: blocks start on page boundaries)
+                if epoch is not None:
+                    last[0] = (addr >> TARGET_PAGE_BITS, epoch, log_mask, global_log)
+                return
+            mr.set_dirty(addr, size)
+
+        return set_dirty
 
     def reset_dirty(self, addr: int, size: int, client) -> None:
         """memory_region_reset_dirty."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from vgaemu.errors import VGAEmuError
@@ -52,12 +51,6 @@ class Registers:
     ds: int = 0
     flags: int = 0x0002  # bit 1 of FLAGS always reads as 1
 
-    def __post_init__(self) -> None:
-        for name in _WORDS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
-                raise BIOSError(f"register {name}={value!r}: expected an integer 0..0xFFFF")
-
     al = _byte_property("ax", False)
     ah = _byte_property("ax", True)
     bl = _byte_property("bx", False)
@@ -76,9 +69,15 @@ class Registers:
         self.flags = (self.flags | CF) if on else (self.flags & ~CF & 0xFFFF)
 
     def copy(self) -> "Registers":
-        return dataclasses.replace(self)
+        """A copy without re-checking the words (they were checked when set): every
+        INT 10h call makes one, so it must cost less than the service it wraps."""
+        new = object.__new__(Registers)
+        for name in _WORDS:
+            object.__setattr__(new, name, getattr(self, name))
+        return new
 
     def __setattr__(self, name: str, value: int) -> None:
+        # (the dataclass __init__ assigns every word through here: checked once each)
         if name in _WORDS and (isinstance(value, bool) or not isinstance(value, int)
                                or not 0 <= value <= 0xFFFF):
             raise BIOSError(f"register {name}={value!r}: expected an integer 0..0xFFFF")

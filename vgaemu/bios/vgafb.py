@@ -124,11 +124,21 @@ class VgaFB:
     # GET_FARVAR/SET_FARVAR: gcc -m16 addresses with a 32-bit offset and QEMU's TCG checks no
     # segment limits, so single loads and stores do not wrap at 64K (a character past the end
     # of the segment lands beyond the window and is lost); only the rep string ops above wrap.
+    # A byte or a word is one access of that size (the AddressSpace's ld/st fast paths, the
+    # same dispatch address_space_rw makes for it): a character cell, a glyph scanline.
     def _peek(self, base: int, off: int, n: int) -> bytes:
+        if n == 1:
+            return bytes((self.bus.readb(base + off),))
         return self.bus.read(base + off, n)
 
     def _poke(self, base: int, off: int, data: bytes) -> None:
-        self.bus.write(base + off, data)
+        n = len(data)
+        if n == 1:
+            self.bus.writeb(base + off, data[0])
+        elif n == 2:
+            self.bus.writew(base + off, data[0] | data[1] << 8)
+        else:
+            self.bus.write(base + off, data)
 
     def _movsb_bytewise(self, base: int) -> bool:
         """True when memcpy_far's ``rep movsb`` must be replayed byte by byte: each byte's
@@ -154,6 +164,15 @@ class VgaFB:
                 for j in range(copylen):
                     self._write(base, d + j, self._read(base, s_ + j, 1))
             return
+        total = copylen * lines
+        if copylen == stride and src >= dst and (not base or (
+                (src & 0xFFFF) + total <= 0x10000 and (dst & 0xFFFF) + total <= 0x10000)):
+            # Whole lines moving up (a full-width scroll) inside the segment: the lines are
+            # one contiguous run, and line by line upwards each read comes before any write
+            # reaches it, so one read and one write give the same memory; the latches end
+            # loaded by the last byte read either way.
+            self._write(base, dst, self._read(base, src, total))
+            return
         for i in order:
             self._write(base, dst + i * stride, self._read(base, src + i * stride, copylen))
 
@@ -163,6 +182,11 @@ class VgaFB:
             return
         reps = -(-setlen // len(val))
         data = (val * reps)[:setlen]
+        if setlen == stride and lines > 1:
+            # whole lines: one contiguous run; writes never load the latches, so one write
+            # of all of it stores what the line-by-line writes store
+            self._write(base, dst, data * lines)
+            return
         for i in range(max(lines, 0)):
             self._write(base, dst + i * stride, data)
 
@@ -379,6 +403,26 @@ class VgaFB:
         std = self.std
         base = SEG_GRAPH * 16
         dest = op.y * op.linelength + op.x // 8
+        if not bg and self._gc_passes_cpu_data():
+            # The same VRAM bytes with one write per scanline instead of four: map mask 0Fh
+            # and set/reset (value 0) enabled on the planes the colour lacks, so plane p
+            # takes the glyph row where fg has bit p and 0 (the background) elsewhere.
+            # GR0/GR1 are put back and planar4_plane(-1) ends as the loop ends: every
+            # register, index, latch, plane_updated bit and dirty page as the loop leaves them.
+            gr = self.bus.machine.vga.state.gr
+            sr_value, sr_enable = gr[0], gr[1]
+            std.sequ_write(0x02, 0x0F)
+            if sr_value & ~fg & 0x0F:
+                std.grdc_write(0x00, 0)
+            std.grdc_write(0x01, ~fg & 0x0F)
+            writeb = self.bus.writeb
+            for i, line in enumerate(glyph):
+                writeb(base + dest + i * op.linelength, line)
+            std.grdc_write(0x01, sr_enable)
+            if sr_value & ~fg & 0x0F:
+                std.grdc_write(0x00, sr_value)
+            std.planar4_plane(-1)
+            return
         for plane in range(4):
             std.planar4_plane(plane)
             fgon = 0xFF if (fg >> plane) & 1 else 0x00
@@ -387,6 +431,17 @@ class VgaFB:
                 bits = ((line & fgon) | (~line & bgon)) & 0xFF
                 self._poke(base, dest + i * op.linelength, bytes((bits,)))
         std.planar4_plane(-1)
+
+    def _gc_passes_cpu_data(self) -> bool:
+        """Planar addressing with the graphics controller as the BIOS leaves it -- write
+        mode 0, no rotate or logical operation, bit mask FFh, no set/reset enabled, VBE
+        off: a CPU byte reaches each plane the map mask enables unchanged."""
+        vga = getattr(getattr(self.bus, "machine", None), "vga", None)
+        if vga is None or vga.state.vbe_enabled() or not self._planar_writes_are_independent():
+            return False
+        gr = vga.state.gr
+        return (not gr[GR_MODE] & 3 and not gr[GR_DATA_ROTATE] and gr[GR_BIT_MASK] == 0xFF
+                and not gr[1] & 0x0F)
 
     def _planar_writes_are_independent(self) -> bool:
         """True when every CPU write to the window lands on its own VRAM byte of the plane

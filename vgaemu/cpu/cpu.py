@@ -24,6 +24,7 @@ from .state import (ARITH, CC_SUB, CS, DF, ES, FLAGS_FIXED, HF_A20OFF, HF_CS32, 
                     cc_op, lazy_arith)
 from .tb import InterpretedBlock, TBCache, TBCacheError, TranslationBlock
 from .tlb import SoftTLB
+from .portio import PortDispatch
 from .translate import EXIT_NOCHAIN, TB_MAX_INSNS, Translator, UnimplementedInstruction
 
 EFLAGS_WRITABLE_16 = 0x7FD5
@@ -68,6 +69,7 @@ class X86CPU:
         self.address_space_io = machine.address_space_io
         self.counters = counters if counters is not None else CPUCounters()
         self.tlb = SoftTLB(self.address_space, self.counters)
+        self.ports = PortDispatch(self.address_space_io)
         self.tb_cache = TBCache(self.address_space, self.tlb, self.counters)
         self.use_tb_cache = bool(tb_cache)
         self.tb_threshold = tb_threshold
@@ -120,6 +122,7 @@ class X86CPU:
     def close(self) -> None:
         self.tb_cache.close()
         self.tlb.close()
+        self.ports.close()
 
     # registers as attributes -----------------------------------------------------------
     def _reg32(i):
@@ -421,7 +424,7 @@ class X86CPU:
         src = self.seg_base[seg]
         stop = False
         vmask = MASKS[SIZE_INDEX[size]]
-        io = self.address_space_io
+        ports = self.ports
         port = R[2] & 0xFFFF
         a = b = 0
         while cnt:
@@ -450,11 +453,11 @@ class X86CPU:
                 a = R[0] & vmask
                 b = self._ld(es + di, size)
             elif kind == "ins":
-                v = (io.ldub, io.lduw_le, None, io.ldl_le)[size - 1](port)
+                v = ports.inp[size](port)
                 stop |= self._st(es + di, size, v)
             else:  # outs
                 v = self._ld(src + si, size)
-                (io.stb, io.stw_le, None, io.stl_le)[size - 1](port, v)
+                ports.out[size](port, v)
             if kind in ("movs", "cmps", "lods", "outs"):
                 R[6] = R[6] & ~am | (si + step) & am
             if kind in ("movs", "cmps", "stos", "scas", "ins"):

@@ -100,6 +100,10 @@ class SoftTLB:
         self._writers: dict[int, set[int]] = {}
         #: vpns known to have no direct entry (MMIO, holes, sub-page regions, read-only views)
         self._slow: set[int] = set()
+        #: vpn -> AddressSpace.io_dispatch entry of the io range covering the whole page
+        #: (QEMU's iotlb: the legacy VGA window, a BAR): generated code's ld/st call the
+        #: region's ops through it for an access the entry takes whole (see translate.py)
+        self.io_pages: dict = {}
         #: vpn -> DirtyMemory.clear_generation when the page was last found dirty for every
         #: client but CODE (it holds translated code): until anyone clears bits again, a
         #: store there only has to check the code under it (data beside code, QEMU's
@@ -148,6 +152,10 @@ class SoftTLB:
         if (fr is None or not fr.direct_read or fr.host_mv is None
                 or fr.addr > start or start + TARGET_PAGE_SIZE > fr.end):
             self._slow.add(vpn)
+            if fr is not None and fr.addr <= start and start + TARGET_PAGE_SIZE <= fr.end:
+                io, _ = self.address_space.io_dispatch(start)
+                if io is not None:
+                    self.io_pages[vpn] = io
             return None
         o = start - fr.host_delta
         mv = fr.host_mv[o:o + TARGET_PAGE_SIZE]
@@ -221,6 +229,7 @@ class SoftTLB:
         self._code_addr.clear()
         self._writers.clear()
         self._slow.clear()
+        self.io_pages.clear()
         self._protected.clear()
         self.code_write_pages.clear()
 

@@ -1841,20 +1841,43 @@ class Translator:
     def __init__(self, cpu):
         self.cpu = cpu
         tlb = cpu.tlb
-        io = cpu.address_space_io
+        ports = cpu.ports
         load, store = tlb.load, tlb.store
+        io_pages = tlb.io_pages
 
         def ld(a: int, size: int) -> int:
-            """The slow load path; a segment base near 4 GiB wraps as 32 address lines do."""
-            return load(a & 0xFFFFFFFF, size)
+            """The slow load path; a segment base near 4 GiB wraps as 32 address lines do.
+            On an MMIO page (SoftTLB.io_pages) an access the region takes whole is one call
+            of its read callback, as TCG's io_readx; anything else is SoftTLB.load."""
+            a &= 0xFFFFFFFF
+            io = io_pages.get(a >> 12)
+            if io is not None and io.unit_le & size and (a & 4095) <= 4096 - size:
+                x = a - io.delta
+                if not x & (size - 1):
+                    return io.ops.read(x, size) & ((1 << (size << 3)) - 1)
+            return load(a, size)
 
         code_writes = tlb.code_write_pages
 
         def st(a: int, size: int, v: int) -> bool:
-            """The slow store path.  Data beside translated code (a boot sector's stack and
-            variables share its page) is stored here at once when the TB cache's coverage
-            map shows the bytes hold no code; anything else is SoftTLB.store."""
+            """The slow store path.  On an MMIO page an access the region takes whole is
+            one call of its write callback (io_writex), True when it invalidated the running
+            TB or changed the map, as SoftTLB.store says.  Data beside translated code (a
+            boot sector's stack and variables share its page) is stored here at once when
+            the TB cache's coverage map shows the bytes hold no code; anything else is
+            SoftTLB.store."""
             a &= 0xFFFFFFFF
+            io = io_pages.get(a >> 12)
+            if io is not None and io.unit_le & size and (a & 4095) <= 4096 - size:
+                x = a - io.delta
+                if not x & (size - 1):
+                    tbc = tlb.tb_cache
+                    flushes = tlb.flush_count
+                    if tbc is not None:
+                        tbc.running_invalidated = False
+                    io.ops.write(x, v & ((1 << (size << 3)) - 1), size)
+                    return (tlb.flush_count != flushes
+                            or tbc is not None and tbc.running_invalidated)
             e = code_writes.get(a >> 12)
             if e is not None:
                 o = a & 4095
@@ -1871,8 +1894,8 @@ class Translator:
             "SHLD": state.shld_op, "DAA": state.daa, "DAS": state.das, "AAA": state.aaa_aas,
             "MULF": helpers.mul_flags, "DIVU": helpers.div_u, "DIVS": helpers.div_s,
             "BSWAP": helpers.bswap, "CPUID": helpers.cpuid,
-            "IN1": io.ldub, "IN2": io.lduw_le, "IN4": io.ldl_le,
-            "OUT1": io.stb, "OUT2": io.stw_le, "OUT4": io.stl_le,
+            "IN1": ports.inp[1], "IN2": ports.inp[2], "IN4": ports.inp[4],
+            "OUT1": ports.out[1], "OUT2": ports.out[2], "OUT4": ports.out[4],
         }
         #: code shape (literals abstracted) -> factory, for compile_shared
         self._factories: dict = {}

@@ -98,7 +98,7 @@ class VGA:
         self.vram = self.vram_mr.get_ram_ptr()
         self.state = VGAState(vram=self.vram)
 
-        self.window = PlanarMemory(self.state, set_dirty=self.vram_mr.set_dirty,
+        self.window = PlanarMemory(self.state, set_dirty=self.vram_mr.dirty_setter(),
                                    compat=self.compat)
         self.vbe = BochsVBE(self.state, vbe_size=self.vram_size,
                             memory_access_changed=self.update_memory_access,
@@ -159,7 +159,9 @@ class VGA:
         if self._legacy_space is None:
             return
         want = self.window.chain4_window()
-        if self._chain4 is not None and self._chain4[0] == want:
+        # Most SR/GR writes (a planar program's bit mask, every time) leave the alias as it
+        # is: no transaction then, so no FlatView work and no lock.
+        if (self._chain4[0] if self._chain4 is not None else None) == want:
             return
         with memory_region_transaction():
             if self._chain4 is not None:

@@ -27,6 +27,8 @@ from vgaemu.vga.state import (
     CR_V_SYNC_END,
     CR_V_SYNC_START,
     CR_V_TOTAL,
+    VBE_DISPI_ENABLED,
+    VBE_DISPI_INDEX_ENABLE,
     VBE_DISPI_IOPORT_INDEX,
     VGAState,
 )
@@ -156,8 +158,13 @@ class VGARegisters:
 
     # ------------------------------------------------------------------ byte ports
     def read(self, port: int) -> int:
-        """Byte read of VGA port ``port`` (0x3B0-0x3DF)."""
+        """Byte read of VGA port ``port`` (0x3B0-0x3DF); the graphics controller and
+        sequencer pairs first, as in :meth:`write`."""
         s = self.state
+        if port == VGA_GFX_D:
+            return s.gr[s.gr_index]
+        if port == VGA_SEQ_D:
+            return s.sr[s.sr_index]
         if self.port_invalid(port):
             return 0xFF
         if port == VGA_ATT_W:
@@ -205,11 +212,29 @@ class VGARegisters:
         return 0x00
 
     def write(self, port: int, val: int) -> None:
-        """Byte write of VGA port ``port`` (0x3B0-0x3DF)."""
+        """Byte write of VGA port ``port`` (0x3B0-0x3DF).  The graphics controller and
+        sequencer pairs come first: planar programs write the bit mask or the map mask
+        between pixels."""
         s = self.state
+        val &= 0xFF
+        if port == VGA_GFX_D:
+            s.gr[s.gr_index] = val & GR_MASK[s.gr_index]
+            if s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED:
+                self.vbe.update_vgaregs()
+            self.memory_access_changed()
+            return
+        if port == VGA_GFX_I:
+            s.gr_index = val & 0x0F
+            return
+        if port == VGA_SEQ_D:
+            s.sr[s.sr_index] = val & SR_MASK[s.sr_index]
+            self.memory_access_changed()
+            return
+        if port == VGA_SEQ_I:
+            s.sr_index = val & 7
+            return
         if self.port_invalid(port):
             return
-        val &= 0xFF
         if port == VGA_ATT_W:
             if s.ar_flip_flop == 0:
                 s.ar_index = val & 0x3F
@@ -228,11 +253,6 @@ class VGARegisters:
             s.ar_flip_flop ^= 1
         elif port == VGA_MIS_W:
             s.msr = val & ~0x10 & 0xFF
-        elif port == VGA_SEQ_I:
-            s.sr_index = val & 7
-        elif port == VGA_SEQ_D:
-            s.sr[s.sr_index] = val & SR_MASK[s.sr_index]
-            self.memory_access_changed()
         elif port == VGA_PEL_MSK:
             if self.compat.pel_mask:
                 s.pel_mask = val
@@ -252,12 +272,6 @@ class VGARegisters:
                 s.palette[i:i + 3] = s.dac_cache
                 s.dac_sub_index = 0
                 s.dac_write_index = (s.dac_write_index + 1) & 0xFF
-        elif port == VGA_GFX_I:
-            s.gr_index = val & 0x0F
-        elif port == VGA_GFX_D:
-            s.gr[s.gr_index] = val & GR_MASK[s.gr_index]
-            self.vbe.update_vgaregs()
-            self.memory_access_changed()
         elif port in (VGA_CRT_IM, VGA_CRT_IC):
             s.cr_index = val
         elif port in (VGA_CRT_DM, VGA_CRT_DC):

@@ -28,8 +28,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from guestmem import TARGET_PAGE_BITS
-
 from vgaemu.compat import Compat
 from vgaemu.errors import MemoryAccessError
 from vgaemu.vga.state import (
@@ -44,6 +42,8 @@ from vgaemu.vga.state import (
     GR_SR_VALUE,
     SR_MEMORY_MODE,
     SR_PLANE_WRITE,
+    VBE_DISPI_ENABLED,
+    VBE_DISPI_INDEX_ENABLE,
     VGAState,
 )
 
@@ -118,6 +118,7 @@ class PlanarMemory:
             raise ValueError(f"VRAM size {size} is not a multiple of 4")
         self._d = self._b.cast("I")
         self.vram_size = size
+        self._dwords = size >> 2
         self._np = np.asarray(state.vram).reshape(-1)
         self._np_d = self._np.view("<u4")
         self._gc_key: tuple | None = None
@@ -146,6 +147,34 @@ class PlanarMemory:
         return ~ret & 0xFF
 
     def readb(self, addr: int) -> int:
+        """A CPU byte read of window offset ``addr``.  The planar case (VBE off, neither
+        chain 4 nor odd/even: a planar program's latch load, once per pixel) is decoded
+        here in one frame; everything else is :meth:`_readb_general`."""
+        s = self.state
+        gr = s.gr
+        if (not s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED
+                and not s.sr[SR_MEMORY_MODE] & 0x08 and not gr[GR_MODE] & 0x10):
+            a = addr & 0x1FFFF
+            mm = (gr[GR_MISC] >> 2) & 3
+            if mm == 1:
+                if a >= 0x10000:
+                    return 0xFF
+                a += s.bank_offset
+            elif mm:
+                a -= 0x10000 if mm == 2 else 0x18000
+                if not 0 <= a < 0x8000:
+                    return 0xFF
+            if self._wrap_64k:
+                a &= 0xFFFF
+            if a >= self._dwords:
+                return 0xFF
+            latch = s.latch = self._d[a]
+            if gr[GR_MODE] & 0x08:
+                return self._compare(latch)
+            return (latch >> ((gr[GR_PLANE_READ] & 3) << 3)) & 0xFF
+        return self._readb_general(addr)
+
+    def _readb_general(self, addr: int) -> int:
         s = self.state
         a = self._window_offset(addr)
         if a < 0:
@@ -233,6 +262,73 @@ class PlanarMemory:
         self.set_dirty(off << 2, 4)
 
     def writeb(self, addr: int, val: int) -> None:
+        """A CPU byte write to window offset ``addr``.  The planar case (VBE off, neither
+        chain 4 nor odd/even addressing: set/reset fills, bit-mask pixels, the BIOS's
+        glyphs) runs here in one frame -- the window decode, :meth:`_gc_value` and
+        :meth:`_write_planes` inline, the page marked through the cached dirty setter;
+        everything else is :meth:`_writeb_general`."""
+        s = self.state
+        gr = s.gr
+        sr = s.sr
+        if (not s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED
+                and ((sr[SR_MEMORY_MODE] & 0x0C) == 0x04 if self._odd_even_map_mask
+                     else not sr[SR_MEMORY_MODE] & 0x08 and not gr[GR_MODE] & 0x10)):
+            a = addr & 0x1FFFF
+            mm = (gr[GR_MISC] >> 2) & 3
+            if mm == 1:
+                if a >= 0x10000:
+                    return
+                a += s.bank_offset
+            elif mm:
+                a -= 0x10000 if mm == 2 else 0x18000
+                if not 0 <= a < 0x8000:
+                    return
+            if self._wrap_64k:
+                a &= 0xFFFF
+            # the graphics controller (_gc_value)
+            latch = s.latch
+            mode = gr[GR_MODE] & 3
+            if mode == 1:
+                v = latch
+            else:
+                if mode == 2:
+                    v = MASK16[val & 15]
+                    bm = gr[GR_BIT_MASK]
+                else:
+                    b = gr[GR_DATA_ROTATE] & 7
+                    val &= 0xFF
+                    val = ((val >> b) | (val << (8 - b))) & 0xFF
+                    if mode == 0:
+                        sre = MASK16[gr[GR_SR_ENABLE] & 15]
+                        v = (val * 0x01010101 & ~sre & _ALL) | (MASK16[gr[GR_SR_VALUE] & 15] & sre)
+                        bm = gr[GR_BIT_MASK]
+                    else:
+                        v = MASK16[gr[GR_SR_VALUE] & 15]
+                        bm = gr[GR_BIT_MASK] & val
+                func = (gr[GR_DATA_ROTATE] >> 3) & 3
+                if func == 1:
+                    v &= latch
+                elif func == 2:
+                    v |= latch
+                elif func == 3:
+                    v ^= latch
+                bm *= 0x01010101
+                v = (v & bm) | (latch & ~bm & _ALL)
+            # the map mask (_write_planes)
+            pm = sr[SR_PLANE_WRITE] & 15
+            s.plane_updated |= pm
+            if a < self._dwords and (pm or self._mark_unwritten):
+                d = self._d
+                if pm == 15:
+                    d[a] = v
+                else:
+                    wm = MASK16[pm]
+                    d[a] = (d[a] & ~wm & _ALL) | (v & wm)
+                self.set_dirty(a << 2, 4)
+            return
+        self._writeb_general(addr, val)
+
+    def _writeb_general(self, addr: int, val: int) -> None:
         s = self.state
         a = self._window_offset(addr)
         if a < 0:
@@ -287,8 +383,7 @@ class PlanarMemory:
         return v
 
     def write(self, offset: int, value: int, size: int) -> None:
-        """``io`` region write callback: the bytes in address order; the VRAM pages they
-        touched are marked dirty once per run (marking costs more than the byte write)."""
+        """``io`` region write callback: the bytes in address order."""
         if size == 1:
             self.writeb(offset, value)
             return
@@ -405,24 +500,11 @@ class PlanarMemory:
             j += k
 
     def _write_bytes(self, offset: int, vals: list[int]) -> None:
-        """Per-byte writes; the touched pages are marked once per run of adjacent pages."""
-        touched: list[int] = []
-        real = self.set_dirty
-        self.set_dirty = lambda addr, n: touched.append(addr)
-        try:
-            for i, v in enumerate(vals):
-                self.writeb(offset + i, v)
-        finally:
-            self.set_dirty = real
-        runs: list[list[int]] = []
-        for p in sorted({a >> TARGET_PAGE_BITS for a in touched}):
-            if runs and runs[-1][1] == p:
-                runs[-1][1] = p + 1
-            else:
-                runs.append([p, p + 1])
-        for p0, p1 in runs:
-            lo, hi = p0 << TARGET_PAGE_BITS, p1 << TARGET_PAGE_BITS
-            real(lo, min(hi, self.vram_size) - lo)
+        """Per-byte writes in address order (each marks its dword through the cached dirty
+        setter, so a run on one page costs one real mark)."""
+        writeb = self.writeb
+        for i, v in enumerate(vals):
+            writeb(offset + i, v)
 
     def _write_hw(self, a: int, vals: np.ndarray) -> None:
         """Hardware path for window addresses [a, a + k) inside one 64 KiB plane window."""
