@@ -87,7 +87,7 @@ def _run(seconds: float) -> None:
     out = Collect()
     saver = RAMSaver(rl, out.send)
     saver.setup()
-    out.data += b"".join(saver.header())
+    out.data += b"".join(saver.header(b"{}"))
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -131,6 +131,7 @@ def _run(seconds: float) -> None:
 
     reader = stream.StreamReader(out)
     reader.read_header()
+    assert reader.tag() == stream.TAG_CONFIG and reader.read_config() == b"{}"
     assert reader.tag() == stream.TAG_BLOCKS
     dest = [DestBlock(name, size) for name, size in reader.read_blocks()]
     while out.pos < len(out.data) or reader._pos < reader._end:
