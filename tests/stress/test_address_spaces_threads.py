@@ -5,12 +5,12 @@ listed while it lives, and a dead one drops out."""
 from __future__ import annotations
 
 import gc
-import sys
 import threading
-import time
 
 from guestmem.address_space import AddressSpace
 from guestmem.region import MemoryRegion, address_spaces
+
+from tests.stress.harness import race
 
 
 def test_spaces_created_and_listed_concurrently(stress_seconds):
@@ -38,19 +38,7 @@ def test_spaces_created_and_listed_concurrently(stress_seconds):
         except BaseException as e:
             errors.append(f"lister: {type(e).__name__}: {e}")
 
-    threads = [threading.Thread(target=creator, args=(k,)) for k in range(3)]
-    threads.append(threading.Thread(target=lister))
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.0))
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-        sys.setswitchinterval(old)
+    race([lambda k=k: creator(k) for k in range(3)] + [lister], stress_seconds(1.0), stop)
     assert not errors, errors[:5]
     listed = {id(a) for a in address_spaces()}
     assert all(id(a) in listed for a in keep)

@@ -6,13 +6,13 @@ display read last from every page is what the writer stored there last -- the se
 remembered page never outlives a clear, so no store is lost."""
 
 import random
-import sys
 import threading
-import time
 
 import numpy as np
 
 from guestmem import DIRTY_MEMORY_VGA, MemoryRegion, RAMList
+
+from tests.stress.harness import race
 
 PAGES = 16
 SIZE = PAGES * 4096
@@ -48,18 +48,7 @@ def test_setter_marks_are_never_lost_to_a_clearing_reader(stress_seconds):
         while not stop.is_set():
             deliver()
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=writer), threading.Thread(target=display)]
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.5))
-        stop.set()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    race([writer, display], stress_seconds(1.5), stop)
     deliver()
     assert seen == last
     assert sum(last) > 0

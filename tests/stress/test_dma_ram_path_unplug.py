@@ -13,15 +13,15 @@ memory in the middle of a transfer, so only the RAM path is held to the byte mod
 
 from __future__ import annotations
 
-import sys
 import threading
-import time
 
 import numpy as np
 
 from guestmem import AddressSpace, MachineMemory, MemoryRegion, RAMList
 from guestmem.errors import DeviceError
 from vgaemu import dma
+
+from tests.stress.harness import race
 
 P = 4096
 SRC = 0x100000
@@ -92,17 +92,6 @@ def test_ram_transfers_into_a_dimm_being_unplugged(stress_seconds):
         except BaseException as e:
             errors.append(f"changer: {type(e).__name__}: {e}")
 
-    threads = [threading.Thread(target=transfers), threading.Thread(target=changer)]
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.5))
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-        sys.setswitchinterval(old)
+    race([transfers, changer], stress_seconds(1.5), stop)
     assert not errors, errors[:5]
     assert counts["done"] and counts["cycles"], counts

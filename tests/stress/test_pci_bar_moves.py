@@ -7,13 +7,14 @@ entry that outlived a BAR move."""
 
 import io
 import random
-import sys
 import threading
 import time
 
 from vgaemu.cpu.state import DS
 from vgaemu.machine import Machine
 from vgaemu.pc import PCPlatform
+
+from tests.stress.harness import race
 
 ADDR = 0xE0000000          # where the guest stores
 OFF = 0x2344               # in VRAM, when BAR0 is at ADDR
@@ -85,17 +86,6 @@ def test_cpu_stores_follow_bar0_moves(stress_seconds):
                 counts["moves"] += 1
             time.sleep(0)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=run_cpu), threading.Thread(target=mover)]
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.5))
-        stop.set()
-        for t in threads:
-            t.join(timeout=60)
-    finally:
-        sys.setswitchinterval(old)
+    race([run_cpu, mover], stress_seconds(1.5), stop)
     assert not errors, errors[:3]
     assert counts["moves"] > 10 and counts["mapped"] > 3 and counts["away"] > 3, counts

@@ -8,13 +8,14 @@ device mapped in that state -- a cached entry never outlives the FlatView it cam
 one taken from a view replaced meanwhile is not kept; after the swapper stops, every OUT
 reaches the device mapped last."""
 
-import sys
 import threading
 import time
 
 from guestmem import AccessConstraints, MemoryRegion, MemoryRegionOps
 from guestmem.region import memory_region_transaction
 from vgaemu.machine import Machine
+
+from tests.stress.harness import race
 
 
 def _device(name: str, log: list) -> MemoryRegion:
@@ -56,18 +57,7 @@ def test_out_never_reaches_a_device_swapped_out_before_it_began(stress_seconds):
             if before == seq[0] and not before & 1:
                 expect.append((token & 0xFF, (before // 2) % 2, len(logs[0]), len(logs[1])))
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=swapper), threading.Thread(target=cpu)]
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.5))
-        stop.set()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    race([swapper, cpu], stress_seconds(1.5), stop)
     assert expect, "no OUT ran within one stable map"
     for token, dev, n0, n1 in expect:
         # the token is the last value the expected device logged when the OUT returned

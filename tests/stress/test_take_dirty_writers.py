@@ -11,13 +11,14 @@ holds -- no write landed after the redraw of its page with its bit lost."""
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 
 import numpy as np
 
 from guestmem import AddressSpace, DirtyClient, MemoryRegion, RAMList
+
+from tests.stress.harness import race
 
 P = 4096
 NPAGES = 8
@@ -68,19 +69,8 @@ def test_take_dirty_never_leaves_a_stale_page(stress_seconds):
         except BaseException as e:
             errors.append(f"display: {type(e).__name__}: {e}")
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(2)]
-    threads.append(threading.Thread(target=display))
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        time.sleep(stress_seconds(1.5))
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-        sys.setswitchinterval(old)
+    race([lambda k=k: writer(k) for k in range(2)] + [display], stress_seconds(1.5), stop,
+         until=lambda: counts["frames"] > 10 and counts["single"] > 0)
     frame()  # the frame after the last write
     assert not errors, errors[:5]
     assert counts["frames"] > 10 and counts["single"] > 0, counts
