@@ -9,6 +9,7 @@
     vgaemu compare TRACE... (--qemu | --golden-dir DIR) [--out DIR] [--side-by-side]
     vgaemu boot IMAGE | -fda/-hda IMG | -drive file=IMG,if=floppy|ide  [--headless] [--frames N]
                 [--screenshot PATH] [--keys SPEC] [--ips N] [--gif F] [--apng F]
+                [-boot [order=]DRIVES[,once=DRIVES]]
                                             (vgaemu run PROG.com takes the same and --args)
     vgaemu profile SCRIPT|IMAGE|PROG.com [--frames N] [--repeat R] [--table] [--json F] [--csv F]
                    [--plot F] [--heatmap F] [--keys SPEC] [--ips N] [--args TAIL]
