@@ -561,9 +561,7 @@ class DirtyMemory:
                 # this one set stored its data before we clear it, so the caller's redraw
                 # shows that data.
                 last = first
-                self.clear_generation += 1  # _end_epoch, inline on the display's path
-                self._epoch.live = False
-                self._epoch = ClearEpoch()
+                self._end_epoch()
                 row[p0 + first] = 0
             else:
                 raw = row[p0:p1].tobytes()
