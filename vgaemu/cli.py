@@ -39,6 +39,9 @@ from vgaemu import __version__
 
 DEFAULT_DEMO = "plasma"
 HEADLESS_DEFAULT_FRAMES = 120
+WINDOW_FPS = 60.0
+FPS_HELP = ("frames per host second: the window's pace (default 60; 0 = unpaced); a headless "
+            "run is unpaced unless given (--fps 60 runs in real time, e.g. a guest driven over -qmp)")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
@@ -104,8 +107,7 @@ def _pc_options(p: argparse.ArgumentParser) -> None:
                    help="the QEMU oracle's handshake: each 'S' the guest writes to port 0xE9 "
                         "takes a screendump, OUT-1.png, OUT-2.png ..., answered with an NMI")
     p.add_argument("--scale", type=_positive_int, default=None, metavar="S", help="integer window scale")
-    p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
-                   help="window frame rate (default 60; 0 = unpaced)")
+    p.add_argument("--fps", type=_positive_float, default=None, metavar="F", help=FPS_HELP)
     _machine_options(p)
 
 
@@ -117,6 +119,10 @@ def _positive_int(text: str) -> int:
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return v
+
+
+def _window_fps(args) -> float:
+    return WINDOW_FPS if args.fps is None else args.fps
 
 
 def _positive_float(text: str) -> float:
@@ -185,8 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write every K-th frame as DIR/frame-NNNNNN.png (headless)")
     p.add_argument("--scale", type=_positive_int, default=None, metavar="S",
                    help="integer scale of the window and of --gif/--apng (default 1)")
-    p.add_argument("--fps", type=_positive_float, default=60.0, metavar="F",
-                   help="window frame rate (default 60; 0 = unpaced)")
+    p.add_argument("--fps", type=_positive_float, default=None, metavar="F", help=FPS_HELP)
     p.add_argument("--overlay", action="store_true", help="start with the redrawn-lines overlay on (key D)")
     p.add_argument("--record", metavar="TRACE.json", help="record what the guest did as a replayable trace")
     _recording_options(p)
@@ -643,7 +648,7 @@ def cmd_run(args) -> int:
 
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
             raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
-        window = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=args.overlay,
+        window = WindowSink(scale=args.scale or 1, fps=_window_fps(args), overlay=args.overlay,
                             title=f"vgaemu - {script.stem}")
     try:
         main = monitor.before_run(main, script, waiting=(lambda: window.idle(machine))
@@ -667,7 +672,8 @@ def cmd_run(args) -> int:
             frames = HEADLESS_DEFAULT_FRAMES
         if every:
             Path(args.screenshot_every[1]).mkdir(parents=True, exist_ok=True)
-        sink = HeadlessSink(screenshot_every=every, screenshot_dir=args.screenshot_every[1] if every else None)
+        sink = HeadlessSink(screenshot_every=every, screenshot_dir=args.screenshot_every[1] if every else None,
+                            fps=args.fps)
         result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames,
                            recorder=recorder, screendump_every=every)
         _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result)}")
@@ -956,7 +962,7 @@ def _run_pc(args, pc, title: str) -> int:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                 or os.environ.get("SDL_VIDEODRIVER")):
             raise CLIError("no display to open a window on (DISPLAY is not set); use --headless")
-        window = WindowSink(scale=args.scale or 1, fps=args.fps, overlay=False,
+        window = WindowSink(scale=args.scale or 1, fps=_window_fps(args), overlay=False,
                             title=f"vgaemu - {title}", raw_keys=True)
     try:
         monitor.before_run(None, None, waiting=(lambda: window.idle(machine))
@@ -979,7 +985,8 @@ def _run_pc(args, pc, title: str) -> int:
             if frames is None:
                 frames = HEADLESS_DEFAULT_FRAMES
             sink = HeadlessSink(screenshot_every=every,
-                                screenshot_dir=args.screenshot_every[1] if every else None)
+                                screenshot_dir=args.screenshot_every[1] if every else None,
+                                fps=args.fps)
             n, why = run_frames(pc, TeeSink(sink, *listeners), frames)
             _say(f"{title}: {n} frame(s), {why}; {pc.platform.instructions} instructions, "
                  f"{pc.machine.clock.now_ns / 1e9:.3f} s of virtual time")

@@ -80,6 +80,70 @@ def test_no_frame_no_screenshot(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+class FakeHostClock:
+    """time.monotonic/time.sleep for the headless module: sleeping advances the clock, and a
+    test can make a frame "take" host time."""
+
+    def __init__(self):
+        self.now, self.slept = 100.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, s):
+        assert s > 0
+        self.slept.append(s)
+        self.now += s
+
+
+def test_fps_paces_frames_to_host_time(monkeypatch):
+    import vgaemu.frontends.headless as headless
+
+    clock = FakeHostClock()
+    monkeypatch.setattr(headless, "time", clock)
+    m, sink = FakeMachine(), HeadlessSink(fps=50)
+    _frames(m, sink, 11)
+    # the first frame at once, each next one a 50th of a second after the last
+    assert clock.now == pytest.approx(100.0 + 10 / 50)
+    assert clock.slept == pytest.approx([1 / 50] * 10)
+    # a frame that took 10 ms leaves 10 ms to sleep before the next
+    clock.slept.clear()
+    clock.now += 0.010
+    _frames(m, sink, 1)
+    assert clock.slept == pytest.approx([0.010])
+
+
+def test_fps_run_that_fell_behind_does_not_race(monkeypatch):
+    """A stop (QMP `stop`, a migration's downtime) must not be followed by a burst of
+    unpaced frames making the lost time up."""
+    import vgaemu.frontends.headless as headless
+
+    clock = FakeHostClock()
+    monkeypatch.setattr(headless, "time", clock)
+    m, sink = FakeMachine(), HeadlessSink(fps=60)
+    _frames(m, sink, 3)
+    clock.now += 5.0
+    clock.slept.clear()
+    _frames(m, sink, 4)
+    assert clock.slept == pytest.approx([1 / 60] * 3)
+
+
+def test_unpaced_never_sleeps(monkeypatch):
+    import vgaemu.frontends.headless as headless
+
+    clock = FakeHostClock()
+    monkeypatch.setattr(headless, "time", clock)
+    for fps in (None, 0):
+        _frames(FakeMachine(), HeadlessSink(fps=fps), 5)
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("fps", [-1, True, "60", float("nan")])
+def test_bad_fps(fps):
+    with pytest.raises(FrontendError, match="fps"):
+        HeadlessSink(fps=fps)
+
+
 def test_lines_of_rects():
     lines = lines_of_rects([(0, 2, 5, 3), (4, 4, 1, 2), (0, 14, 3, 9), (0, 0, 0, 5)], 16)
     assert np.flatnonzero(lines).tolist() == [2, 3, 4, 5, 14, 15]

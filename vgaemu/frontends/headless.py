@@ -8,6 +8,7 @@ from ``machine.vga.surface`` and nothing else.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,11 +24,21 @@ class HeadlessSink:
 
     Screenshots taken during the run are named after the frame index the runner reported
     (``frame-000042.png``), so a folder of them sorts in frame order.
+
+    ``fps`` paces the run to that many frames per host second (a guest driven over QMP runs
+    in real time, as in QEMU, instead of burning a core); None or 0 runs as fast as it can.
     """
+
+    #: how far behind its schedule a paced run may fall before it stops catching up
+    MAX_LAG = 0.25
 
     def __init__(self, *, screenshot_every: int | None = None,
                  screenshot_dir: str | os.PathLike | None = None,
-                 on_frame: Callable[[Any, Any], None] | None = None) -> None:
+                 on_frame: Callable[[Any, Any], None] | None = None,
+                 fps: float | None = None) -> None:
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
+                                or not fps >= 0):
+            raise FrontendError(f"fps must be a number >= 0 (0 = unpaced), got {fps!r}")
         if screenshot_every is not None:
             if isinstance(screenshot_every, bool) or not isinstance(screenshot_every, int) \
                     or screenshot_every < 1:
@@ -41,8 +52,22 @@ class HeadlessSink:
         self.last_index: int | None = None
         self.last_surface: np.ndarray | None = None
         self.screenshots: list[Path] = []
+        self.period = 1.0 / fps if fps else 0.0
+        self._due: float | None = None
+
+    def _pace(self) -> None:
+        """Sleep until this frame's slot; a run that fell behind (a stop, a slow frame)
+        resumes from now rather than racing to make the lost time up."""
+        now = time.monotonic()
+        if self._due is None or now - self._due > self.MAX_LAG:
+            self._due = now
+        elif self._due > now:
+            time.sleep(self._due - now)
+        self._due += self.period
 
     def frame(self, machine, info) -> None:
+        if self.period:
+            self._pace()
         self.frames += 1
         self.last_index = info.index
         surface = machine.vga.surface
@@ -76,10 +101,12 @@ class HeadlessResult:
 
 def run_headless(machine, main, *, frames: int | None, screenshot: str | os.PathLike | None = None,
                  screenshot_every: int | None = None, screenshot_dir: str | os.PathLike | None = None,
-                 force_full: bool = False, progress: bool | None = None) -> HeadlessResult:
+                 force_full: bool = False, progress: bool | None = None,
+                 fps: float | None = None) -> HeadlessResult:
     """Run ``main`` (a callable or a guest script path) on ``machine`` for up to ``frames`` frames
     with no display; write the last frame to ``screenshot`` and every ``screenshot_every``-th
-    frame into ``screenshot_dir``.  ``frames=None`` runs until the guest returns.
+    frame into ``screenshot_dir``.  ``frames=None`` runs until the guest returns; ``fps``
+    paces the run (default: as fast as it can).
     """
     from vgaemu.guest import run_guest
     from vgaemu.frontends.progress import Progress
@@ -88,7 +115,7 @@ def run_headless(machine, main, *, frames: int | None, screenshot: str | os.Path
     main = load_main(main)
     bar = Progress(frames, "run", enabled=progress)
     sink = HeadlessSink(screenshot_every=screenshot_every, screenshot_dir=screenshot_dir,
-                        on_frame=lambda m, info: bar.step())
+                        on_frame=lambda m, info: bar.step(), fps=fps)
     try:
         run = run_guest(machine, main, sink, max_frames=frames, force_full=force_full)
     finally:

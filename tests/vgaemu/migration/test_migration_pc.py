@@ -442,10 +442,11 @@ def test_keys_program_migrates_live_with_keys_pending(sockdir):
     qsock, msock = os.path.join(sockdir, "q"), os.path.join(sockdir, "m")
     dst_png, ref_png = os.path.join(sockdir, "d.png"), os.path.join(sockdir, "r.png")
     args = ["-fda", KEYS, *KEY_SCRIPT]
-    # wait=on: the guest starts when the client connects, so its keys (30 s of guest time,
-    # about a second of host time for this mostly halted program) are still ahead when the
-    # migration runs, however long the processes took to start
-    src = vgaemu("boot", *args, "--headless", "--frames", "100000",
+    # wait=on: the guest starts when the client connects, so its keys are still ahead when
+    # the migration runs, however long the processes took to start; --fps 60: the source runs
+    # in real time, so the 30 s before the first key are 30 s of host time for the migration
+    # however loaded the machine (unpaced, this mostly halted program runs them in a second)
+    src = vgaemu("boot", *args, "--headless", "--frames", "100000", "--fps", "60",
                  "-qmp", f"unix:{qsock},server=on,wait=on")
     dst = vgaemu("boot", *args, "--headless", "--frames", str(FIRST_KEY_FRAME + 120),
                  "--screenshot", dst_png, "-incoming", f"unix:{msock}")

@@ -95,6 +95,25 @@ def test_run_com_apng_and_scale(tmp_path, bands, capsys):
     assert len({tuple(b[0, 0]) for b in bands}) == 6
 
 
+@pytest.mark.parametrize("cmd", [["boot", "-fda", str(PROGRAMS / "keys.img")], ["run", "text"]])
+def test_headless_fps_paces_boot_and_run(cmd, monkeypatch, capsys):
+    """--fps with --headless runs in host real time (a QMP-driven guest); without it, unpaced."""
+    import vgaemu.frontends.headless as headless
+
+    from tests.vgaemu.test_frontend_headless import FakeHostClock
+
+    clock = FakeHostClock()
+    monkeypatch.setattr(headless, "time", clock)
+    assert main([*cmd, "--headless", "--frames", "6", "--fps", "30"]) == 0
+    # the fake host clock stands still while a frame runs: each frame after the first sleeps
+    # its whole 30th of a second
+    assert clock.slept == pytest.approx([1 / 30] * 5)
+    clock.slept.clear()
+    assert main([*cmd, "--headless", "--frames", "6"]) == 0
+    assert clock.slept == []
+    capsys.readouterr()
+
+
 def test_boot_gif_bad_name_fails_before_the_run(tmp_path, capsys):
     rc = main(["boot", "-fda", str(PROGRAMS / "hello.img"), "--headless", "--gif", str(tmp_path / "x.png")])
     assert rc != 0
