@@ -5,10 +5,11 @@ swings several-fold between runs; CPU time much less).  Prints the best of --rep
 each and the ratio.
 
 Programs: benchmarks/cpu/{loop,store,smc,branch}.bin run by cpu.run to their HLT (guest
-instructions per CPU second), and plasma13 booted on the PC platform (virtual seconds per
-CPU second: 1.0 is real time, headless).
+instructions per CPU second), and plasma13 and vbelfb (roms/programs) booted on the PC
+platform (virtual seconds per CPU second: 1.0 is real time, headless).
 
 Run: .venv/bin/python benchmarks/bench_cpu_ab.py --base d4f73d6 [--reps 3] [--quick]
+     [--only plasma13,vbelfb]
 """
 
 from __future__ import annotations
@@ -40,13 +41,15 @@ assert m.cpu.halted, "the program did not halt"
 print(n / dt)
 '''
 
-PLASMA_RUN = r'''
+#: One boot of a program of roms/programs (from this tree, so both revisions run the same
+#: image) to its end, headless.
+PROGRAM_RUN = r'''
 import io, sys, time
 from pathlib import Path
 from vgaemu.machine import Machine
 from vgaemu.pc.boot import PC, run_frames
 from vgaemu.pc.disk import DiskImage
-img = Path(sys.argv[1], "vgaemu", "roms", "programs", "plasma13.img")
+img = Path(sys.argv[1], "vgaemu", "roms", "programs", sys.argv[2] + ".img")
 pc = PC(Machine(), floppies=[DiskImage(img, "floppy", snapshot=True)], output=io.BytesIO())
 pc.boot()
 class Sink:
@@ -61,9 +64,13 @@ print(pc.machine.clock.now_ns / 1e9 / dt)
 '''
 
 
+#: the programs booted on the PC platform (the rest are benchmarks/cpu binaries)
+BOOTED = ("plasma13", "vbelfb")
+
+
 def run(tree: Path, program: str, turns: int) -> float:
-    if program == "plasma13":
-        args = [sys.executable, "-c", PLASMA_RUN, str(ROOT)]
+    if program in BOOTED:
+        args = [sys.executable, "-c", PROGRAM_RUN, str(ROOT), program]
     else:
         args = [sys.executable, "-c", CPU_RUN, program, str(turns), str(ROOT)]
     out = subprocess.run(args, env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree,
@@ -78,10 +85,17 @@ def main(argv=None) -> int:
     ap.add_argument("--base", required=True, help="the git revision to compare against")
     ap.add_argument("--reps", type=int, default=3, help="runs of each program per tree")
     ap.add_argument("--quick", action="store_true", help="fewer turns (a smoke run)")
+    ap.add_argument("--only", help="comma-separated program names (default: all)")
     args = ap.parse_args(argv)
     q = 10 if args.quick else 1
     programs = [("branch", 50_000 // q), ("loop", 200_000 // q), ("store", max(10 // q, 1)),
-                ("smc", 400 // q), ("plasma13", 0)]
+                ("smc", 400 // q), ("plasma13", 0), ("vbelfb", 0)]
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = set(wanted) - {name for name, _ in programs}
+        if unknown:
+            ap.error(f"unknown program(s) {', '.join(sorted(unknown))}")
+        programs = [(name, turns) for name, turns in programs if name in wanted]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base],
@@ -94,7 +108,7 @@ def main(argv=None) -> int:
             for _ in range(args.reps):   # alternate, so a change in load hits both alike
                 for k, tree in trees.items():
                     best[k] = max(best[k], run(tree, program, turns))
-            unit, scale = ("x real", 1) if program == "plasma13" else ("M/s", 1e6)
+            unit, scale = ("x real", 1) if program in BOOTED else ("M/s", 1e6)
             b, n = best["base"] / scale, best["this tree"] / scale
             print(f"{program:9} {b:11.3f} {unit:6} {n:9.3f} {unit:6} {n / b:6.2f}x")
     return 0

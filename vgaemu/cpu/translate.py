@@ -23,6 +23,7 @@ Speed comes from what the generated code does *not* do:
 from __future__ import annotations
 
 import re
+import struct
 
 from vgaemu.errors import VGAEmuError
 
@@ -38,6 +39,12 @@ EXIT_NOCHAIN = 3
 #: The most instructions one TB holds (QEMU's TCG_MAX_INSNS is 512; Python compile time
 #: grows with the source, and real-mode blocks are short).
 TB_MAX_INSNS = 48
+
+#: A little-endian dword in a page view, as one C call each way (the generated code's LD4/ST4)
+_DWORD = struct.Struct("<I")
+#: What a direct access through a page view raises when it must take the slow path: no entry
+#: (KeyError), a word crossing the page (IndexError), a dword crossing it (struct.error)
+_MISS = (LookupError, struct.error)
 
 MASK = {1: "0xFF", 2: "0xFFFF", 4: "0xFFFFFFFF"}
 SIGN = {1: "0x80", 2: "0x8000", 4: "0x80000000"}
@@ -62,6 +69,41 @@ class UnimplementedInstruction(VGAEmuError):
 class _Unimpl(Exception):
     def __init__(self, why: str = ""):
         self.why = why
+
+
+class _FxConflict(Exception):
+    """A register write the flags expressions cannot be kept across (see _Gen.fx_guard):
+    the block is generated again with every flags field in locals."""
+
+
+#: a statement assigning locals (``fa = ...``, ``t, fr = ...``): its target names
+_ASSIGN = re.compile(r"([A-Za-z_][\w, ]*?) = ")
+#: a flags field's local
+_FLAG_FIELD = re.compile(r"\b(fr|fa|fb|fc)\b")
+#: a name in generated code (not the x of a hex literal), and the register locals
+_NAME = re.compile(r"\b[A-Za-z_]\w*")
+_REG_LOCAL = re.compile(r"[xr][0-7]")
+
+
+def _paren(expr: str) -> str:
+    """``expr`` safe to put in place of a name inside a larger expression."""
+    if expr.isidentifier() or expr.isdigit() or (expr.startswith("(") and expr.endswith(")")
+                                                  and _balanced_inner(expr)):
+        return expr
+    return f"({expr})"
+
+
+def _balanced_inner(expr: str) -> bool:
+    """Is ``expr`` one parenthesised group ("(a) & (b)" is not)?"""
+    depth = 0
+    for i, c in enumerate(expr):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0 and i != len(expr) - 1:
+                return False
+    return depth == 0
 
 
 #: The flags state "in the locals cc_op, fr, fa, fb, fc" (see _Gen.cc).
@@ -150,6 +192,9 @@ class _Gen:
         self.live_at = live_at if live_at is not None else [True] * (self.n + 1)
         self.written: set[int] = set()
         self.segs: set[int] = set()
+        #: the lazy operands held as expressions instead of locals (see ``fx``)
+        self.fx: dict[str, str] = {}
+        self.fx_on = tr.flags_as_expressions
         # the lazy flags now: None (still in cpu.cc), DYN (locals cc_op, fr, fa, fb, fc with a
         # runtime cc_op: the start of a loop, a merge of paths) or (kind, size) known here
         self.cc = DYN if loop else None
@@ -164,9 +209,8 @@ class _Gen:
         self.k = 0
         self.ins: Insn | None = None
         self.store_exit = False
-        #: the integer literal the lazy operand ``fb`` holds now, folded into the flag
-        #: expressions instead of stored in a local (None: ``fb`` is the local's value)
-        self.fbk: str | None = None
+        #: where the current instruction's code starts: (line index, indentation, fx there)
+        self.insn_mark: tuple[int, int, dict] = (0, self.ind, {})
         #: constant exit target (as emitted) -> its chaining slot (0 or 1)
         self.slots: dict[str, int] = {}
         #: no CLD/STD in the block: single string elements step by ``dd<size>``, locals
@@ -174,29 +218,95 @@ class _Gen:
         self.df_static = not any(i.op in (0xFC, 0xFD) for i in insns)
         self.dsizes: set[int] = set()
 
+    # -- the lazy flags state ------------------------------------------------------------
+    # ``cc`` says which operation set the flags; its operands are the locals fr, fa, fb, fc,
+    # except the fields in ``fx``: those are expressions over register locals and constants
+    # (and the locals of fields not in ``fx``) that give the field's value here.  A field
+    # only an exit reads (the slow path of a store, a branch out of a loop) then costs
+    # nothing on the path that stays in the block: ``cmp cx, 640; jb`` becomes
+    # ``if x1 < 640:``, and ``add al, dl`` keeps only its result.  Before a register an
+    # expression reads is written, before paths merge and before the state goes DYN, the
+    # expressions become locals (``fb_local``).
+    @property
+    def cc(self):
+        return self._cc
+
+    @cc.setter
+    def cc(self, value) -> None:
+        """A new flags state: the old one's expressions are void."""
+        self._cc = value
+        if self.fx:
+            self.fx = {}
+
+    @property
+    def fbk(self) -> str | None:
+        """The integer literal the lazy operand ``fb`` holds now (None: not a literal)."""
+        v = self.fx.get("fb")
+        return v if v is not None and v.isdigit() else None
+
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
-        if line.startswith(("fb = ", "cc_op, fr, fa, fb, fc =")):
-            self.fbk = None
+        if self.fx:
+            m = _ASSIGN.match(line)
+            if m:   # a flag local written: it holds that field from now on
+                for name in m.group(1).split(","):
+                    self.fx.pop(name.strip(), None)
         self.lines.append((self.ind, line))
 
     def set_fb(self, s: str) -> None:
         """``fb = s``; a constant is only remembered (and folded where flags are read)."""
         if s.isdigit():
-            self.fbk = s
+            self.fx["fb"] = s
         else:
             self.e(f"fb = {s}")
 
     def fb_local(self) -> None:
-        """Make the local ``fb`` hold the lazy operand (before paths merge or go DYN)."""
-        if self.fbk is not None:
-            self.e(f"fb = {self.fbk}")
+        """Make the locals hold every field kept as an expression (before paths merge or go
+        DYN).  One tuple assignment: an expression may read a local another one replaces."""
+        fx = self.fx
+        if fx:
+            names = sorted(fx)
+            self.fx = {}
+            self.lines.append((self.ind, f"{', '.join(names)} = "
+                                         f"{', '.join(fx[n] for n in names)}"))
 
     def fbs(self, expr: str) -> str:
-        """``expr`` with the folded constant operand in place of ``fb``."""
-        if self.fbk is None:
+        """``expr`` with the fields kept as expressions in place of their locals (one pass:
+        an inserted expression may name another field's local, which stays as it is)."""
+        fx = self.fx
+        if not fx:
             return expr
-        return re.sub(r"\bfb\b", self.fbk, expr)
+        return _FLAG_FIELD.sub(lambda m: _paren(fx[m.group(1)]) if m.group(1) in fx
+                               else m.group(1), expr)
+
+    def fx_pure(self, expr: str) -> bool:
+        """Can ``expr`` stand for a flags field until the next write of a register it
+        reads?  Only register locals and literals (no temporaries, which any instruction
+        rewrites)."""
+        return all(_REG_LOCAL.fullmatch(n) for n in _NAME.findall(expr))
+
+    def fx_guard(self, i: int) -> None:
+        """Register i is about to be written: fields whose expressions read it become
+        locals first.  A write in a nested block (a conditional one) puts them at the
+        start of the instruction instead, where the expressions still hold on every path;
+        that needs the expressions of that point, which a flag-setting instruction that
+        then writes conditionally would have replaced (none does: _FxConflict)."""
+        fx = self.fx
+        if not fx:
+            return
+        pat = re.compile(rf"\b[xr]{i}\b")
+        if not any(pat.search(v) for v in fx.values()):
+            return
+        at, ind, fx0 = self.insn_mark
+        if self.ind == ind:
+            self.fb_local()
+        elif fx == fx0:
+            names = sorted(fx)
+            self.lines.insert(at, (ind, f"{', '.join(names)} = "
+                                        f"{', '.join(fx[n] for n in names)}"))
+            self.fx = {}
+        else:
+            raise _FxConflict()
 
     def block(self, head: str) -> "_Block":
         return _Block(self, head)
@@ -225,6 +335,7 @@ class _Gen:
 
     def wr(self, size: int, i: int, expr: str) -> None:
         """Write an already size-masked value."""
+        self.fx_guard(i if size > 1 or i < 4 else i - 4)
         if size == 1 and i >= 4:
             i -= 4
             self.used.add(i)
@@ -266,6 +377,8 @@ class _Gen:
             parts.append(self.rd(4, r))
         if index >= 0:
             parts.append(f"({self.rd(4, index)} << {scale})" if scale else self.rd(4, index))
+        elif len(parts) == 1 and not disp:
+            return parts[0]   # a 32-bit register local is already within 32 bits
         if disp or not parts:
             parts.append(str(disp))
         return f"({' + '.join(parts)}) & 0xFFFFFFFF"
@@ -279,18 +392,26 @@ class _Gen:
         return var
 
     def load(self, size: int, a: str, dst: str) -> str:
+        """Load through ``RP``, else ``ld()``.  A dword is one ``struct`` call (``LD4``,
+        about a third of the cost of four indexed bytes); it raises ``struct.error`` where
+        the bytes cross the page, as the byte reads raise IndexError (both in ``MISS``)."""
         if size == 1:
             with self.block("try:"):
                 self.e(f"{dst} = RP[{a} >> 12][{a} & 4095]")
-        else:
+            with self.block("except LookupError:"):
+                self.e(f"{dst} = ld({a}, {size})")
+            return dst
+        if size == 2:
             self.e(f"o = {a} & 4095")
             with self.block("try:"):
                 self.e(f"m = RP[{a} >> 12]")
-                if size == 2:
-                    self.e(f"{dst} = m[o] | m[o + 1] << 8")
-                else:
-                    self.e(f"{dst} = m[o] | m[o + 1] << 8 | m[o + 2] << 16 | m[o + 3] << 24")
-        with self.block("except LookupError:"):
+                self.e(f"{dst} = m[o] | m[o + 1] << 8")
+            with self.block("except LookupError:"):
+                self.e(f"{dst} = ld({a}, {size})")
+            return dst
+        with self.block("try:"):
+            self.e(f"{dst}, = LD4(RP[{a} >> 12], {a} & 4095)")
+        with self.block("except MISS:"):
             self.e(f"{dst} = ld({a}, {size})")
         return dst
 
@@ -322,28 +443,30 @@ class _Gen:
         if size == 1:
             with self.block("try:"):
                 self.e(f"WP[{a} >> 12][{a} & 4095] = {val}")
+        elif size == 4:
+            with self.block("try:"):
+                self.e(f"ST4(WP[{a} >> 12], {a} & 4095, {val})")
         else:
             self.e(f"o = {a} & 4095")
             with self.block("try:"):
                 self.e(f"m = WP[{a} >> 12]")
                 self._store_bytes(size, val)
-        with self.block("except LookupError:"):
+        with self.block("except MISS:" if size == 4 else "except LookupError:"):
             with self.block(f"if st({a}, {size}, {val}):"):
                 self.e("x = 1")
         self.stores += 1
         self.store_tail = len(self.lines)
 
     def _store_bytes(self, size: int, val: str) -> None:
-        """The bytes of a word/dword store into page view ``m`` at ``o``; the highest first,
-        so a store crossing the page raises IndexError before writing anything."""
+        """A word/dword store into page view ``m`` at ``o``: a word's high byte first, so a
+        store crossing the page raises IndexError before writing anything; a dword is one
+        ``ST4`` (struct.pack_into, about a fifth of the cost of four indexed bytes), which
+        raises struct.error there instead (``MISS`` catches both)."""
         if size == 2:
             self.e(f"m[o + 1] = {val} >> 8")
             self.e(f"m[o] = {val} & 255")
-        else:
-            self.e(f"m[o + 3] = {val} >> 24")
-            self.e(f"m[o] = {val} & 255")
-            self.e(f"m[o + 1] = {val} >> 8 & 255")
-            self.e(f"m[o + 2] = {val} >> 16 & 255")
+        else:   # one struct call; it checks the bounds before it writes anything
+            self.e(f"ST4(m, o, {val})")
 
     def rm_read(self, ins: Insn, size: int, dst: str = "v") -> str:
         if ins.mod == 3:
@@ -406,8 +529,8 @@ class _Gen:
         if kind in (CC_ADC, CC_SBB):
             return self.fbs(f"({op}, fr, fa, fb, fc)")
         if kind in (CC_INC, CC_DEC):
-            return f"({op}, fr, fa, 1, fc)"
-        return f"({op}, fr, 0, 0, 0)"
+            return self.fbs(f"({op}, fr, fa, 1, fc)")
+        return self.fbs(f"({op}, fr, 0, 0, 0)")
 
     def arith(self) -> str:
         """An expression for the six arithmetic flags now."""
@@ -417,10 +540,15 @@ class _Gen:
         if self.cc is DYN:
             return "LAZY(cc_op, fr, fa, fb, fc)"
         if self.cc[0] == CC_EAGER:
-            return "fr"
+            return self.fbs("fr")
         return "LAZY" + self._fields()
 
     def cf(self) -> str:
+        """An expression for CF now."""
+        return self.fbs(self._cf())
+
+    def _cf(self) -> str:
+        """cf() before the fields kept as expressions are put in (arith() has them)."""
         if self.cc is not None and self.cc is not DYN and self.cc[0] == CC_LOGIC:
             return "0"
         self.reads[self.k] = True
@@ -428,7 +556,7 @@ class _Gen:
             return (f"(fc if {cc_op(CC_INC, 1)} <= cc_op < {cc_op(CC_DEC, 4) + 2} and "
                     f"fc.__class__ is int else LAZY(cc_op, fr, fa, fb, fc) & 1)")
         if self.cc is None:
-            return f"({self.arith()} & 1)"
+            return "(LAZY(*cpu.cc) & 1)"
         if isinstance(self.cc, _LazyCarry):
             return "(fc if fc.__class__ is int else LAZY(*fc) & 1)"
         kind = self.cc[0]
@@ -437,9 +565,9 @@ class _Gen:
         if kind == CC_ADC:
             return "(fr < fa or (fc and fr == fa))"
         if kind == CC_SUB:
-            return self.fbs("(fa < fb)")
+            return "(fa < fb)"
         if kind == CC_SBB:
-            return self.fbs("(fa < fb + fc)")
+            return "(fa < fb + fc)"
         if kind == CC_LOGIC:
             return "0"
         if kind in (CC_INC, CC_DEC):
@@ -449,7 +577,7 @@ class _Gen:
             if self.fbk is not None and 1 <= int(self.fbk) <= bits:
                 k = bits - int(self.fbk)   # fa holds `size` bytes: no mask for the top bit
                 return f"(fa >> {k})" if k == bits - 1 else f"(fa >> {k} & 1)"
-            return self.fbs(f"((fa << fb) >> {bits} & 1)")
+            return f"((fa << fb) >> {bits} & 1)"
         if kind == CC_SHR:
             if self.fbk is not None and int(self.fbk) >= 1:
                 return f"(fa >> {int(self.fbk) - 1} & 1)"
@@ -469,7 +597,7 @@ class _Gen:
             kind, size = self.cc
             S = SIGN[size]
             if base == 2:   # the result is an int: its truth is NZ
-                return "(fr)" if neg else "(not fr)"
+                return self.fbs("(fr)" if neg else "(not fr)")
             elif base == 4:
                 expr = f"fr & {S}"
             elif base == 5:
@@ -567,6 +695,9 @@ class _Gen:
             self.exit(str(target), chain=True)
 
     def backedge(self) -> None:
+        # the code after the branch that leads here runs on the other path, where the
+        # fields kept as expressions still hold: to_dyn's locals are for this path only
+        fx = dict(self.fx)
         if self.cc is not DYN and self.flags_live_in:
             self.to_dyn()
         self.e("continue")
@@ -576,6 +707,7 @@ class _Gen:
         self.exit(str(self.insns[0].eip),
                   count=f"lim * {self.n}" + (" - sk" if self.has_skips else ""), chain=True)
         self.lines, self.ind = lines, ind
+        self.fx = fx
 
     def to_dyn(self) -> None:
         """Emit what makes the DYN locals describe the current flags."""
@@ -585,11 +717,10 @@ class _Gen:
         if cc is None:
             self.e("cc_op, fr, fa, fb, fc = cpu.cc")
         else:
+            self.fb_local()
             self.e(f"cc_op = {cc_op(*cc)}")
             if cc[0] in (CC_INC, CC_DEC):
                 self.e("fb = 1")
-            else:
-                self.fb_local()
         self.cc_locals = True
 
     def close_regions(self, k: int) -> None:
@@ -618,6 +749,7 @@ class _Gen:
             self.k = k
             self.ins = ins
             self.close_regions(k)
+            self.insn_mark = (len(self.lines), self.ind, dict(self.fx))
             self.store_exit = False
             self.stores = 0
             self.store_tail = -1
@@ -771,11 +903,31 @@ def _osz(g: _Gen, ins: Insn, op: int) -> int:
     return 1 if op & 1 == 0 else ins.osz
 
 
-def alu(g: _Gen, k: int, size: int, d: str, s: str):
+def alu(g: _Gen, k: int, size: int, d: str, s: str, used: bool = True):
     """ADD OR ADC SBB AND SUB XOR CMP (k = 0..7): returns the result expression or None
-    (CMP), with the lazy flags set up when they are live."""
+    (CMP), with the lazy flags set up when they are live.  ``used``: False when nothing
+    takes the result (TEST).
+
+    Where the operands allow, fields stay expressions (_Gen.fx): CMP and TEST of
+    registers and constants emit nothing at all; ADD and SUB with such a source keep only
+    ``fr``, their other operand being ``fr`` minus (plus) the source."""
     M = MASK[size]
     live = g.live
+    if live and g.fx_on and (k == 7 or k == 4 and not used) and g.fx_pure(d) and g.fx_pure(s):
+        g.writes[g.k] = True
+        if k == 7:
+            g.cc = (CC_SUB, size)
+            g.fx = {"fa": d, "fb": s, "fr": f"({d} - {s}) & {M}"}
+            return None
+        g.cc = (CC_LOGIC, size)
+        g.fx = {"fr": f"{d} & {s}"}
+        return f"{d} & {s}"
+    if live and g.fx_on and k in (0, 5) and g.fx_pure(s):
+        g.writes[g.k] = True
+        g.cc = (CC_ADD if k == 0 else CC_SUB, size)
+        g.e(f"fr = ({d} {'+' if k == 0 else '-'} {s}) & {M}")
+        g.fx = {"fb": s, "fa": f"(fr {'-' if k == 0 else '+'} {_paren(s)}) & {M}"}
+        return "fr"
     if k in (1, 4, 6):
         sym = {1: "|", 4: "&", 6: "^"}[k]
         if live:
@@ -795,6 +947,7 @@ def alu(g: _Gen, k: int, size: int, d: str, s: str):
             return None
         return {0: f"({d} + {s}) & {M}", 2: f"({d} + {s} + fc) & {M}",
                 3: f"({d} - {s} - fc) & {M}", 5: f"({d} - {s}) & {M}"}[k]
+    g.cc = ({0: CC_ADD, 2: CC_ADC, 3: CC_SBB, 5: CC_SUB, 7: CC_SUB}[k], size)
     g.e(f"fa = {d}")
     g.set_fb(s)
     if g.fbk == "0" and k in (2, 3):   # adc/sbb x, 0: the carry alone
@@ -804,7 +957,6 @@ def alu(g: _Gen, k: int, size: int, d: str, s: str):
                       3: f"(fa - fb - fc) & {M}", 5: f"(fa - fb) & {M}",
                       7: f"(fa - fb) & {M}"}[k])
     g.e(f"fr = {expr}")
-    g.cc = ({0: CC_ADD, 2: CC_ADC, 3: CC_SBB, 5: CC_SUB, 7: CC_SUB}[k], size)
     g.writes[g.k] = True
     return None if k == 7 else "fr"
 
@@ -856,7 +1008,7 @@ def g_test(g: _Gen, ins: Insn) -> None:
         s = g.rd(size, ins.reg)
     else:
         d, s = g.rd(size, 0), str(ins.imm)
-    alu(g, 4, size, d, s)
+    alu(g, 4, size, d, s, used=False)
     # TEST writes nothing back
 
 
@@ -888,7 +1040,28 @@ def _incdec(g: _Gen, size: int, d: str, dec: bool) -> str:
 @_op(*range(0x40, 0x50))
 def g_incdec_r(g: _Gen, ins: Insn) -> None:
     r = ins.op & 7
-    g.wr(ins.osz, r, _incdec(g, ins.osz, g.rd(ins.osz, r), ins.op >= 0x48))
+    size = ins.osz
+    dec = ins.op >= 0x48
+    cc = g.cc
+    if not (g.live and g.fx_on and cc is not None and cc is not DYN
+            and not isinstance(cc, _LazyCarry)):
+        g.wr(size, r, _incdec(g, size, g.rd(size, r), dec))
+        return
+    # The fields as expressions: the result is the register, the operand the register
+    # minus (plus) one, the carry the one before (an expression over the old state's
+    # locals, which INC/DEC do not write) -- `inc bx` in a loop costs the add alone.
+    M = MASK[size]
+    fc = g.cf()
+    if not g.fx_pure(_FLAG_FIELD.sub("0", fc)) or re.search(rf"\b[xr]{r}\b", fc):
+        g.e(f"fc = {fc}")
+        fc = None
+    g.cc = (CC_DEC if dec else CC_INC, size)
+    g.writes[g.k] = True
+    reg = g.rd(size, r)
+    g.wr(size, r, f"({reg} {'-' if dec else '+'} 1) & {M}")
+    g.fx = {"fr": reg, "fa": f"({reg} {'+' if dec else '-'} 1) & {M}"}
+    if fc is not None:
+        g.fx["fc"] = fc
 
 
 @_op(0xFE)
@@ -1327,7 +1500,7 @@ def g_grp3(g: _Gen, ins: Insn) -> None:
     reg = ins.reg
     M = MASK[size]
     if reg in (0, 1):
-        alu(g, 4, size, g.rm_read(ins, size), str(ins.imm))
+        alu(g, 4, size, g.rm_read(ins, size), str(ins.imm), used=False)
         return
     d = g.rm_read(ins, size)
     if reg == 2:
@@ -1890,6 +2063,7 @@ class Translator:
         self.st = st
         self.globals = {
             "RP": tlb.read_pages, "WP": tlb.write_pages, "ld": ld, "st": st,
+            "LD4": _DWORD.unpack_from, "ST4": _DWORD.pack_into, "MISS": _MISS,
             "LAZY": state.lazy_arith, "PARITY": state.PARITY, "SHIFT": state.shift_op,
             "SHLD": state.shld_op, "DAA": state.daa, "DAS": state.das, "AAA": state.aaa_aas,
             "MULF": helpers.mul_flags, "DIVU": helpers.div_u, "DIVS": helpers.div_s,
@@ -1901,6 +2075,9 @@ class Translator:
         self._factories: dict = {}
         #: block shape -> the flag liveness and wide registers its last translation found
         self._liveness: dict = {}
+        #: may blocks keep flags fields as expressions (_Gen.fx)?  Off only to generate a
+        #: block again after a _FxConflict.
+        self.flags_as_expressions = True
 
     def gather(self, cs_base: int, eip: int, hflags: int, max_insns: int) -> list[Insn]:
         """Decode a block: up to ``max_insns`` instructions, ending at a block-ending
@@ -1939,7 +2116,14 @@ class Translator:
         first instruction it cannot translate); returns (source, instructions used)."""
         while True:
             try:
-                return self._generate(insns, hflags, bios_trap), len(insns)
+                try:
+                    return self._generate(insns, hflags, bios_trap), len(insns)
+                except _FxConflict:
+                    self.flags_as_expressions = False
+                    try:
+                        return self._generate(insns, hflags, bios_trap), len(insns)
+                    finally:
+                        self.flags_as_expressions = True
             except _Unimpl as u:
                 bad = self._bad_index
                 if bad == 0:
@@ -1959,7 +2143,16 @@ class Translator:
         g = _Gen(self, insns, hflags, [True], loop, bios_trap, frozenset(range(8)), True, {},
                  [True, True])
         try:
-            g.run()
+            try:
+                g.run()
+            except _FxConflict:
+                self.flags_as_expressions = False
+                try:
+                    g = _Gen(self, insns, hflags, [True], loop, bios_trap, frozenset(range(8)),
+                             True, {}, [True, True])
+                    g.run()
+                finally:
+                    self.flags_as_expressions = True
         except _Unimpl as u:
             raise UnimplementedInstruction(self.cpu.seg_sel[1], ins.eip, ins.raw,
                                            mnemonic(ins.op, ins.reg), u.why) from None
