@@ -22,6 +22,7 @@ Speed comes from what the generated code does *not* do:
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 
@@ -76,15 +77,19 @@ class _FxConflict(Exception):
     the block is generated again with every flags field in locals."""
 
 
-#: a statement assigning locals (``fa = ...``, ``t, fr = ...``): its target names
-_ASSIGN = re.compile(r"([A-Za-z_][\w, ]*?) = ")
+#: how the statements that assign flag locals begin (``fa = ...``, ``t, fr = SHIFT(...)``,
+#: the reload ``cc_op, fr, fa, fb, fc = cpu.cc``)
+_FIELD_WRITES = ("fr = ", "fa = ", "fb = ", "fc = ", "t, fr = ", "cc_op, ")
 #: a flags field's local
 _FLAG_FIELD = re.compile(r"\b(fr|fa|fb|fc)\b")
 #: a name in generated code (not the x of a hex literal), and the register locals
 _NAME = re.compile(r"\b[A-Za-z_]\w*")
 _REG_LOCAL = re.compile(r"[xr][0-7]")
+#: register i's locals (x<i>, r<i>) in an expression
+_REG_NAME = tuple(re.compile(rf"\b[xr]{i}\b") for i in range(8))
 
 
+@functools.lru_cache(maxsize=4096)
 def _paren(expr: str) -> str:
     """``expr`` safe to put in place of a name inside a larger expression."""
     if expr.isidentifier() or expr.isdigit() or (expr.startswith("(") and expr.endswith(")")
@@ -246,11 +251,10 @@ class _Gen:
 
     # -- emission ------------------------------------------------------------------------
     def e(self, line: str) -> None:
-        if self.fx:
-            m = _ASSIGN.match(line)
-            if m:   # a flag local written: it holds that field from now on
-                for name in m.group(1).split(","):
-                    self.fx.pop(name.strip(), None)
+        if self.fx and line.startswith(_FIELD_WRITES):
+            # a flag local written: it holds that field from now on
+            for name in line.partition(" = ")[0].split(","):
+                self.fx.pop(name.strip(), None)
         self.lines.append((self.ind, line))
 
     def set_fb(self, s: str) -> None:
@@ -294,7 +298,7 @@ class _Gen:
         fx = self.fx
         if not fx:
             return
-        pat = re.compile(rf"\b[xr]{i}\b")
+        pat = _REG_NAME[i]
         if not any(pat.search(v) for v in fx.values()):
             return
         at, ind, fx0 = self.insn_mark
@@ -900,7 +904,7 @@ def _fold_chains(out: list[str]) -> list[str]:
     first; A is evaluated once, where B read x0."""
     res: list[str] = []
     for line in out:
-        m = _REG_WRITE.match(line)
+        m = _REG_WRITE.match(line) if line.lstrip()[:1] in ("x", "r") else None
         if m and res and " = " not in m.group(3):
             p = _REG_WRITE.match(res[-1])
             ind, dst, rhs = m.groups()
@@ -933,6 +937,9 @@ def _osz(g: _Gen, ins: Insn, op: int) -> int:
     return 1 if op & 1 == 0 else ins.osz
 
 
+_LOGIC_OP = {1: "|", 4: "&", 6: "^"}
+
+
 def alu(g: _Gen, k: int, size: int, d: str, s: str, used: bool = True):
     """ADD OR ADC SBB AND SUB XOR CMP (k = 0..7): returns the result expression or None
     (CMP), with the lazy flags set up when they are live.  ``used``: False when nothing
@@ -943,15 +950,11 @@ def alu(g: _Gen, k: int, size: int, d: str, s: str, used: bool = True):
     ``fr``, their other operand being ``fr`` minus (plus) the source."""
     M = MASK[size]
     live = g.live
-    if live and g.fx_on and (k == 7 or k == 4 and not used) and g.fx_pure(d) and g.fx_pure(s):
+    if live and g.fx_on and k == 7 and g.fx_pure(d) and g.fx_pure(s):
         g.writes[g.k] = True
-        if k == 7:
-            g.cc = (CC_SUB, size)
-            g.fx = {"fa": d, "fb": s, "fr": f"({d} - {s}) & {M}"}
-            return None
-        g.cc = (CC_LOGIC, size)
-        g.fx = {"fr": f"{d} & {s}"}
-        return f"{d} & {s}"
+        g.cc = (CC_SUB, size)
+        g.fx = {"fa": d, "fb": s, "fr": f"({d} - {s}) & {M}"}
+        return None
     if live and g.fx_on and k in (0, 5) and g.fx_pure(s):
         g.writes[g.k] = True
         g.cc = (CC_ADD if k == 0 else CC_SUB, size)
@@ -959,15 +962,16 @@ def alu(g: _Gen, k: int, size: int, d: str, s: str, used: bool = True):
         g.fx = {"fb": s, "fa": f"(fr {'-' if k == 0 else '+'} {_paren(s)}) & {M}"}
         return "fr"
     if k in (1, 4, 6):
-        sym = {1: "|", 4: "&", 6: "^"}[k]
-        if live:
-            g.e(f"fr = {d} {sym} {s}")
-            g.cc = (CC_LOGIC, size)
-            g.writes[g.k] = True
-            return "fr"
+        # test ax, ax / or ax, ax: the operand itself; xor ax, ax: zero
+        val = ("0" if k == 6 else d) if d == s else f"{d} {_LOGIC_OP[k]} {s}"
         g.writes[g.k] = True
-        g.cc = (CC_LOGIC, size)  # dead: nothing reads its fields (a static CF of 0 may be)
-        return f"{d} {sym} {s}"
+        g.cc = (CC_LOGIC, size)  # (when dead, nothing reads its fields; a static CF of 0 may)
+        if live and g.fx_on and not used and g.fx_pure(val):
+            g.fx = {"fr": val}
+        elif live:
+            g.e(f"fr = {val}")
+            return "fr"
+        return val
     if k in (2, 3):
         g.e(f"fc = {g.cf()}")
     if not live:

@@ -43,6 +43,9 @@ SNIPPETS = {
     "cmp_cmpxchg": ("cmp cx, dx\ncmpxchg bx, cx\nsbb si, 0", 0),
     # LOOPNE writes CX, the CMP before read it
     "cmp_loopne": ("mov cx, 6\nl: cmp cx, 3\nloopne l\nsetz al", 0),
+    # one operand twice: TEST/OR keep the operand itself, XOR is zero
+    "same_operand": ("test ax, ax\njz .x\ninc bx\n.x: or cl, cl\nsets dl\nxor si, si\n"
+                     "setz dh\nand bp, bp\nsetp bl", 0),
     "test_setcc": ("test al, ah\nsetz bl\nsets bh\nsetp cl", 0),
     "test_dec_jcc": ("l: test dh, 1\ndec dh\njnz l\nadc al, 0", 0),
     # a store into the running block: the exit after it carries the ADD's flags
