@@ -832,7 +832,7 @@ class _Gen:
                     out.extend(pad + f"s{i} = SB[{i}]" for i in sorted(self.segs))
             else:
                 out.append(pad + line)
-        return "\n".join(_fold_chains(_propagate_copies(_fuse_result_stores(out)))) + "\n"
+        return "\n".join(_propagate_copies(_fuse_result_stores(out))) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
     def sync_call(self, call: str) -> None:
@@ -886,34 +886,6 @@ def _propagate_copies(out: list[str]) -> list[str]:
                 head = f"{ind}{dst} = "
                 if line.startswith(head) and not line[len(head):].startswith(" "):
                     res[-1] = head + re.sub(rf"\b{dst}\b", src, line[len(head):])
-                    continue
-        res.append(line)
-    return res
-
-
-_REG_WRITE = re.compile(r"( *)([rx][0-7]) = (.*)$")
-#: longest expression _fold_chains builds (Python's compile time grows with nesting)
-_FOLD_MAX = 160
-
-
-def _fold_chains(out: list[str]) -> list[str]:
-    """``x0 = A`` then ``x0 = B`` reading x0 once -> ``x0 = B`` with ``(A)`` for x0: the
-    instructions of a block that work on one register (``add ax, bp; xor ax, si; shr ax,
-    1``) become one statement, without a store and a load of the local between them.  The
-    lines must be neighbours at one indentation, so the second always runs right after the
-    first; A is evaluated once, where B read x0."""
-    res: list[str] = []
-    for line in out:
-        m = _REG_WRITE.match(line) if line.lstrip()[:1] in ("x", "r") else None
-        if m and res and " = " not in m.group(3):
-            p = _REG_WRITE.match(res[-1])
-            ind, dst, rhs = m.groups()
-            if (p and p.group(1) == ind and p.group(2) == dst and " = " not in p.group(3)
-                    and len(p.group(3)) + len(rhs) <= _FOLD_MAX):
-                uses = re.findall(rf"\b{dst}\b", rhs)
-                if len(uses) == 1:
-                    res[-1] = f"{ind}{dst} = " + re.sub(rf"\b{dst}\b",
-                                                        lambda _: _paren(p.group(3)), rhs)
                     continue
         res.append(line)
     return res
