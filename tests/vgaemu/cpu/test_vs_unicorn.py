@@ -105,3 +105,26 @@ def test_harness_stops_where_eip_leaves_the_code_window():
     regs = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x100, ebp=0, esi=0, edi=0, eflags=2)
     assert run_single_step(code, regs, 7)[0] == 1
     assert run_chunks(code, regs, 7, [1, 1, 1]) == 1
+
+
+@pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
+                         ids=["tb", "interp", "tiered", "no_tb"])
+def test_carry_kept_by_inc_across_blocks(tb_cache):
+    """A block leaves INC's flags with the carry of an ADD before it (a Python bool in the
+    lazy state); the next block's INC keeps that carry and JC reads it.  The translator
+    once took any non-int carry for a lazy flags tuple there and crashed."""
+    from tests.vgaemu.cpu.cpu_diff import run_program
+
+    code = bytes([
+        0x01, 0xD8,        # add ax, bx     (carries)
+        0x41,              # inc cx         (keeps CF)
+        0xEB, 0x00,        # jmp $+2        (the block ends: INC's state, CF a bool)
+        0x42,              # inc dx         (keeps CF again)
+        0x72, 0x01,        # jc over
+        0x46,              # inc si         (skipped when CF)
+        0xF4,              # over: hlt
+    ])
+    for ax, bx in ((0xFFFF, 2), (1, 2)):
+        regs = dict.fromkeys(("ecx", "edx", "esi", "edi", "ebp"), 0)
+        regs.update(eax=ax, ebx=bx, esp=0x1000, eflags=0x2)
+        run_program(code, regs, 7, tb_cache=tb_cache)
