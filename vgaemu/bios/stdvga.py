@@ -55,6 +55,10 @@ class Bus:
         ports = PortDispatch(self.io)
         self._in8, self._in16 = ports.inp[1], ports.inp[2]
         self._out8, self._out16 = ports.out[1], ports.out[2]
+        # A byte or word of memory (a BDA field, a character cell) is one ld/st of the
+        # address space: its own fast path, bound here (it masks the value to its size).
+        self.readb, self.readw = self.mem.ldub, self.mem.lduw_le
+        self.writeb, self.writew = self.mem.stb, self.mem.stw_le
 
     # ---- ports
     def outb(self, val: int, port: int) -> None:
@@ -76,19 +80,7 @@ class Bus:
     def inw16(self, port: int) -> int:
         return self._in16(port)
 
-    # ---- memory (linear physical addresses)
-    def readb(self, addr: int) -> int:
-        return self.mem.ldub(addr) & 0xFF
-
-    def writeb(self, addr: int, val: int) -> None:
-        self.mem.stb(addr, val & 0xFF)
-
-    def readw(self, addr: int) -> int:
-        return self.mem.lduw_le(addr) & 0xFFFF
-
-    def writew(self, addr: int, val: int) -> None:
-        self.mem.stw_le(addr, val & 0xFFFF)
-
+    # ---- memory (linear physical addresses; readb/readw/writeb/writew: see __init__)
     def read(self, addr: int, n: int) -> bytes:
         if n <= 0:
             return b""
