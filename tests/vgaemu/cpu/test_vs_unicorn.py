@@ -107,6 +107,18 @@ def test_harness_stops_where_eip_leaves_the_code_window():
     assert run_chunks(code, regs, 7, [1, 1, 1]) == 1
 
 
+def test_harness_stops_at_bytes_vgaemu_does_not_run():
+    """A LOCK ADD through CS rewrites a JMP's displacement (hypothesis found it): the jump
+    lands in the window's random bytes on an x87 escape, which vgaemu refuses by design;
+    the reference stops there instead of the comparison failing."""
+    code = bytes.fromhex("8d405d" "ea08010010" "80c000" "0fbae000" "2ef0004344"
+                         "660fbae000" "678800" "66e802000000eb01c3" "9e" "90" "98" "00c0"
+                         "00c0" "27" "f4")
+    regs = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x100, ebp=0, esi=0, edi=0xDF, eflags=2)
+    n, _ = run_single_step(code, regs, 1, tb_cache=INTERP)
+    assert 8 <= n < 16
+
+
 @pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
                          ids=["tb", "interp", "tiered", "no_tb"])
 def test_carry_kept_by_inc_across_blocks(tb_cache):
