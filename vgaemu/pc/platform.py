@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import time
 
+from guestmem import memory_region_transaction
+
 from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
@@ -55,15 +57,19 @@ class PCPlatform:
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
         self.timers.kick = self._kick
-        self.pic = PICPair(machine)
-        self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
-        self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
-        self.output = ByteSink(output)
-        self.debugcon = DebugCon(self.output, machine)
-        self.serial = SerialTx(self.output, machine)
-        self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
+        # the devices' I/O regions in one transaction: the I/O FlatView is rendered once
+        with memory_region_transaction():
+            self.pic = PICPair(machine)
+            self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level),
+                           machine)
+            self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
+            self.output = ByteSink(output)
+            self.debugcon = DebugCon(self.output, machine)
+            self.serial = SerialTx(self.output, machine)
+            self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        self.pit.now_fn = self.now_ns
         machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         machine.i8042.attach(self)   # IRQ 1 and the keyboard's byte timer
         self.instructions = 0
@@ -150,6 +156,12 @@ class PCPlatform:
                 cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def now_ns(self) -> int:
+        """Virtual time now, inside a slice too: the clock advances at the slice's end, and
+        the instructions the CPU has run since its start (``cpu._done``, counted up to the
+        instruction doing port I/O) are the time that has passed meanwhile."""
+        return self.clock.now_ns + self.cpu._done * self.ns_per_insn
 
     def request(self, fn) -> None:
         """Run ``fn()`` at the next slice boundary: the CPU stands between two
