@@ -428,9 +428,11 @@ class _Gen:
         there); a stack store (``stack``) looks it up with ``get``, because a real-mode stack
         often shares its page with code (SS:SP = 0000:7C00 below a boot sector), which
         never has the entry, and raising KeyError costs more than the store.  A value over
-        registers and literals is written out where it is used: nothing between changes
-        them, and the slow path that evaluates it again is rare."""
-        if not val.isidentifier() and not val.isdigit() and not self.fx_pure(val):
+        registers and literals that the fast path uses once (a byte, a dword) is written
+        out where it is used: nothing between changes them, and the slow path that
+        evaluates it again is rare; a word's two bytes share a temporary."""
+        if not val.isidentifier() and not val.isdigit() and not (size != 2
+                                                                 and self.fx_pure(val)):
             self.e(f"w = {val}")
             val = "w"
         self.uses_x = True
@@ -495,7 +497,8 @@ class _Gen:
         if ins.mod == 3:
             self.wr(size, ins.rm, val)
         else:
-            if not val.isidentifier() and not val.isdigit() and not self.fx_pure(val):
+            if not val.isidentifier() and not val.isdigit() and not (size != 2
+                                                                     and self.fx_pure(val)):
                 self.e(f"w = {val}")
                 val = "w"
             self.ea(ins)
@@ -1903,7 +1906,7 @@ def g_string(g: _Gen, ins: Insn) -> None:
             # the store is the instruction's last act, so a store that kills the running
             # TB can leave from the slow path directly (see _Gen.run)
             val = "v" if kind == "movs" else g.rd(size, 0)   # (E)AX or v: not (E)DI
-            if not val.isidentifier() and not g.fx_pure(val):
+            if not val.isidentifier() and not (size != 2 and g.fx_pure(val)):
                 g.e(f"w = {val}")
                 val = "w"
             g.wr(ins.asz, 7, f"({g.rd(ins.asz, 7)} + {dd}) & {am}")
