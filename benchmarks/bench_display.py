@@ -11,8 +11,10 @@ mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
   line   -- one byte written on one scanline (its 4 KiB page is dirty: the lines sharing that
             page are redrawn -- in text mode, the one changed cell);
   idle   -- nothing written: test the dirty bitmap, find nothing, return;
-  warm   -- the "line" frame again, but frame after frame with no full redraw in between
-            (the line/idle columns follow a full redraw that left the CPU caches cold);
+  warm   -- the "line" frame again, after the line and idle frames rather than right after a
+            full redraw (which streams 1-3 MB through the CPU caches);
+the four kinds take turns sample by sample (as bench_dma.py's ratios do), so that the load of
+a shared machine falls on all of them alike;
 and prints the medians (or --quantile Q) with ratios to the full redraw (goals: line <= 5 %, idle <= 2 %;
 full 640x480x8 <= 2 ms, 1024x768x32 <= 3 ms).
 
@@ -78,30 +80,32 @@ _clock = time.perf_counter
 
 
 def measure(m: Machine, touch, repeat: int) -> dict:
+    """Each kind of frame sampled ``repeat`` times, the kinds taking turns sample by sample
+    (full, line, idle, warm, full, ...) so that the load of a shared machine falls on all of
+    them alike and the ratios compare like with like."""
     clock = _clock
     d = m.vga.display
-    out = {"full": [], "line": [], "idle": []}
+    update = d.update_display
+    out = {"full": [], "line": [], "idle": [], "warm": []}
     lines = {}
     for i in range(repeat):
         d.invalidate()
         t = clock()
-        st = d.update_display()
+        st = update()
         out["full"].append(clock() - t)
         lines["full"] = st.lines_redrawn
-        touch(i)
+        touch(2 * i)
         t = clock()
-        st = d.update_display()
+        st = update()  # right after a full redraw: the caches hold its 1-3 MB frame
         out["line"].append(clock() - t)
         lines["line"] = st.lines_redrawn
         t = clock()
-        st = d.update_display()
+        st = update()
         out["idle"].append(clock() - t)
         lines["idle"] = st.lines_redrawn
-    out["warm"] = []
-    for i in range(repeat):
-        touch(i)
+        touch(2 * i + 1)
         t = clock()
-        st = d.update_display()
+        st = update()  # warm: the frames before it were partial ones
         out["warm"].append(clock() - t)
         lines["warm"] = st.lines_redrawn
     return {k: (_stat(v), lines[k]) for k, v in out.items()}
