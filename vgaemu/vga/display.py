@@ -159,6 +159,35 @@ class LinePlan:
 
 
 @dataclass(slots=True, eq=False)
+class PreparedRun:
+    """One run of lines of a :class:`LinePlan`, sliced once: the views (and, for planar lines,
+    the scratch arrays) a one-page frame draws through, so that redrawing the run is its
+    numpy calls alone -- no slicing, no allocation, no dispatch on the drawer per frame."""
+
+    op: PlanOp
+    #: The run's VRAM rows (PLANAR: the little-endian words of planes 0+1) and its output.
+    src: np.ndarray
+    out: np.ndarray
+    #: The fixed table (VBE 15/16 bpp) or the name of the palette table (VGADisplay._tables).
+    lut: np.ndarray | None
+    table: str | None
+    #: PLANAR: the words of planes 2+3, the two tables those pairs of plane bytes go through,
+    #: and the scratch rows of pixel-pair indexes (idx) and of the second half (tmp).
+    src23: np.ndarray | None = None
+    t01: np.ndarray | None = None
+    t23: np.ndarray | None = None
+    idx: np.ndarray | None = None
+    tmp: np.ndarray | None = None
+    #: With pairs: the even lines just drawn and the odd lines they are copied to.
+    even: np.ndarray | None = None
+    odd: np.ndarray | None = None
+    #: A run no view can shortcut (doubled planar pixels, mode 0Dh): the plan and its lines,
+    #: drawn by VGADisplay._plan_draw.
+    plan: LinePlan | None = None
+    lines: tuple[int, int] = (0, 0)
+
+
+@dataclass(slots=True, eq=False)
 class GraphicsLineIndex:
     """What the graphics path derives once per geometry to find and draw dirty lines fast."""
 
@@ -185,9 +214,34 @@ class GraphicsLineIndex:
     plan: LinePlan | None = None
     #: The frame buffer the plan writes: a resize replaces it, and the index with it.
     fb: np.ndarray | None = None
-    #: A frame whose one dirty page is snapshot page p: its runs of lines and its
-    #: statistics, both fixed by the geometry (filled as pages are first seen dirty).
-    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats, bool]] | None = None
+    #: A frame whose one dirty page is snapshot page p: its runs of lines, its statistics
+    #: and, when the plan draws every run, the runs prepared for it -- all fixed by the
+    #: geometry (filled as pages are first seen dirty).
+    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats,
+                              tuple[PreparedRun, ...] | None]] | None = None
+
+
+def _prepare_run(p: LinePlan, r0: int, r1: int) -> PreparedRun:
+    """Lines [r0, r1) of plan ``p`` (r0, r1 even with pairs) as a :class:`PreparedRun`."""
+    if p.pairs:
+        src, out = p.src[r0 >> 1:r1 >> 1], p.out[r0:r1:2]
+        even, odd = p.fb[r0:r1:2], p.fb[r0 + 1:r1:2]
+    else:
+        src, out = p.src[r0:r1], p.out[r0:r1]
+        even = odd = None
+    if p.op is not PlanOp.PLANAR:
+        return PreparedRun(p.op, src, out, p.lut, p.table, even=even, odd=odd)
+    nb = p.width // 8
+    if p.table != "16" or out.shape[1] != nb * 8 or src.shape[1] != nb * 4:
+        # Doubled pixels (mode 0Dh): the general planar drawer, through the plan.
+        return PreparedRun(p.op, src, out, None, p.table, plan=p, lines=(r0, r1))
+    words = src.view("<u2")  # (n, 2 nb): planes 0+1, planes 2+3 of each address in turn
+    t01, t23 = render.plane_nibble_tables(p.plane_mask & 0xF)
+    n = src.shape[0]
+    return PreparedRun(p.op, words[:, 0::2], out.view(np.uint64), None, "16p",
+                       src23=words[:, 1::2], t01=t01, t23=t23,
+                       idx=np.empty((n, nb), dtype=np.uint32),
+                       tmp=np.empty((n, nb), dtype=np.uint32), even=even, odd=odd)
 
 
 class VGADisplay:
@@ -612,10 +666,9 @@ class VGADisplay:
             memo = c.one_page.get(first)
             if memo is None:
                 memo = c.one_page[first] = self._one_page_frame(g, c, first)
-            runs, stats, planned = memo
-            if planned:
-                for r0, n in runs:
-                    self._plan_draw(c.plan, r0, r0 + n)
+            runs, stats, prepared = memo
+            if prepared is not None:
+                self._draw_prepared(prepared)
             elif runs:
                 ptr, lines = c.csr
                 self._draw_lines(g, c, lines[ptr[first]:ptr[first + 1]], runs, False)
@@ -647,20 +700,45 @@ class VGADisplay:
 
     @staticmethod
     def _one_page_frame(g: GraphicsGeometry, c: GraphicsLineIndex, page: int):
-        """(runs, UpdateStats, planned) of a partial frame whose only dirty page is snapshot
+        """(runs, UpdateStats, prepared) of a partial frame whose only dirty page is snapshot
         page ``page`` -- what the general path below would find, report and draw for it;
-        ``planned``: every run can go straight to the plan (few runs, even with pairs)."""
+        ``prepared``: the runs as :class:`PreparedRun` when the plan can draw every one (few
+        runs, even with pairs), else None."""
         ptr, lines = c.csr
         rows = lines[ptr[page]:ptr[page + 1]]
         if rows.size == 0:
-            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), False
+            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), None
         runs = _runs(rows)
         rects = tuple((0, y, g.width, n) for y, n in runs)
         p = c.plan
-        planned = (p is not None and len(runs) <= _DIRECT_RUNS
-                   and not (p.pairs and any((y | n) & 1 for y, n in runs)))
+        prepared = None
+        if (p is not None and len(runs) <= _DIRECT_RUNS
+                and not (p.pairs and any((y | n) & 1 for y, n in runs))):
+            prepared = tuple(_prepare_run(p, y, y + n) for y, n in runs)
         return runs, UpdateStats(False, int(rows.size), 1, int(rows.size) * g.bwidth, rects,
-                                 g.width, g.height, g.description), planned
+                                 g.width, g.height, g.description), prepared
+
+    def _draw_prepared(self, prepared: tuple[PreparedRun, ...]) -> None:
+        """Draw a one-page frame's runs: what :meth:`_plan_draw` does for each, its slices
+        taken and its scratch arrays allocated when the page was first seen dirty."""
+        for r in prepared:
+            op = r.op
+            if r.plan is not None:
+                self._plan_draw(r.plan, *r.lines)
+                continue
+            if op is PlanOp.MASK_24_BITS:
+                np.bitwise_and(r.src, _MASK_24_BITS, out=r.out)
+            elif op is PlanOp.LOOKUP:
+                np.take(self._tables[r.table] if r.lut is None else r.lut, r.src, out=r.out,
+                        mode="clip")
+            else:  # planar, two pixels per look-up (render.draw_planar4's pair path)
+                idx = r.idx
+                np.take(r.t01, r.src, out=idx, mode="clip")
+                np.take(r.t23, r.src23, out=r.tmp, mode="clip")
+                np.bitwise_or(idx, r.tmp, out=idx)
+                np.take(self._tables[r.table], idx.view(np.uint8), out=r.out, mode="clip")
+            if r.even is not None:
+                np.copyto(r.odd, r.even)
 
     def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
         rows = c.all_rows
