@@ -270,6 +270,8 @@ class VGADisplay:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._key_regs: tuple | None = None  # the registers self._key was computed from
+        #: What the last checked frame was drawn from, for update_display's first test.
+        self._steady: tuple | None = None
         self._qemu_vga = False  # _qemu_vga_graphics of the last frame's geometry
         self._geom = None
         self._invalid = True
@@ -313,6 +315,7 @@ class VGADisplay:
     def invalidate(self) -> None:
         """Force a full redraw on the next update (QEMU's vga_invalidate_display)."""
         self._invalid = True
+        self._steady = None
 
     def screendump(self, path: str | os.PathLike) -> None:
         """Write the surface, at exactly the displayed resolution, as PNG or PPM (P6) by the
@@ -330,12 +333,12 @@ class VGADisplay:
 
     def update_display(self) -> UpdateStats:
         s = self.state
-        regs = self._key_regs
-        pk = self._pkey
-        if (not self._invalid and regs is not None and pk is not None
-                and self._reader.vram is s.vram and same_key_registers(s, regs)
-                and s.palette == pk[0] and s.ar == pk[1] and s.pel_mask == pk[2]
-                and dac_8bit(s) == pk[3]):
+        k = self._steady
+        if (k is not None and s.cr == k[0] and s.sr == k[1] and s.gr == k[2] and s.ar == k[3]
+                and s.palette == k[4] and s.vbe_regs == k[5] and s.ar_index == k[6]
+                and s.vbe_start_addr == k[7] and s.vbe_line_offset == k[8]
+                and s.pel_mask == k[9] and s.vram is k[10] and s.dac_8bit == k[11]
+                and s.big_endian_fb == k[12]):
             # Nothing the picture's layout or colours depend on changed since the last frame
             # (every test below would say "no full update"): only dirty VRAM is redrawn.
             g = self._geom
@@ -389,6 +392,7 @@ class VGADisplay:
             full |= key_changed and key_full
         full |= self._update_palette(g)
         self._invalid = False
+        self._steady = self._steady_key(g)
         if g.kind == "graphics":
             self._drawn = True
             return self._update_graphics(g, full, qemu_vga)
@@ -396,6 +400,20 @@ class VGADisplay:
             self._drawn = True
             return self._update_text(g, full)
         return self._update_blank(g, full)
+
+    def _steady_key(self, g) -> tuple | None:
+        """The copies of everything the full-update tests read -- the registers
+        geometry_key reads (key_registers), the palette registers (_update_palette's key)
+        and the VRAM array -- in one flat tuple that update_display compares field by field
+        against the state: while all are equal, every test of _update_display_checked says
+        "no full update". None when the picture is blank (that path always checks)."""
+        if g.kind not in ("graphics", "text"):
+            return None
+        regs, pk, s = self._key_regs, self._pkey, self.state
+        # key_registers: cr, sr, gr, ar, vbe_regs, ar_index, vbe start, vbe line offset,
+        # big_endian_fb; _pkey: palette, ar, pel_mask, dac_8bit
+        return (regs[0], regs[1], regs[2], regs[3], pk[0], regs[4], regs[5], regs[6], regs[7],
+                pk[2], s.vram, pk[3], regs[8])
 
     # -- QEMU's full-update decisions (not live_*_registers) ----------------------------
     def _qemu_vga_graphics(self, g) -> bool:
