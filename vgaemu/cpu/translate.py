@@ -426,11 +426,11 @@ class _Gen:
         self.reads[self.k] = True
         if self.cc is DYN:   # after INC/DEC (a `dec cx; jnz` loop) the carry is in fc
             return (f"(fc if {cc_op(CC_INC, 1)} <= cc_op < {cc_op(CC_DEC, 4) + 2} and "
-                    f"fc.__class__ is int else LAZY(cc_op, fr, fa, fb, fc) & 1)")
+                    f"fc.__class__ is not tuple else LAZY(cc_op, fr, fa, fb, fc) & 1)")
         if self.cc is None:
             return f"({self.arith()} & 1)"
         if isinstance(self.cc, _LazyCarry):
-            return "(fc if fc.__class__ is int else LAZY(*fc) & 1)"
+            return "(fc if fc.__class__ is not tuple else LAZY(*fc) & 1)"
         kind = self.cc[0]
         if kind == CC_ADD:
             return "(fr < fa)"

@@ -49,6 +49,19 @@ STEP_BUDGET = 400
 _PREFIXES = frozenset((0x66, 0x67, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0xF0, 0xF2, 0xF3))
 
 
+def vgaemu_implements(code: bytes) -> bool:
+    """Does vgaemu's CPU translate the 16-bit instruction that starts ``code``?  (The
+    generated sequences hold only such instructions; random window bytes may not.)"""
+    from vgaemu.cpu.decode import DecodeError, decode
+    from vgaemu.cpu.translate import _DISPATCH
+
+    try:
+        ins = decode(lambda off: code[off], 0, False)
+    except (DecodeError, IndexError):
+        return False
+    return ins.op in _DISPATCH
+
+
 class ReferenceStop(Exception):
     """The reference reached something the comparison must not go past."""
 
@@ -124,11 +137,16 @@ class UnicornReference:
 
     def fetch(self, n: int = 16) -> bytes:
         """The bytes at CS:EIP (ReferenceStop when EIP has left the code window, as a RET
-        of a 32-bit EIP with junk in its top half does)."""
+        of a 32-bit EIP with junk in its top half does, or has reached bytes vgaemu does
+        not claim to run -- an x87 escape in the window's random bytes, where a computed or
+        self-modified jump went: vgaemu stops there by design)."""
         pc = self.linear_pc()
         if not CODE_BASE <= pc < CODE_BASE + WINDOW_SIZE - 16:
             raise ReferenceStop(f"EIP left the code window (linear 0x{pc:x})")
-        return bytes(self.uc.mem_read(pc, n))
+        code = bytes(self.uc.mem_read(pc, 16))
+        if not vgaemu_implements(code):
+            raise ReferenceStop(f"an instruction vgaemu does not implement: {code[:4].hex(' ')}")
+        return code[:n]
 
     def _check_far_return(self) -> None:
         """QEMU's real-mode RETF adds the operand size to the *linear* address of the popped

@@ -105,3 +105,38 @@ def test_harness_stops_where_eip_leaves_the_code_window():
     regs = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x100, ebp=0, esi=0, edi=0, eflags=2)
     assert run_single_step(code, regs, 7)[0] == 1
     assert run_chunks(code, regs, 7, [1, 1, 1]) == 1
+
+
+def test_harness_stops_at_bytes_vgaemu_does_not_run():
+    """A LOCK ADD through CS rewrites a JMP's displacement (hypothesis found it): the jump
+    lands in the window's random bytes on an x87 escape, which vgaemu refuses by design;
+    the reference stops there instead of the comparison failing."""
+    code = bytes.fromhex("8d405d" "ea08010010" "80c000" "0fbae000" "2ef0004344"
+                         "660fbae000" "678800" "66e802000000eb01c3" "9e" "90" "98" "00c0"
+                         "00c0" "27" "f4")
+    regs = dict(eax=0, ecx=0, edx=0, ebx=0, esp=0x100, ebp=0, esi=0, edi=0xDF, eflags=2)
+    n, _ = run_single_step(code, regs, 1, tb_cache=INTERP)
+    assert 8 <= n < 16
+
+
+@pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
+                         ids=["tb", "interp", "tiered", "no_tb"])
+def test_carry_kept_by_inc_across_blocks(tb_cache):
+    """A block leaves INC's flags with the carry of an ADD before it (a Python bool in the
+    lazy state); the next block's INC keeps that carry and JC reads it.  The translator
+    once took any non-int carry for a lazy flags tuple there and crashed."""
+    from tests.vgaemu.cpu.cpu_diff import run_program
+
+    code = bytes([
+        0x01, 0xD8,        # add ax, bx     (carries)
+        0x41,              # inc cx         (keeps CF)
+        0xEB, 0x00,        # jmp $+2        (the block ends: INC's state, CF a bool)
+        0x42,              # inc dx         (keeps CF again)
+        0x72, 0x01,        # jc over
+        0x46,              # inc si         (skipped when CF)
+        0xF4,              # over: hlt
+    ])
+    for ax, bx in ((0xFFFF, 2), (1, 2)):
+        regs = dict.fromkeys(("ecx", "edx", "esi", "edi", "ebp"), 0)
+        regs.update(eax=ax, ebx=bx, esp=0x1000, eflags=0x2)
+        run_program(code, regs, 7, tb_cache=tb_cache)
