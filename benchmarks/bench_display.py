@@ -13,14 +13,16 @@ mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
   idle   -- nothing written: test the dirty bitmap, find nothing, return;
   warm   -- the "line" frame again, after the line and idle frames rather than right after a
             full redraw (which streams 1-3 MB through the CPU caches);
-the four kinds take turns sample by sample (as bench_dma.py's ratios do), so that the load of
-a shared machine falls on all of them alike;
+  evicted -- the "line" frame again, after no redraw but a plain numpy write of as many bytes
+            as the frame buffer holds: what the cache eviction alone adds (compare "line");
+the kinds take turns sample by sample (as bench_dma.py's ratios do), so that the load of a
+shared machine falls on all of them alike;
 and prints the medians (or --quantile Q) with ratios to the full redraw (goals: line <= 5 %, idle <= 2 %;
 full 640x480x8 <= 2 ms, 1024x768x32 <= 3 ms).
 
 Then, per mode, the partial frame's budget (issue 12 item 9): its lines' share of the full
 redraw plus 10 us (``lines / height * full + 0.010 ms``), and what the "line" and "warm"
-frames cost beyond that share -- their fixed cost: snapshot, geometry, run finding,
+frames (and the "evicted" one, in us) cost beyond that share -- their fixed cost: snapshot, geometry, run finding,
 rectangles, and the per-call overhead of converting a few lines. That table is net of the
 timer's own cost (an empty interval, sampled in the same turns and printed): with ``--cpu``
 each reading of the thread's CPU clock is a system call of about a microsecond, which every
@@ -90,8 +92,9 @@ def measure(m: Machine, touch, repeat: int) -> dict:
     clock = _clock
     d = m.vga.display
     update = d.update_display
-    out = {"full": [], "line": [], "idle": [], "warm": [], "clock": []}
+    out = {"full": [], "line": [], "idle": [], "warm": [], "evicted": [], "clock": []}
     lines = {"clock": 0}
+    scratch = np.zeros_like(d.framebuffer)
     for i in range(repeat):
         t = clock()
         out["clock"].append(clock() - t)  # the timer's own cost, in every sample below
@@ -114,6 +117,12 @@ def measure(m: Machine, touch, repeat: int) -> dict:
         st = update()  # warm: the frames before it were partial ones
         out["warm"].append(clock() - t)
         lines["warm"] = st.lines_redrawn
+        scratch[...] = i  # the full redraw's stream of stores, without the redraw
+        touch(2 * i)
+        t = clock()
+        st = update()
+        out["evicted"].append(clock() - t)
+        lines["evicted"] = st.lines_redrawn
     return {k: (_stat(v), lines[k]) for k, v in out.items()}
 
 
@@ -149,15 +158,16 @@ def main(argv=None) -> int:
               f"{r['idle'][0] / full:9.1%} {r['warm'][0] * 1e3:8.3f} {r['warm'][0] / full:9.1%}")
         budgets.append((name, m.vga.display.height, full, r))
     print(f"\n{'mode':16} {'share ms':>8} {'budget ms':>9} {'line ms':>8} {'fixed us':>8} "
-          f"{'warm ms':>8} {'fixed us':>8}  within budget (share + 10 us)")
+          f"{'warm ms':>8} {'fixed us':>8} {'evicted':>8}  within budget (share + 10 us)")
     for name, height, full, r in budgets:
         clk = r["clock"][0]
         share = r["line"][1] / height * (full - clk)
         budget = share + 10e-6
-        line, warm = r["line"][0] - clk, r["warm"][0] - clk
+        line, warm, ev = (r[k][0] - clk for k in ("line", "warm", "evicted"))
         verdict = ", ".join(f"{k} {'yes' if v <= budget else 'NO'}" for k, v in (("line", line), ("warm", warm)))
         print(f"{name:16} {share * 1e3:8.3f} {budget * 1e3:9.3f} {line * 1e3:8.3f} "
-              f"{(line - share) * 1e6:8.1f} {warm * 1e3:8.3f} {(warm - share) * 1e6:8.1f}  {verdict}")
+              f"{(line - share) * 1e6:8.1f} {warm * 1e3:8.3f} {(warm - share) * 1e6:8.1f} "
+              f"{(ev - share) * 1e6:8.1f}  {verdict}")
     clocks = ", ".join(f"{b[3]['clock'][0] * 1e6:.2f}" for b in budgets)
     print(f"(net of the timer's own cost, an empty interval: {clocks} us)")
     return 0
