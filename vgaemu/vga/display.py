@@ -280,6 +280,9 @@ class VGADisplay:
         self._pal16 = np.zeros(16, dtype=np.uint32)
         self._tables: dict[str, np.ndarray] = {}
         self._reader = render.VRAMReader(state.vram)
+        #: The DirtyRange _take_dirty takes (VRAM pages _dirty_range_pages), once known.
+        self._dirty_range = None
+        self._dirty_range_pages: tuple[int, int] | None = None
         self._text = TextRenderer(compat)
         self._text_fb: np.ndarray | None = None
         self._kind = None
@@ -356,6 +359,7 @@ class VGADisplay:
             self._reader = render.VRAMReader(s.vram)
             self._gcache = None  # its plan views the old VRAM
             self._base_ram_addr = -1
+            self._dirty_range = None
             self._invalid = True
         regs = self._key_regs
         if regs is not None and same_key_registers(s, regs):
@@ -508,10 +512,16 @@ class VGADisplay:
         0/1 byte per page, snapshotted and cleared (what _snapshot does) in the same call."""
         mr = self.vram_mr
         mr.sync_dirty_log()
-        if self._base_ram_addr < 0:
-            self._base_ram_addr = mr.get_ram_addr()
-        return mr.ram_list.dirty.take_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
-                                            npages << TARGET_PAGE_BITS, _VGA)
+        rng = self._dirty_range
+        if rng is None or self._dirty_range_pages != (page0, npages):
+            # A new picture's range (or new VRAM): checked once, then taken frame after frame.
+            if self._base_ram_addr < 0:
+                self._base_ram_addr = mr.get_ram_addr()
+            rng = self._dirty_range = mr.ram_list.dirty.dirty_range(
+                self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS,
+                _VGA)
+            self._dirty_range_pages = (page0, npages)
+        return rng.take()
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
