@@ -103,7 +103,9 @@ def measure(m: Machine, touch, repeat: int) -> dict:
         st = update()
         out["full"].append(clock() - t)
         lines["full"] = st.lines_redrawn
-        touch(2 * i)
+        # Each frame writes a new value (touch(k): value k & 0xFF at position k), so that text
+        # mode finds its cell changed.
+        touch(3 * i)
         t = clock()
         st = update()  # right after a full redraw: the caches hold its 1-3 MB frame
         out["line"].append(clock() - t)
@@ -112,17 +114,19 @@ def measure(m: Machine, touch, repeat: int) -> dict:
         st = update()
         out["idle"].append(clock() - t)
         lines["idle"] = st.lines_redrawn
-        touch(2 * i + 1)
+        touch(3 * i + 1)
         t = clock()
         st = update()  # warm: the frames before it were partial ones
         out["warm"].append(clock() - t)
         lines["warm"] = st.lines_redrawn
         scratch[...] = i  # the full redraw's stream of stores, without the redraw
-        touch(2 * i)
+        touch(3 * i + 2)
         t = clock()
         st = update()
         out["evicted"].append(clock() - t)
         lines["evicted"] = st.lines_redrawn
+    if len({lines["line"], lines["warm"], lines["evicted"]}) != 1:
+        raise SystemExit(f"partial frames redrew different line counts: {lines}")
     return {k: (_stat(v), lines[k]) for k, v in out.items()}
 
 
