@@ -90,9 +90,11 @@ def _sx(expr: str, size: int) -> str:
 
 
 def _label_end(ins: Insn) -> bool:
-    """Does ``ins`` end its translation block (branch, interrupt, port I/O, mode change)?"""
+    """Does ``ins`` end its translation block (branch, interrupt, string port I/O, mode
+    change)?  IN and OUT do not: they leave the block only when the device did something the
+    CPU loop acts on between blocks (see Translator's ``port_io``)."""
     op = ins.op
-    if 0x70 <= op < 0x80 or 0x180 <= op < 0x190 or 0xE0 <= op <= 0xEF:
+    if 0x70 <= op < 0x80 or 0x180 <= op < 0x190 or 0xE0 <= op <= 0xE3 or 0xE8 <= op <= 0xEB:
         return True
     if op in (0x9A, 0x9D, 0xC2, 0xC3, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF, 0xF1, 0xF4,
               0xFB, 0x6C, 0x6D, 0x6E, 0x6F, 0x122, 0x106, 0x1FF, 0x10B, 0x131, 0x63, 0x100,
@@ -164,6 +166,7 @@ class _Gen:
         self.k = 0
         self.ins: Insn | None = None
         self.store_exit = False
+        self.io_exit = False
         #: the integer literal the lazy operand ``fb`` holds now, folded into the flag
         #: expressions instead of stored in a local (None: ``fb`` is the local's value)
         self.fbk: str | None = None
@@ -619,11 +622,17 @@ class _Gen:
             self.ins = ins
             self.close_regions(k)
             self.store_exit = False
+            self.io_exit = False
             self.stores = 0
             self.store_tail = -1
             self.gen_insn(ins)
             if k == self.n - 1:
                 if not _label_end(ins):
+                    if self.io_exit:
+                        # port I/O that changed the mode (A20) must not chain to the block
+                        # translated for the old one
+                        with self.block("if x:"):
+                            self.exit(str(self.next_eip()))
                     # a protected-mode SS load may change the stack size (the TB key)
                     pe_seg = self.hflags & HF_PE and ins.op in _SEG_LOADS
                     self.exit(str(self.next_eip()), chain=not pe_seg)
@@ -697,6 +706,31 @@ class _Gen:
         return "\n".join(_propagate_copies(_fuse_result_stores(out))) + "\n"
 
     # -- helpers that need the whole CPU state -----------------------------------------------
+    def port_io(self, size: int, port: str, value: str | None = None) -> None:
+        """IN (``value`` None: the result in ``v``) or OUT in the middle of a block, through
+        the ``INX``/``OUTX`` helpers (see _block_port_io): the device sees the virtual time
+        of this very instruction, and the block ends right after it only when the access did
+        what the CPU loop acts on between blocks, so instruction counts and interrupt timing
+        are those of a block that ended at every IN/OUT (QEMU's icount mode ends the TB
+        after I/O for the same reason), while a run of register writes (planar drawing)
+        stays one block."""
+        k = self.count(done=False)
+        self.uses_x = True
+        self.store_exit = True
+        self.io_exit = True
+        if value is None:
+            self.e(f"v = INX{size}({port}, {k})")
+            with self.block(f"if v > {MASK[size]}:"):
+                self.e("x = 1")
+                self.e(f"v &= {MASK[size]}")
+        else:
+            with self.block(f"if OUTX{size}({port}, {value}, {k}):"):
+                self.e("x = 1")
+            # the OUT is the instruction's last act: run() exits from this branch directly,
+            # as after a store's slow path
+            self.stores = 1
+            self.store_tail = len(self.lines)
+
     def sync_call(self, call: str) -> None:
         """Write every register and the flags back, run ``call`` (a CPU method that works on
         cpu state), then reload.  ``x`` gets its truth value (stop after this insn)."""
@@ -1240,17 +1274,15 @@ def g_hlt(g: _Gen, ins: Insn) -> None:
 def g_in(g: _Gen, ins: Insn) -> None:
     size = 1 if ins.op in (0xE4, 0xEC) else ins.osz
     port = str(ins.imm) if ins.op < 0xEC else g.rd(2, 2)
-    g.e(f"v = IN{size}({port})")
+    g.port_io(size, port)
     g.wr(size, 0, "v")
-    g.exit(str(g.next_eip()))
 
 
 @_op(0xE6, 0xE7, 0xEE, 0xEF)
 def g_out(g: _Gen, ins: Insn) -> None:
     size = 1 if ins.op in (0xE6, 0xEE) else ins.osz
     port = str(ins.imm) if ins.op < 0xEE else g.rd(2, 2)
-    g.e(f"OUT{size}({port}, {g.rd(size, 0)})")
-    g.exit(str(g.next_eip()))
+    g.port_io(size, port, g.rd(size, 0))
 
 
 @_op(0xF5, 0xF8, 0xF9)
@@ -1835,6 +1867,71 @@ def _compiled(source: str, filename: str):
     return code
 
 
+def _block_port_io(cpu, tlb, ports) -> dict:
+    """The port I/O helpers of generated code: ``INX<size>(port, k)`` and
+    ``OUTX<size>(port, value, k)``, ``k`` the instructions the block ran before this one.
+
+    Around the device's callback, ``cpu._done`` counts those ``k`` too, so the device reads
+    the virtual time of the IN/OUT itself (as RDTSC's ``in_block``).  After it, the helper
+    says whether the block must end right after the instruction: when the CPU loop would
+    act before the next one -- a device kicked it (exit_request: a timer re-armed), an
+    interrupt became deliverable, the CPU halted, the memory map changed (a TLB flush), the
+    mode changed (hflags: A20 through port 92h), or the running TB was overwritten (a DMA
+    the OUT started).  OUTX returns that as a bool; INX as bit ``8 * size`` of its result
+    (one call and no tuple per access: this is planar drawing's hot path)."""
+    IF = 0x200
+
+    def must_end(flushes: int, hflags: int) -> bool:
+        if (cpu.exit_request or tlb.flush_count != flushes or cpu.hflags != hflags
+                or cpu.halted):
+            return True
+        tbc = tlb.tb_cache
+        if tbc is not None and tbc.running_invalidated:
+            return True
+        if cpu.eflags_rest & IF:
+            pic = cpu.pic
+            return bool(cpu.pending_irqs or pic is not None and pic.int_output)
+        return False
+
+    def build_in(size: int, inp):
+        stop = 1 << (8 * size)
+
+        def inx(port: int, k: int) -> int:
+            flushes, hflags = tlb.flush_count, cpu.hflags
+            tbc = tlb.tb_cache
+            if tbc is not None:
+                tbc.running_invalidated = False
+            cpu._done += k
+            try:
+                v = inp(port)
+            finally:
+                cpu._done -= k
+            return v | stop if must_end(flushes, hflags) else v
+
+        return inx
+
+    def build_out(out):
+        def outx(port: int, value: int, k: int) -> bool:
+            flushes, hflags = tlb.flush_count, cpu.hflags
+            tbc = tlb.tb_cache
+            if tbc is not None:
+                tbc.running_invalidated = False
+            cpu._done += k
+            try:
+                out(port, value)
+            finally:
+                cpu._done -= k
+            return must_end(flushes, hflags)
+
+        return outx
+
+    helpers_ = {}
+    for size in (1, 2, 4):
+        helpers_[f"INX{size}"] = build_in(size, ports.inp[size])
+        helpers_[f"OUTX{size}"] = build_out(ports.out[size])
+    return helpers_
+
+
 class Translator:
     """Builds TB functions for one CPU (its TLB dicts and I/O space bound as globals)."""
 
@@ -1894,8 +1991,7 @@ class Translator:
             "SHLD": state.shld_op, "DAA": state.daa, "DAS": state.das, "AAA": state.aaa_aas,
             "MULF": helpers.mul_flags, "DIVU": helpers.div_u, "DIVS": helpers.div_s,
             "BSWAP": helpers.bswap, "CPUID": helpers.cpuid,
-            "IN1": ports.inp[1], "IN2": ports.inp[2], "IN4": ports.inp[4],
-            "OUT1": ports.out[1], "OUT2": ports.out[2], "OUT4": ports.out[4],
+            **_block_port_io(cpu, tlb, ports),
         }
         #: code shape (literals abstracted) -> factory, for compile_shared
         self._factories: dict = {}

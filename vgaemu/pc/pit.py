@@ -179,6 +179,8 @@ class PIT:
 
     def __init__(self, clock, timers, irq0, machine=None) -> None:
         self.clock = clock
+        #: the platform's precise time (clock + instructions run in the slice), or None
+        self.now_fn = None
         self.irq0 = irq0
         self.channels = [PITChannel(self, i) for i in range(3)]
         self.speaker_data = False
@@ -193,7 +195,11 @@ class PIT:
                                              valid=_BYTE, impl=_BYTE)))
 
     def now(self) -> int:
-        return self.clock.now_ns
+        """The virtual time of the access: the clock plus the instructions the running
+        slice has executed (QEMU's icount clock at the I/O instruction), so a guest reading
+        the counter twice in one slice sees it move; the clock alone outside a platform."""
+        fn = self.now_fn
+        return fn() if fn is not None else self.clock.now_ns
 
     def channel_changed(self, ch: PITChannel) -> None:
         if ch.index != 0:

@@ -64,6 +64,7 @@ class PCPlatform:
         self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
+        self.pit.now_fn = self.now_ns
         machine.rtc.attach(self)   # IRQ 8 and the RTC's interrupt timer
         machine.i8042.attach(self)   # IRQ 1 and the keyboard's byte timer
         self.instructions = 0
@@ -150,6 +151,12 @@ class PCPlatform:
                 cpu.exit_request = False
             self.instructions += n
             clock.now_ns = now + n * nspi
+
+    def now_ns(self) -> int:
+        """Virtual time now, inside a slice too: the clock advances at the slice's end, and
+        the instructions the CPU has run since its start (``cpu._done``, counted up to the
+        instruction doing port I/O) are the time that has passed meanwhile."""
+        return self.clock.now_ns + self.cpu._done * self.ns_per_insn
 
     def request(self, fn) -> None:
         """Run ``fn()`` at the next slice boundary: the CPU stands between two

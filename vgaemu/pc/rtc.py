@@ -210,8 +210,7 @@ class MC146818RTC:
         instruction count for the time inside a slice (so a polling loop sees time pass)."""
         self.irq = lambda level: platform.pic.set_irq(8, level)
         self._timer = platform.timers.new_timer(self._timer_due)
-        cpu = platform.cpu
-        self._now_fn = lambda: platform.clock.now_ns + cpu._done * platform.ns_per_insn
+        self._now_fn = platform.now_ns
         self._rearm()
 
     def now(self) -> int:
