@@ -667,11 +667,11 @@ class VGADisplay:
             # vga_draw_graphic's region is the whole of it).
             if full:
                 return self._draw_full(g, c, resized)
-            npages = self.state.vram_size >> TARGET_PAGE_BITS
-            if not self._any_dirty(0, npages):
+            raw = self._take_dirty(0, self.state.vram_size >> TARGET_PAGE_BITS)
+            if raw is None:
                 return c.idle
-            pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
-            raw = pages.tobytes()
+            raw = raw[g.snap_page0:g.snap_page0 + g.snap_npages]
+            pages = None
         elif full:
             pages = self._snapshot(g.snap_page0, g.snap_npages)
             raw = pages.tobytes()
