@@ -172,11 +172,13 @@ class PreparedRun:
     lut: np.ndarray | None
     table: str | None
     #: PLANAR: the words of planes 2+3, the two tables those pairs of plane bytes go through,
-    #: and the scratch rows of pixel-pair indexes (idx) and of the second half (tmp).
+    #: the scratch rows of pixel-pair indexes (idx, and idx8: its bytes) and of the second
+    #: half (tmp).
     src23: np.ndarray | None = None
     t01: np.ndarray | None = None
     t23: np.ndarray | None = None
     idx: np.ndarray | None = None
+    idx8: np.ndarray | None = None
     tmp: np.ndarray | None = None
     #: With pairs: the even lines just drawn and the odd lines they are copied to.
     even: np.ndarray | None = None
@@ -237,11 +239,10 @@ def _prepare_run(p: LinePlan, r0: int, r1: int) -> PreparedRun:
         return PreparedRun(p.op, src, out, None, p.table, plan=p, lines=(r0, r1))
     words = src.view("<u2")  # (n, 2 nb): planes 0+1, planes 2+3 of each address in turn
     t01, t23 = render.plane_nibble_tables(p.plane_mask & 0xF)
-    n = src.shape[0]
+    idx = np.empty((src.shape[0], nb), dtype=np.uint32)
     return PreparedRun(p.op, words[:, 0::2], out.view(np.uint64), None, "16p",
-                       src23=words[:, 1::2], t01=t01, t23=t23,
-                       idx=np.empty((n, nb), dtype=np.uint32),
-                       tmp=np.empty((n, nb), dtype=np.uint32), even=even, odd=odd)
+                       src23=words[:, 1::2], t01=t01, t23=t23, idx=idx,
+                       idx8=idx.view(np.uint8), tmp=np.empty_like(idx), even=even, odd=odd)
 
 
 class VGADisplay:
@@ -764,7 +765,7 @@ class VGADisplay:
                 np.take(r.t01, r.src, out=idx, mode="clip")
                 np.take(r.t23, r.src23, out=r.tmp, mode="clip")
                 np.bitwise_or(idx, r.tmp, out=idx)
-                np.take(self._tables[r.table], idx.view(np.uint8), out=r.out, mode="clip")
+                np.take(self._tables[r.table], r.idx8, out=r.out, mode="clip")
             if r.even is not None:
                 np.copyto(r.odd, r.even)
 
