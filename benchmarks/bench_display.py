@@ -22,12 +22,12 @@ full 640x480x8 <= 2 ms, 1024x768x32 <= 3 ms).
 
 Then, per mode, the partial frame's budget (issue 12 item 9): its lines' share of the full
 redraw plus 10 us (``lines / height * full + 0.010 ms``), and what the "line" and "warm"
-frames (and the "evicted" one, in us) cost beyond that share -- their fixed cost: snapshot, geometry, run finding,
-rectangles, and the per-call overhead of converting a few lines. That table is net of the
-timer's own cost (an empty interval, sampled in the same turns and printed): with ``--cpu``
-each reading of the thread's CPU clock is a system call of about a microsecond, which every
-sample pays once -- a whole microsecond of a partial frame's 10 us, but only its lines' share
-of it within the full redraw's.
+frames (and the "evicted" one, in us) cost beyond that share -- their fixed cost: snapshot,
+geometry, run finding, rectangles, and the per-call overhead of converting a few lines. That
+table is net of the timer's own cost (an empty interval, sampled in the same turns and
+printed): with ``--cpu`` each reading of the thread's CPU clock is a system call of about a
+microsecond, which every sample pays once -- a whole microsecond of a partial frame's 10 us,
+but only its lines' share of it within the full redraw's.
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ def main(argv=None) -> int:
         share = r["line"][1] / height * (full - clk)
         budget = share + 10e-6
         line, warm, ev = (r[k][0] - clk for k in ("line", "warm", "evicted"))
-        verdict = ", ".join(f"{k} {'yes' if v <= budget else 'NO'}" for k, v in (("line", line), ("warm", warm)))
+        verdict = ", ".join(f"{k} {'yes' if v <= budget else 'NO'}"
+                            for k, v in (("line", line), ("warm", warm)))
         print(f"{name:16} {share * 1e3:8.3f} {budget * 1e3:9.3f} {line * 1e3:8.3f} "
               f"{(line - share) * 1e6:8.1f} {warm * 1e3:8.3f} {(warm - share) * 1e6:8.1f} "
               f"{(ev - share) * 1e6:8.1f}  {verdict}")

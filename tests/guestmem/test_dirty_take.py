@@ -106,7 +106,8 @@ def test_a_bit_set_while_take_dirty_runs_is_reported_now_or_next_time(first_page
                                           st.integers(1, 3 * TARGET_PAGE_SIZE),
                                           st.integers(1, 7)), max_size=4),
                        min_size=1, max_size=5),
-       start=st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1), length=st.integers(1, 20 * TARGET_PAGE_SIZE),
+       start=st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1),
+       length=st.integers(1, 20 * TARGET_PAGE_SIZE),
        client=st.sampled_from([DIRTY_MEMORY_VGA, DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION]),
        grow_at=st.integers(-1, 4))
 def test_dirty_range_take_is_take_dirty_over_its_range(frames, start, length, client, grow_at):
