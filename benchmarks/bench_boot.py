@@ -20,16 +20,36 @@ Machines shared with other jobs swing 2-5x between runs; the ratios are from one
 Each run forgets the compiled code machines in one process share (vgaemu.cpu.translate), so
 it pays for translation as a fresh ``vgaemu boot`` does; ``--warm`` keeps it.
 
-Run: .venv/bin/python benchmarks/bench_boot.py [--repeat R] [--quick] [--warm] [NAME ...]
+``--startup`` (or ``--base REV``) adds where a short program's time goes -- hello, smc and
+dmacode halt within their first frame, so their whole run is start-up -- in process CPU
+milliseconds, best of ``--repeat``, each tree in its own process:
+
+* ``Machine()``: the machine (RAM blocks, VGA, ROMs, CPU, i8042, RTC);
+* ``devices``: the PC platform around it (PIC, PIT, debugcon, PCI) and the BIOS services;
+* ``POST``: SeaBIOS's POST (IVT, BDA, the VGA BIOS POST and mode 3);
+* ``boot``: the banner, "Booting from Floppy..." and the boot sector loaded;
+* ``1st frame``: running to the first picture (teletype, translating the first blocks);
+* ``CLI``: a whole ``vgaemu boot -fda IMG --headless --frames 1`` process (imports
+  included, bytecode cached as a user's install has it), CPU time of the child.
+
+``--base REV`` runs the same measurement on revision REV (exported with ``git archive``),
+alternating with this tree, and prints the ratio base / this tree (above 1: faster now).
+
+Run: .venv/bin/python benchmarks/bench_boot.py [--repeat R] [--quick] [--warm]
+                                               [--startup] [--base REV] [NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import os
 import re
+import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -198,6 +218,131 @@ def kernel_unicorn(k: Kernel, syms: dict, turns: int | None = None):
     return total, uc
 
 
+# ---- start-up: where a short run's time goes, this tree against a base revision ----------
+
+#: One tree's start-up phases, run in its own process with that tree on PYTHONPATH; only
+#: APIs both trees have (Machine, PC, DiskImage, run_frames).  Prints one JSON line: the
+#: best (least CPU time) of ``reps`` runs of each program.
+STARTUP_RUN = r'''
+import io, json, sys, time
+from pathlib import Path
+from vgaemu.machine import Machine
+from vgaemu.pc import bios as system_bios
+from vgaemu.pc.boot import PC, run_frames
+from vgaemu.pc.disk import DiskImage
+try:
+    from vgaemu.cpu.translate import clear_code_cache
+except ImportError:
+    clear_code_cache = lambda: None
+root, reps, warm, names = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+clock = time.process_time
+post = [0.0]
+_post = system_bios.SystemBIOS.post
+def timed_post(self):
+    t = clock()
+    _post(self)
+    post[0] += clock() - t
+system_bios.SystemBIOS.post = timed_post
+class Sink:
+    def frame(self, machine, info):
+        pass
+    def keys(self):
+        return []
+def once(img):
+    if not warm:
+        clear_code_cache()
+    post[0] = 0.0
+    t0 = clock()
+    m = Machine()
+    t1 = clock()
+    pc = PC(m, floppies=[DiskImage(img, "floppy", snapshot=True)], output=io.BytesIO())
+    t2 = clock()
+    pc.boot()
+    t3 = clock()
+    run_frames(pc, Sink(), 1)
+    t4 = clock()
+    return {"Machine()": t1 - t0, "devices": t2 - t1 - post[0], "POST": post[0],
+            "boot": t3 - t2, "1st frame": t4 - t3, "total": t4 - t0}
+img = lambda n: root / "vgaemu" / "roms" / "programs" / (n + ".img")
+once(img("hello"))   # one-off costs: numpy's first calls, lazily built tables
+out = {}
+for n in names:
+    out[n] = min((once(img(n)) for _ in range(reps)), key=lambda r: r["total"])
+print(json.dumps(out))
+'''
+
+PHASES = ["Machine()", "devices", "POST", "boot", "1st frame", "total"]
+
+
+def _tree_env(tree: Path, pycache: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONPYCACHEPREFIX": str(pycache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)   # a user's install has its bytecode cached
+    return env
+
+
+def startup_phases(tree: Path, pycache: Path, names: list[str], reps: int, warm: bool) -> dict:
+    out = subprocess.run([sys.executable, "-c", STARTUP_RUN, str(tree), str(reps),
+                          "1" if warm else "0", *names], env=_tree_env(tree, pycache),
+                         cwd=tree, capture_output=True, text=True, timeout=1200)
+    if out.returncode:
+        raise SystemExit(f"start-up run failed under {tree}:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cli_seconds(tree: Path, pycache: Path, name: str) -> float:
+    """CPU seconds of one ``vgaemu boot -fda IMG --headless --frames 1`` process."""
+    img = tree / "vgaemu" / "roms" / "programs" / f"{name}.img"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "vgaemu", "boot", "-fda", str(img), "--headless",
+                    "--frames", "1"], env=_tree_env(tree, pycache), cwd=tree,
+                   capture_output=True, check=True, timeout=600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def startup_report(names: list[str], reps: int, warm: bool, base: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {}
+        if base is not None:
+            tree = Path(tmp) / "base"
+            tree.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", base],
+                                     capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+            trees[f"base {base}"] = tree
+        trees["this tree"] = ROOT
+        caches = {k: Path(tmp) / f"pycache-{i}" for i, k in enumerate(trees)}
+        phases = {k: {} for k in trees}
+        cli = {k: {n: None for n in names} for k in trees}
+        for k, tree in trees.items():   # the bytecode caches filled, the trees' one-offs paid
+            cli_seconds(tree, caches[k], names[0])
+        for _ in range(reps):   # alternate, so a change in load hits both alike
+            for k, tree in trees.items():
+                got = startup_phases(tree, caches[k], names, 1, warm)
+                for n, r in got.items():
+                    old = phases[k].get(n)
+                    if old is None or r["total"] < old["total"]:
+                        phases[k][n] = r
+                for n in names:
+                    t = cli_seconds(tree, caches[k], n)
+                    cli[k][n] = t if cli[k][n] is None else min(cli[k][n], t)
+    width = max(len(k) for k in trees)
+    print(f"\nstart-up, CPU ms, best of {reps}" + (" (warm code cache)" if warm else ""))
+    print(f"{'program':<9} {'tree':<{width}} " + " ".join(f"{p:>9}" for p in PHASES)
+          + f" {'CLI':>9}")
+    for n in names:
+        for k in trees:
+            r = phases[k][n]
+            print(f"{n:<9} {k:<{width}} " + " ".join(f"{r[p] * 1e3:>9.1f}" for p in PHASES)
+                  + f" {cli[k][n] * 1e3:>9.1f}")
+        if base is not None:
+            b, t = phases[f"base {base}"][n], phases["this tree"][n]
+            ratio = lambda x, y: f"{x / y:>8.2f}x" if y > 0 else f"{'-':>9}"
+            print(f"{'':<9} {'base/this':<{width}} "
+                  + " ".join(ratio(b[p], t[p]) for p in PHASES)
+                  + " " + ratio(cli[f"base {base}"][n], cli["this tree"][n]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs of each program; the best counts")
@@ -205,10 +350,17 @@ def main() -> None:
     ap.add_argument("--warm", action="store_true",
                     help="keep the compiled code the machines of this process share (as "
                          "the test suite or a notebook running a program again would)")
+    ap.add_argument("--startup", action="store_true",
+                    help="also the start-up breakdown of each program (see above)")
+    ap.add_argument("--base", metavar="REV",
+                    help="the start-up breakdown of revision REV too, and the ratio")
     ap.add_argument("names", nargs="*", help="programs (default: every image in roms/programs)")
     args = ap.parse_args()
     repeat = 1 if args.quick else max(1, args.repeat)
     names = args.names or sorted(p.stem for p in PROGRAMS.glob("*.img"))
+    unknown = [n for n in names if not (PROGRAMS / f"{n}.img").is_file()]
+    if unknown:
+        ap.error(f"no such program(s) {unknown} in {PROGRAMS}")
     run_program(PROGRAMS / "hello.img")        # one-off costs (numpy, first translations)
 
     print(f"{'program':<10} {'first picture':>13} {'total':>8} {'frames':>6} {'fps':>7} "
@@ -221,6 +373,9 @@ def main() -> None:
         print(f"{name:<10} {best.first:>12.3f}s {best.total:>7.3f}s {best.frames:>6} "
               f"{best.frames / best.total:>7.1f} {best.virtual:>7.3f}s {best.virtual / best.total:>9.2f}x "
               f"{best.instructions / best.total / 1e6:>7.2f}M  {best.stopped}")
+
+    if args.startup or args.base:
+        startup_report(names, repeat, args.warm, args.base)
 
     if shutil.which("nasm") is None:
         print("\n(kernels against unicorn skipped: nasm is needed for the programs' symbol maps)")

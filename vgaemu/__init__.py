@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Machine": ("vgaemu.machine", "Machine"),
     "Compat": ("vgaemu.compat", "Compat"),
+    "replay": ("vgaemu.trace", "replay"),
     "TraceRecorder": ("vgaemu.trace", "TraceRecorder"),
     "profile": ("vgaemu.frontends.profile", "profile"),
     "Guest": ("vgaemu.guest", "Guest"),
@@ -17,11 +18,10 @@ _LAZY = {
     "load_script": ("vgaemu.guest", "load_script"),
 }
 
-__all__ = ["__version__", "replay", *_LAZY]
+__all__ = ["__version__", *_LAZY]
 
-# ``vgaemu.replay`` is the function of the trace module ``vgaemu.trace`` (imported eagerly: it
-# is light, json and dataclasses).
-from vgaemu.trace import replay  # noqa: E402
+# ``vgaemu.replay`` is the function of the trace module ``vgaemu.trace``, imported on first
+# use too: the CLI's ``boot`` and ``run`` never need it (json, dataclasses: ~6 ms).
 
 
 def __getattr__(name):

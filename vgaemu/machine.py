@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from guestmem import AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root
+from guestmem import (AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root,
+                      memory_region_transaction)
 from guestmem.errors import GuestMemError
 from guestmem.mtree import mtree
 
@@ -110,18 +111,23 @@ class Machine:
         self.bios = VGABios(self, post=False)
         self.bios.load_rom(VGA_ROM_ADDR)
         self.dma = None
-        self.dma = dma.attach(self)  # the bus-master DMA engine's MMIO block (vgaemu.dma)
-        from vgaemu.cpu import X86CPU
-        from vgaemu.cpu.a20 import A20Gate
-        from vgaemu.cpu.pcbios import PCBios
-        self.pc_bios = PCBios(self)
-        self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
-        self.a20 = A20Gate(self, self.cpu)
-        from vgaemu.pc.i8042 import I8042
-        self.i8042 = I8042(self)   # ports 0x60/0x64 and the keyboard (vgaemu.pc.i8042)
-        from vgaemu.pc.rtc import MC146818RTC
-        self.rtc = MC146818RTC(self, rtc_base)   # ports 0x70/0x71 (vgaemu.pc.rtc)
-        self.rtc.init_memory_size(self.memory.below_4g_mem_size, self.memory.above_4g_mem_size)
+        # The devices' regions in one transaction: the FlatViews are rendered once at its
+        # commit, not once per device (what they write meanwhile lands in RAM and ROM
+        # mapped before it).
+        with memory_region_transaction():
+            self.dma = dma.attach(self)  # the bus-master DMA engine's MMIO block (vgaemu.dma)
+            from vgaemu.cpu import X86CPU
+            from vgaemu.cpu.a20 import A20Gate
+            from vgaemu.cpu.pcbios import PCBios
+            self.pc_bios = PCBios(self)
+            self.cpu = X86CPU(self, tb_cache=tb_cache, ud_on_unimplemented=ud_on_unimplemented)
+            self.a20 = A20Gate(self, self.cpu)
+            from vgaemu.pc.i8042 import I8042
+            self.i8042 = I8042(self)   # ports 0x60/0x64 and the keyboard (vgaemu.pc.i8042)
+            from vgaemu.pc.rtc import MC146818RTC
+            self.rtc = MC146818RTC(self, rtc_base)   # ports 0x70/0x71 (vgaemu.pc.rtc)
+            self.rtc.init_memory_size(self.memory.below_4g_mem_size,
+                                      self.memory.above_4g_mem_size)
         # The BQL, posted work, run state and events (vgaemu.mainloop), and the device-state
         # sections a migration saves (vgaemu.migration.vmstate).
         self.loop = MainLoop()

@@ -41,6 +41,26 @@ _U16 = {"video_cols": VIDEO_COLS, "video_pagesize": VIDEO_PAGESIZE,
         "vgamode_offset": VGAMODE_OFFSET, "equipment": EQUIPMENT}
 
 
+def _field(off: int, size: int) -> property:
+    """A BDA field as a property: one guest-memory load or store of its size (a property
+    costs a third of a ``__getattr__`` that only runs after the slot lookup failed, and the
+    teletype reads a dozen fields a character)."""
+    addr = BDA + off
+    if size == 1:
+        def get(self) -> int:
+            return self._bus.readb(addr)
+
+        def set_(self, value: int) -> None:
+            self._bus.writeb(addr, value & 0xFF)
+    else:
+        def get(self) -> int:
+            return self._bus.readw(addr)
+
+        def set_(self, value: int) -> None:
+            self._bus.writew(addr, value & 0xFFFF)
+    return property(get, set_)
+
+
 class BiosDataArea:
     """Attribute access to the BDA in guest memory: ``bda.video_cols = 80`` stores 2 bytes."""
 
@@ -49,20 +69,10 @@ class BiosDataArea:
     def __init__(self, bus) -> None:
         object.__setattr__(self, "_bus", bus)
 
-    def __getattr__(self, name: str) -> int:
-        if name in _U8:
-            return self._bus.readb(BDA + _U8[name])
-        if name in _U16:
-            return self._bus.readw(BDA + _U16[name])
-        raise AttributeError(name)
-
     def __setattr__(self, name: str, value: int) -> None:
-        if name in _U8:
-            self._bus.writeb(BDA + _U8[name], value & 0xFF)
-        elif name in _U16:
-            self._bus.writew(BDA + _U16[name], value & 0xFFFF)
-        else:
+        if name not in _U8 and name not in _U16:
             raise AttributeError(name)
+        object.__setattr__(self, name, value)   # the field's property stores it
 
     def get_cursor_pos(self, page: int) -> int:
         return self._bus.readw(BDA + CURSOR_POS + 2 * page)
@@ -75,3 +85,10 @@ class BiosDataArea:
 
     def write(self, off: int, data: bytes) -> None:
         self._bus.write(BDA + off, data)
+
+
+for _name, _off in _U8.items():
+    setattr(BiosDataArea, _name, _field(_off, 1))
+for _name, _off in _U16.items():
+    setattr(BiosDataArea, _name, _field(_off, 2))
+del _name, _off

@@ -31,7 +31,11 @@ def _byte_property(word: str, high: bool) -> property:
     return property(get, set_)
 
 
-@dataclass(slots=True)
+def _word_ok(v) -> bool:
+    return type(v) is int and 0 <= v <= 0xFFFF
+
+
+@dataclass(slots=True, init=False)
 class Registers:
     """16-bit general, index and segment registers plus FLAGS, as an INT handler sees them.
 
@@ -50,6 +54,30 @@ class Registers:
     es: int = 0
     ds: int = 0
     flags: int = 0x0002  # bit 1 of FLAGS always reads as 1
+
+    def __init__(self, ax: int = 0, bx: int = 0, cx: int = 0, dx: int = 0, si: int = 0,
+                 di: int = 0, bp: int = 0, es: int = 0, ds: int = 0,
+                 flags: int = 0x0002) -> None:
+        # Every INT 10h a guest makes builds one: plain ints in range (the usual case) are
+        # checked in one expression; anything else goes word by word through __setattr__,
+        # which names the bad one.
+        if not (_word_ok(ax) and _word_ok(bx) and _word_ok(cx) and _word_ok(dx)
+                and _word_ok(si) and _word_ok(di) and _word_ok(bp) and _word_ok(es)
+                and _word_ok(ds) and _word_ok(flags)):
+            for name, value in zip(_WORDS, (ax, bx, cx, dx, si, di, bp, es, ds, flags)):
+                setattr(self, name, value)
+            return
+        set_ = object.__setattr__
+        set_(self, "ax", ax)
+        set_(self, "bx", bx)
+        set_(self, "cx", cx)
+        set_(self, "dx", dx)
+        set_(self, "si", si)
+        set_(self, "di", di)
+        set_(self, "bp", bp)
+        set_(self, "es", es)
+        set_(self, "ds", ds)
+        set_(self, "flags", flags)
 
     al = _byte_property("ax", False)
     ah = _byte_property("ax", True)
@@ -77,7 +105,6 @@ class Registers:
         return new
 
     def __setattr__(self, name: str, value: int) -> None:
-        # (the dataclass __init__ assigns every word through here: checked once each)
         if name in _WORDS and (isinstance(value, bool) or not isinstance(value, int)
                                or not 0 <= value <= 0xFFFF):
             raise BIOSError(f"register {name}={value!r}: expected an integer 0..0xFFFF")

@@ -39,46 +39,48 @@ SEG_MTEXT = 0xB000
 
 
 class Bus:
-    """CPU-side view of the machine: port I/O and physical memory, like x86 in/out and mov."""
+    """CPU-side view of the machine: port I/O and physical memory, like x86 in/out and mov.
+
+    Ports are reached as the CPU's IN/OUT reach them (vgaemu.cpu.portio): each port's
+    ``address_space_io`` dispatch entry is remembered until the I/O map changes, so the
+    BIOS alternating the VGA's ports (misc output at 3CCh, the CRTC at 3D4h, the attribute
+    controller at 3C0h/3DAh: separate ranges) does not look its range up each time."""
 
     def __init__(self, machine) -> None:
+        from vgaemu.cpu.portio import PortDispatch
+
         self.machine = machine
         self.io = machine.address_space_io
         self.mem = machine.address_space_memory
+        ports = PortDispatch(self.io)
+        self._in8, self._in16 = ports.inp[1], ports.inp[2]
+        self._out8, self._out16 = ports.out[1], ports.out[2]
+        # A byte or word of memory (a BDA field, a character cell) is one ld/st of the
+        # address space: its own fast path, bound here (it masks the value to its size).
+        self.readb, self.readw = self.mem.ldub, self.mem.lduw_le
+        self.writeb, self.writew = self.mem.stb, self.mem.stw_le
 
     # ---- ports
     def outb(self, val: int, port: int) -> None:
-        self.io.stb(port, val & 0xFF)
+        self._out8(port, val & 0xFF)
 
     def inb(self, port: int) -> int:
-        return self.io.ldub(port) & 0xFF
+        return self._in8(port)
 
     def outw(self, val: int, port: int) -> None:
         # A 16-bit OUT to an index/data pair is the index byte then the data byte on the ISA
         # bus (QEMU splits it the same way for the VGA's byte-wide port region).
-        self.io.stb(port, val & 0xFF)
-        self.io.stb(port + 1, (val >> 8) & 0xFF)
+        self._out8(port, val & 0xFF)
+        self._out8(port + 1, (val >> 8) & 0xFF)
 
     def outw16(self, val: int, port: int) -> None:
         """A true 16-bit port write (Bochs DISPI index/data registers are 16 bits wide)."""
-        self.io.stw_le(port, val & 0xFFFF)
+        self._out16(port, val & 0xFFFF)
 
     def inw16(self, port: int) -> int:
-        return self.io.lduw_le(port) & 0xFFFF
+        return self._in16(port)
 
-    # ---- memory (linear physical addresses)
-    def readb(self, addr: int) -> int:
-        return self.mem.ldub(addr) & 0xFF
-
-    def writeb(self, addr: int, val: int) -> None:
-        self.mem.stb(addr, val & 0xFF)
-
-    def readw(self, addr: int) -> int:
-        return self.mem.lduw_le(addr) & 0xFFFF
-
-    def writew(self, addr: int, val: int) -> None:
-        self.mem.stw_le(addr, val & 0xFFFF)
-
+    # ---- memory (linear physical addresses; readb/readw/writeb/writew: see __init__)
     def read(self, addr: int, n: int) -> bytes:
         if n <= 0:
             return b""

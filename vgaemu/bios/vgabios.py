@@ -514,20 +514,28 @@ class VGABios:
 
     # ------------------------------------------------------------------ INT 10h
     def int10(self, regs: Registers) -> Registers:
-        """Run INT 10h with ``regs``; returns the registers as the interrupt returns them."""
+        """Run INT 10h with ``regs``; returns the registers as the interrupt returns them
+        (a new record: ``regs`` is left as it was)."""
         if not isinstance(regs, Registers):
             raise BIOSError(f"int10 expects a Registers record, got {type(regs).__name__}")
+        r = regs.copy()
+        self.handle_10(r)
+        return r
+
+    def handle_10(self, r: Registers) -> None:
+        """SeaVGABIOS's handle_10: INT 10h on ``r`` in place (the CPU's BIOS trap hands
+        over a record it built for this call alone, so it needs no copy)."""
         if not self.posted:
             self.post()
-        r = regs.copy()
-        handler = _HANDLERS.get(r.ah)
+        handler = _HANDLERS.get(r.ax >> 8)
         if handler is not None:
             handler(self, r)
-        return r
 
     def call(self, ax: int, **kw: int) -> Registers:
         """Convenience: ``bios.call(0x0013)`` == ``bios.int10(Registers(ax=0x0013))``."""
-        return self.int10(Registers(ax=ax, **kw))
+        r = Registers(ax=ax, **kw)
+        self.handle_10(r)
+        return r
 
     # AH=00h
     def _h00(self, r: Registers) -> None:

@@ -116,10 +116,15 @@ class PCBios:
         regs = Registers(ax=R[0] & 0xFFFF, bx=R[3] & 0xFFFF, cx=R[1] & 0xFFFF,
                          dx=R[2] & 0xFFFF, si=R[6] & 0xFFFF, di=R[7] & 0xFFFF,
                          bp=R[5] & 0xFFFF, es=cpu.seg_sel[0], ds=cpu.seg_sel[3], flags=flags)
-        out = self.machine.bios.int10(regs)
-        for i, v in ((0, out.ax), (3, out.bx), (1, out.cx), (2, out.dx), (6, out.si),
-                     (7, out.di), (5, out.bp)):
-            R[i] = R[i] & 0xFFFF0000 | v
+        self.machine.bios.handle_10(regs)   # in place: ``regs`` is this call's own
+        out = regs
+        R[0] = R[0] & 0xFFFF0000 | out.ax
+        R[3] = R[3] & 0xFFFF0000 | out.bx
+        R[1] = R[1] & 0xFFFF0000 | out.cx
+        R[2] = R[2] & 0xFFFF0000 | out.dx
+        R[6] = R[6] & 0xFFFF0000 | out.si
+        R[7] = R[7] & 0xFFFF0000 | out.di
+        R[5] = R[5] & 0xFFFF0000 | out.bp
         cpu.load_seg(0, out.es)
         cpu.load_seg(3, out.ds)
         if out.flags != flags:

@@ -36,7 +36,6 @@ from guestmem import (DIRTY_MEMORY_MIGRATION, TARGET_PAGE_BITS, TARGET_PAGE_SIZE
 from vgaemu.mainloop import RunState
 from vgaemu.migration import stream
 from vgaemu.migration.errors import MigrationError
-from vgaemu.migration.transport import connect, parse_uri
 
 #: QEMU's defaults: MAX_THROTTLE (128 MiB/s) and DEFAULT_MIGRATE_SET_DOWNTIME (300 ms).
 DEFAULT_MAX_BANDWIDTH = 128 << 20
@@ -216,6 +215,10 @@ class MigrationState:
 
     def start(self, uri: str, *, chunk_hook: Callable[[], None] | None = None) -> "MigrationJob":
         """QMP migrate: checks, then the job runs in its own thread."""
+        # (the transports -- socket, subprocess -- are imported by the first migration, not
+        # by every machine's MigrationState)
+        from vgaemu.migration.transport import parse_uri
+
         target = parse_uri(uri)
         with self._lock:
             if self.active:
@@ -345,6 +348,8 @@ class MigrationJob:
         state, machine, loop = self.state, self.machine, self.machine.loop
         cpu0 = time.thread_time()
         try:
+            from vgaemu.migration.transport import connect
+
             self.channel = connect(self.uri)
             self._check_cancel()
             saver = self.saver = RAMSaver(machine.ram_list, self._send, self.chunk_hook)

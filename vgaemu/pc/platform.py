@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import time
 
+from guestmem import memory_region_transaction
+
 from vgaemu.clock import FRAME_NS, NANOSECONDS_PER_SECOND
 from vgaemu.cpu.state import IF
 from vgaemu.errors import ConfigError
@@ -55,13 +57,16 @@ class PCPlatform:
         self.ns_per_insn = NANOSECONDS_PER_SECOND // ips
         self.timers = TimerList(self.clock)
         self.timers.kick = self._kick
-        self.pic = PICPair(machine)
-        self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level), machine)
-        self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
-        self.output = ByteSink(output)
-        self.debugcon = DebugCon(self.output, machine)
-        self.serial = SerialTx(self.output, machine)
-        self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
+        # the devices' I/O regions in one transaction: the I/O FlatView is rendered once
+        with memory_region_transaction():
+            self.pic = PICPair(machine)
+            self.pit = PIT(self.clock, self.timers, lambda level: self.pic.set_irq(0, level),
+                           machine)
+            self.pic.power_on_level(0, self.pit.channels[0].out(self.clock.now_ns))
+            self.output = ByteSink(output)
+            self.debugcon = DebugCon(self.output, machine)
+            self.serial = SerialTx(self.output, machine)
+            self.pci = pc_pci_bus(machine)   # bus 0 and config mechanism #1 (vgaemu.pc.pci)
         self.cpu = machine.cpu
         self.cpu.pic = self.pic
         self.pit.now_fn = self.now_ns
