@@ -7,7 +7,7 @@ from .address_space import (AddressSpace, DMADirection, DMAMapping, MemTxResult,
                             dma_memory_read, dma_memory_rw, dma_memory_write, io_root)
 from .dirty import (DIRTY_CLIENTS_ALL, DIRTY_CLIENTS_NOCODE, DIRTY_MEMORY_CODE,
                     DIRTY_MEMORY_MIGRATION, DIRTY_MEMORY_VGA, TARGET_PAGE_BITS, TARGET_PAGE_SIZE,
-                    ClearEpoch, DirtyBitmapSnapshot, DirtyClient, DirtyMemory)
+                    ClearEpoch, DirtyBitmapSnapshot, DirtyClient, DirtyMemory, DirtyRange)
 from .errors import (AccessError, BackendError, DeviceError, DirtyMemoryError, GuestMemError,
                      MemoryConfigError, RAMBlockError, RegionError)
 from .flatview import FlatRange, FlatView
@@ -23,10 +23,10 @@ __all__ = [
     "AccessConstraints", "AccessError", "AddressSpace", "BackendError", "DIRTY_CLIENTS_ALL",
     "DIRTY_CLIENTS_NOCODE", "DIRTY_MEMORY_CODE", "DIRTY_MEMORY_MIGRATION", "DIRTY_MEMORY_VGA",
     "DMADirection", "DMAMapping", "DeviceError", "DirtyBitmapSnapshot", "DirtyClient",
-    "DirtyMemory", "DirtyMemoryError", "Endianness", "FlatRange", "FlatView", "GuestMemError",
-    "MemTxResult", "MemoryConfigError", "MemoryListener", "MemoryRegion", "MemoryRegionOps",
-    "MemoryRegionSection", "RAMBlock", "RAMBlockError", "RAMBlockFlags", "RAMList",
-    "RegionError", "TARGET_PAGE_BITS", "TARGET_PAGE_SIZE", "address_space_map",
+    "DirtyMemory", "DirtyMemoryError", "DirtyRange", "Endianness", "FlatRange", "FlatView",
+    "GuestMemError", "MemTxResult", "MemoryConfigError", "MemoryListener", "MemoryRegion",
+    "MemoryRegionOps", "MemoryRegionSection", "RAMBlock", "RAMBlockError", "RAMBlockFlags",
+    "RAMList", "RegionError", "TARGET_PAGE_BITS", "TARGET_PAGE_SIZE", "address_space_map",
     "address_space_read", "address_space_rw", "address_space_unmap", "address_space_write",
     "address_space_write_rom", "dma_memory_read", "dma_memory_rw", "dma_memory_write",
     "io_root", "memory_global_dirty_log_sync", "memory_region_transaction",

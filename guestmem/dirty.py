@@ -534,7 +534,8 @@ class DirtyMemory:
         the range is dirty for `client` (tested without the lock; nothing is cleared, so a bit
         a writer sets meanwhile stays for the next call), else the range's page bits as bytes
         (one 0/1 byte per page of the page-aligned hull), copied and cleared atomically with
-        respect to set_dirty_range. No snapshot object is built either way."""
+        respect to set_dirty_range. No snapshot object is built either way.
+        :meth:`dirty_range` gives the same operation with its arguments checked once."""
         c = _CLIENT_INDEX.get(client) if type(client) in _CLIENT_TYPES else None
         if not (type(start) is int and type(length) is int and c is not None and 0 <= start
                 and 0 < length):
@@ -552,6 +553,11 @@ class DirtyMemory:
         raw = self._rows[c][p0:p1].tobytes()
         if raw == zeros:
             return None
+        return self._take(c, p0, p1, raw, zeros)
+
+    def _take(self, c: int, p0: int, p1: int, raw: bytes, zeros: bytes) -> bytes | None:
+        """take_dirty's clear, given a copy ``raw`` of pages [p0, p1) read without the lock
+        (possibly from rows grow() has since replaced) that showed a dirty page."""
         first = raw.find(1)
         with self._lock:
             row = self._rows[c]  # grow() may have moved the rows meanwhile
@@ -576,6 +582,19 @@ class DirtyMemory:
             # which exist only on pages dirty for every client) need hear of no more.
             self._cleared(p0 + first, p0 + last + 1, 1 << c)
         return raw
+
+    def dirty_range(self, start: int, length: int, client: int) -> DirtyRange:
+        """A fixed range of `client`'s bitmap whose :meth:`DirtyRange.take` is
+        :meth:`take_dirty` over it, the arguments checked here once (a display loop takes
+        the same range every frame)."""
+        c = _check_client(client)
+        start = _check_int("ram_addr", start)
+        length = _check_int("length", length)
+        if length <= 0:
+            raise DirtyMemoryError(f"dirty range length {length}: expected at least one byte")
+        self._pages(start, length)  # raises for a range beyond the bitmaps
+        return DirtyRange(self, c, start >> TARGET_PAGE_BITS,
+                          (start + length + TARGET_PAGE_SIZE - 1) >> TARGET_PAGE_BITS)
 
     def snapshot_and_clear_dirty(self, start: int, length: int, client: int) -> DirtyBitmapSnapshot:
         """cpu_physical_memory_snapshot_and_clear_dirty: copy and clear one client's bits over
@@ -619,3 +638,46 @@ class DirtyMemory:
         counts = ", ".join(f"{DirtyClient(c).name}={int(self._bits[c, :self._npages].sum())}"
                            for c in range(DIRTY_MEMORY_NUM))
         return f"DirtyMemory({self._npages} pages; dirty {counts})"
+
+
+class DirtyRange:
+    """Pages [p0, p1) of one client's bitmap, taken frame after frame (DirtyMemory.dirty_range).
+
+    :meth:`take` is DirtyMemory.take_dirty over the range without its per-call checks: the
+    lock-free test reads the row through a memoryview slice made once (made again when
+    DirtyMemory.grow has replaced the rows), and the clear goes through the same code as
+    take_dirty's, under the lock, on the current rows."""
+
+    __slots__ = ("_dm", "_c", "_p0", "_p1", "_zeros", "_rows", "_view")
+
+    def __init__(self, dm: DirtyMemory, c: int, p0: int, p1: int):
+        self._dm = dm
+        self._c = c
+        self._p0 = p0
+        self._p1 = p1
+        self._zeros = bytes(p1 - p0)
+        self._rows = dm._rows
+        self._view = self._rows[c][p0:p1]
+
+    @property
+    def start(self) -> int:
+        return self._p0 << TARGET_PAGE_BITS
+
+    @property
+    def length(self) -> int:
+        return (self._p1 - self._p0) << TARGET_PAGE_BITS
+
+    def take(self) -> bytes | None:
+        """None when no page of the range is dirty, else its page bits (one 0/1 byte per
+        page), copied and cleared atomically with respect to set_dirty_range."""
+        dm = self._dm
+        if dm._rows is not self._rows:  # grow() moved the rows (they only ever grow)
+            self._rows = dm._rows
+            self._view = self._rows[self._c][self._p0:self._p1]
+        raw = self._view.tobytes()
+        if raw == self._zeros:
+            return None
+        return dm._take(self._c, self._p0, self._p1, raw, self._zeros)
+
+    def __repr__(self) -> str:
+        return (f"DirtyRange({DirtyClient(self._c).name}, {self.start:#x}+{self.length:#x})")

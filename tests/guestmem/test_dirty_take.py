@@ -99,3 +99,80 @@ def test_a_bit_set_while_take_dirty_runs_is_reported_now_or_next_time(first_page
     later = [] if again is None else np.flatnonzero(np.frombuffer(again, np.uint8)).tolist()
     assert racer in got or racer in later
     assert not set(got) & set(later)
+
+
+@settings(max_examples=150, deadline=None)
+@given(frames=st.lists(st.lists(st.tuples(st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1),
+                                          st.integers(1, 3 * TARGET_PAGE_SIZE),
+                                          st.integers(1, 7)), max_size=4),
+                       min_size=1, max_size=5),
+       start=st.integers(0, NPAGES * TARGET_PAGE_SIZE - 1),
+       length=st.integers(1, 20 * TARGET_PAGE_SIZE),
+       client=st.sampled_from([DIRTY_MEMORY_VGA, DIRTY_MEMORY_CODE, DIRTY_MEMORY_MIGRATION]),
+       grow_at=st.integers(-1, 4))
+def test_dirty_range_take_is_take_dirty_over_its_range(frames, start, length, client, grow_at):
+    """Frame after frame, DirtyRange.take on one DirtyMemory and take_dirty on another with
+    the same writes give the same bits, leave the same bitmaps and tell listeners the same
+    -- also after grow() has moved the rows under the range."""
+    length = min(length, NPAGES * TARGET_PAGE_SIZE - start)
+    a, b = DirtyMemory(NPAGES), DirtyMemory(NPAGES)
+    heard_a, heard_b = [], []
+    a.add_clear_listener(lambda *args: heard_a.append(args))
+    b.add_clear_listener(lambda *args: heard_b.append(args))
+    rng = a.dirty_range(start, length, client)
+    assert (rng.start, rng.length) == (start // TARGET_PAGE_SIZE * TARGET_PAGE_SIZE,
+                                       ((start + length - 1) // TARGET_PAGE_SIZE + 1
+                                        - start // TARGET_PAGE_SIZE) * TARGET_PAGE_SIZE)
+    for i, marks in enumerate(frames):
+        if i == grow_at:
+            a.grow(NPAGES * 40)
+            b.grow(NPAGES * 40)
+        for addr, n, mask in marks:
+            n = min(n, NPAGES * TARGET_PAGE_SIZE - addr)
+            a.set_dirty_range(addr, n, mask)
+            b.set_dirty_range(addr, n, mask)
+        assert rng.take() == b.take_dirty(start, length, client)
+        assert heard_a == heard_b
+        for c in range(3):
+            assert a.bitmap(c).tolist() == b.bitmap(c).tolist()
+
+
+def test_dirty_range_checks_its_arguments_once():
+    dm = DirtyMemory(4)
+    with pytest.raises(DirtyMemoryError):
+        dm.dirty_range(0, 5 * TARGET_PAGE_SIZE, DIRTY_MEMORY_VGA)  # beyond the bitmaps
+    with pytest.raises(DirtyMemoryError):
+        dm.dirty_range(-1, 10, DIRTY_MEMORY_VGA)
+    with pytest.raises(DirtyMemoryError):
+        dm.dirty_range(0, 10, 7)  # no such client
+    with pytest.raises(DirtyMemoryError):
+        dm.dirty_range(0, 0, DIRTY_MEMORY_VGA)  # a range of no page
+    rng = dm.dirty_range(np.int64(0), np.int64(10), np.int64(0))
+    assert rng.take() is None
+    dm.set_dirty_range(0, 1)
+    assert rng.take() == b"\x01" and rng.take() is None
+    assert "VGA" in repr(rng)
+
+
+@pytest.mark.parametrize("first_pages", [[3], [3, 9]])
+@pytest.mark.parametrize("racer", [3, 5, 9])
+def test_a_bit_set_while_a_dirty_range_is_taken_is_reported_now_or_next_time(first_pages, racer):
+    """The racing-writer test above, for DirtyRange.take."""
+    dm = DirtyMemory(NPAGES)
+    rng = dm.dirty_range(0, 16 * TARGET_PAGE_SIZE, DIRTY_MEMORY_VGA)
+    for p in first_pages:
+        dm.set_dirty_range(p * TARGET_PAGE_SIZE, 1, 1 << DIRTY_MEMORY_VGA)
+    fired = []
+
+    def race():
+        if not fired:
+            fired.append(True)
+            dm.set_dirty_range(racer * TARGET_PAGE_SIZE, 1, 1 << DIRTY_MEMORY_VGA)
+
+    dm._lock = _RacingLock(dm._lock, race)
+    got = np.flatnonzero(np.frombuffer(rng.take(), np.uint8)).tolist()
+    assert set(first_pages) <= set(got)
+    again = rng.take()
+    later = [] if again is None else np.flatnonzero(np.frombuffer(again, np.uint8)).tolist()
+    assert racer in got or racer in later
+    assert not set(got) & set(later)

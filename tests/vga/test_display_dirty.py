@@ -215,6 +215,26 @@ def test_random_writes_match_a_full_redraw(name):
         assert_same_as_full_redraw(mach)
 
 
+@pytest.mark.parametrize("name", ["mode0d", "mode10", "modex", "mode12", "mode13"])
+def test_random_writes_match_a_full_redraw_with_qemus_whole_vram_take(name):
+    """QEMU's policy in VGA graphics modes: each partial frame takes the dirty bits of all
+    of VRAM (one DirtyRange over it) and redraws the picture's lines on dirty pages."""
+    mach = make(name, qemu_compat=True)
+    mach.frame()  # QEMU's full update left the setup's dirty bits set: this frame takes them
+    rng = np.random.default_rng(2)
+    g = mach.vga.display.geometry
+    for _ in range(6):
+        offs = sorted(set(rng.integers(0, int(g.line_addr.max()) + g.bwidth, 3).tolist()))
+        for o in offs:
+            lfb_write(mach, o, bytes([int(rng.integers(256))]))
+        lfb_write(mach, 0x3F000, b"\x01")  # VRAM past the picture: taken, draws nothing
+        st = mach.frame()
+        assert redrawn(st) == expected_lines(mach, offs)
+        assert mach.frame().lines_redrawn == 0  # every bit was taken
+        assert_same_as_full_redraw(mach)
+        mach.frame()  # the full update's bits (QEMU leaves them set)
+
+
 def test_vbe_bank_register_is_not_a_mode_change():
     mach = make("vbe640x480x32")
     run(mach, [{"op": "outw", "port": 0x1CE, "val": 5}, {"op": "outw", "port": 0x1CF, "val": 3}])

@@ -16,6 +16,7 @@ MODES = {
     "mode X": lambda: mode_ops("X") + dac_ops(0, [(i % 64, i // 4 % 64, 63 - i % 64) for i in range(256)]),
     "mode 12h": lambda: mode_ops(0x12) + dac_ops(0, ega_palette()),
     "mode 0Dh": lambda: mode_ops(0x0D) + dac_ops(0, ega_palette()),
+    "mode 0Eh": lambda: mode_ops(0x0E) + dac_ops(0, ega_palette()),
     "VBE 8 bpp": lambda: [{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(320, 200, 8),
     "VBE 15 bpp": lambda: [{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(320, 200, 15),
     "VBE 16 bpp": lambda: [{"op": "inb", "port": 0x3DA}, outb(0x3C0, 0x20)] + vbe_ops(320, 200, 16),

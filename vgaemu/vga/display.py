@@ -159,6 +159,37 @@ class LinePlan:
 
 
 @dataclass(slots=True, eq=False)
+class PreparedRun:
+    """One run of lines of a :class:`LinePlan`, sliced once: the views (and, for planar lines,
+    the scratch arrays) a one-page frame draws through, so that redrawing the run is its
+    numpy calls alone -- no slicing, no allocation, no dispatch on the drawer per frame."""
+
+    op: PlanOp
+    #: The run's VRAM rows (PLANAR: the little-endian words of planes 0+1) and its output.
+    src: np.ndarray
+    out: np.ndarray
+    #: The fixed table (VBE 15/16 bpp) or the name of the palette table (VGADisplay._tables).
+    lut: np.ndarray | None
+    table: str | None
+    #: PLANAR: the words of planes 2+3, the two tables those pairs of plane bytes go through,
+    #: the scratch rows of pixel-pair indexes (idx, and idx8: its bytes) and of the second
+    #: half (tmp).
+    src23: np.ndarray | None = None
+    t01: np.ndarray | None = None
+    t23: np.ndarray | None = None
+    idx: np.ndarray | None = None
+    idx8: np.ndarray | None = None
+    tmp: np.ndarray | None = None
+    #: With pairs: the even lines just drawn and the odd lines they are copied to.
+    even: np.ndarray | None = None
+    odd: np.ndarray | None = None
+    #: A run no view can shortcut (doubled planar pixels, mode 0Dh): the plan and its lines,
+    #: drawn by VGADisplay._plan_draw.
+    plan: LinePlan | None = None
+    lines: tuple[int, int] = (0, 0)
+
+
+@dataclass(slots=True, eq=False)
 class GraphicsLineIndex:
     """What the graphics path derives once per geometry to find and draw dirty lines fast."""
 
@@ -185,9 +216,33 @@ class GraphicsLineIndex:
     plan: LinePlan | None = None
     #: The frame buffer the plan writes: a resize replaces it, and the index with it.
     fb: np.ndarray | None = None
-    #: A frame whose one dirty page is snapshot page p: its runs of lines and its
-    #: statistics, both fixed by the geometry (filled as pages are first seen dirty).
-    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats, bool]] | None = None
+    #: A frame whose one dirty page is snapshot page p: its runs of lines, its statistics
+    #: and, when the plan draws every run, the runs prepared for it -- all fixed by the
+    #: geometry (filled as pages are first seen dirty).
+    one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats,
+                              tuple[PreparedRun, ...] | None]] | None = None
+
+
+def _prepare_run(p: LinePlan, r0: int, r1: int) -> PreparedRun:
+    """Lines [r0, r1) of plan ``p`` (r0, r1 even with pairs) as a :class:`PreparedRun`."""
+    if p.pairs:
+        src, out = p.src[r0 >> 1:r1 >> 1], p.out[r0:r1:2]
+        even, odd = p.fb[r0:r1:2], p.fb[r0 + 1:r1:2]
+    else:
+        src, out = p.src[r0:r1], p.out[r0:r1]
+        even = odd = None
+    if p.op is not PlanOp.PLANAR:
+        return PreparedRun(p.op, src, out, p.lut, p.table, even=even, odd=odd)
+    nb = p.width // 8
+    if p.table != "16" or out.shape[1] != nb * 8 or src.shape[1] != nb * 4:
+        # Doubled pixels (mode 0Dh): the general planar drawer, through the plan.
+        return PreparedRun(p.op, src, out, None, p.table, plan=p, lines=(r0, r1))
+    words = src.view("<u2")  # (n, 2 nb): planes 0+1, planes 2+3 of each address in turn
+    t01, t23 = render.plane_nibble_tables(p.plane_mask & 0xF)
+    idx = np.empty((src.shape[0], nb), dtype=np.uint32)
+    return PreparedRun(p.op, words[:, 0::2], out.view(np.uint64), None, "16p",
+                       src23=words[:, 1::2], t01=t01, t23=t23, idx=idx,
+                       idx8=idx.view(np.uint8), tmp=np.empty_like(idx), even=even, odd=odd)
 
 
 class VGADisplay:
@@ -216,6 +271,8 @@ class VGADisplay:
             self._fb[...] = placeholder_framebuffer(640, 480)
         self._key = None
         self._key_regs: tuple | None = None  # the registers self._key was computed from
+        #: What the last checked frame was drawn from, for update_display's first test.
+        self._steady: tuple | None = None
         self._qemu_vga = False  # _qemu_vga_graphics of the last frame's geometry
         self._geom = None
         self._invalid = True
@@ -224,6 +281,9 @@ class VGADisplay:
         self._pal16 = np.zeros(16, dtype=np.uint32)
         self._tables: dict[str, np.ndarray] = {}
         self._reader = render.VRAMReader(state.vram)
+        #: The DirtyRange _take_dirty takes (VRAM pages _dirty_range_pages), once known.
+        self._dirty_range = None
+        self._dirty_range_pages: tuple[int, int] | None = None
         self._text = TextRenderer(compat)
         self._text_fb: np.ndarray | None = None
         self._kind = None
@@ -259,6 +319,7 @@ class VGADisplay:
     def invalidate(self) -> None:
         """Force a full redraw on the next update (QEMU's vga_invalidate_display)."""
         self._invalid = True
+        self._steady = None
 
     def screendump(self, path: str | os.PathLike) -> None:
         """Write the surface, at exactly the displayed resolution, as PNG or PPM (P6) by the
@@ -276,12 +337,12 @@ class VGADisplay:
 
     def update_display(self) -> UpdateStats:
         s = self.state
-        regs = self._key_regs
-        pk = self._pkey
-        if (not self._invalid and regs is not None and pk is not None
-                and self._reader.vram is s.vram and same_key_registers(s, regs)
-                and s.palette == pk[0] and s.ar == pk[1] and s.pel_mask == pk[2]
-                and dac_8bit(s) == pk[3]):
+        k = self._steady
+        if (k is not None and s.cr == k[0] and s.sr == k[1] and s.gr == k[2] and s.ar == k[3]
+                and s.palette == k[4] and s.vbe_regs == k[5] and s.ar_index == k[6]
+                and s.vbe_start_addr == k[7] and s.vbe_line_offset == k[8]
+                and s.pel_mask == k[9] and s.vram is k[10] and s.dac_8bit == k[11]
+                and s.big_endian_fb == k[12]):
             # Nothing the picture's layout or colours depend on changed since the last frame
             # (every test below would say "no full update"): only dirty VRAM is redrawn.
             g = self._geom
@@ -299,6 +360,7 @@ class VGADisplay:
             self._reader = render.VRAMReader(s.vram)
             self._gcache = None  # its plan views the old VRAM
             self._base_ram_addr = -1
+            self._dirty_range = None
             self._invalid = True
         regs = self._key_regs
         if regs is not None and same_key_registers(s, regs):
@@ -335,6 +397,7 @@ class VGADisplay:
             full |= key_changed and key_full
         full |= self._update_palette(g)
         self._invalid = False
+        self._steady = self._steady_key(g)
         if g.kind == "graphics":
             self._drawn = True
             return self._update_graphics(g, full, qemu_vga)
@@ -342,6 +405,20 @@ class VGADisplay:
             self._drawn = True
             return self._update_text(g, full)
         return self._update_blank(g, full)
+
+    def _steady_key(self, g) -> tuple | None:
+        """The copies of everything the full-update tests read -- the registers
+        geometry_key reads (key_registers), the palette registers (_update_palette's key)
+        and the VRAM array -- in one flat tuple that update_display compares field by field
+        against the state: while all are equal, every test of _update_display_checked says
+        "no full update". None when the picture is blank (that path always checks)."""
+        if g.kind not in ("graphics", "text"):
+            return None
+        regs, pk, s = self._key_regs, self._pkey, self.state
+        # key_registers: cr, sr, gr, ar, vbe_regs, ar_index, vbe start, vbe line offset,
+        # big_endian_fb; _pkey: palette, ar, pel_mask, dac_8bit
+        return (regs[0], regs[1], regs[2], regs[3], pk[0], regs[4], regs[5], regs[6], regs[7],
+                pk[2], s.vram, pk[3], regs[8])
 
     # -- QEMU's full-update decisions (not live_*_registers) ----------------------------
     def _qemu_vga_graphics(self, g) -> bool:
@@ -436,10 +513,16 @@ class VGADisplay:
         0/1 byte per page, snapshotted and cleared (what _snapshot does) in the same call."""
         mr = self.vram_mr
         mr.sync_dirty_log()
-        if self._base_ram_addr < 0:
-            self._base_ram_addr = mr.get_ram_addr()
-        return mr.ram_list.dirty.take_dirty(self._base_ram_addr + (page0 << TARGET_PAGE_BITS),
-                                            npages << TARGET_PAGE_BITS, _VGA)
+        rng = self._dirty_range
+        if rng is None or self._dirty_range_pages != (page0, npages):
+            # A new picture's range (or new VRAM): checked once, then taken frame after frame.
+            if self._base_ram_addr < 0:
+                self._base_ram_addr = mr.get_ram_addr()
+            rng = self._dirty_range = mr.ram_list.dirty.dirty_range(
+                self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS,
+                _VGA)
+            self._dirty_range_pages = (page0, npages)
+        return rng.take()
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
@@ -585,11 +668,11 @@ class VGADisplay:
             # vga_draw_graphic's region is the whole of it).
             if full:
                 return self._draw_full(g, c, resized)
-            npages = self.state.vram_size >> TARGET_PAGE_BITS
-            if not self._any_dirty(0, npages):
+            raw = self._take_dirty(0, self.state.vram_size >> TARGET_PAGE_BITS)
+            if raw is None:
                 return c.idle
-            pages = self._snapshot(0, npages)[g.snap_page0:g.snap_page0 + g.snap_npages]
-            raw = pages.tobytes()
+            raw = raw[g.snap_page0:g.snap_page0 + g.snap_npages]
+            pages = None
         elif full:
             pages = self._snapshot(g.snap_page0, g.snap_npages)
             raw = pages.tobytes()
@@ -612,10 +695,9 @@ class VGADisplay:
             memo = c.one_page.get(first)
             if memo is None:
                 memo = c.one_page[first] = self._one_page_frame(g, c, first)
-            runs, stats, planned = memo
-            if planned:
-                for r0, n in runs:
-                    self._plan_draw(c.plan, r0, r0 + n)
+            runs, stats, prepared = memo
+            if prepared is not None:
+                self._draw_prepared(prepared)
             elif runs:
                 ptr, lines = c.csr
                 self._draw_lines(g, c, lines[ptr[first]:ptr[first + 1]], runs, False)
@@ -647,20 +729,45 @@ class VGADisplay:
 
     @staticmethod
     def _one_page_frame(g: GraphicsGeometry, c: GraphicsLineIndex, page: int):
-        """(runs, UpdateStats, planned) of a partial frame whose only dirty page is snapshot
+        """(runs, UpdateStats, prepared) of a partial frame whose only dirty page is snapshot
         page ``page`` -- what the general path below would find, report and draw for it;
-        ``planned``: every run can go straight to the plan (few runs, even with pairs)."""
+        ``prepared``: the runs as :class:`PreparedRun` when the plan can draw every one (few
+        runs, even with pairs), else None."""
         ptr, lines = c.csr
         rows = lines[ptr[page]:ptr[page + 1]]
         if rows.size == 0:
-            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), False
+            return [], UpdateStats(False, 0, 1, 0, (), g.width, g.height, g.description), None
         runs = _runs(rows)
         rects = tuple((0, y, g.width, n) for y, n in runs)
         p = c.plan
-        planned = (p is not None and len(runs) <= _DIRECT_RUNS
-                   and not (p.pairs and any((y | n) & 1 for y, n in runs)))
+        prepared = None
+        if (p is not None and len(runs) <= _DIRECT_RUNS
+                and not (p.pairs and any((y | n) & 1 for y, n in runs))):
+            prepared = tuple(_prepare_run(p, y, y + n) for y, n in runs)
         return runs, UpdateStats(False, int(rows.size), 1, int(rows.size) * g.bwidth, rects,
-                                 g.width, g.height, g.description), planned
+                                 g.width, g.height, g.description), prepared
+
+    def _draw_prepared(self, prepared: tuple[PreparedRun, ...]) -> None:
+        """Draw a one-page frame's runs: what :meth:`_plan_draw` does for each, its slices
+        taken and its scratch arrays allocated when the page was first seen dirty."""
+        for r in prepared:
+            op = r.op
+            if r.plan is not None:
+                self._plan_draw(r.plan, *r.lines)
+                continue
+            if op is PlanOp.MASK_24_BITS:
+                np.bitwise_and(r.src, _MASK_24_BITS, out=r.out)
+            elif op is PlanOp.LOOKUP:
+                np.take(self._tables[r.table] if r.lut is None else r.lut, r.src, out=r.out,
+                        mode="clip")
+            else:  # planar, two pixels per look-up (render.draw_planar4's pair path)
+                idx = r.idx
+                np.take(r.t01, r.src, out=idx, mode="clip")
+                np.take(r.t23, r.src23, out=r.tmp, mode="clip")
+                np.bitwise_or(idx, r.tmp, out=idx)
+                np.take(self._tables[r.table], r.idx8, out=r.out, mode="clip")
+            if r.even is not None:
+                np.copyto(r.odd, r.even)
 
     def _draw_full(self, g: GraphicsGeometry, c: GraphicsLineIndex, resized: bool) -> UpdateStats:
         rows = c.all_rows

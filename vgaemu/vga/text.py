@@ -39,6 +39,11 @@ HW_BLINK_FRAMES = 16
 
 _NONE = np.zeros(0, dtype=np.int64)
 
+#: Up to this many changed cells (a typed character, the cursor moving) are drawn one by one:
+#: a few scalar steps and two small numpy calls per cell cost less than the dozen calls of
+#: the vectorised path, whose overhead does not shrink with the number of cells.
+_FEW_CELLS = 8
+
 
 class TextRenderer:
     """Per-display text state: glyph tables, the last drawn cells, cursor and blink phases."""
@@ -174,6 +179,9 @@ class TextRenderer:
             return flat, flat
         r = flat // cols
         c = flat - r * cols
+        if flat.size <= _FEW_CELLS:
+            self._draw_few(fb, g, s, pal16, code, r, c, cursor, blink_mode, blink_on)
+            return r, c
         cc = code[r, c].astype(np.int64)
         chars = cc & 0xFF
         attrs = cc >> 8
@@ -211,3 +219,42 @@ class TextRenderer:
         else:
             fb4[r, :, c, :] = pix
         return r, c
+
+    def _draw_few(self, fb: np.ndarray, g: TextGeometry, s: VGAState, pal16: np.ndarray,
+                  code: np.ndarray, r: np.ndarray, c: np.ndarray, cursor: tuple,
+                  blink_mode: bool, blink_on: bool) -> None:
+        """What the vectorised part of :meth:`draw` does, cell by cell, for a few cells
+        (rows ``r``, columns ``c``): the same colours, blink, underline and cursor rules."""
+        ch, cw = g.ch, g.cw
+        dscan = 2 if g.double_scan else 1
+        glyphs = self.glyphs
+        underline = -1
+        if self.compat.underline and (s.ar[AR_MODE] & 0x02):
+            ul = s.cr[CR_UNDERLINE] & 0x1F
+            if ul < g.glyph_h:
+                underline = ul
+        cursor_lines = None
+        if cursor[3]:
+            line_start = cursor[1] & 0x1F
+            line_last = min(cursor[2] & 0x1F, g.glyph_h - 1)
+            if line_last >= line_start and line_start < g.glyph_h:
+                cursor_lines = slice(line_start * dscan, (line_last + 1) * dscan)
+        cell_addr = g.cell_addr
+        for row, col in zip(r.tolist(), c.tolist()):
+            cc = int(code[row, col])
+            attr = cc >> 8
+            fg_i = attr & 0x0F
+            if blink_mode:
+                bg_i = (attr >> 4) & 0x07
+                if not blink_on and attr & 0x80:
+                    fg_i = bg_i
+            else:
+                bg_i = attr >> 4
+            fg = pal16[attr & 0x0F]
+            pix = np.where(glyphs[(attr >> 3) & 1, cc & 0xFF], pal16[fg_i], pal16[bg_i])
+            if (underline >= 0 and (attr & 0x77) == 0x01
+                    and not (blink_mode and not blink_on and attr & 0x80)):
+                pix[underline * dscan:(underline + 1) * dscan, :] = fg
+            if cursor_lines is not None and int(cell_addr[row, col]) == cursor[0]:
+                pix[cursor_lines, :] = fg
+            fb[row * ch:(row + 1) * ch, col * cw:(col + 1) * cw] = pix
