@@ -28,24 +28,10 @@ def test_an_unmasking_out_is_followed_by_the_interrupt_at_once():
     mov word [0x08*4+2], 0
     mov al, 0xff
     out 0x21, al
-    mov cx, 0xffff
-busy: loop busy
-    mov cx, 0xffff
-busy2: loop busy2
-    mov cx, 0xffff
-busy3: loop busy3
-    mov cx, 0xffff
-busy4: loop busy4
-    mov cx, 0xffff
-busy5: loop busy5
-    mov cx, 0xffff
-busy6: loop busy6
-    mov cx, 0xffff
-busy7: loop busy7
-    mov cx, 0xffff
-busy8: loop busy8
-    mov cx, 0xffff
-busy9: loop busy9        ; > 55 ms: the 18.2 Hz tick is pending in the masked PIC
+%rep 9                   ; 9 x 65535 LOOPs, > 55 ms: the 18.2 Hz tick is pending in the
+    mov cx, 0xffff       ; masked PIC
+    loop $
+%endrep
     sti
     nop
     mov al, 0xfe
