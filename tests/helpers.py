@@ -38,3 +38,19 @@ def fake_info(index, stats, update_seconds=0.0):
     from vgaemu.guest import FrameInfo
 
     return FrameInfo(index, stats, update_seconds)
+
+
+class FakeHostClock:
+    """time.monotonic/time.sleep for the headless module: sleeping advances the clock, and a
+    test can make a frame "take" host time."""
+
+    def __init__(self):
+        self.now, self.slept = 100.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, s):
+        assert s > 0
+        self.slept.append(s)
+        self.now += s

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import fake_info, fake_stats
+from tests.helpers import FakeHostClock, fake_info, fake_stats
 
 from vgaemu.frontends import FrontendError
 from vgaemu.frontends.headless import HeadlessSink
@@ -78,22 +78,6 @@ def test_no_frame_no_screenshot(tmp_path):
     with pytest.raises(FrontendError, match="no frame"):
         HeadlessSink().write_screenshot(tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
-
-
-class FakeHostClock:
-    """time.monotonic/time.sleep for the headless module: sleeping advances the clock, and a
-    test can make a frame "take" host time."""
-
-    def __init__(self):
-        self.now, self.slept = 100.0, []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, s):
-        assert s > 0
-        self.slept.append(s)
-        self.now += s
 
 
 def test_fps_paces_frames_to_host_time(monkeypatch):

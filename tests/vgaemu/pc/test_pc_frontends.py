@@ -100,7 +100,7 @@ def test_headless_fps_paces_boot_and_run(cmd, monkeypatch, capsys):
     """--fps with --headless runs in host real time (a QMP-driven guest); without it, unpaced."""
     import vgaemu.frontends.headless as headless
 
-    from tests.vgaemu.test_frontend_headless import FakeHostClock
+    from tests.helpers import FakeHostClock
 
     clock = FakeHostClock()
     monkeypatch.setattr(headless, "time", clock)

@@ -13,17 +13,7 @@ from vgaemu.pc import PCPlatform
 from vgaemu.pc.pit import PIT_FREQ
 
 from .asm import nasm
-
-PIC_INIT = """
-    mov al, 0x11
-    out 0x20, al
-    mov al, 0x08
-    out 0x21, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x01
-    out 0x21, al
-"""
+from .platform_code import IRQ0_SAYS_I, PIC_INIT, boot
 
 TICKER = PIC_INIT + f"""
     cli
@@ -53,15 +43,6 @@ irq0:
     iret
 count: dw 0
 """
-
-
-def boot(src, **kw):
-    m = Machine()
-    out = io.BytesIO()
-    pc = PCPlatform(m, output=out, **kw)
-    code = nasm(src)
-    m.write(0x7C00, code)
-    return m, pc, out, code
 
 
 def test_pit_irq0_reaches_guest_handler_at_the_programmed_rate():
@@ -117,13 +98,7 @@ busy9: loop busy9        ; now > 55 ms: IRQ 0 is pending, IF is off
     nop
     cli
     hlt
-irq0:
-    mov al, 'i'
-    out 0xe9, al
-    mov al, 0x20
-    out 0x20, al
-    iret
-"""
+""" + IRQ0_SAYS_I
     m, pc, out, code = boot(src)
     pc.run_until(10**9)
     assert out.getvalue() == b"ai"

@@ -6,7 +6,7 @@ ended every block at port I/O showed them."""
 from __future__ import annotations
 
 from .asm import nasm
-from .test_pc_platform import PIC_INIT, boot
+from .platform_code import IRQ0_SAYS_I, PIC_INIT, boot
 
 
 def test_a_run_of_port_writes_is_one_block():
@@ -40,13 +40,7 @@ def test_an_unmasking_out_is_followed_by_the_interrupt_at_once():
     out 0xe9, al
     cli
     hlt
-irq0:
-    mov al, 'i'
-    out 0xe9, al
-    mov al, 0x20
-    out 0x20, al
-    iret
-"""
+""" + IRQ0_SAYS_I
     m, pc, out, code = boot(src)
     pc.run_until(10**9)
     assert out.getvalue() == b"ix"
