@@ -15,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 
 from vgaemu.migration.errors import MigrationError
+from vgaemu.unixsock import listen_unix
 
 
 @dataclass(frozen=True)
@@ -241,12 +242,9 @@ class Listener:
         self._sock: socket.socket | None = None
         try:
             if uri.kind == "unix":
-                if os.path.exists(uri.target):
-                    os.unlink(uri.target)
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.bind(uri.target)
-                s.listen(1)
-                self._sock = s
+                # listening before the path appears (vgaemu.unixsock): a source that
+                # polls for it is never refused
+                self._sock = listen_unix(uri.target, 1)
             elif uri.kind == "tcp":
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

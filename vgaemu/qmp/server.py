@@ -21,6 +21,7 @@ from vgaemu.errors import VGAEmuError
 from vgaemu.qmp import commands as qmp_commands
 from vgaemu.qmp.protocol import (COMMAND_NOT_FOUND, JSONStreamParser, ParseError, QMPError,
                                  check_request, encode)
+from vgaemu.unixsock import listen_unix
 
 _READ_CHUNK = 65536
 
@@ -200,7 +201,10 @@ class QMPServer:
         self._loop = loop
         try:
             if self.kind == "unix":
-                coro = asyncio.start_unix_server(self._accept, path=self.where)
+                # the path appears listening (vgaemu.unixsock): a client polling for it
+                # is never refused
+                coro = asyncio.start_unix_server(self._accept,
+                                                 sock=listen_unix(self.where, 100))
             else:
                 host, port = self.where
                 coro = asyncio.start_server(self._accept, host=host, port=port,
