@@ -304,11 +304,11 @@ def startup_report(names: list[str], reps: int, warm: bool, base: str | None) ->
     with tempfile.TemporaryDirectory() as tmp:
         trees = {}
         if base is not None:
+            from abtree import export_revision   # beside this script (a test imports it
+                                                 # by path, without --base)
             tree = Path(tmp) / "base"
             tree.mkdir()
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", base],
-                                     capture_output=True, check=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+            export_revision(base, tree)
             trees[f"base {base}"] = tree
         trees["this tree"] = ROOT
         caches = {k: Path(tmp) / f"pycache-{i}" for i, k in enumerate(trees)}

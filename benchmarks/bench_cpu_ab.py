@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from abtree import export_revision
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: One run of a cpu program; benchmarks/cpu comes from this tree, so both revisions run the
@@ -97,10 +99,7 @@ def main(argv=None) -> int:
             ap.error(f"unknown program(s) {', '.join(sorted(unknown))}")
         programs = [(name, turns) for name, turns in programs if name in wanted]
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        base = export_revision(args.base, Path(tmp))
         trees = {"base": base, "this tree": ROOT}
         print(f"{'program':9} {'base ' + args.base:>18} {'this tree':>16} {'ratio':>7}")
         for program, turns in programs:

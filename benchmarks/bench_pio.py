@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from abtree import export_revision
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Entry offsets of the kernels in benchmarks/cpu/pio.bin and instructions per turn.
@@ -131,10 +133,7 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown workload(s) {unknown}: expected some of {WORKLOADS}")
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        base = export_revision(args.base, Path(tmp))
         trees = {"base": base, "this tree": ROOT}
         print(f"{'workload':9} {'base ' + args.base:>20} {'this tree':>20} {'ratio':>7}")
         for name in names:
