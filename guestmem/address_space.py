@@ -600,6 +600,7 @@ class AddressSpace:
         self.name = name
         self.listeners: list[MemoryListener] = []
         self._has_log_sync = False
+        self._log_sync_ref = None  # region._note_log_sync's weak reference to this space
         self._ram_lists: set = set()
         self._bounce: DMAMapping | None = None
         self._bounce_lock = threading.Lock()

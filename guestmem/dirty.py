@@ -181,7 +181,9 @@ class DirtyMemory:
         self._epoch = ClearEpoch()
         # Told (start, length, mask) after bits were cleared: the softmmu TLB drops its write
         # entries there (tlb_reset_dirty_range_all), the display and migration may follow.
-        self._clear_listeners: list = []
+        #: A tuple, replaced (under the lock) on add and remove: a clear iterates it without
+        #: copying, and a listener added meanwhile is heard from the next clear on.
+        self._clear_listeners: tuple = ()
         if npages:
             self.grow(npages)
 
@@ -242,16 +244,20 @@ class DirtyMemory:
         returns.  QEMU's clearing paths call tlb_reset_dirty_range_all at the same point."""
         if not callable(fn):
             raise DirtyMemoryError(f"clear listener {fn!r} is not callable")
-        self._clear_listeners.append(fn)
+        with self._lock:
+            self._clear_listeners += (fn,)
 
     def remove_clear_listener(self, fn) -> None:
-        try:
-            self._clear_listeners.remove(fn)
-        except ValueError:
-            raise DirtyMemoryError(f"{fn!r} is not a clear listener of {self!r}") from None
+        with self._lock:
+            fns = list(self._clear_listeners)
+            try:
+                fns.remove(fn)
+            except ValueError:
+                raise DirtyMemoryError(f"{fn!r} is not a clear listener of {self!r}") from None
+            self._clear_listeners = tuple(fns)
 
     def _cleared(self, p0: int, p1: int, mask: int) -> None:
-        for fn in tuple(self._clear_listeners):
+        for fn in self._clear_listeners:
             fn(p0 << TARGET_PAGE_BITS, (p1 - p0) << TARGET_PAGE_BITS, mask)
 
     def is_clean(self, ram_addr: int) -> bool:

@@ -854,16 +854,21 @@ class MemoryRegion:
                 f"prio={self.priority}{extra}{'' if self.enabled else ' disabled'}>")
 
 
-#: Address spaces that have a listener with a log_sync hook (held weakly). Empty in most
-#: machines: then a dirty-log sync -- run before every display snapshot -- costs nothing.
-_log_sync_spaces: weakref.WeakSet = weakref.WeakSet()
+#: Address spaces that have a listener with a log_sync hook, as weak references that take
+#: themselves out when their space dies. Empty in most machines: then a dirty-log sync -- run
+#: before every display snapshot -- is one test of a plain set (a WeakSet's would be a Python
+#: call to its __len__).
+_log_sync_spaces: set[weakref.ref] = set()
 
 
 def _note_log_sync(as_, has_log_sync: bool) -> None:
+    ref = as_._log_sync_ref
+    if ref is None:
+        ref = as_._log_sync_ref = weakref.ref(as_, _log_sync_spaces.discard)
     if has_log_sync:
-        _log_sync_spaces.add(as_)
+        _log_sync_spaces.add(ref)
     else:
-        _log_sync_spaces.discard(as_)
+        _log_sync_spaces.discard(ref)
 
 
 def _log_sync_region(mr: MemoryRegion) -> None:

@@ -248,3 +248,27 @@ def test_sync_dirty_log_runs_the_log_sync_listeners():
     as_.unregister_listener(l)
     mr.snapshot_and_clear_dirty(0, 4 * P, 0)
     assert not mr.snapshot_and_clear_dirty(0, 4 * P, 0).pages.any()
+
+
+def test_log_sync_registry_forgets_a_dead_address_space():
+    """The registry that lets a sync with no log_sync listener cost nothing holds spaces
+    weakly: a space dropped with its listener still registered leaves it empty again."""
+    import gc
+
+    from guestmem import MemoryListener
+    from guestmem import region as region_mod
+
+    class Syncer(MemoryListener):
+        def log_sync(self, section):
+            pass
+
+    before = len(region_mod._log_sync_spaces)
+    root = MemoryRegion.container("system", 1 << 20)
+    as_ = AddressSpace(root, "memory")
+    as_.register_listener(Syncer())
+    assert len(region_mod._log_sync_spaces) == before + 1
+    as_.register_listener(Syncer())  # a second one: still one entry for the space
+    assert len(region_mod._log_sync_spaces) == before + 1
+    del as_
+    gc.collect()
+    assert len(region_mod._log_sync_spaces) == before
