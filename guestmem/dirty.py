@@ -153,6 +153,7 @@ MASK_CLIENTS = tuple(tuple(c for c in range(DIRTY_MEMORY_NUM) if m & (1 << c))
 #: the mask" is always three byte reads (None for the empty mask).
 _MASK_CLIENTS3 = tuple(tuple((cl * 3)[:3]) if cl else None for cl in MASK_CLIENTS)
 _ZERO_CACHE_MAX = 64
+_new_object = object.__new__
 #: A client given as an int or a DirtyClient (equal hashes) -> its row; the fast paths' test.
 _CLIENT_INDEX = {c: int(c) for c in DirtyClient}
 _CLIENT_TYPES = frozenset((int, DirtyClient))
@@ -219,7 +220,10 @@ class DirtyMemory:
         """Called with the lock held, before bits are cleared or the rows move."""
         self.clear_generation += 1
         self._epoch.live = False
-        self._epoch = ClearEpoch()
+        # ClearEpoch() without its Python __init__ frame: every clear makes one.
+        epoch = _new_object(ClearEpoch)
+        epoch.live = True
+        self._epoch = epoch
 
     def _zero_bytes(self, n: int) -> bytes:
         z = self._zeros.get(n)
@@ -583,10 +587,11 @@ class DirtyMemory:
                 last = raw.rfind(1)
                 self._end_epoch()
                 row[p0:p1] = zeros
-        if self._clear_listeners:
-            # Only [first, last] had bits to clear: the listeners (a TLB's write entries,
-            # which exist only on pages dirty for every client) need hear of no more.
-            self._cleared(p0 + first, p0 + last + 1, 1 << c)
+        # Only [first, last] had bits to clear: the listeners (a TLB's write entries, which
+        # exist only on pages dirty for every client) need hear of no more. (_cleared's loop,
+        # inline: a partial frame comes through here.)
+        for fn in self._clear_listeners:
+            fn((p0 + first) << TARGET_PAGE_BITS, (last + 1 - first) << TARGET_PAGE_BITS, 1 << c)
         return raw
 
     def dirty_range(self, start: int, length: int, client: int) -> DirtyRange:

@@ -833,7 +833,8 @@ class MemoryRegion:
         """memory_region_sync_dirty_bitmap: let MemoryListeners fold their dirty logs into
         the bitmaps (what snapshot_and_clear_dirty does first). A display loop calls it
         before testing the bitmap itself, so an idle frame builds no snapshot."""
-        _log_sync_region(self)
+        if _log_sync_spaces:  # _log_sync_region's own first test, without its call
+            _log_sync_region(self)
 
     def snapshot_get_dirty(self, snap: DirtyBitmapSnapshot, addr: int, size: int) -> bool:
         """memory_region_snapshot_get_dirty: was any page of [addr, addr+size) dirty in `snap`?"""

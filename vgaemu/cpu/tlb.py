@@ -125,7 +125,10 @@ class SoftTLB:
         self._following = False  # registering replays the current map: not a change
         address_space.register_listener(self._listener)
         self._following = True
-        self.dirty.add_clear_listener(self.reset_dirty_range)
+        #: Whether reset_dirty_range hears the bitmaps' clears: from the first write entry on
+        #: (before it exists). Until then a clear has nothing to drop here, and a machine whose
+        #: CPU never stores to RAM (a scripted guest) keeps its display's clears free of it.
+        self._hearing_clears = False
         self.closed = False
 
     def close(self) -> None:
@@ -134,7 +137,9 @@ class SoftTLB:
             return
         self.closed = True
         self.address_space.unregister_listener(self._listener)
-        self.dirty.remove_clear_listener(self.reset_dirty_range)
+        if self._hearing_clears:
+            self._hearing_clears = False
+            self.dirty.remove_clear_listener(self.reset_dirty_range)
         self._flush()
 
     # -- filling -------------------------------------------------------------------------
@@ -178,6 +183,8 @@ class SoftTLB:
 
     def _set_dirty(self, vpn: int, ram_addr: int, mv: memoryview) -> None:
         """tlb_set_dirty: from now on stores to this page are direct."""
+        if not self._hearing_clears:
+            self._hear_clears()
         self.write_pages[vpn] = mv
         self._writers.setdefault(ram_addr >> TARGET_PAGE_BITS, set()).add(vpn)
 
@@ -450,7 +457,17 @@ class SoftTLB:
             page = ram_page_addr >> TARGET_PAGE_BITS
             cover = tbc.cover_of(page)
             if cover is not None:
+                if not self._hearing_clears:
+                    self._hear_clears()
                 self.code_write_pages[vpn] = (mv, cover, page)
+
+    def _hear_clears(self) -> None:
+        """Start hearing the bitmaps' clears, before the first write entry is made (a closed
+        TLB hears nothing)."""
+        if self.closed:
+            return
+        self._hearing_clears = True
+        self.dirty.add_clear_listener(self.reset_dirty_range)
 
     def __repr__(self) -> str:
         return (f"SoftTLB({self.address_space.name!r}: {len(self.read_pages)} read, "

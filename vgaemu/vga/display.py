@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guestmem import DIRTY_MEMORY_VGA, TARGET_PAGE_BITS
+from guestmem import DIRTY_MEMORY_VGA, TARGET_PAGE_BITS, DirtyRange
 
 from ..clock import VirtualClock
 from ..compat import Compat
@@ -113,7 +113,9 @@ def _linear_step(addrs: np.ndarray) -> int | None:
     return int(d[0]) if (d == d[0]).all() and d[0] >= 0 else None
 
 
-_MASK_24_BITS = np.uint32(0x00FFFFFF)
+#: The direct-colour mask as a 0-d array: a ufunc given a numpy scalar converts it to an
+#: array on every call (0.3-0.4 us of a one-line frame's draw).
+_MASK_24_BITS = np.array(0x00FFFFFF, dtype=np.uint32)
 
 #: Little-endian direct-colour drawers (VBE 15/16/24/32 bpp).
 _DIRECT_COLOUR = frozenset({Drawer.VBE_15BPP, Drawer.VBE_16BPP, Drawer.VBE_24BPP,
@@ -221,6 +223,9 @@ class GraphicsLineIndex:
     #: geometry (filled as pages are first seen dirty).
     one_page: dict[int, tuple[list[tuple[int, int]], UpdateStats,
                               tuple[PreparedRun, ...] | None]] | None = None
+    #: The DirtyRange over the pages the picture shows, which a partial frame takes (made on
+    #: the first one).
+    dirty: DirtyRange | None = None
 
 
 def _prepare_run(p: LinePlan, r0: int, r1: int) -> PreparedRun:
@@ -516,13 +521,17 @@ class VGADisplay:
         rng = self._dirty_range
         if rng is None or self._dirty_range_pages != (page0, npages):
             # A new picture's range (or new VRAM): checked once, then taken frame after frame.
-            if self._base_ram_addr < 0:
-                self._base_ram_addr = mr.get_ram_addr()
-            rng = self._dirty_range = mr.ram_list.dirty.dirty_range(
-                self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS,
-                _VGA)
+            rng = self._dirty_range = self._vram_dirty_range(page0, npages)
             self._dirty_range_pages = (page0, npages)
         return rng.take()
+
+    def _vram_dirty_range(self, page0: int, npages: int) -> DirtyRange:
+        """The DirtyRange of VRAM pages [page0, page0 + npages) for DIRTY_MEMORY_VGA."""
+        mr = self.vram_mr
+        if self._base_ram_addr < 0:
+            self._base_ram_addr = mr.get_ram_addr()
+        return mr.ram_list.dirty.dirty_range(
+            self._base_ram_addr + (page0 << TARGET_PAGE_BITS), npages << TARGET_PAGE_BITS, _VGA)
 
     def _dirty_count(self, page0: int, npages: int) -> int:
         """Dirty VRAM pages in [page0, page0 + npages), without clearing them."""
@@ -642,7 +651,7 @@ class VGADisplay:
             src, out = p.src[r0:r1], p.out[r0:r1]
         op = p.op
         if op is PlanOp.MASK_24_BITS:
-            np.bitwise_and(src, _MASK_24_BITS, out=out)
+            np.bitwise_and(src, _MASK_24_BITS, out)
         elif op is PlanOp.LOOKUP:
             np.take(self._tables[p.table] if p.lut is None else p.lut, src, out=out, mode="clip")
         else:
@@ -677,7 +686,12 @@ class VGADisplay:
             pages = self._snapshot(g.snap_page0, g.snap_npages)
             raw = pages.tobytes()
         else:
-            raw = self._take_dirty(g.snap_page0, g.snap_npages)
+            # _take_dirty, with the range kept by the geometry's index
+            rng = c.dirty
+            if rng is None:
+                rng = c.dirty = self._vram_dirty_range(g.snap_page0, g.snap_npages)
+            self.vram_mr.sync_dirty_log()
+            raw = rng.take()
             if raw is None:
                 return c.idle
             pages = None
@@ -758,7 +772,7 @@ class VGADisplay:
                 self._plan_draw(r.plan, *r.lines)
                 continue
             if op is PlanOp.MASK_24_BITS:
-                np.bitwise_and(r.src, _MASK_24_BITS, out=r.out)
+                np.bitwise_and(r.src, _MASK_24_BITS, r.out)
             elif op is PlanOp.LOOKUP:
                 (self._tables[r.table] if r.lut is None else r.lut).take(r.src, out=r.out,
                                                                         mode="clip")
@@ -766,7 +780,7 @@ class VGADisplay:
                 idx = r.idx
                 r.t01.take(r.src, out=idx, mode="clip")
                 r.t23.take(r.src23, out=r.tmp, mode="clip")
-                np.bitwise_or(idx, r.tmp, out=idx)
+                np.bitwise_or(idx, r.tmp, idx)
                 self._tables[r.table].take(r.idx8, out=r.out, mode="clip")
             if r.even is not None:
                 r.odd[...] = r.even

@@ -48,6 +48,26 @@ def test_new_ram_is_dirty_so_its_write_entry_is_direct(bus):
     assert bus.counters.notdirty_writes == 0
 
 
+def test_clears_are_heard_from_the_first_write_entry_on(bus):
+    """A TLB with read entries only has nothing a clear could drop: it joins the bitmaps'
+    clear listeners when it makes its first write entry, before that entry exists."""
+    tlb, dm = bus.tlb, bus.dirty
+    listening = lambda: tlb.reset_dirty_range in dm._clear_listeners  # noqa: E731
+    tlb.tlb_fill(ROM_BASE >> 12)
+    vga_snapshot(bus)
+    assert not listening() and not tlb.write_pages
+    seen = []
+    tlb.reset_dirty_range = lambda *a: (seen.append(dm.get_dirty(*a[:2], DIRTY_MEMORY_VGA)),
+                                        SoftTLB.reset_dirty_range(tlb, *a))
+    vpn = VRAM_BASE >> 12
+    tlb.store(VRAM_BASE, 1, 1)  # NOTDIRTY: marks the page, then makes the write entry
+    assert listening() and vpn in tlb.write_pages
+    vga_snapshot(bus)
+    assert seen == [False] and vpn not in tlb.write_pages
+    tlb.close()
+    assert not listening()
+
+
 def test_store_to_vga_page_after_snapshot_takes_notdirty_then_goes_fast(bus):
     tlb, dm = bus.tlb, bus.dirty
     vpn = VRAM_BASE >> 12
