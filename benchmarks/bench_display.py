@@ -15,14 +15,16 @@ mode 13h, 12h, text 80x25, VBE 640x480x32 and 1024x768x32 it times, in one run:
             full redraw (which streams 1-3 MB through the CPU caches);
   evicted -- the "line" frame again, after no redraw but a plain numpy write of as many bytes
             as the frame buffer holds: what the cache eviction alone adds (compare "line");
+  steady -- the "line" frame again, as the last of a run of partial frames (_STEADY_RUN
+            before it): a display loop while a guest animates a small area;
 the kinds take turns sample by sample (as bench_dma.py's ratios do), so that the load of a
 shared machine falls on all of them alike;
 and prints the medians (or --quantile Q) with ratios to the full redraw (goals: line <= 5 %, idle <= 2 %;
 full 640x480x8 <= 2 ms, 1024x768x32 <= 3 ms).
 
 Then, per mode, the partial frame's budget (issue 12 item 9): its lines' share of the full
-redraw plus 10 us (``lines / height * full + 0.010 ms``), and what the "line" and "warm"
-frames (and the "evicted" one, in us) cost beyond that share -- their fixed cost: snapshot,
+redraw plus 10 us (``lines / height * full + 0.010 ms``), and what the "line", "warm" and
+"steady" frames (and the "evicted" one, in us) cost beyond that share -- their fixed cost: snapshot,
 geometry, run finding, rectangles, and the per-call overhead of converting a few lines. That
 table is net of the timer's own cost (an empty interval, sampled in the same turns and
 printed): with ``--cpu`` each reading of the thread's CPU clock is a system call of about a
