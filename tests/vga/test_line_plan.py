@@ -100,3 +100,14 @@ def test_line_plan_is_rebuilt_when_the_frame_buffer_is_replaced():
     d.update_display()
     assert d._gcache.plan is not old and d._gcache.plan.fb is d.framebuffer
     assert isinstance(old, display_mod.LinePlan)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 2**40), max_size=60), st.sampled_from([np.int64, np.intp]))
+def test_unique_is_numpys(values, dtype):
+    """The display's np.unique without numpy.ma gives np.unique's values, dtype and order."""
+    a = np.array(values, dtype=dtype)
+    got, want = display_mod._unique(a), np.unique(a)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()
+    grid = a[:len(a) // 4 * 4].reshape(-1, 4) if len(a) >= 4 else a
+    assert display_mod._unique(grid).tolist() == np.unique(grid).tolist()  # flattened, as np.unique

@@ -105,6 +105,18 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
     return [(int(rows[a]), int(b - a)) for a, b in zip(starts, ends)]
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)``: the sorted distinct values. np.unique's plain form asks
+    ``np.ma.is_masked``, and its first call imports numpy.ma -- 20 ms of a boot's first frame."""
+    s = np.sort(a, axis=None)
+    if s.size < 2:
+        return s
+    keep = np.empty(s.size, dtype=np.bool_)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _linear_step(addrs: np.ndarray) -> int | None:
     """The constant distance between consecutive line addresses, if there is one."""
     if addrs.size < 2:
@@ -564,7 +576,7 @@ class VGADisplay:
             geom=g, idle=UpdateStats(False, 0, 0, 0, (), g.width, g.height, g.description),
             a=a, b=np.where(wrapped, g.snap_npages, b),
             wb=np.where(wrapped, g.page1 + 1, 0), wrapped=bool(wrapped.any()),
-            repeats=g.pan is None and np.unique(g.line_addr).size < g.height,
+            repeats=g.pan is None and _unique(g.line_addr).size < g.height,
             # every even line shows the same VRAM (and panning) as the next one
             pairs=bool(g.height % 2 == 0 and np.array_equal(g.line_addr[0::2], g.line_addr[1::2])
                        and (g.pan is None or np.array_equal(g.pan[0::2], g.pan[1::2]))),
@@ -721,7 +733,7 @@ class VGADisplay:
             if pages is None:
                 pages = np.frombuffer(raw, dtype=np.bool_)
             parts = [lines[ptr[p]:ptr[p + 1]] for p in np.flatnonzero(pages).tolist()]
-            rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            rows = parts[0] if len(parts) == 1 else _unique(np.concatenate(parts))
             if rows.size == 0:
                 return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         else:
@@ -869,7 +881,7 @@ class VGADisplay:
             pix = render.draw_8d2(block, width + 2 * extra, t["256d"], direct)
         if extra:
             res = out if out is not None else np.empty((pix.shape[0], g.width), dtype=np.uint32)
-            for p in np.unique(pan).tolist():
+            for p in _unique(pan).tolist():
                 sel = pan == p
                 res[sel] = pix[sel, p:p + g.width]
             return res
@@ -919,7 +931,7 @@ class VGADisplay:
         if r.size == 0:
             return UpdateStats(False, 0, dirty_pages, 0, (), g.width, g.height, g.description)
         if not g.direct:
-            rows = np.unique(r)
+            rows = _unique(r)
             k = np.arange(g.ch)[None, :]
             src = (rows[:, None] * g.ch + k).ravel()
             dst = (g.row_y[rows][:, None] + k).ravel()
@@ -928,10 +940,10 @@ class VGADisplay:
             src, dst = src[keep], dst[keep]
             pans = (np.repeat(g.pan[rows], g.ch)[keep] if g.pan is not None
                     else np.zeros(src.size, dtype=np.int64))
-            for p in np.unique(pans).tolist():  # at most two: above and below the split
+            for p in _unique(pans).tolist():  # at most two: above and below the split
                 sel = pans == p
                 self._fb[dst[sel]] = target[src[sel], p:p + g.width]
-            rects = tuple((0, y, g.width, n) for y, n in _runs(np.unique(dst)))
+            rects = tuple((0, y, g.width, n) for y, n in _runs(_unique(dst)))
         else:
             rects = self._text_rects(g, r, cidx)
         nlines = sum(h for _, _, _, h in rects)
@@ -951,7 +963,7 @@ class VGADisplay:
                 elif col > sp[1]:
                     sp[1] = col
         else:
-            rows = np.unique(r)
+            rows = _unique(r)
             cmin = np.full(g.rows, g.cols, dtype=np.int64)
             cmax = np.full(g.rows, -1, dtype=np.int64)
             np.minimum.at(cmin, r, c)

@@ -28,7 +28,8 @@ HELLO = ROOT / "vgaemu" / "roms" / "programs" / "hello.img"
 #: Modules a headless boot without screenshots has no use for, and what pulls each in.
 UNNEEDED = {"pygame": "PNG writing", "vgaemu.trace": "trace replay",
             "vgaemu.migration.transport": "migration sockets",
-            "_strptime": "RTC base parsing"}
+            "_strptime": "RTC base parsing",
+            "numpy.ma": "np.unique's plain form (the display's first frame)"}
 
 _PROBE = r'''
 import json, sys
