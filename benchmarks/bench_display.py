@@ -1,6 +1,7 @@
 """Display-loop cost: full redraw vs. one dirty line vs. an idle frame, per mode.
 
     .venv/bin/python benchmarks/bench_display.py [--repeat N] [--cpu] [--quantile Q] [--qemu-compat]
+    .venv/bin/python benchmarks/bench_display.py --base REV [--rounds K] [the same options]
 
 ``--cpu`` times in thread CPU time (time.thread_time) instead of wall time: on a shared,
 loaded machine a frame's wall time includes the time other processes held the core.
@@ -30,24 +31,52 @@ table is net of the timer's own cost (an empty interval, sampled in the same tur
 printed): with ``--cpu`` each reading of the thread's CPU clock is a system call of about a
 microsecond, which every sample pays once -- a whole microsecond of a partial frame's 10 us,
 but only its lines' share of it within the full redraw's.
+
+``--base REV`` compares trees: this script runs K times (``--rounds``) on revision REV
+(exported with git archive, as bench_boot.py --base does) and on this tree, in turns, each
+run in its own process, and prints per mode the full redraw and each partial kind's cost
+beyond the share as min / median over the runs, REV -> this tree. This machine's speed can
+move by 2x between runs, so compare trees this way rather than across separate runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "vga"))
+HERE = Path(__file__).resolve().parent
+
+
+def _tree_from_argv(argv: list[str]) -> Path:
+    """The tree whose vgaemu is measured: ``--tree PATH`` (how --base runs the other tree),
+    else the one this script is in. Read before the imports below, which depend on it."""
+    for i, a in enumerate(argv):
+        if a == "--tree" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if a.startswith("--tree="):
+            return Path(a.split("=", 1)[1]).resolve()
+    return HERE.parent
+
+
+TREE = _tree_from_argv(sys.argv[1:])
+sys.path.insert(0, str(TREE))
+sys.path.insert(0, str(TREE / "tests" / "vga"))
 
 from vgaemu.machine import Machine  # noqa: E402
 from vgaprog import (dac_ops, ega_palette, font, font_load_ops, lfb_write, machine,  # noqa: E402
                      mode_ops, outb, run, vbe_ops)
+
+MODES = ["mode 13h", "mode 12h", "text 80x25", "VBE 640x480x32", "VBE 1024x768x32"]
+#: The partial-frame columns of the budget table.
+PARTIAL = ("line", "warm", "evicted", "steady")
 
 
 def setup(name: str, qemu_compat: bool = False) -> tuple[Machine, callable]:
@@ -151,6 +180,14 @@ _STEADY_RUN = 8
 _stat = statistics.median
 
 
+def fixed_costs(height: int, r: dict) -> dict:
+    """Seconds: the lines' share of the full redraw and each partial kind's cost beyond it,
+    all net of the timer's own cost."""
+    clk = r["clock"][0]
+    share = r["line"][1] / height * (r["full"][0] - clk)
+    return {"share": share, **{k: r[k][0] - clk - share for k in PARTIAL}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=50)
@@ -161,40 +198,92 @@ def main(argv=None) -> int:
     ap.add_argument("--quantile", type=float, default=0.5,
                     help="report this quantile of each column's samples (default 0.5, the "
                          "median; 0.1 is steadier on a loaded machine)")
+    ap.add_argument("--base", metavar="REV",
+                    help="measure revision REV too (exported with git archive), each tree in "
+                         "its own process, alternately, and print both trees' fixed costs")
+    ap.add_argument("--rounds", type=int, default=6,
+                    help="with --base: alternating runs of each tree (min and median shown)")
+    ap.add_argument("--tree", help=argparse.SUPPRESS)  # read before the imports
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # for --base
     args = ap.parse_args(argv)
     global _clock, _stat
     _clock = time.thread_time if args.cpu else time.perf_counter
     if not 0 < args.quantile < 1:
         ap.error(f"--quantile {args.quantile}: expected a number between 0 and 1")
+    if args.rounds < 1 or args.repeat < 1:
+        ap.error("--rounds and --repeat: expected at least 1")
+    if args.base:
+        return compare_with(args)
     _stat = lambda v: float(np.quantile(v, args.quantile))  # noqa: E731
-    modes = ["mode 13h", "mode 12h", "text 80x25", "VBE 640x480x32", "VBE 1024x768x32"]
     budgets = []
-    print(f"{'mode':16} {'size':>9} {'full ms':>8} {'line ms':>8} {'line/full':>9} "
-          f"{'(lines)':>7} {'idle ms':>8} {'idle/full':>9} {'warm ms':>8} {'warm/full':>9}")
-    for name in modes:
+    if not args.json:
+        print(f"{'mode':16} {'size':>9} {'full ms':>8} {'line ms':>8} {'line/full':>9} "
+              f"{'(lines)':>7} {'idle ms':>8} {'idle/full':>9} {'warm ms':>8} {'warm/full':>9}")
+    for name in MODES:
         m, touch = setup(name, args.qemu_compat)
         r = measure(m, touch, args.repeat)
         full = r["full"][0]
         size = f"{m.vga.display.width}x{m.vga.display.height}"
-        print(f"{name:16} {size:>9} {full * 1e3:8.3f} {r['line'][0] * 1e3:8.3f} "
-              f"{r['line'][0] / full:9.1%} {r['line'][1]:7d} {r['idle'][0] * 1e3:8.3f} "
-              f"{r['idle'][0] / full:9.1%} {r['warm'][0] * 1e3:8.3f} {r['warm'][0] / full:9.1%}")
+        if not args.json:
+            print(f"{name:16} {size:>9} {full * 1e3:8.3f} {r['line'][0] * 1e3:8.3f} "
+                  f"{r['line'][0] / full:9.1%} {r['line'][1]:7d} {r['idle'][0] * 1e3:8.3f} "
+                  f"{r['idle'][0] / full:9.1%} {r['warm'][0] * 1e3:8.3f} "
+                  f"{r['warm'][0] / full:9.1%}")
         budgets.append((name, m.vga.display.height, full, r))
+    if args.json:
+        print(json.dumps({name: {"full": full, **fixed_costs(height, r)}
+                          for name, height, full, r in budgets}))
+        return 0
     print(f"\n{'mode':16} {'share ms':>8} {'budget ms':>9} {'line ms':>8} {'fixed us':>8} "
           f"{'warm ms':>8} {'fixed us':>8} {'evicted':>8} {'steady':>8}  "
           "within budget (share + 10 us)")
     for name, height, full, r in budgets:
-        clk = r["clock"][0]
-        share = r["line"][1] / height * (full - clk)
-        budget = share + 10e-6
-        line, warm, ev, steady = (r[k][0] - clk for k in ("line", "warm", "evicted", "steady"))
-        verdict = ", ".join(f"{k} {'yes' if v <= budget else 'NO'}"
-                            for k, v in (("line", line), ("warm", warm), ("steady", steady)))
-        print(f"{name:16} {share * 1e3:8.3f} {budget * 1e3:9.3f} {line * 1e3:8.3f} "
-              f"{(line - share) * 1e6:8.1f} {warm * 1e3:8.3f} {(warm - share) * 1e6:8.1f} "
-              f"{(ev - share) * 1e6:8.1f} {(steady - share) * 1e6:8.1f}  {verdict}")
+        f = fixed_costs(height, r)
+        share = f["share"]
+        verdict = ", ".join(f"{k} {'yes' if f[k] <= 10e-6 else 'NO'}"
+                            for k in ("line", "warm", "steady"))
+        print(f"{name:16} {share * 1e3:8.3f} {(share + 10e-6) * 1e3:9.3f} "
+              f"{(share + f['line']) * 1e3:8.3f} {f['line'] * 1e6:8.1f} "
+              f"{(share + f['warm']) * 1e3:8.3f} {f['warm'] * 1e6:8.1f} "
+              f"{f['evicted'] * 1e6:8.1f} {f['steady'] * 1e6:8.1f}  {verdict}")
     clocks = ", ".join(f"{b[3]['clock'][0] * 1e6:.2f}" for b in budgets)
     print(f"(net of the timer's own cost, an empty interval: {clocks} us)")
+    return 0
+
+
+def compare_with(args) -> int:
+    """--base: this script run on revision ``args.base`` and on this tree, each in its own
+    process, ``args.rounds`` times in turn (a shared machine's load falls on both alike)."""
+    from abtree import export_revision  # beside this script
+
+    passed = ["--repeat", str(args.repeat), "--quantile", str(args.quantile), "--json"]
+    passed += ["--cpu"] * args.cpu + ["--qemu-compat"] * args.qemu_compat
+    results: dict[str, list[dict]] = {"base": [], "this": []}
+    with tempfile.TemporaryDirectory(prefix="bench_display_base.") as d:
+        trees = {"base": export_revision(args.base, Path(d)), "this": HERE.parent}
+        for _ in range(args.rounds):
+            for which, tree in trees.items():
+                out = subprocess.run([sys.executable, str(Path(__file__).resolve()),
+                                      "--tree", str(tree), *passed],
+                                     capture_output=True, text=True, cwd=tree)
+                if out.returncode:
+                    raise SystemExit(f"bench_display on {which} ({tree}) failed:\n{out.stderr}")
+                results[which].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"Cost beyond the share (us, budget 10), {args.base} -> this tree: min / median of "
+          f"{args.rounds} alternating runs (each --quantile {args.quantile}, --repeat "
+          f"{args.repeat}{', --cpu' if args.cpu else ''})")
+    print(f"{'mode':16} {'full ms':>15} " + " ".join(f"{k:>27}" for k in PARTIAL))
+
+    def cell(key: str, name: str, scale: float, fmt: str) -> str:
+        parts = []
+        for which in ("base", "this"):
+            v = [run[name][key] * scale for run in results[which]]
+            parts.append(f"{min(v):{fmt}}/{statistics.median(v):{fmt}}")
+        return " -> ".join(parts)
+
+    for name in MODES:
+        print(f"{name:16} {cell('full', name, 1e3, '.2f'):>15} "
+              + " ".join(f"{cell(k, name, 1e6, '5.1f'):>27}" for k in PARTIAL))
     return 0
 
 
