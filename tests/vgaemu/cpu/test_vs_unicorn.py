@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.vgaemu.cpu.cpu_diff import INTERP, TIERED, run_block, run_chunks, run_single_step
@@ -67,20 +67,25 @@ def test_mixed_single_step(tb_cache):
                          ids=["tb", "interp", "tiered", "no_tb"])
 def test_mixed_blocks(tb_cache):
     """Whole sequences in one run: lazy flags across instructions and blocks, chaining,
-    loops compiled as while loops, registers kept in locals."""
-    completed = []
+    loops compiled as while loops, registers kept in locals.
+
+    Only sequences the reference runs to their HLT compare anything (about 3 in 4; the rest
+    stop at a #DE, a store outside the sandbox...), so the others are rejected with assume()
+    and hypothesis draws until max_examples sequences have been compared.  A floor on the
+    share that completed, as this test had, failed about once in 20 CI runs: hypothesis's
+    examples within one run are correlated (it mutates earlier ones), so 24 of them scatter
+    from 7 to 23 completed."""
+    compared = []
 
     @settings(max_examples=EXAMPLES * 4, **SETTINGS)
     @given(seq=sequences(COVERED, max_size=20), regs=initial_registers(),
            seed=st.integers(0, 2**32 - 1))
     def check(seq, regs, seed):
-        completed.append(run_block(seq.code, regs, seed, seq.final_undefined, tb_cache=tb_cache))
+        assume(run_block(seq.code, regs, seed, seq.final_undefined, tb_cache=tb_cache))
+        compared.append(seq)
 
     check()
-    # about 3 in 4 sequences reach their end in the reference (the rest stop at a #DE, a
-    # store outside the sandbox...); far fewer would mean this compares next to nothing
-    assert sum(completed) >= len(completed) // 4, (sum(completed), len(completed))
-
+    assert len(compared) >= EXAMPLES * 4, len(compared)
 
 
 @pytest.mark.parametrize("tb_cache", [True, INTERP, TIERED, False],
