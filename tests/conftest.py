@@ -1,12 +1,9 @@
 """Import every module of the two packages once, in the main thread, before any test runs.
 
-vgaemu registers a pytest plugin, so pytest rewrites the asserts of every module of the
-distribution as it is imported, with ``ast.parse``.  CPython 3.11's AST converter keeps its
-recursion depth in per-interpreter state (gh-106905), so two threads importing modules for
-the first time at once (a QMP or migration thread and a test) can fail with "SystemError:
-AST constructor recursion depth mismatch".  With everything imported up front, no thread
-imports a module of ours for the first time during a test.  Outside pytest nothing is
-rewritten and this cannot happen."""
+No thread of a test then imports a module of ours for the first time, so no test's timing
+or thread interleaving includes an import.  (This once also kept pytest's assert rewriting
+of our modules out of threads, CPython gh-106905; the plugin now takes back the rewrite
+marks, see vgaemu/testing.py, and an editable install is never marked.)"""
 
 from __future__ import annotations
 

@@ -247,3 +247,109 @@ def test_golden_dir_fixture_can_be_overridden(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.runpytest_inprocess("--update-goldens").assert_outcomes(passed=1)
     assert (pytester.path / "mine" / "stripes.png").is_file()
+
+
+# A user's test module for an installed (not editable) vgaemu: pytest marks every package of a
+# distribution with a pytest11 entry point for assert rewriting; the plugin takes the marks
+# back, so the library imports through Python's own loader, and threads importing modules of
+# ours for the first time while the garbage collector runs callbacks do not trip CPython
+# 3.11's AST converter (gh-106905: "SystemError: AST constructor recursion depth mismatch").
+LIBRARY_IMPORT_TESTS = '''
+import importlib
+import pkgutil
+import sys
+import threading
+import weakref
+
+import guestmem
+import vgaemu
+
+
+def ours_not_yet_imported():
+    names = []
+    for package in (guestmem, vgaemu):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if not info.name.endswith("__main__") and info.name not in sys.modules:
+                names.append(info.name)
+    return names
+
+
+class Node:
+    pass
+
+
+def test_threads_import_the_library_while_gc_runs_callbacks():
+    names = ours_not_yet_imported()
+    assert len(names) > 30
+    errors = []
+
+    def importer(part):
+        for name in part:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:
+                errors.append((name, repr(exc)))
+
+    def churn(stop):
+        # cycles whose weak references have Python callbacks, as collected machines leave
+        refs = []
+        while not stop.is_set():
+            a, b = Node(), Node()
+            a.b, b.a = b, a
+            refs.append(weakref.ref(a, lambda r: None))
+            del refs[:-500]
+
+    sys.setswitchinterval(1e-6)
+    stop = threading.Event()
+    churner = threading.Thread(target=churn, args=(stop,))
+    importers = [threading.Thread(target=importer, args=(names[i::2],)) for i in range(2)]
+    churner.start()
+    for t in importers:
+        t.start()
+    for t in importers:
+        t.join()
+    stop.set()
+    churner.join()
+    assert not errors, errors[:3]
+
+
+def test_library_modules_are_not_rewritten():
+    import guestmem.region
+    import vgaemu.machine
+    rewritten = [name for name, module in list(sys.modules.items())
+                 if name.partition(".")[0] in ("guestmem", "vgaemu")
+                 and name not in ("vgaemu", "vgaemu.testing")
+                 and type(getattr(module, "__loader__", None)).__name__ == "AssertionRewritingHook"]
+    assert rewritten == []
+
+
+def test_the_plugin_still_serves(assert_screenshot):
+    import numpy as np
+    assert_screenshot(np.full((4, 5, 3), 7, np.uint8), "flat")
+'''
+
+
+def _installed_distribution(site):
+    """A dist-info as `pip install vgaemu` leaves one (RECORD lists the package files), under
+    another name, so pytest marks guestmem and vgaemu as it does for a wheel install (the
+    editable install the tests run from lists no package files, so nothing is marked)."""
+    info = site / "vgaemu_wheel-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vgaemu-wheel\nVersion: 0.1.0\n")
+    (info / "RECORD").write_text("guestmem/__init__.py,,\nguestmem/region.py,,\n"
+                                 "vgaemu/__init__.py,,\nvgaemu/machine.py,,\nvgaemu/testing.py,,\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nvgaemu_wheel = vgaemu.testing\n")
+
+
+def test_installed_library_is_left_to_pythons_own_import(pytester, monkeypatch):
+    site = pytester.path / "site"
+    _installed_distribution(site)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")       # parse every module afresh
+    pytester.makeini("[pytest]\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_library=LIBRARY_IMPORT_TESTS)
+    # -p no:vgaemu: only the wheel-like distribution's entry point loads the plugin
+    pytester.runpytest_subprocess("-p", "no:vgaemu", "--update-goldens",
+                                  "-k", "serves").assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:vgaemu")
+    result.assert_outcomes(passed=3)
