@@ -4,9 +4,10 @@ its own process, timed in process CPU time (on a machine shared with other jobs,
 swings several-fold between runs; CPU time much less).  Prints the best of --reps runs of
 each and the ratio.
 
-Programs: benchmarks/cpu/{loop,store,smc,branch}.bin run by cpu.run to their HLT (guest
-instructions per CPU second), and plasma13 and vbelfb (roms/programs) booted on the PC
-platform (virtual seconds per CPU second: 1.0 is real time, headless).
+Programs: benchmarks/cpu/{loop,store,smc,branch,text}.bin run by cpu.run to their HLT (guest
+instructions per CPU second; text writes a mode 03h screen through the VGA window), and
+plasma13 and vbelfb (roms/programs) booted on the PC platform (virtual seconds per CPU
+second: 1.0 is real time, headless).
 
 Run: .venv/bin/python benchmarks/bench_cpu_ab.py --base d4f73d6 [--reps 3] [--quick]
      [--only plasma13,vbelfb]
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     q = 10 if args.quick else 1
     programs = [("branch", 50_000 // q), ("loop", 200_000 // q), ("store", max(10 // q, 1)),
-                ("smc", 400 // q), ("plasma13", 0), ("vbelfb", 0)]
+                ("smc", 400 // q), ("text", max(40 // q, 1)), ("plasma13", 0), ("vbelfb", 0)]
     if args.only:
         wanted = args.only.split(",")
         unknown = set(wanted) - {name for name, _ in programs}

@@ -1,6 +1,6 @@
-"""PlanarMemory.writeb / readb (the planar case decoded inline, VRAM marked through the
-cached dirty setter) against _writeb_general / _readb_general (the path every other case
-takes, marking with MemoryRegion.set_dirty).
+"""PlanarMemory.writeb / readb (the planar and odd/even cases decoded inline, VRAM marked
+through the cached dirty setter) and the word store of a text cell against _writeb_general /
+_readb_general (the path every other case takes, marking with MemoryRegion.set_dirty).
 
 Two identical VGAs on their own RAMLists get the same random register state (GR0-GR8,
 SR2/SR4, VBE on/off and bank, latches) under every mix of the compat rows the window
@@ -29,10 +29,16 @@ ROWS = ("chain4_odd_even_through_gc", "odd_even_map_mask", "planes_wrap_64k",
 policies = st.tuples(*[st.booleans()] * len(ROWS)).map(
     lambda bits: Compat.hardware().replace(**dict(zip(ROWS, bits))))
 
+#: GR0-GR8 as mode 03h leaves them: CPU data passes the graphics controller unchanged
+TEXT_GR = [0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0E, 0x00, 0xFF]
+
 registers = st.fixed_dictionaries({
-    "gr": st.lists(st.integers(0, 255), min_size=9, max_size=9),
-    # SR4 mostly 06h/0Eh (planar, as BIOS modes set it), sometimes anything
-    "sr4": st.one_of(st.sampled_from([0x06, 0x0E, 0x02, 0x08]), st.integers(0, 255)),
+    "gr": st.one_of(st.lists(st.integers(0, 255), min_size=9, max_size=9),
+                    st.just(TEXT_GR),
+                    st.lists(st.sampled_from([0, 0, 0xFF, 0x10, 0x0E, 0x05]), min_size=9, max_size=9)),
+    # SR4 mostly 06h/0Eh (planar, as BIOS modes set it) or 02h/03h (odd/even, text and CGA
+    # modes), sometimes anything
+    "sr4": st.one_of(st.sampled_from([0x06, 0x0E, 0x02, 0x03, 0x08]), st.integers(0, 255)),
     "sr2": st.integers(0, 255),
     "latch": st.integers(0, 0xFFFFFFFF),
     "vbe": st.integers(0, 9).map(lambda n: n == 0),
@@ -43,6 +49,8 @@ registers = st.fixed_dictionaries({
 ops = st.lists(st.one_of(
     st.tuples(st.sampled_from(["w", "r"]), st.integers(0, 0x3F), st.integers(0, 255)),
     st.tuples(st.sampled_from(["w", "r"]), st.integers(0, LEGACY_SIZE - 1), st.integers(0, 255)),
+    st.tuples(st.just("w2"), st.integers(0, 0x3F), st.integers(0, 0xFFFF)),
+    st.tuples(st.just("w2"), st.integers(0, LEGACY_SIZE - 2), st.integers(0, 0xFFFF)),
     st.tuples(st.just("clear"), st.just(0), st.just(0)),
     st.tuples(st.just("gr8"), st.just(0), st.integers(0, 255)),
 ), min_size=1, max_size=40)
@@ -87,6 +95,10 @@ def test_fast_paths_match_the_general_paths(regs, ops, seed):
         if op == "w":
             fast.window.writeb(addr, val)
             general.window._writeb_general(addr, val)
+        elif op == "w2":  # a word store (a text cell) is its two bytes in address order
+            fast.window.write(addr, val, 2)
+            general.window._writeb_general(addr, val & 0xFF)
+            general.window._writeb_general(addr + 1, val >> 8)
         elif op == "r":
             assert fast.window.readb(addr) == general.window._readb_general(addr), hex(addr)
         elif op == "clear":
@@ -95,6 +107,39 @@ def test_fast_paths_match_the_general_paths(regs, ops, seed):
                 rl.dirty.clear_dirty_range(0, rl.dirty.size)
         else:  # a planar program's bit-mask write between pixels
             fast.state.gr[8] = general.state.gr[8] = val
+    a, b = fast.state, general.state
+    assert np.array_equal(fast.vram, general.vram), np.flatnonzero(fast.vram != general.vram)[:8]
+    assert (a.latch, a.plane_updated) == (b.latch, b.plane_updated)
+    ra, rb = fast.vram_mr.ram_list, general.vram_mr.ram_list
+    for c in range(DIRTY_MEMORY_NUM):
+        assert np.array_equal(ra.dirty.bitmap(c), rb.dirty.bitmap(c)), c
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(compat=policies, sr4=st.sampled_from([0x02, 0x03, 0x06, 0x0A]), sr2=st.integers(0, 15),
+       gr6=st.sampled_from([0x0E, 0x0A, 0x06, 0x02, 0x0F]), bank=st.integers(0, (VRAM >> 16) + 2),
+       # one register off the text mode's pass-through state, or none
+       tweak=st.one_of(st.none(), st.tuples(st.sampled_from([0, 1, 3, 5, 8]), st.integers(0, 255))),
+       stores=st.lists(st.tuples(st.integers(0, LEGACY_SIZE // 2 - 1).map(lambda i: 2 * i),
+                                 st.integers(0, 0xFFFF)), min_size=1, max_size=30),
+       seed=st.integers(0, 2**32 - 1))
+def test_text_cell_stores_match_two_byte_stores(compat, sr4, sr2, gr6, bank, tweak, stores, seed):
+    """The word store of a text program (mostly the pass-through state, where it is one dword
+    update) against its two bytes through the general path, under every policy, window
+    mapping and bank, and next to that state (one register changed: it must fall back)."""
+    gr = list(TEXT_GR)
+    gr[6] = gr6
+    if tweak is not None:
+        gr[tweak[0]] = tweak[1]
+    regs = {"gr": gr, "sr4": sr4, "sr2": sr2, "latch": seed & 0xFFFFFFFF, "vbe": False,
+            "bank": bank}
+    fast, general = _pair(compat)
+    for vga in (fast, general):
+        _setup(vga, regs, seed)
+    for addr, val in stores:
+        fast.window.write(addr, val, 2)
+        general.window._writeb_general(addr, val & 0xFF)
+        general.window._writeb_general(addr + 1, val >> 8)
     a, b = fast.state, general.state
     assert np.array_equal(fast.vram, general.vram), np.flatnonzero(fast.vram != general.vram)[:8]
     assert (a.latch, a.plane_updated) == (b.latch, b.plane_updated)

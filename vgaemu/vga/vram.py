@@ -110,6 +110,10 @@ class PlanarMemory:
         #: display (redrawing only dirty lines) shows; the hardware display needs no such mark.
         self._mark_unwritten = not compat.live_graphics_registers
         self._all_hw = self._gc_packed and self._odd_even_map_mask and self._wrap_64k
+        #: odd/even host writes (text modes, CGA modes) go through writeb's one-frame path:
+        #: only where the policy sends them through the graphics controller to planes 0+2
+        #: or 1+3 (QEMU's odd/even is another shape, left to _writeb_general)
+        self._fast_odd_even = self._gc_packed and self._odd_even_map_mask
         self._all_qemu = not (self._gc_packed or self._odd_even_map_mask or self._wrap_64k)
         self.set_dirty = set_dirty if set_dirty is not None else (lambda addr, size: None)
         self._b = memoryview(state.vram).cast("B")
@@ -264,15 +268,17 @@ class PlanarMemory:
     def writeb(self, addr: int, val: int) -> None:
         """A CPU byte write to window offset ``addr``.  The planar case (VBE off, neither
         chain 4 nor odd/even addressing: set/reset fills, bit-mask pixels, the BIOS's
-        glyphs) runs here in one frame -- the window decode, :meth:`_gc_value` and
+        glyphs) and, under the hardware policy, the odd/even case (every store of a text
+        or CGA program) run here in one frame -- the window decode, :meth:`_gc_value` and
         :meth:`_write_planes` inline, the page marked through the cached dirty setter;
         everything else is :meth:`_writeb_general`."""
         s = self.state
         gr = s.gr
         sr = s.sr
-        if (not s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED
-                and ((sr[SR_MEMORY_MODE] & 0x0C) == 0x04 if self._odd_even_map_mask
-                     else not sr[SR_MEMORY_MODE] & 0x08 and not gr[GR_MODE] & 0x10)):
+        mem = sr[SR_MEMORY_MODE]
+        if (not s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED and not mem & 0x08
+                and ((mem & 0x04 or self._fast_odd_even) if self._odd_even_map_mask
+                     else not gr[GR_MODE] & 0x10)):
             a = addr & 0x1FFFF
             mm = (gr[GR_MISC] >> 2) & 3
             if mm == 1:
@@ -316,8 +322,14 @@ class PlanarMemory:
                 v = (v & bm) | (latch & ~bm & _ALL)
             # the map mask (_write_planes)
             pm = sr[SR_PLANE_WRITE] & 15
+            mark_unwritten = self._mark_unwritten
+            if not mem & 0x04 and self._odd_even_map_mask:
+                # odd/even: even addresses to planes 0+2, odd to 1+3, of dword a >> 1
+                pm &= 0xA if a & 1 else 0x5
+                a >>= 1
+                mark_unwritten = False
             s.plane_updated |= pm
-            if a < self._dwords and (pm or self._mark_unwritten):
+            if a < self._dwords and (pm or mark_unwritten):
                 d = self._d
                 if pm == 15:
                     d[a] = v
@@ -387,7 +399,50 @@ class PlanarMemory:
         if size == 1:
             self.writeb(offset, value)
             return
+        if size == 2:
+            if not offset & 1 and self._fast_odd_even and self._write_text_cell(offset, value):
+                return
+            self.writeb(offset, value & 0xFF)
+            self.writeb(offset + 1, (value >> 8) & 0xFF)
+            return
         self._write_bytes(offset, [(value >> (8 * i)) & 0xFF for i in range(size)])
+
+    def _write_text_cell(self, offset: int, value: int) -> bool:
+        """A word store at an even address under odd/even addressing with the graphics
+        controller passing CPU data through (write mode 0, no rotate, logical operation or
+        set/reset, bit mask FFh: every text mode as the BIOS sets it): the character byte
+        goes to planes 0+2 and the attribute byte to planes 1+3 of one dword -- what the
+        two byte writes do, in one update and one dirty mark.  False (nothing done) in any
+        other state."""
+        s = self.state
+        sr = s.sr
+        gr = s.gr
+        if (sr[SR_MEMORY_MODE] & 0x0C or s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED
+                or gr[GR_MODE] & 3 or gr[GR_DATA_ROTATE] or gr[GR_SR_ENABLE] & 15
+                or gr[GR_BIT_MASK] != 0xFF):
+            return False
+        a = offset & 0x1FFFF
+        mm = (gr[GR_MISC] >> 2) & 3
+        if mm == 1:
+            if a >= 0x10000:
+                return True
+            a += s.bank_offset
+        elif mm:
+            a -= 0x10000 if mm == 2 else 0x18000
+            if not 0 <= a < 0x8000:
+                return True
+        if self._wrap_64k:
+            a &= 0xFFFF
+        pm = sr[SR_PLANE_WRITE] & 15
+        s.plane_updated |= pm
+        a >>= 1
+        if a < self._dwords and pm:
+            v = (value & 0xFF) * 0x00010001 | ((value >> 8) & 0xFF) * 0x01000100
+            wm = MASK16[pm]
+            d = self._d
+            d[a] = (d[a] & ~wm & _ALL) | (v & wm)
+            self.set_dirty(a << 2, 4)
+        return True
 
     # ------------------------------------------------------------------ block access
     # MemoryRegionOps.read_block / write_block: what a run of byte accesses in address order
