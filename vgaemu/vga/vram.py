@@ -389,6 +389,10 @@ class PlanarMemory:
         """``io`` region read callback: little-endian, one VGA byte access per byte."""
         if size == 1:
             return self.readb(offset)
+        if size == 2 and not offset & 1:
+            v = self._read_text_cell(offset)
+            if v is not None:
+                return v
         v = 0
         for i in range(size):
             v |= self.readb(offset + i) << (8 * i)
@@ -406,6 +410,36 @@ class PlanarMemory:
             self.writeb(offset + 1, (value >> 8) & 0xFF)
             return
         self._write_bytes(offset, [(value >> (8 * i)) & 0xFF for i in range(size)])
+
+    def _read_text_cell(self, offset: int) -> int | None:
+        """A word load at an even address under odd/even reads (GR5 bit 4) in read mode 0
+        with VBE off and no chain 4: both bytes come from one dword, planes p and p+1 (p =
+        GR4 bit 1), and both loads leave the latches at that dword -- the two byte reads
+        in one.  None (nothing done) in any other state."""
+        s = self.state
+        gr = s.gr
+        if ((gr[GR_MODE] & 0x18) != 0x10 or s.sr[SR_MEMORY_MODE] & 0x08
+                or s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED):
+            return None
+        a = offset & 0x1FFFF
+        mm = (gr[GR_MISC] >> 2) & 3
+        if mm == 1:
+            if a >= 0x10000:
+                return 0xFFFF
+            a += s.bank_offset
+        elif mm:
+            a -= 0x10000 if mm == 2 else 0x18000
+            if not 0 <= a < 0x8000:
+                return 0xFFFF
+        if self._wrap_64k:
+            a &= 0xFFFF
+        idx = (a << 1) | (gr[GR_PLANE_READ] & 2)
+        if idx >= self.vram_size:
+            return 0xFFFF
+        if self._gc_packed:
+            s.latch = self._d[idx >> 2]
+        b = self._b
+        return b[idx] | b[idx + 1] << 8
 
     def _write_text_cell(self, offset: int, value: int) -> bool:
         """A word store at an even address under odd/even addressing with the graphics
