@@ -421,16 +421,9 @@ class PlanarMemory:
         if ((gr[GR_MODE] & 0x18) != 0x10 or s.sr[SR_MEMORY_MODE] & 0x08
                 or s.vbe_regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED):
             return None
-        a = offset & 0x1FFFF
-        mm = (gr[GR_MISC] >> 2) & 3
-        if mm == 1:
-            if a >= 0x10000:
-                return 0xFFFF
-            a += s.bank_offset
-        elif mm:
-            a -= 0x10000 if mm == 2 else 0x18000
-            if not 0 <= a < 0x8000:
-                return 0xFFFF
+        a = self._window_offset(offset)   # the cell's two bytes are in the same window
+        if a < 0:
+            return 0xFFFF
         if self._wrap_64k:
             a &= 0xFFFF
         idx = (a << 1) | (gr[GR_PLANE_READ] & 2)
@@ -455,16 +448,9 @@ class PlanarMemory:
                 or gr[GR_MODE] & 3 or gr[GR_DATA_ROTATE] or gr[GR_SR_ENABLE] & 15
                 or gr[GR_BIT_MASK] != 0xFF):
             return False
-        a = offset & 0x1FFFF
-        mm = (gr[GR_MISC] >> 2) & 3
-        if mm == 1:
-            if a >= 0x10000:
-                return True
-            a += s.bank_offset
-        elif mm:
-            a -= 0x10000 if mm == 2 else 0x18000
-            if not 0 <= a < 0x8000:
-                return True
+        a = self._window_offset(offset)   # the cell's two bytes are in the same window
+        if a < 0:
+            return True
         if self._wrap_64k:
             a &= 0xFFFF
         pm = sr[SR_PLANE_WRITE] & 15
