@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vgaemu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    parser.subcommands = sub.choices    # name -> its parser, for errors in the subcommand's words
 
     p = _sub(sub, "run", "run a guest script in a window (or --headless)",
              "Run a guest script (a Python file defining main(guest), or a demo name) on a fresh "
@@ -1100,7 +1101,9 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["-device"], ["-object"]):   # QEMU's 'qemu -device help' spelling
         argv.insert(0, "info")
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _unrecognized(parser, args, extras)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -1120,6 +1123,24 @@ def _main(argv: list[str] | None) -> int:
         status = EXIT_ERROR
     _exit_past_guest_threads(status)
     return status
+
+
+def _unrecognized(parser, args, extras: list[str]) -> None:
+    """Report arguments nobody took as the subcommand's error (``vgaemu run: error: ...``,
+    pointing at ``vgaemu run --help``), not the top-level parser's, and suggest the option a
+    typo probably meant."""
+    import difflib
+
+    owner = parser.subcommands.get(args.command, parser) if args.command else parser
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    options = [o for a in owner._actions for o in a.option_strings if o.startswith("--")]
+    for word in extras:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1)
+            if close:
+                message += f"; did you mean {close[0]}?"
+            break
+    owner.error(message)
 
 
 def _exit_past_guest_threads(status: int) -> None:

@@ -83,6 +83,22 @@ def test_errors_are_one_clear_line(tmp_path, args, fragments):
     assert_one_line_error(vgaemu(*args, cwd=tmp_path), *fragments)
 
 
+def test_a_mistyped_option_is_the_subcommands_error(tmp_path):
+    """An option the subcommand does not know is reported in its name and points at its own
+    --help (not the top-level parser's), with the option a typo most likely meant."""
+    r = vgaemu("run", "plasma", "--hedless", cwd=tmp_path)
+    assert r.returncode == 2
+    assert_one_line_error(r, "vgaemu run: error: unrecognized arguments: --hedless",
+                          "did you mean --headless?", "(see 'vgaemu run --help')")
+    assert_one_line_error(vgaemu("boot", "x.img", "--frame", "3", cwd=tmp_path),
+                          "vgaemu boot: error:", "did you mean --frames?", "'vgaemu boot --help'")
+    r = vgaemu("info", "mtree", "--nothing-like-it", cwd=tmp_path)
+    assert_one_line_error(r, "vgaemu info: error: unrecognized arguments: --nothing-like-it (see")
+    assert "did you mean" not in r.stderr
+    assert_one_line_error(vgaemu("--bogus", cwd=tmp_path), "vgaemu: error:", "'vgaemu --help'")
+    assert not list(tmp_path.iterdir())
+
+
 def test_script_exception_names_file_and_line(tmp_path):
     (tmp_path / "bad.py").write_text("def main(guest):\n    guest.set_mode(0x13)\n    1 / 0\n")
     assert_one_line_error(vgaemu("run", "bad.py", "--headless", cwd=tmp_path),
