@@ -414,7 +414,7 @@ def _say(msg: str) -> None:
 #: What ended a run, in words (RunResult.stopped and the window's reason).
 STOP_REASONS = {"returned": "the guest returned", "max_frames": "reached --frames",
                 "quit": "the front end ended the run", "escape": "Esc pressed",
-                "window-closed": "window closed"}
+                "quit-key": "Ctrl+Alt+Q pressed", "window-closed": "window closed"}
 
 
 def _stop_reason(result, sink=None) -> str:
@@ -1000,14 +1000,18 @@ def _run_pc(args, pc, title: str) -> int:
                 from vgaemu.guest import GuestExit
                 try:
                     n, why = run_frames(pc, TeeSink(sink, *listeners), frames)
-                except GuestExit:
-                    why = "window closed"
+                except GuestExit:   # the window's own quit: Ctrl+Alt+Q or closing it
+                    n, why = sink.frames, STOP_REASONS.get(sink.quit_reason, "window closed")
                 if args.screenshot:
                     sink.screenshot(args.screenshot)
+                # A program that stops by itself stays on screen, unless --frames bounded the run.
                 if frames is None and not sink.quit_requested and sink.frames:
+                    _say(f"{title}: {why} after {n} frame(s); Esc or closing the window quits")
                     sink.hold()
             finally:
                 sink.close()
+            _say(f"{title}: {n} frame(s), {why}; {pc.platform.instructions} instructions, "
+                 f"{pc.machine.clock.now_ns / 1e9:.3f} s of virtual time")
     except BaseException:
         monitor.close()
         raise
