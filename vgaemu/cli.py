@@ -746,9 +746,11 @@ def cmd_compare(args) -> int:
     from vgaemu.compare import compare, format_table
 
     out = Path(args.out)
-    _say(f"vgaemu compare: pictures of differences go to {out.resolve()}")
     rows = compare(args.traces, qemu=args.qemu, golden_dir=args.golden_dir, out_dir=out,
                    qemu_compat=args.qemu_compat, side_by_side=args.side_by_side)
+    # Said once the run has written there: a missing trace or oracle fails first, and then
+    # no directory was created to point at.
+    _say(f"vgaemu compare: pictures of differences are in {out.resolve()}")
     _say(format_table(rows))
     return 0 if all(r.matches for r in rows) else EXIT_ERROR
 

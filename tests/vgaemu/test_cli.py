@@ -174,6 +174,16 @@ def test_compare_against_stored_screendumps_writes_side_by_side(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_compare_that_fails_at_once_points_at_no_directory(tmp_path):
+    """A missing trace fails before anything is written: no 'pictures ... go to DIR' line
+    about a directory that was never created."""
+    golden = Path(__file__).parents[1] / "golden" / "qemu"
+    r = vgaemu("compare", "nosuch.json", "--golden-dir", str(golden), cwd=tmp_path)
+    assert_one_line_error(r, "vgaemu compare: error: nosuch.json: no such trace file")
+    assert r.stdout == ""
+    assert not (tmp_path / "compare-out").exists()
+
+
 def test_compare_needs_a_reference(tmp_path):
     r = vgaemu("compare", "t.json", cwd=tmp_path)
     assert r.returncode == 2 and "--qemu" in r.stderr and "--golden-dir" in r.stderr
