@@ -300,7 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(sub, "demo", f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
              f"Run the {DEFAULT_DEMO} demo in a window; with no display, headless with a screenshot.",
-             "  vgaemu demo\n  vgaemu demo --screenshot /tmp/demo.png --frames 30")
+             "  vgaemu demo\n  vgaemu demo --screenshot /tmp/demo.png --frames 30\n"
+             "  vgaemu demo --headless")
+    p.add_argument("--headless", action="store_true",
+                   help="no window even with a display: run and write the screenshot")
     p.add_argument("--screenshot", default="vgaemu-demo.png", metavar="PATH",
                    help="where the headless run writes its screenshot (default vgaemu-demo.png)")
     p.add_argument("--frames", type=_positive_int, default=None, metavar="N", help=RUN_FRAMES_HELP)
@@ -840,7 +843,7 @@ def cmd_demo(args) -> int:
     script = resolve_script(DEFAULT_DEMO)
     main = load_script(script)
     machine = make_machine(args, main)
-    if display_available():
+    if not args.headless and display_available():
         from vgaemu.frontends.window import WindowSink
 
         _say(f"vgaemu demo: {script.stem} in a window (Esc quits, F12 screenshot, D overlay, P pause)")
@@ -860,7 +863,8 @@ def cmd_demo(args) -> int:
     result = run_guest(machine, main, sink, max_frames=frames)
     with _output(args.screenshot) as tmp:
         sink.write_screenshot(tmp)
-    _say(f"vgaemu demo: no display found, ran {script.stem} headless for {result.frames} frames")
+    why = "--headless" if args.headless else "no display found"
+    _say(f"vgaemu demo: {why}, ran {script.stem} headless for {result.frames} frames")
     _say(f"screenshot written to {Path(args.screenshot).resolve()}")
     return 0
 

@@ -149,6 +149,16 @@ def test_demo_without_display_runs_headless_and_says_where(tmp_path):
     assert read_png(tmp_path / "vgaemu-demo.png").shape == (400, 640, 3)
 
 
+def test_demo_headless_even_with_a_display(tmp_path):
+    """'vgaemu demo --headless', as 'vgaemu run ... --headless': no window although a display
+    is there (SDL_VIDEODRIVER set counts as one)."""
+    r = vgaemu("demo", "--headless", "--frames", "2", cwd=tmp_path,
+               env={"SDL_VIDEODRIVER": "dummy", "DISPLAY": ":nonexistent"})
+    assert r.returncode == 0, r.stderr
+    assert "vgaemu demo: --headless, ran plasma headless for 2 frames" in r.stdout
+    assert read_png(tmp_path / "vgaemu-demo.png").shape == (400, 640, 3)
+
+
 @requires_qemu
 def test_compare_with_qemu(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps([{"op": "int10", "ax": "0x13"},
