@@ -417,11 +417,15 @@ def _say(msg: str) -> None:
 #: What ended a run, in words (RunResult.stopped and the window's reason).
 STOP_REASONS = {"returned": "the guest returned", "max_frames": "reached --frames",
                 "quit": "the front end ended the run", "escape": "Esc pressed",
-                "quit-key": "Ctrl+Alt+Q pressed", "window-closed": "window closed"}
+                "quit-key": "Ctrl+Alt+Q pressed", "window-closed": "window closed",
+                "qmp-quit": "QMP quit"}
 
 
-def _stop_reason(result, sink=None) -> str:
+def _stop_reason(result, sink=None, machine=None) -> str:
     reason = getattr(sink, "quit_reason", None) if result.stopped == "quit" else None
+    if result.stopped == "quit" and reason is None and machine is not None \
+            and machine.loop.quit_requested:
+        reason = "qmp-quit"     # the run ended because a monitor client sent quit
     return STOP_REASONS.get(reason or result.stopped, result.stopped)
 
 
@@ -680,7 +684,7 @@ def cmd_run(args) -> int:
                             fps=args.fps)
         result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames,
                            recorder=recorder, screendump_every=every)
-        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result)}")
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, machine=machine)}")
         if args.screenshot:
             with _output(args.screenshot) as tmp:
                 sink.write_screenshot(tmp)
@@ -701,7 +705,7 @@ def cmd_run(args) -> int:
                 sink.hold()
         finally:
             sink.close()
-        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, sink)}")
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, sink, machine)}")
     if recorder is not None:
         with _output(args.record) as tmp:
             recorder.save(tmp)
