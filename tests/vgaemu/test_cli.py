@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def vgaemu(*args, cwd=None, env=None):
     base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    # This tree's vgaemu, not whichever one the interpreter has installed (started from a
+    # temporary directory, -m would find an editable install of another checkout).
+    base["PYTHONPATH"] = os.pathsep.join([str(REPO), base.get("PYTHONPATH", "")])
     base.update(env or {})
     return subprocess.run([sys.executable, "-m", "vgaemu", *args], capture_output=True, text=True,
                           cwd=cwd, env=base, timeout=300)
