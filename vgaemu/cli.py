@@ -524,6 +524,9 @@ class MonitorSession:
         self.args = args
         self.machine = machine
         self.servers = []
+        path = getattr(args, "save_on_exit", None)
+        if path:   # checked now: found out at exit, the session's state would be lost
+            check_output_file(path, "--save-on-exit")
 
     def before_run(self, main, script, waiting=None):
         """Listen (QMP, -incoming) and wait for what must come first. ``waiting()`` is
@@ -575,6 +578,10 @@ class MonitorSession:
         machine, args = self.machine, self.args
         path = getattr(args, "save_on_exit", None)
         if path:
+            try:       # as every output file: a missing directory is created
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise CLIError(f"cannot write --save-on-exit {path}: {e.strerror or e}") from None
             info = machine.migration.migrate(f"file:{path}")
             _say(f"machine saved to {Path(path).resolve()} ({info['ram']['transferred']} bytes); "
                  f"resume with -incoming file:{path}")
