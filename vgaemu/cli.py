@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"vgaemu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    parser.subcommands = sub.choices    # name -> its parser, for errors in the subcommand's words
 
     p = _sub(sub, "run", "run a guest script in a window (or --headless)",
              "Run a guest script (a Python file defining main(guest), or a demo name) on a fresh "
@@ -299,7 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _sub(sub, "demo", f"run the default demo ({DEFAULT_DEMO}) in a window, or headless",
              f"Run the {DEFAULT_DEMO} demo in a window; with no display, headless with a screenshot.",
-             "  vgaemu demo\n  vgaemu demo --screenshot /tmp/demo.png --frames 30")
+             "  vgaemu demo\n  vgaemu demo --screenshot /tmp/demo.png --frames 30\n"
+             "  vgaemu demo --headless")
+    p.add_argument("--headless", action="store_true",
+                   help="no window even with a display: run and write the screenshot")
     p.add_argument("--screenshot", default="vgaemu-demo.png", metavar="PATH",
                    help="where the headless run writes its screenshot (default vgaemu-demo.png)")
     p.add_argument("--frames", type=_positive_int, default=None, metavar="N", help=RUN_FRAMES_HELP)
@@ -413,11 +417,15 @@ def _say(msg: str) -> None:
 #: What ended a run, in words (RunResult.stopped and the window's reason).
 STOP_REASONS = {"returned": "the guest returned", "max_frames": "reached --frames",
                 "quit": "the front end ended the run", "escape": "Esc pressed",
-                "window-closed": "window closed"}
+                "quit-key": "Ctrl+Alt+Q pressed", "window-closed": "window closed",
+                "qmp-quit": "QMP quit"}
 
 
-def _stop_reason(result, sink=None) -> str:
+def _stop_reason(result, sink=None, machine=None) -> str:
     reason = getattr(sink, "quit_reason", None) if result.stopped == "quit" else None
+    if result.stopped == "quit" and reason is None and machine is not None \
+            and machine.loop.quit_requested:
+        reason = "qmp-quit"     # the run ended because a monitor client sent quit
     return STOP_REASONS.get(reason or result.stopped, result.stopped)
 
 
@@ -516,6 +524,9 @@ class MonitorSession:
         self.args = args
         self.machine = machine
         self.servers = []
+        path = getattr(args, "save_on_exit", None)
+        if path:   # checked now: found out at exit, the session's state would be lost
+            check_output_file(path, "--save-on-exit")
 
     def before_run(self, main, script, waiting=None):
         """Listen (QMP, -incoming) and wait for what must come first. ``waiting()`` is
@@ -567,6 +578,10 @@ class MonitorSession:
         machine, args = self.machine, self.args
         path = getattr(args, "save_on_exit", None)
         if path:
+            try:       # as every output file: a missing directory is created
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise CLIError(f"cannot write --save-on-exit {path}: {e.strerror or e}") from None
             info = machine.migration.migrate(f"file:{path}")
             _say(f"machine saved to {Path(path).resolve()} ({info['ram']['transferred']} bytes); "
                  f"resume with -incoming file:{path}")
@@ -676,7 +691,7 @@ def cmd_run(args) -> int:
                             fps=args.fps)
         result = run_guest(machine, main, TeeSink(sink, *listeners), max_frames=frames,
                            recorder=recorder, screendump_every=every)
-        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result)}")
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, machine=machine)}")
         if args.screenshot:
             with _output(args.screenshot) as tmp:
                 sink.write_screenshot(tmp)
@@ -697,7 +712,7 @@ def cmd_run(args) -> int:
                 sink.hold()
         finally:
             sink.close()
-        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, sink)}")
+        _say(f"{script.name}: {result.frames} frame(s), stopped: {_stop_reason(result, sink, machine)}")
     if recorder is not None:
         with _output(args.record) as tmp:
             recorder.save(tmp)
@@ -745,9 +760,11 @@ def cmd_compare(args) -> int:
     from vgaemu.compare import compare, format_table
 
     out = Path(args.out)
-    _say(f"vgaemu compare: pictures of differences go to {out.resolve()}")
     rows = compare(args.traces, qemu=args.qemu, golden_dir=args.golden_dir, out_dir=out,
                    qemu_compat=args.qemu_compat, side_by_side=args.side_by_side)
+    # Said once the run has written there: a missing trace or oracle fails first, and then
+    # no directory was created to point at.
+    _say(f"vgaemu compare: pictures of differences are in {out.resolve()}")
     _say(format_table(rows))
     return 0 if all(r.matches for r in rows) else EXIT_ERROR
 
@@ -837,7 +854,7 @@ def cmd_demo(args) -> int:
     script = resolve_script(DEFAULT_DEMO)
     main = load_script(script)
     machine = make_machine(args, main)
-    if display_available():
+    if not args.headless and display_available():
         from vgaemu.frontends.window import WindowSink
 
         _say(f"vgaemu demo: {script.stem} in a window (Esc quits, F12 screenshot, D overlay, P pause)")
@@ -857,7 +874,8 @@ def cmd_demo(args) -> int:
     result = run_guest(machine, main, sink, max_frames=frames)
     with _output(args.screenshot) as tmp:
         sink.write_screenshot(tmp)
-    _say(f"vgaemu demo: no display found, ran {script.stem} headless for {result.frames} frames")
+    why = "--headless" if args.headless else "no display found"
+    _say(f"vgaemu demo: {why}, ran {script.stem} headless for {result.frames} frames")
     _say(f"screenshot written to {Path(args.screenshot).resolve()}")
     return 0
 
@@ -999,14 +1017,18 @@ def _run_pc(args, pc, title: str) -> int:
                 from vgaemu.guest import GuestExit
                 try:
                     n, why = run_frames(pc, TeeSink(sink, *listeners), frames)
-                except GuestExit:
-                    why = "window closed"
+                except GuestExit:   # the window's own quit: Ctrl+Alt+Q or closing it
+                    n, why = sink.frames, STOP_REASONS.get(sink.quit_reason, "window closed")
                 if args.screenshot:
                     sink.screenshot(args.screenshot)
+                # A program that stops by itself stays on screen, unless --frames bounded the run.
                 if frames is None and not sink.quit_requested and sink.frames:
+                    _say(f"{title}: {why} after {n} frame(s); Esc or closing the window quits")
                     sink.hold()
             finally:
                 sink.close()
+            _say(f"{title}: {n} frame(s), {why}; {pc.platform.instructions} instructions, "
+                 f"{pc.machine.clock.now_ns / 1e9:.3f} s of virtual time")
     except BaseException:
         monitor.close()
         raise
@@ -1100,7 +1122,9 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["-device"], ["-object"]):   # QEMU's 'qemu -device help' spelling
         argv.insert(0, "info")
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _unrecognized(parser, args, extras)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -1120,6 +1144,24 @@ def _main(argv: list[str] | None) -> int:
         status = EXIT_ERROR
     _exit_past_guest_threads(status)
     return status
+
+
+def _unrecognized(parser, args, extras: list[str]) -> None:
+    """Report arguments nobody took as the subcommand's error (``vgaemu run: error: ...``,
+    pointing at ``vgaemu run --help``), not the top-level parser's, and suggest the option a
+    typo probably meant."""
+    import difflib
+
+    owner = parser.subcommands.get(args.command, parser) if args.command else parser
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    options = [o for a in owner._actions for o in a.option_strings if o.startswith("--")]
+    for word in extras:
+        if word.startswith("--"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1)
+            if close:
+                message += f"; did you mean {close[0]}?"
+            break
+    owner.error(message)
 
 
 def _exit_past_guest_threads(status: int) -> None:

@@ -431,8 +431,20 @@ class Guest:
         return self.bios.int10(Registers(**regs))
 
     def set_mode(self, mode: int) -> None:
-        """INT 10h AH=00h: a standard mode (bit 7 set keeps video memory)."""
-        self.int10(ax=mode & 0xFF)
+        """INT 10h AH=00h: a standard mode (bit 7 set keeps video memory).
+
+        The BIOS ignores a mode it does not have, and so would a typo here (``set_mode(0x31)``)
+        or a VBE mode number (``set_mode(0x118)``, whose low byte AL would be taken): both are
+        a GuestError instead, as ``vbe_set_mode`` reports a mode the BIOS refused."""
+        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0xFF:
+            hint = (f"; for a VBE mode use vbe_set_mode(0x{mode:X})"
+                    if isinstance(mode, int) and 0x100 <= mode <= 0x1FF else "")
+            raise GuestError(f"set_mode({mode!r}): INT 10h AH=00h takes a mode 0x00-0x7F "
+                             f"(bit 7 keeps video memory){hint}")
+        if self.bios.find_mode(mode & 0x7F) is None:
+            raise GuestError(f"mode 0x{mode & 0x7F:02X} not set: the VGA BIOS has no such "
+                             "standard mode (INT 10h AH=00h ignores it)")
+        self.int10(ax=mode)
 
     def vbe_set_mode(self, mode: int, lfb: bool = True, clear: bool = True) -> None:
         """INT 10h AX=4F02h: a VBE mode (e.g. 0x118 = 1024x768x32 in SeaVGABIOS's list)."""

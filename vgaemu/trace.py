@@ -310,6 +310,11 @@ def _decode(text: str, path: str) -> list:
             ops.append(_json(s, f"{path}:{n}"))
         return ops
     if isinstance(doc, dict):
+        if "ops" not in doc and "op" in doc:
+            # A JSON-lines trace of one line is a whole JSON document, which the oracle reads
+            # as such too: say what to write instead of only what was expected.
+            raise TraceError(f"{path}: one op on its own is read as a JSON document, not as JSON "
+                             "lines; put it in a list: [{\"op\": ...}]")
         doc = doc.get("ops")
     if not isinstance(doc, list):
         raise TraceError(f"{path}: expected a JSON list of ops, an object with \"ops\", or JSON lines")

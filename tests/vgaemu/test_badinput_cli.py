@@ -53,6 +53,9 @@ def vgaemu(*args, cwd=None, timeout=240, stdin=None) -> Run:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "VGAEMU_TRACEBACK")}
     env["SDL_VIDEODRIVER"] = "dummy"
+    # This tree's vgaemu, not whichever one the interpreter has installed.
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                         env.get("PYTHONPATH", "")])
     rss_r, rss_w = os.pipe()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         try:

@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def vgaemu(*args, cwd=None, env=None):
     base = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    # This tree's vgaemu, not whichever one the interpreter has installed (started from a
+    # temporary directory, -m would find an editable install of another checkout).
+    base["PYTHONPATH"] = os.pathsep.join([str(REPO), base.get("PYTHONPATH", "")])
     base.update(env or {})
     return subprocess.run([sys.executable, "-m", "vgaemu", *args], capture_output=True, text=True,
                           cwd=cwd, env=base, timeout=300)
@@ -83,6 +86,22 @@ def test_errors_are_one_clear_line(tmp_path, args, fragments):
     assert_one_line_error(vgaemu(*args, cwd=tmp_path), *fragments)
 
 
+def test_a_mistyped_option_is_the_subcommands_error(tmp_path):
+    """An option the subcommand does not know is reported in its name and points at its own
+    --help (not the top-level parser's), with the option a typo most likely meant."""
+    r = vgaemu("run", "plasma", "--hedless", cwd=tmp_path)
+    assert r.returncode == 2
+    assert_one_line_error(r, "vgaemu run: error: unrecognized arguments: --hedless",
+                          "did you mean --headless?", "(see 'vgaemu run --help')")
+    assert_one_line_error(vgaemu("boot", "x.img", "--frame", "3", cwd=tmp_path),
+                          "vgaemu boot: error:", "did you mean --frames?", "'vgaemu boot --help'")
+    r = vgaemu("info", "mtree", "--nothing-like-it", cwd=tmp_path)
+    assert_one_line_error(r, "vgaemu info: error: unrecognized arguments: --nothing-like-it (see")
+    assert "did you mean" not in r.stderr
+    assert_one_line_error(vgaemu("--bogus", cwd=tmp_path), "vgaemu: error:", "'vgaemu --help'")
+    assert not list(tmp_path.iterdir())
+
+
 def test_script_exception_names_file_and_line(tmp_path):
     (tmp_path / "bad.py").write_text("def main(guest):\n    guest.set_mode(0x13)\n    1 / 0\n")
     assert_one_line_error(vgaemu("run", "bad.py", "--headless", cwd=tmp_path),
@@ -133,6 +152,16 @@ def test_demo_without_display_runs_headless_and_says_where(tmp_path):
     assert read_png(tmp_path / "vgaemu-demo.png").shape == (400, 640, 3)
 
 
+def test_demo_headless_even_with_a_display(tmp_path):
+    """'vgaemu demo --headless', as 'vgaemu run ... --headless': no window although a display
+    is there (SDL_VIDEODRIVER set counts as one)."""
+    r = vgaemu("demo", "--headless", "--frames", "2", cwd=tmp_path,
+               env={"SDL_VIDEODRIVER": "dummy", "DISPLAY": ":nonexistent"})
+    assert r.returncode == 0, r.stderr
+    assert "vgaemu demo: --headless, ran plasma headless for 2 frames" in r.stdout
+    assert read_png(tmp_path / "vgaemu-demo.png").shape == (400, 640, 3)
+
+
 @requires_qemu
 def test_compare_with_qemu(tmp_path):
     (tmp_path / "t.json").write_text(json.dumps([{"op": "int10", "ax": "0x13"},
@@ -156,6 +185,16 @@ def test_compare_against_stored_screendumps_writes_side_by_side(tmp_path):
     r = vgaemu("compare", str(traces / "text_blink.json"), "--golden-dir", str(golden),
                "--qemu-compat", "--out", "cmp2", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_compare_that_fails_at_once_points_at_no_directory(tmp_path):
+    """A missing trace fails before anything is written: no 'pictures ... go to DIR' line
+    about a directory that was never created."""
+    golden = Path(__file__).parents[1] / "golden" / "qemu"
+    r = vgaemu("compare", "nosuch.json", "--golden-dir", str(golden), cwd=tmp_path)
+    assert_one_line_error(r, "vgaemu compare: error: nosuch.json: no such trace file")
+    assert r.stdout == ""
+    assert not (tmp_path / "compare-out").exists()
 
 
 def test_compare_needs_a_reference(tmp_path):

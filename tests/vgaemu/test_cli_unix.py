@@ -159,7 +159,7 @@ def test_compare_says_where_it_writes_and_a_bad_option_creates_nothing(tmp_path)
     assert not (tmp_path / "outdir").exists()
     r = vgaemu("compare", str(REPO / "tests" / "traces" / "text_blink.json"), "--golden-dir",
                str(REPO / "tests" / "golden" / "qemu"), cwd=tmp_path)
-    assert f"pictures of differences go to {tmp_path / 'compare-out'}" in r.stdout
+    assert f"pictures of differences are in {tmp_path / 'compare-out'}" in r.stdout
     r = vgaemu("run", "plasma", "--headless", "--frames", "2", "--screenshot-every", "x", "shots", cwd=tmp_path)
     assert r.returncode == 1 and not (tmp_path / "shots").exists()
     r = vgaemu("run", "plasma", "--headless", "--frames", "2", "--gif", "a.png", cwd=tmp_path)

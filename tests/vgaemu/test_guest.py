@@ -84,6 +84,21 @@ def test_bios_services(guest):
         guest.int10(bx=1)
 
 
+def test_set_mode_refuses_a_mode_the_bios_does_not_have(guest):
+    """INT 10h AH=00h ignores an unknown mode; guest.set_mode names the mistake instead, as
+    vbe_set_mode does, and leaves the machine as it was."""
+    guest.set_mode(0x13)
+    guest.set_mode(0x93)                          # bit 7: keep video memory
+    assert guest.int10(ax=0x0F00).al & 0x7F == 0x13
+    with pytest.raises(GuestError, match=r"mode 0x31 not set: the VGA BIOS has no such standard mode"):
+        guest.set_mode(0x31)
+    with pytest.raises(GuestError, match=r"set_mode\(280\).*use vbe_set_mode\(0x118\)"):
+        guest.set_mode(0x118)
+    with pytest.raises(GuestError, match="takes a mode 0x00-0x7F"):
+        guest.set_mode(-1)
+    assert guest.int10(ax=0x0F00).al & 0x7F == 0x13
+
+
 def test_generator_main_runs_one_frame_per_yield_until_max_frames():
     seen = []
 

@@ -236,3 +236,24 @@ def test_machine_bios_posts_on_first_use():
     assert mach.vga.state.msr == 0  # power-on registers until the BIOS runs
     assert mach.bios.call(0x0013).al == 0x20
     assert mach.bios.posted and mach.read(0x449, 1) == b"\x13"
+
+
+def test_screendump_prints_nothing(tmp_path):
+    """A program that only writes and reads back a PNG (the README's CPU example, a pytest
+    plugin test) prints nothing of its own: not pygame's "Hello from the pygame community"."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PYGAME_HIDE_SUPPORT_PROMPT"}
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "from vgaemu.machine import Machine\n"
+            "from vgaemu.vga.display import read_image\n"
+            "m = Machine(); m.frame(); m.screendump('out.png')\n"
+            "assert read_image('out.png').ndim == 3\n")
+    r = subprocess.run([sys.executable, "-c", code, str(repo)], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""

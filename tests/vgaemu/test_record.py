@@ -19,7 +19,8 @@ DEMOS = Path(__file__).resolve().parents[2] / "vgaemu" / "roms" / "demos"
 
 def vgaemu(*args, cwd):
     return subprocess.run([sys.executable, "-m", "vgaemu", *args], capture_output=True, text=True,
-                          cwd=cwd, env={"SDL_VIDEODRIVER": "dummy", "PATH": "/usr/bin:/bin"})
+                          cwd=cwd, env={"SDL_VIDEODRIVER": "dummy", "PATH": "/usr/bin:/bin",
+                                        "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
 def test_cli_record_then_replay_gives_the_same_screenshot(tmp_path):

@@ -140,8 +140,8 @@ def test_bad_files(tmp_path):
     with pytest.raises(TraceError, match="expected a JSON list of ops"):
         load_trace(p)
     p.write_text('{"op": "int10", "ax": 3}')  # one op, not {"ops": ...}: the oracle refuses it
-    with pytest.raises(TraceError, match="expected a JSON list of ops"):
-        load_trace(p)
+    with pytest.raises(TraceError, match=r"one op on its own .* put it in a list: \[\{\"op\": \.\.\.\}\]"):
+        load_trace(p)                          # ... and says how to write it
     with pytest.raises(TraceError, match="needs an \"ops\" list"):
         load_trace({"op": "halt"})
     with pytest.raises(TraceError, match="expected a trace path"):

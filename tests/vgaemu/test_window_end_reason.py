@@ -53,3 +53,18 @@ def test_stop_reasons_in_words():
 
     for stopped, words in (("returned", "the guest returned"), ("max_frames", "reached --frames")):
         assert _stop_reason(type("R", (), {"stopped": stopped})()) == words
+
+
+def test_a_qmp_quit_is_named_as_such():
+    """A run that a monitor client ended with 'quit' says so, not 'the front end ended the
+    run' (headless there is no front end that could have)."""
+    from vgaemu.cli import _stop_reason
+    from vgaemu.machine import Machine
+
+    quit_run = type("R", (), {"stopped": "quit"})()
+    machine = Machine()
+    assert _stop_reason(quit_run, machine=machine) == "the front end ended the run"
+    machine.loop.request_quit()                  # what the monitor's 'quit' does
+    assert _stop_reason(quit_run, machine=machine) == "QMP quit"
+    sink = type("S", (), {"quit_reason": "escape"})()
+    assert _stop_reason(quit_run, sink, machine) == "Esc pressed"   # the window's own reason wins

@@ -31,6 +31,19 @@ E_WRITE_PROTECTED = 0x03
 E_NOT_FOUND = 0x04
 
 
+def _shipped_hint(path: Path, error: OSError) -> str:
+    """For ``vgaemu boot -fda hello.img`` run outside a checkout: where the image of that
+    name that ships with vgaemu (``vgaemu/roms/programs/``, package data) is."""
+    if not isinstance(error, FileNotFoundError):
+        return ""
+    from vgaemu.romfile import DEFAULT_ROM_DIR
+
+    shipped = DEFAULT_ROM_DIR.joinpath("programs", path.name)
+    if not shipped.is_file():
+        return ""
+    return f" (vgaemu ships one of that name: {shipped})"
+
+
 class DiskImage:
     """One drive: ``kind`` "floppy" or "hd", its bytes, its geometry."""
 
@@ -41,7 +54,8 @@ class DiskImage:
         try:
             data = self.path.read_bytes()
         except OSError as e:
-            raise ConfigError(f"disk image {str(path)!r}: {e.strerror or e}") from None
+            raise ConfigError(f"disk image {str(path)!r}: {e.strerror or e}"
+                              f"{_shipped_hint(self.path, e)}") from None
         if not data:
             raise ConfigError(f"disk image {str(path)!r} is empty")
         self.kind = kind

@@ -1023,6 +1023,15 @@ def placeholder_framebuffer(width: int, height: int) -> np.ndarray:
     return fb
 
 
+def _pygame():
+    """pygame, imported without its "Hello from the pygame community" banner, which would
+    land in the output of any program (or pytest's captured stdout) that writes a PNG."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    return pygame
+
+
 def write_ppm(path: str, rgb: np.ndarray) -> None:
     """Binary PPM (P6), as QEMU's ppm_save."""
     h, w, _ = rgb.shape
@@ -1036,7 +1045,7 @@ def write_ppm(path: str, rgb: np.ndarray) -> None:
 
 def write_png(path: str, rgb: np.ndarray) -> None:
     """PNG through pygame (no display needed to encode an image)."""
-    import pygame
+    pygame = _pygame()
 
     surf = pygame.image.frombuffer(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes(),
                                    (rgb.shape[1], rgb.shape[0]), "RGB")
@@ -1057,7 +1066,7 @@ def read_image(path: str) -> np.ndarray:
             raise ScreendumpError(f"{path!r}: not a binary PPM (P6)")
         w, h = int(parts[1]), int(parts[2])
         return np.frombuffer(parts[4][:w * h * 3], dtype=np.uint8).reshape(h, w, 3).copy()
-    import pygame
+    pygame = _pygame()
 
     surf = pygame.image.load(path)
     return np.ascontiguousarray(pygame.surfarray.array3d(surf).swapaxes(0, 1))

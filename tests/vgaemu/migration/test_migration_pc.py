@@ -273,6 +273,21 @@ def test_boot_save_on_exit_then_incoming_resumes(tmp_path, capsys):
     assert np.array_equal(read_png(a), read_png(b))
 
 
+def test_save_on_exit_path_is_checked_before_the_run(tmp_path, capsys):
+    """--save-on-exit is an output file like --screenshot: one that cannot be written fails
+    before the program runs (not after a session whose state it then loses), and a missing
+    directory is created at exit."""
+    assert main(["boot", "-fda", PLASMA, "--headless", "--frames", "3",
+                 "--save-on-exit", "/proc/s.vgaemu"]) == 1
+    out, err = capsys.readouterr()
+    assert "vgaemu boot: error: cannot write --save-on-exit /proc/s.vgaemu" in err
+    assert "frame(s)" not in out                          # nothing ran
+    state = tmp_path / "new" / "dir" / "s.vgaemu"
+    assert main(["boot", "-fda", PLASMA, "--headless", "--frames", "3",
+                 "--save-on-exit", str(state)]) == 0
+    assert f"machine saved to {state}" in capsys.readouterr().out and state.stat().st_size
+
+
 COM_PROGRAM = """
     mov ah, 4ah          ; shrink to 64 KiB, then allocate a block
     mov bx, 1000h

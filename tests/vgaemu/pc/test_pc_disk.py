@@ -162,3 +162,22 @@ def test_hd_without_signature_is_not_bootable(tmp_path):
     pc = PC(Machine(), hard_disks=[DiskImage(p, "hd")], output=io.BytesIO())
     with pytest.raises(ConfigError, match="not a bootable"):
         pc.boot()
+
+
+def test_a_missing_image_named_like_a_shipped_program_says_where_that_is(tmp_path, monkeypatch):
+    """'vgaemu boot -fda hello.img' outside a checkout: the README's programs are package
+    data, so the error says where the one of that name is; other names get no hint."""
+    from vgaemu.romfile import DEFAULT_ROM_DIR
+
+    monkeypatch.chdir(tmp_path)
+    shipped = DEFAULT_ROM_DIR.joinpath("programs", "hello.img")
+    with pytest.raises(ConfigError) as e:
+        DiskImage("hello.img", "floppy")
+    assert str(e.value) == (f"disk image 'hello.img': No such file or directory "
+                            f"(vgaemu ships one of that name: {shipped})")
+    with pytest.raises(ConfigError) as e:
+        DiskImage("nothere.img", "floppy")
+    assert "ships" not in str(e.value)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ConfigError, match="Is a directory$"):
+        DiskImage(tmp_path / "d", "hd")

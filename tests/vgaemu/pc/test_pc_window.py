@@ -48,6 +48,40 @@ def test_boot_in_the_window_shows_the_headless_picture(tmp_path, dummy_video, ca
     assert np.array_equal(read_png(shot), read_png(GOLDEN / "pc-planar12.png"))
 
 
+def test_boot_in_the_window_says_why_the_run_ended(dummy_video, capsys, monkeypatch):
+    """As headless and as ``vgaemu run`` in the window: one line with why the program
+    stopped; a program that halts stays on screen, and the user is told how to quit."""
+    from vgaemu.frontends.window import WindowSink
+
+    rc = main(["boot", "-fda", str(PROGRAMS / "plasma13.img"), "--frames", "3", "--fps", "0"])
+    assert rc == 0
+    assert "plasma13.img: 3 frame(s), 3 frame(s) run; " in capsys.readouterr().out
+
+    held = []
+
+    def hold(sink):               # the user closes the window at once
+        held.append(sink.frames)
+        sink.quit_requested, sink.quit_reason = True, "window-closed"
+
+    monkeypatch.setattr(WindowSink, "hold", hold)
+    assert main(["boot", "-fda", str(PROGRAMS / "hello.img"), "--fps", "0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert held == [1]
+    assert out[0] == ("hello.img: halted with interrupts disabled after 1 frame(s); "
+                      "Esc or closing the window quits")
+    assert out[1].startswith("hello.img: 1 frame(s), halted with interrupts disabled; ")
+
+    def quit_at_once(sink, machine, info):   # Ctrl+Alt+Q before the first frame shows
+        from vgaemu.guest import GuestExit
+
+        sink.quit_requested, sink.quit_reason = True, "quit-key"
+        raise GuestExit("window closed")
+
+    monkeypatch.setattr(WindowSink, "frame", quit_at_once)
+    assert main(["boot", "-fda", str(PROGRAMS / "plasma13.img"), "--fps", "0"]) == 0
+    assert ": 0 frame(s), Ctrl+Alt+Q pressed; " in capsys.readouterr().out
+
+
 def test_keys_pressed_in_the_window_reach_a_com_program(tmp_path, dummy_video, capsys):
     from vgaemu.frontends.window import WindowSink
     from vgaemu.machine import Machine
