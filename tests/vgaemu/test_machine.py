@@ -5,7 +5,7 @@ import pytest
 
 from guestmem import DIRTY_MEMORY_VGA
 from vgaemu.clock import FRAME_NS
-from vgaemu.errors import ConfigError, PortAccessError
+from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
 from vgaemu.machine import Machine
 from vgaemu.vga import parse_vram_size
 
@@ -236,3 +236,19 @@ def test_machine_bios_posts_on_first_use():
     assert mach.vga.state.msr == 0  # power-on registers until the BIOS runs
     assert mach.bios.call(0x0013).al == 0x20
     assert mach.bios.posted and mach.read(0x449, 1) == b"\x13"
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda m: m.outb(0x3C8, None), PortAccessError, "value None for a 1-byte OUT"),
+    (lambda m: m.out(0x3C8, None, size=2), PortAccessError, "value None"),
+    (lambda m: m.read(0x100000, -1), MemoryAccessError, "read length -1"),
+    (lambda m: m.read(0x100000, 1.5), MemoryAccessError, "read length 1.5"),
+    (lambda m: m.read(0x100000, 1 << 64), MemoryAccessError, "no host buffer that large"),
+    (lambda m: m.write(-1, np.int64(16)), MemoryAccessError, "write of 8 bytes"),
+])
+def test_bad_values_and_lengths_are_machine_errors(m, call, err, match):
+    """outb(port, None) passed the port check (None meant 'no value': an IN) and raised
+    AttributeError; read(addr, -1) a ValueError from bytearray; a failed write of a numpy
+    scalar a TypeError from len() while building its own message."""
+    with pytest.raises(err, match=match):
+        call(m)
