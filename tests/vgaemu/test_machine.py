@@ -252,3 +252,14 @@ def test_bad_values_and_lengths_are_machine_errors(m, call, err, match):
     scalar a TypeError from len() while building its own message."""
     with pytest.raises(err, match=match):
         call(m)
+
+
+@pytest.mark.parametrize("ext", [".png", ".ppm"])
+def test_screendump_path_with_a_nul_byte_writes_nothing(m, tmp_path, ext):
+    """PNG: SDL cut the name at the NUL and wrote tmp_path/'shot' without a word; PPM:
+    open() raised ValueError. Both are ScreendumpErrors (a VGAEmuError) and no file appears."""
+    from vgaemu.errors import VGAEmuError
+
+    with pytest.raises(VGAEmuError, match="embedded null byte"):
+        m.screendump(str(tmp_path / f"shot\0x{ext}"))
+    assert list(tmp_path.iterdir()) == []
