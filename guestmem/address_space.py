@@ -288,6 +288,12 @@ class _IOEntry:
         self.unit_be = units if big else 0
 
 
+#: What a fast path's arithmetic on an address or value that is not a Python int can raise
+#: (numpy scalars overflow or wrap, arrays have no truth value, a float is no index): such an
+#: access takes the slow path, which converts it with operator.index or raises AccessError.
+#: Catching costs nothing until something is raised.
+_ODD_ADDRESS = (TypeError, ValueError, OverflowError, IndexError, struct.error)
+
 _ENDED = ClearEpoch()
 _ENDED.live = False
 _NO_RAM = _RAMEntry(1, 0, 0, memoryview(b""), 0, 0, None, lambda: None)
@@ -403,7 +409,7 @@ def _build_write(as_: "AddressSpace", cache: _FastCache, lookup, mark):
         page = cache.dirty_page
         try:
             n = len(data)
-            if page.lo <= addr and addr + n <= page.hi:
+            if page.lo <= addr <= page.hi - n:
                 o = addr - page.hdelta
                 page.mv[o:o + n] = data
                 if page.epoch.live:  # checked after the copy: a clear since then ended it
@@ -411,18 +417,21 @@ def _build_write(as_: "AddressSpace", cache: _FastCache, lookup, mark):
                 entry = page.entry
             else:
                 entry = cache.ram
-                if not (entry.start <= addr and addr + n <= entry.wend):
+                if not (entry.start <= addr <= entry.wend - n):
                     entry = lookup(addr) or _NO_RAM
-                    if not (entry.start <= addr and addr + n <= entry.wend):
+                    if not (entry.start <= addr <= entry.wend - n):
                         entry = None
                 if entry is not None:
                     o = addr - entry.hdelta
                     entry.mv[o:o + n] = data
-        except (TypeError, ValueError):  # not bytes-like, not an int address, ...
+        except _ODD_ADDRESS:  # not bytes-like, not an int address, ...
             entry = None
         if entry is None:
             return slow(addr, data, True)
-        return mark(entry, addr, n)
+        try:
+            return mark(entry, addr, n)
+        except _ODD_ADDRESS:  # a numpy address: addr - radelta out of its dtype's range
+            return mark(entry, operator.index(addr), n)
 
     return write
 
@@ -438,22 +447,21 @@ def _build_read(as_: "AddressSpace", cache: _FastCache):
             entry = cache.ram
             n = len(buf)
             try:
-                hit = entry.start <= addr and addr + n <= entry.end
-            except TypeError:
-                hit = False
-            if hit:
-                o = addr - entry.hdelta
-                buf[0:n] = entry.mv[o:o + n]
-                return _OK
+                if entry.start <= addr <= entry.end - n:
+                    o = addr - entry.hdelta
+                    buf[0:n] = entry.mv[o:o + n]
+                    return _OK
+            except _ODD_ADDRESS:  # not an int address: _rw_slow says so (or converts it)
+                pass
         return slow(addr, buf, False)
 
     def read_bytes(addr, n):
         entry = cache.ram
         try:
-            if entry.start <= addr and addr + n <= entry.end and n >= 0:
+            if entry.start <= addr <= entry.end - n and n >= 0:
                 o = addr - entry.hdelta
                 return entry.mv[o:o + n].tobytes()
-        except TypeError:
+        except _ODD_ADDRESS:
             pass
         return AddressSpace.read_bytes(as_, addr, n)
 
@@ -486,22 +494,23 @@ def _build_ld(as_: "AddressSpace", cache: _FastCache, lookup, size: int, fmt: st
     def ld(addr):
         entry = cache.ram
         try:
-            if entry.start <= addr and addr + size <= entry.end:
+            if entry.start <= addr <= entry.end - size:
                 return unpack(entry.mv, addr - entry.hdelta)[0]
             io = cache.io
-            if not (io.start <= addr and addr + size <= io.end):
+            if not (io.start <= addr <= io.end - size):
                 entry = lookup(addr) or _NO_RAM
-                if entry.start <= addr and addr + size <= entry.end:
+                if entry.start <= addr <= entry.end - size:
                     return unpack(entry.mv, addr - entry.hdelta)[0]
                 io = cache.io
             unit = 0  # 0: the slow path, 1: one dispatch, 2: one direct call of ops.read
-            if io.start <= addr and addr + size <= io.end:
+            # (a numpy address takes the slow path here: a device is given int offsets)
+            if io.start <= addr <= io.end - size and type(addr) is int:
                 xlat = addr - io.delta
                 if (io.unit_be if big else io.unit_le) & size and not xlat & align:
                     unit = 2
                 elif _mmio_unit(io.mr, xlat, size, big):
                     unit = 1
-        except TypeError:
+        except _ODD_ADDRESS:  # e.g. a numpy address whose addr + size wrapped
             unit = 0
         # outside the try: a device's own TypeError must not cause a second read
         if unit == 2:
@@ -531,19 +540,19 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
         io = _NO_IO
         try:
             v = val & vmask
-            if page.lo <= addr and addr + size <= page.hi:
+            if page.lo <= addr <= page.hi - size:
                 pack(page.mv, addr - page.hdelta, v)
                 if page.epoch.live:
                     return _OK
                 entry = page.entry
             else:
                 entry = cache.ram
-                if not (entry.start <= addr and addr + size <= entry.wend):
+                if not (entry.start <= addr <= entry.wend - size):
                     io = cache.io
                     entry = None
-                    if not (io.start <= addr and addr + size <= io.end):
+                    if not (io.start <= addr <= io.end - size):
                         entry = lookup(addr) or _NO_RAM
-                        if not (entry.start <= addr and addr + size <= entry.wend):
+                        if not (entry.start <= addr <= entry.wend - size):
                             entry = None
                             io = cache.io
                 if entry is not None:
@@ -551,9 +560,15 @@ def _build_st(as_: "AddressSpace", cache: _FastCache, lookup, mark, size: int, f
         except TypeError:
             raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
                               f"integers") from None
+        except _ODD_ADDRESS:  # a numpy value or address (np.int8(-1) & 0xFF, a wrapped
+            return slow(as_, addr, val)  # addr + size): nothing was stored; convert them
         if entry is not None:
-            return mark(entry, addr, size)
-        if io.start <= addr and addr + size <= io.end:
+            try:
+                return mark(entry, addr, size)
+            except _ODD_ADDRESS:  # as in write: mark the bytes just stored, with an int
+                return mark(entry, operator.index(addr), size)
+        if io.start <= addr <= io.end - size and type(addr) is int and type(v) is int:
+            # (numpy addresses or values take the slow path: a device is given ints)
             xlat = addr - io.delta
             if (io.unit_be if big else io.unit_le) & size and not xlat & align:
                 io.ops.write(xlat, v, size)  # what dispatch would do: one unsplit call
@@ -776,7 +791,12 @@ class AddressSpace:
         """Read n bytes at addr and return them (unassigned bytes read as 0)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise AccessError(f"read length {n!r} must be a non-negative integer")
-        out = bytearray(n)
+        if n > ADDR_LIMIT:
+            raise AccessError(f"read length {n:#x} is larger than the 2^64 address space")
+        try:
+            out = bytearray(n)
+        except (OverflowError, MemoryError):
+            raise AccessError(f"read length {n:#x}: no host buffer that large") from None
         self._rw_slow(addr, out, False)
         return bytes(out)
 
@@ -791,7 +811,7 @@ class AddressSpace:
 
     def _st_slow(self, addr, val, size: int, byteorder: str) -> MemTxResult:
         try:
-            data = (val & ((1 << (8 * size)) - 1)).to_bytes(size, byteorder)
+            data = (operator.index(val) & ((1 << (8 * size)) - 1)).to_bytes(size, byteorder)
         except TypeError:
             raise AccessError(f"store of {val!r} at {addr!r}: value and address must be "
                               f"integers") from None
@@ -952,7 +972,7 @@ class AddressSpace:
 
     def ld(self, addr: int, size: int, big_endian: bool = False) -> tuple[int, MemTxResult]:
         """A load of 1/2/4/8 bytes that also reports the MemTxResult (address_space_ldl & co.)."""
-        if size not in (1, 2, 4, 8):
+        if isinstance(size, bool) or not isinstance(size, int) or size not in (1, 2, 4, 8):
             raise AccessError(f"load size {size!r}: expected 1, 2, 4 or 8")
         out = bytearray(size)
         res = self._rw_slow(addr, out, False)

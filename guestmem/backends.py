@@ -24,6 +24,7 @@ import mmap
 import os
 import re
 import stat
+import sys
 import tempfile
 from typing import Any, Callable
 
@@ -122,6 +123,10 @@ class HostMemoryBackend:
         if size <= 0:
             # hostmem*.c: "can't create backend with size 0"
             raise BackendError(f"{self.type_name} '{id}': can't create backend with size {size}")
+        if size > sys.maxsize:
+            # mmap/ftruncate take a signed 64-bit length: what QEMU's mmap() fails with
+            raise BackendError(f"cannot set up guest memory '{id}': Cannot allocate memory "
+                               f"(size 0x{size:x} exceeds the host's 0x{sys.maxsize:x} bytes)")
         self.id = id
         self.size = size
         self.share = self.default_share if share is None else bool(share)
@@ -315,6 +320,9 @@ class MemoryBackendFile(HostMemoryBackend):
             raise BackendError(f"{self.type_name} '{id}': alignment 0x{align:x} must be a "
                                "power of two")
         self.mem_path = os.fspath(mem_path)
+        if (b"\0" if isinstance(self.mem_path, bytes) else "\0") in self.mem_path:
+            raise BackendError(f"can't open backing store {self.mem_path!r} for guest RAM: "
+                               "the path contains a NUL byte")
         self.discard_data = bool(discard_data)
         self.file_path: str | None = None  # the file actually mapped (None: unlinked temp)
         fd, created = self._open()

@@ -202,6 +202,9 @@ class DirtyMemory:
         """dirty_memory_extend: make the bitmaps cover at least `npages` pages (never shrinks);
         new pages start clean."""
         npages = _check_int("page count", npages)
+        if npages > 1 << (64 - TARGET_PAGE_BITS):
+            raise DirtyMemoryError(f"page count {npages:#x} is more than the 2^64-byte ram_addr "
+                                   f"space holds ({1 << (64 - TARGET_PAGE_BITS):#x} pages)")
         with self._lock:
             if npages <= self._npages:
                 return

@@ -773,7 +773,7 @@ class MemoryRegion:
             raise RegionError(f"region {self.name!r} has no RAM to mark dirty")
         mr = self
         ram_list = self.ram_list
-        last = [(-1, None, None, None)]
+        last = [(None, None, None, None)]  # no page: a negative addr >> 12 can be -1
 
         def set_dirty(addr: int, size: int) -> None:
             page, epoch, log_mask, global_log = last[0]

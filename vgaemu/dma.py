@@ -757,6 +757,16 @@ class DMADriver:
         self._w(REG_DST_LO, dst)
         self._w(REG_DST_HI, dst >> 32)
 
+    def _regs(self, op: str, **values) -> None:
+        """Lengths, sizes and strides are 32-bit registers: a value that does not fit (or is
+        not an int) is refused, not cut to its low 32 bits -- copy(a, b, 2**32 + 16) moved
+        16 bytes and reported success. Strides may be negative (two's complement)."""
+        for name, v in values.items():
+            low = -(1 << 31) if name.endswith("stride") else 0
+            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 0xFFFFFFFF:
+                raise self._error_type(f"DMA {op}: {name} {v!r} does not fit the 32-bit "
+                                       f"register ({low}..0xFFFFFFFF)")
+
     def _check_addrs(self, src, dst) -> None:
         for what, v in (("source", src), ("destination", dst)):
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
@@ -766,12 +776,20 @@ class DMADriver:
     def copy(self, src: int, dst: int, length: int) -> int:
         """Copy ``length`` bytes from guest-physical ``src`` to ``dst``; returns bytes moved."""
         self._addrs(src, dst)
+        if type(length) is not int or not 0 <= length <= 0xFFFFFFFF:
+            self._regs("copy", length=length)
         self._w(REG_LENGTH, length)
         return self._go(0, "copy of {} bytes 0x{:X} -> 0x{:X}", length, src, dst)
 
     def blit(self, src: int, dst: int, width: int, height: int, src_stride: int, dst_stride: int) -> int:
         """2-D copy: ``height`` rows of ``width`` bytes, rows ``*_stride`` bytes apart."""
         self._addrs(src, dst)
+        if not (type(width) is int and type(height) is int and 0 <= width <= 0xFFFFFFFF
+                and 0 <= height <= 0xFFFFFFFF and type(src_stride) is int
+                and type(dst_stride) is int and -(1 << 31) <= src_stride <= 0xFFFFFFFF
+                and -(1 << 31) <= dst_stride <= 0xFFFFFFFF):
+            self._regs("blit", width=width, height=height, src_stride=src_stride,
+                       dst_stride=dst_stride)
         self._w(REG_WIDTH, width)
         self._w(REG_HEIGHT, height)
         self._w(REG_SRC_STRIDE, src_stride)
@@ -781,22 +799,32 @@ class DMADriver:
     def fill(self, dst: int, length: int, value: int, unit: int = 1) -> int:
         """Fill ``length`` bytes at ``dst`` with ``value`` repeated in ``unit``-byte pieces."""
         self._addrs(0, dst)
+        self._regs("fill", length=length)
+        unit_bits = self._unit_bits(unit)
         self._w(REG_LENGTH, length)
-        self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | _unit_bits(unit), "fill of {} bytes at 0x{:X}", length, dst)
+        self._w(REG_FILL_VALUE, self._value(value))
+        return self._go(CTRL_FILL | unit_bits, "fill of {} bytes at 0x{:X}", length, dst)
 
     def fill_rect(self, dst: int, width: int, height: int, dst_stride: int, value: int, unit: int = 1) -> int:
         """2-D fill: ``height`` rows of ``width`` bytes, ``dst_stride`` apart."""
         self._addrs(0, dst)
+        self._regs("fill", width=width, height=height, dst_stride=dst_stride)
+        unit_bits = self._unit_bits(unit)
         self._w(REG_WIDTH, width)
         self._w(REG_HEIGHT, height)
         self._w(REG_DST_STRIDE, dst_stride)
-        self._w(REG_FILL_VALUE, value)
-        return self._go(CTRL_FILL | CTRL_2D | _unit_bits(unit), "fill {}x{} at 0x{:X}", width, height, dst)
+        self._w(REG_FILL_VALUE, self._value(value))
+        return self._go(CTRL_FILL | CTRL_2D | unit_bits, "fill {}x{} at 0x{:X}", width, height, dst)
 
 
-def _unit_bits(unit: int) -> int:
-    try:
-        return {1: 0, 2: 1, 4: 2}[unit] << CTRL_UNIT_SHIFT
-    except KeyError:
-        raise ValueError(f"DMA fill unit must be 1, 2 or 4 bytes, not {unit!r}") from None
+    def _unit_bits(self, unit: int) -> int:
+        try:
+            return {1: 0, 2: 1, 4: 2}[unit] << CTRL_UNIT_SHIFT
+        except (KeyError, TypeError):
+            raise self._error_type(f"DMA fill unit must be 1, 2 or 4 bytes, not {unit!r}") from None
+
+    def _value(self, value: int) -> int:
+        """The fill pattern: any int, its low 32 bits used (as the register holds them)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._error_type(f"DMA fill value {value!r} is not an integer")
+        return value

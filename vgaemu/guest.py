@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 
 import inspect
+import operator
 import os
 import threading
 import time
@@ -187,9 +188,20 @@ def _hexnum(v: int) -> str:
     return f"0x{v:X}"
 
 
-def _check_port(op: str, port, size: int) -> None:
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0x10000 - size:
+def _int(op: str, what: str, v) -> int:
+    """``v`` as a Python int (numpy integers included, as guests compute with numpy), or a
+    GuestError naming the call and the argument."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise GuestError(f"{op}: {what} must be an integer, got {v!r}") from None
+
+
+def _check_port(op: str, port, size: int) -> int:
+    if isinstance(port, bool) or not isinstance(port, (int, np.integer)) \
+            or not 0 <= port <= 0x10000 - size:
         raise GuestError(f"{op}: port {port!r} is outside the I/O space 0..0x{0x10000 - size:X}")
+    return int(port)
 
 
 class Guest:
@@ -245,14 +257,14 @@ class Guest:
     # ---- port I/O -------------------------------------------------------------------------
 
     def _out(self, op: str, size: int, port: int, val: int) -> None:
-        _check_port(op, port, size)
-        val &= (1 << (8 * size)) - 1
+        port = _check_port(op, port, size)
+        val = _int(op, "value", val) & ((1 << (8 * size)) - 1)
         self._dirty_since_frame = True
         self._check(self._io.write(port, val.to_bytes(size, "little")), op, port, size, space="port")
         self._record({"op": op, "port": _hexnum(port), "val": _hexnum(val)})
 
     def _in(self, op: str, size: int, port: int) -> int:
-        _check_port(op, port, size)
+        port = _check_port(op, port, size)
         buf = bytearray(size)
         self._check(self._io.read(port, buf), op, port, size, space="port")
         self._record({"op": op, "port": _hexnum(port)})
@@ -280,10 +292,15 @@ class Guest:
 
     def write(self, addr: int, data) -> None:
         """Store bytes (bytes-like or any numpy array, in C order) at guest-physical ``addr``."""
+        addr = _int("write", "address", addr)
         if isinstance(data, np.ndarray):
             data = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
         else:
-            data = np.frombuffer(data, dtype=np.uint8)
+            try:
+                data = np.frombuffer(data, dtype=np.uint8)
+            except (TypeError, ValueError) as e:
+                raise GuestError(f"write at 0x{addr:X}: data must be bytes-like or a numpy "
+                                 f"array, got {type(data).__name__} ({e})") from None
         self._dirty_since_frame = True
         self._check(self._mem.write(addr, data), "write", addr, len(data))
         if self._recorder is not None:
@@ -303,6 +320,7 @@ class Guest:
                                  f"DECODE_ERROR at 0x{bad:X} (no RAM or device answers there)")
 
     def read(self, addr: int, n: int) -> bytes:
+        addr, n = _int("read", "address", addr), _int("read", "length", n)
         self._check_range("read", addr, n)
         buf = bytearray(n)
         self._check(self._mem.read(addr, buf), "read", addr, n)
@@ -311,6 +329,8 @@ class Guest:
 
     def fill(self, addr: int, n: int, value: int, unit: int = 1) -> None:
         """``rep stos``: ``n`` bytes of ``value`` repeated in ``unit``-byte (1, 2, 4) pieces."""
+        addr, n = _int("fill", "address", addr), _int("fill", "length", n)
+        value, unit = _int("fill", "value", value), _int("fill", "unit", unit)
         if unit not in (1, 2, 4) or n % unit:
             raise GuestError(f"fill at 0x{addr:X}: unit must be 1, 2 or 4 and divide len={n} (got unit={unit})")
         value &= (1 << (8 * unit)) - 1
@@ -325,7 +345,8 @@ class Guest:
         self._record_store("fill", addr, n, len=_hexnum(n), val=_hexnum(value), unit=unit)
 
     def _store(self, op: str, size: int, addr: int, val: int) -> None:
-        val &= (1 << (8 * size)) - 1
+        addr = _int(op, "address", addr)
+        val = _int(op, "value", val) & ((1 << (8 * size)) - 1)
         self._dirty_since_frame = True
         self._check(self._mem.write(addr, val.to_bytes(size, "little")), op, addr, size)
         self._record_store(op, addr, size, val=_hexnum(val))
@@ -340,6 +361,7 @@ class Guest:
         self._store("writel", 4, addr, val)
 
     def _load(self, op: str, size: int, addr: int) -> int:
+        addr = _int(op, "address", addr)
         buf = bytearray(size)
         self._check(self._mem.read(addr, buf), op, addr, size)
         self._record_read(op, addr, size)
@@ -425,7 +447,7 @@ class Guest:
         bad = set(regs) - {"ax", "bx", "cx", "dx", "si", "di", "bp", "es"}
         if bad or "ax" not in regs:
             raise GuestError(f"int10 needs ax and takes only ax bx cx dx si di bp es, got {sorted(regs)}")
-        regs = {k: int(v) & 0xFFFF for k, v in regs.items()}
+        regs = {k: _int("int10", k, v) & 0xFFFF for k, v in regs.items()}
         self._dirty_since_frame = True
         self._record({"op": "int10", **{k: _hexnum(v) for k, v in regs.items()}})
         return self.bios.int10(Registers(**regs))
@@ -436,9 +458,9 @@ class Guest:
         The BIOS ignores a mode it does not have, and so would a typo here (``set_mode(0x31)``)
         or a VBE mode number (``set_mode(0x118)``, whose low byte AL would be taken): both are
         a GuestError instead, as ``vbe_set_mode`` reports a mode the BIOS refused."""
-        if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0xFF:
-            hint = (f"; for a VBE mode use vbe_set_mode(0x{mode:X})"
-                    if isinstance(mode, int) and 0x100 <= mode <= 0x1FF else "")
+        mode = _int("set_mode", "mode", mode)
+        if not 0 <= mode <= 0xFF:
+            hint = f"; for a VBE mode use vbe_set_mode(0x{mode:X})" if 0x100 <= mode <= 0x1FF else ""
             raise GuestError(f"set_mode({mode!r}): INT 10h AH=00h takes a mode 0x00-0x7F "
                              f"(bit 7 keeps video memory){hint}")
         if self.bios.find_mode(mode & 0x7F) is None:
@@ -448,16 +470,20 @@ class Guest:
 
     def vbe_set_mode(self, mode: int, lfb: bool = True, clear: bool = True) -> None:
         """INT 10h AX=4F02h: a VBE mode (e.g. 0x118 = 1024x768x32 in SeaVGABIOS's list)."""
+        mode = _int("vbe_set_mode", "mode", mode)
         bx = (mode & 0x1FF) | (0x4000 if lfb else 0) | (0 if clear else 0x8000)
         res = self.int10(ax=0x4F02, bx=bx)
         if res is not None and getattr(res, "ax", 0x004F) != 0x004F:
             raise GuestError(f"VBE mode 0x{mode:X} not set: BIOS returned AX=0x{res.ax:04X}")
 
     def set_cursor(self, row: int, col: int, page: int = 0) -> None:
+        row, col, page = (_int("set_cursor", n, v) & 0xFF
+                          for n, v in (("row", row), ("col", col), ("page", page)))
         self.int10(ax=0x0200, bx=page << 8, dx=(row << 8) | col)
 
     def set_cursor_shape(self, start: int, end: int, visible: bool = True) -> None:
         """INT 10h AH=01h: cursor scanlines ``start``..``end`` (CH bit 5 hides the cursor)."""
+        start, end = _int("set_cursor_shape", "start", start), _int("set_cursor_shape", "end", end)
         self.int10(ax=0x0100, cx=((start & 0x1F) | (0 if visible else 0x20)) << 8 | (end & 0x1F))
 
     def hide_cursor(self) -> None:
@@ -469,16 +495,23 @@ class Guest:
         al = {14: 0x11, 8: 0x12, 16: 0x14}.get(height)
         if al is None:
             raise GuestError(f"load_font: height must be 8, 14 or 16, not {height}")
-        self.int10(ax=0x1100 | al, bx=block & 0xFF)
+        self.int10(ax=0x1100 | al, bx=_int("load_font", "block", block) & 0xFF)
 
     def set_palette(self, index: int, r: int, g: int, b: int) -> None:
         """INT 10h AX=1010h: one DAC entry, 6-bit components."""
+        index, r, g, b = (_int("set_palette", n, v)
+                          for n, v in (("index", index), ("r", r), ("g", g), ("b", b)))
         self.int10(ax=0x1010, bx=index & 0xFF, cx=((g & 0x3F) << 8) | (b & 0x3F), dx=(r & 0x3F) << 8)
 
     def set_dac(self, start: int, colours) -> None:
         """Program DAC entries ``start``.. directly through ports 0x3C8/0x3C9, as demos do
         every frame; ``colours`` is an (N, 3) array of 6-bit R, G, B."""
-        rgb = np.asarray(colours, dtype=np.int64).reshape(-1, 3) & 0x3F
+        start = _int("set_dac", "start", start)
+        try:
+            rgb = np.asarray(colours, dtype=np.int64).reshape(-1, 3) & 0x3F
+        except (TypeError, ValueError, OverflowError) as e:
+            raise GuestError(f"set_dac: colours must be (N, 3) integers, got {colours!r:.60} "
+                             f"({e})") from None
         self.outb(0x3C8, start & 0xFF)
         for v in rgb.reshape(-1).tolist():
             self.outb(0x3C9, v)

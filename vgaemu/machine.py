@@ -29,6 +29,7 @@ blink phases and the retrace bit repeat exactly from run to run.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from guestmem import (AddressSpace, MemoryRegion, MemTxResult, RAMList, io_root,
                       memory_region_transaction)
@@ -47,6 +48,7 @@ from vgaemu.vga import VGA, VGA_DEFAULT_VRAM
 #: QEMU's "system" region: the whole 64-bit physical address space.
 SYSTEM_MEMORY_SIZE = 1 << 64
 IO_SPACE_SIZE = 0x10000
+_NO_VALUE = object()  # _check_port of an IN: no value to check (None is a bad OUT value)
 #: Where the VGA BIOS image is mapped: the start of the PC's option ROM area (C000:0000).
 VGA_ROM_ADDR = ROM_SEG << 4
 
@@ -218,15 +220,15 @@ class Machine:
         return mtree([self.address_space_memory, self.address_space_io], flatview=flatview)
 
     # ------------------------------------------------------------------ port I/O
-    def _check_port(self, port: int, size: int, value: int | None = None) -> None:
+    def _check_port(self, port: int, size: int, value: Any = _NO_VALUE) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
             raise PortAccessError(f"I/O port {port!r}: expected an integer 0..0xFFFF")
         if size not in (1, 2, 4):
             raise PortAccessError(f"I/O access size {size!r}: expected 1, 2 or 4 bytes")
         if port + size > IO_SPACE_SIZE:
             raise PortAccessError(f"I/O port 0x{port:x} with size {size} runs past 0xFFFF")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 0 <= value < 1 << (8 * size)):
+        if value is not _NO_VALUE and (isinstance(value, bool) or not isinstance(value, int)
+                                       or not 0 <= value < 1 << (8 * size)):
             raise PortAccessError(f"value {value!r} for a {size}-byte OUT to port 0x{port:x}: "
                                   f"expected 0..0x{(1 << (8 * size)) - 1:x}")
 
@@ -266,11 +268,18 @@ class Machine:
     def write(self, addr: int, data) -> None:
         """Guest-physical write; raises MemoryAccessError when no region takes it."""
         res = self.address_space_memory.write(addr, data)
-        if res != MemTxResult.OK:
-            raise MemoryAccessError(f"write of {len(data)} bytes at 0x{addr:x}: {res!r}")
+        if res != MemTxResult.OK:  # (data was bytes-like, or write raised AccessError)
+            raise MemoryAccessError(f"write of {memoryview(data).nbytes} bytes at "
+                                    f"0x{addr:x}: {res!r}")
 
     def read(self, addr: int, n: int) -> bytes:
-        buf = bytearray(n)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise MemoryAccessError(f"read length {n!r} at {addr!r}: expected an integer >= 0")
+        try:
+            buf = bytearray(n)
+        except (OverflowError, MemoryError):
+            raise MemoryAccessError(f"read of 0x{n:x} bytes at {addr!r}: no host buffer "
+                                    "that large") from None
         res = self.address_space_memory.read(addr, buf)
         if res != MemTxResult.OK:
             raise MemoryAccessError(f"read of {n} bytes at 0x{addr:x}: {res!r}")

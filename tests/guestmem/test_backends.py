@@ -250,3 +250,20 @@ def test_backends_share_nothing():
     a.set_mapped(False)
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("cls", [MemoryBackendRam, MemoryBackendMemfd, MemoryBackendFile])
+def test_size_beyond_host_mmap_is_a_backend_error(cls, tmp_path):
+    """A size mmap/ftruncate cannot take (2^63 and up) is QEMU's 'cannot set up guest
+    memory', not an OverflowError from mmap; nothing is left behind in mem-path."""
+    kw = {"mem_path": tmp_path} if cls is MemoryBackendFile else {}
+    for size in (1 << 63, (1 << 64) - 4096):
+        with pytest.raises(BackendError, match="cannot set up guest memory 'm'"):
+            cls("m", size, **kw)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["a\0b", b"a\0b"])
+def test_file_backend_nul_in_mem_path(path):
+    with pytest.raises(BackendError, match="NUL byte"):
+        MemoryBackendFile("m", 0x1000, path)

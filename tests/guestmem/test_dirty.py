@@ -87,6 +87,8 @@ def test_snapshot_and_clear():
     lambda dm: dm.snapshot_and_clear_dirty(0, 9 * P, 0),
     lambda dm: dm.reset_dirty_range(0, P, 7),
     lambda dm: dm.grow(-1),
+    lambda dm: dm.grow(1 << 63),  # was ValueError from numpy: maximum dimension exceeded
+    lambda dm: dm.grow((1 << 52) + 1),
 ])
 def test_bad_input_raises_own_error_and_changes_nothing(call):
     dm = DirtyMemory(8)

@@ -75,3 +75,13 @@ def test_setter_needs_ram_and_checks_its_arguments():
         setter("0", 4)
     with pytest.raises(GuestMemError):
         setter(SIZE - 2, 4)
+
+
+@pytest.mark.parametrize("addr", [-1, -4096, -4097])
+def test_fresh_setter_refuses_a_negative_address(addr):
+    """A new setter remembered page -1 with no epoch: an address in -4096..-1 shifts to
+    page -1 too and raised AttributeError ('NoneType' object has no attribute 'live')
+    instead of set_dirty's RegionError."""
+    mr, _ = _region()
+    with pytest.raises(GuestMemError):
+        mr.dirty_setter()(addr, 1)

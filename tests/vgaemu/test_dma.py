@@ -158,3 +158,26 @@ def test_overlap_check_matches_byte_sets(src, dst, width, height, ss, ds):
         overlap = True
         assert f.code == dma.DMAError.OVERLAP
     assert overlap == bool(s_bytes & d_bytes)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda d: d.copy(SRC, SRC + 0x1000, (1 << 32) + 16), r"copy: length 4294967312 does not fit"),
+    (lambda d: d.copy(SRC, SRC + 0x1000, -1), "copy: length -1"),
+    (lambda d: d.copy(SRC, SRC + 0x1000, 16.0), "copy: length 16.0"),
+    (lambda d: d.blit(SRC, SRC + 0x1000, 4, 1 << 32, 4, 4), "blit: height"),
+    (lambda d: d.blit(SRC, SRC + 0x1000, 4, 2, -(1 << 31) - 1, 4), "blit: src_stride"),
+    (lambda d: d.fill(SRC, 16, 1, unit=3), "unit must be 1, 2 or 4 bytes, not 3"),
+    (lambda d: d.fill(SRC, 16, 1, unit=[1]), "unit must be 1, 2 or 4"),
+    (lambda d: d.fill(SRC, 16, "x"), "fill value 'x' is not an integer"),
+    (lambda d: d.fill_rect(SRC, 4, 4, None, 1), "fill: dst_stride None"),
+])
+def test_driver_arguments_that_do_not_fit_the_registers_are_refused(guest, call, match):
+    """copy(a, b, 2**32 + 16) programmed LENGTH = 16, moved 16 bytes and reported success;
+    a fill unit of 3 raised a plain ValueError, a float length a TypeError. Each is the
+    driver's error (GuestError for guest.dma) and nothing moves."""
+    guest.write(SRC, bytes(range(16)))
+    before = guest.read(SRC + 0x1000, 16)
+    with pytest.raises(GuestError, match=match):
+        call(guest.dma)
+    assert guest.read(SRC + 0x1000, 16) == before and guest.read(SRC, 16) == bytes(range(16))
+    assert guest.dma.copy(SRC, SRC + 0x1000, 16) == 16  # the engine is still usable

@@ -243,3 +243,50 @@ def test_bad_ports_and_sink_failures():
 
     with pytest.raises(RuntimeError, match="display gone"):   # the front end's error, unwrapped
         run_guest(Machine(), main, Broken())
+
+
+def test_numpy_integers_work_wherever_ints_do(guest):
+    """A guest computing with numpy passes numpy integers: writeb(addr, arr[i]) raised
+    AttributeError ('numpy.int64' object has no attribute 'to_bytes'), outb with an
+    np.int8 value an OverflowError, and an np.uint16 port was 'outside the I/O space'."""
+    vals = np.array([0x1A2B3C4D, -1], dtype=np.int64)
+    guest.writeb(np.uint32(RAM), vals[0])
+    guest.writew(np.int64(RAM + 2), vals[0])
+    guest.writel(RAM + 4, np.uint32(0xDEADBEEF))
+    assert guest.read(np.int64(RAM), np.int64(8)) == bytes.fromhex("4d004d3cefbeadde")
+    assert guest.readl(np.uint64(RAM + 4)) == 0xDEADBEEF
+    guest.fill(np.int32(RAM), np.int64(4), np.int8(-1))
+    assert guest.readl(RAM) == 0xFFFFFFFF
+    guest.outb(np.uint16(0x3C8), np.int8(7))
+    guest.outb(0x3C9, np.uint8(10))
+    guest.outb(0x3C9, vals[1])
+    guest.outb(0x3C9, 5)
+    assert bytes(guest.machine.vga.state.palette[21:24]) == bytes([10, 0xFF, 5])
+    guest.set_mode(np.uint8(0x13))
+    guest.set_palette(np.int64(1), *np.array([1, 2, 3]))
+    assert bytes(guest.machine.vga.state.palette[3:6]) == bytes([1, 2, 3])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda g: g.writeb(RAM, 1.5), r"writeb: value must be an integer, got 1\.5"),
+    (lambda g: g.outb(0x3C8, None), "outb: value must be an integer, got None"),
+    (lambda g: g.writel(None, 1), "writel: address must be an integer"),
+    (lambda g: g.read(1.5, 4), "read: address must be an integer"),
+    (lambda g: g.read(RAM, "4"), "read: length must be an integer"),
+    (lambda g: g.fill(RAM, None, 0), "fill: length must be an integer"),
+    (lambda g: g.fill(RAM, 4, 1.5), "fill: value must be an integer"),
+    (lambda g: g.write(RAM, 5), "write at 0x100000: data must be bytes-like"),
+    (lambda g: g.set_mode(1.5), "set_mode: mode must be an integer"),
+    (lambda g: g.vbe_set_mode("0x118"), "vbe_set_mode: mode must be an integer"),
+    (lambda g: g.set_cursor(1, [2]), "set_cursor: col must be an integer"),
+    (lambda g: g.set_palette(1, 2, 3, 4.0), "set_palette: b must be an integer"),
+    (lambda g: g.set_dac(0, -1), r"set_dac: colours must be \(N, 3\) integers"),
+    (lambda g: g.set_dac(0, [[1, 2, 1 << 70]]), "set_dac: colours"),
+    (lambda g: g.int10(ax="0x13"), "int10: ax must be an integer"),
+])
+def test_non_integer_arguments_are_guest_errors(guest, call, match):
+    """What is not an integer is a GuestError naming the call and argument, where it was a
+    TypeError, ValueError or OverflowError from inside the call (e.g. 'Unknown format code
+    'X' for object of type float' from the error message of read)."""
+    with pytest.raises(GuestError, match=match):
+        call(guest)

@@ -5,7 +5,7 @@ import pytest
 
 from guestmem import DIRTY_MEMORY_VGA
 from vgaemu.clock import FRAME_NS
-from vgaemu.errors import ConfigError, PortAccessError
+from vgaemu.errors import ConfigError, MemoryAccessError, PortAccessError
 from vgaemu.machine import Machine
 from vgaemu.vga import parse_vram_size
 
@@ -257,3 +257,30 @@ def test_screendump_prints_nothing(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "" and r.stderr == ""
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda m: m.outb(0x3C8, None), PortAccessError, "value None for a 1-byte OUT"),
+    (lambda m: m.out(0x3C8, None, size=2), PortAccessError, "value None"),
+    (lambda m: m.read(0x100000, -1), MemoryAccessError, "read length -1"),
+    (lambda m: m.read(0x100000, 1.5), MemoryAccessError, "read length 1.5"),
+    (lambda m: m.read(0x100000, 1 << 64), MemoryAccessError, "no host buffer that large"),
+    (lambda m: m.write(-1, np.int64(16)), MemoryAccessError, "write of 8 bytes"),
+])
+def test_bad_values_and_lengths_are_machine_errors(m, call, err, match):
+    """outb(port, None) passed the port check (None meant 'no value': an IN) and raised
+    AttributeError; read(addr, -1) a ValueError from bytearray; a failed write of a numpy
+    scalar a TypeError from len() while building its own message."""
+    with pytest.raises(err, match=match):
+        call(m)
+
+
+@pytest.mark.parametrize("ext", [".png", ".ppm"])
+def test_screendump_path_with_a_nul_byte_writes_nothing(m, tmp_path, ext):
+    """PNG: SDL cut the name at the NUL and wrote tmp_path/'shot' without a word; PPM:
+    open() raised ValueError. Both are ScreendumpErrors (a VGAEmuError) and no file appears."""
+    from vgaemu.errors import VGAEmuError
+
+    with pytest.raises(VGAEmuError, match="embedded null byte"):
+        m.screendump(str(tmp_path / f"shot\0x{ext}"))
+    assert list(tmp_path.iterdir()) == []

@@ -65,3 +65,31 @@ def test_demos_are_listed_from_the_package():
     assert demo_path("plasma.py") == demos["plasma"].path
     for bad in ("", "../cli", "_private", ".hidden", "nope"):
         assert demo_path(bad) is None
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{not json", "JSONDecodeError"),
+    ("", "JSONDecodeError"),
+    ('{"palettes": {}}', "missing key 'modes'"),
+    ('{"palettes": {"p": "zz"}, "modes": [], "vbe_modes": []}', "non-hexadecimal"),
+    ('{"palettes": {}, "modes": [{"mode": 3}], "vbe_modes": []}', "missing key 'memmodel'"),
+    ('{"palettes": {}, "modes": [], "vbe_modes": [[1, 2]]}', "ValueError"),
+    ("[1, 2]", "TypeError"),
+])
+def test_broken_bios_table_on_the_rom_path_is_a_bios_error(monkeypatch, tmp_path, text, match):
+    """A vgabios.json in $VGAEMU_ROM_PATH that is not the table: a BIOSError naming the file
+    (the CLI prints it as one line), where JSONDecodeError, KeyError or a fromhex ValueError
+    came out of load_tables as an internal error."""
+    from vgaemu.bios.data import load_tables
+    from vgaemu.bios.registers import BIOSError
+
+    (tmp_path / "vgabios").mkdir()
+    (tmp_path / "vgabios" / "vgabios.json").write_text(text)
+    monkeypatch.setenv("VGAEMU_ROM_PATH", str(tmp_path))
+    load_tables.cache_clear()
+    try:
+        with pytest.raises(BIOSError, match=f"vgabios.json: not a VGA BIOS table .*{match}"):
+            load_tables()
+    finally:
+        monkeypatch.delenv("VGAEMU_ROM_PATH")
+        load_tables.cache_clear()

@@ -110,19 +110,24 @@ def load_tables() -> BiosTables:
         if len(data) != 256 * h:
             raise BIOSError(f"vgafont{h}.bin: {len(data)} bytes, expected {256 * h}")
         fonts[h] = data
-    doc = json.loads(rom_path("vgabios/vgabios.json").read_text())
-    palettes = {k: bytes.fromhex(v) for k, v in doc["palettes"].items()}
-    std = []
-    for m in doc["modes"]:
-        std.append(VgaMode(
-            mode=m["mode"], memmodel=_MM_NAMES[m["memmodel"]], width=m["width"],
-            height=m["height"], depth=m["depth"], cwidth=m["cwidth"], cheight=m["cheight"],
-            sstart=m["sstart"], pelmask=m["pelmask"], palette=palettes[m["palette"]],
-            sequ=bytes.fromhex(m["sequ"]), misc=m["misc"], crtc=bytes.fromhex(m["crtc"]),
-            actl=bytes.fromhex(m["actl"]), grdc=bytes.fromhex(m["grdc"])))
-    vbe = [VgaMode(mode=mo, memmodel=_MM_NAMES[mm], width=w, height=h, depth=d,
-                   cwidth=cw, cheight=ch, sstart=0xA000)
-           for mo, mm, w, h, d, cw, ch in doc["vbe_modes"]]
+    table = rom_path("vgabios/vgabios.json")
+    try:
+        doc = json.loads(table.read_text())
+        palettes = {k: bytes.fromhex(v) for k, v in doc["palettes"].items()}
+        std = []
+        for m in doc["modes"]:
+            std.append(VgaMode(
+                mode=m["mode"], memmodel=_MM_NAMES[m["memmodel"]], width=m["width"],
+                height=m["height"], depth=m["depth"], cwidth=m["cwidth"], cheight=m["cheight"],
+                sstart=m["sstart"], pelmask=m["pelmask"], palette=palettes[m["palette"]],
+                sequ=bytes.fromhex(m["sequ"]), misc=m["misc"], crtc=bytes.fromhex(m["crtc"]),
+                actl=bytes.fromhex(m["actl"]), grdc=bytes.fromhex(m["grdc"])))
+        vbe = [VgaMode(mode=mo, memmodel=_MM_NAMES[mm], width=w, height=h, depth=d,
+                       cwidth=cw, cheight=ch, sstart=0xA000)
+               for mo, mm, w, h, d, cw, ch in doc["vbe_modes"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError too
+        what = f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+        raise BIOSError(f"{table}: not a VGA BIOS table ({what})") from None
     edid = rom_path("vgabios/edid-qemu-stdvga.bin").read_bytes()[:256].ljust(256, b"\0")
     return BiosTables(fonts=fonts, palettes=palettes, std_modes=tuple(std),
                       vbe_modes=tuple(vbe), edid=edid)

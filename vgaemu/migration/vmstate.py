@@ -20,9 +20,12 @@ import base64
 import dataclasses
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from vgaemu.migration.errors import MigrationError
+from vgaemu.vga.state import VBE_DISPI_ENABLED, VBE_DISPI_INDEX_ENABLE
+from vgaemu.vga.vbe import BochsVBE
 
 
 @dataclass(frozen=True)
@@ -296,15 +299,38 @@ def _copy_value(v: Any) -> Any:
     return v
 
 
+def check_ranges(name: str, state: dict, ranges: dict[str, range]) -> None:
+    """Each named int field (each item, for a list field) lies in its range: the values the
+    device itself can hold (QEMU's VMSTATE_UINT8 & co. cannot carry more), so that an index
+    register of 256 or a latch of -1 is refused here, not met later as an IndexError."""
+    for key, allowed in ranges.items():
+        value = state[key]
+        for i, v in enumerate(value) if isinstance(value, list) else [(None, value)]:
+            if v not in allowed:
+                at = key if i is None else f"{key}[{i}]"
+                raise MigrationError(f"device state {name!r}: field {at!r} = {_brief(v):.60} "
+                                     f"does not fit (expected {allowed.start}.."
+                                     f"{allowed.stop - 1}"
+                                     f"{f' in steps of {allowed.step}' if allowed.step != 1 else ''})")
+
+
 def _fields_section(name: str, version: int, obj: Any, fields: list[str],
-                    after_load: Callable[[], None] | None = None) -> Section:
-    """A section that saves and loads named attributes of ``obj`` (bytearrays in place)."""
+                    after_load: Callable[[], None] | None = None,
+                    ranges: dict[str, range] | None = None,
+                    extra_check: Callable[[dict], None] | None = None) -> Section:
+    """A section that saves and loads named attributes of ``obj`` (bytearrays in place);
+    ``ranges`` bounds int fields (see :func:`check_ranges`), ``extra_check(state)`` refuses
+    anything else ``load`` could not take."""
 
     def save() -> dict:
         return {f: _copy_value(getattr(obj, f)) for f in fields}
 
     def check(state: dict, _version: int) -> None:
         check_fields(name, state, save())
+        if ranges:
+            check_ranges(name, state, ranges)
+        if extra_check is not None:
+            extra_check(state)
 
     def load(state: dict, _version: int) -> None:
         for f in fields:
@@ -327,6 +353,15 @@ _DAC_FIELDS = ["dac_state", "dac_sub_index", "dac_read_index", "dac_write_index"
                "pel_mask", "palette", "dac_8bit"]
 _VBE_FIELDS = ["bank_offset", "vbe_index", "vbe_regs", "vbe_start_addr", "vbe_line_offset",
                "vbe_bank_mask", "big_endian_fb", "sr_vbe"]
+_U8, _U16, _U32 = range(1 << 8), range(1 << 16), range(1 << 32)
+#: What the VGA's own port handlers can leave in its int fields (vgaemu/vga/regs.py).
+_VGA_RANGES = {"latch": _U32, "sr_index": _U8, "gr_index": _U8, "cr_index": _U8,
+               "ar_index": range(0x40), "ar_flip_flop": range(2), "msr": _U8, "fcr": _U8,
+               "st00": _U8, "st01": _U8, "plane_updated": range(0x10)}
+_DAC_RANGES = {"dac_state": _U8, "dac_sub_index": range(3), "dac_read_index": _U8,
+               "dac_write_index": _U8, "pel_mask": _U8}
+_VBE_RANGES = {"vbe_index": _U16, "vbe_regs": _U16, "vbe_start_addr": _U32,
+               "vbe_line_offset": _U32}
 _BIOS_FIELDS = ["posted", "dispi_found", "vbe_framebuffer", "vbe_total_memory",
                 "vbe_win_granularity", "vbe_capabilities", "vbe_edid"]
 
@@ -346,10 +381,37 @@ def register_machine_sections(machine) -> SectionRegistry:
         vga.invalidate()
 
     reg.register(_fields_section("timer", 1, machine.clock, ["now_ns"]))
-    reg.register(_fields_section("vga", 1, st, vga_fields, vga_loaded))
+    def vbe_check(state: dict) -> None:
+        """The bank register's window lies in VRAM, the bank mask is this VRAM's, and an
+        enabled mode is one vbe_fixup_regs leaves as it is (what any guest write produces):
+        a saved 65535x65535 mode would otherwise be drawn."""
+        mask = (st.vram_size >> 16) - 1
+        if state["vbe_bank_mask"] != mask:
+            raise MigrationError(f"device state 'vga.vbe': field 'vbe_bank_mask' = "
+                                 f"{_brief(state['vbe_bank_mask']):.40} does not fit (this VRAM's "
+                                 f"is {mask})")
+        check_ranges("vga.vbe", state, {"bank_offset": range(0, (mask + 1) << 16, 1 << 16)})
+        regs = state["vbe_regs"]
+        if not regs[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED:
+            return
+        probe = SimpleNamespace(state=SimpleNamespace(vbe_regs=list(regs), vbe_line_offset=0,
+                                                      vbe_start_addr=0),
+                                vbe_size=vga.vbe.vbe_size)
+        BochsVBE.fixup_regs(probe)  # on a copy: nothing of the machine changes
+        fixed = probe.state
+        if (fixed.vbe_regs, fixed.vbe_line_offset, fixed.vbe_start_addr) != \
+                (regs, state["vbe_line_offset"], state["vbe_start_addr"]):
+            raise MigrationError(
+                f"device state 'vga.vbe': the enabled mode {_brief(regs):.80} (line offset "
+                f"{state['vbe_line_offset']}, start {state['vbe_start_addr']}) is not one this "
+                f"VGA can set (expected {fixed.vbe_regs}, {fixed.vbe_line_offset}, "
+                f"{fixed.vbe_start_addr})")
+
+    reg.register(_fields_section("vga", 1, st, vga_fields, vga_loaded, _VGA_RANGES))
     reg.register(_fields_section("vga.poll", 1, vga.ports, ["poll_ns"]))
-    reg.register(_fields_section("vga.dac", 1, st, _DAC_FIELDS, vga.invalidate))
-    reg.register(_fields_section("vga.vbe", 1, st, _VBE_FIELDS, vga_loaded))
+    reg.register(_fields_section("vga.dac", 1, st, _DAC_FIELDS, vga.invalidate, _DAC_RANGES))
+    reg.register(_fields_section("vga.vbe", 1, st, _VBE_FIELDS, vga_loaded, _VBE_RANGES,
+                                 vbe_check))
     reg.register(_fields_section("vgabios", 1, machine.bios, _BIOS_FIELDS))
     if machine.dma is not None:
         eng = machine.dma

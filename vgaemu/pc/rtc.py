@@ -562,7 +562,10 @@ class MC146818RTC:
 
         from vgaemu.migration.vmstate import _fields_section, check_schema
 
-        base = _fields_section("mc146818rtc", 2, self, self.VMSTATE_FIELDS)
+        # index: what a write to port 0x70 leaves (value & 0x7F); 256 raised IndexError
+        # at the next read of port 0x71
+        base = _fields_section("mc146818rtc", 2, self, self.VMSTATE_FIELDS,
+                               ranges={"index": range(CMOS_SIZE)})
 
         def save() -> dict:
             return {**base.save(), "timer": None if self._timer is None

@@ -128,7 +128,10 @@ class JSONStreamParser:
         try:
             out.append(json.loads(text))
         except ValueError as e:
-            out.append(ParseError(f"JSON parse error, {e.msg.lower()}"))
+            # JSONDecodeError has .msg; a number past Python's int-to-str digit limit is a
+            # plain ValueError (and a 5000-digit id could not be echoed back anyway)
+            msg = e.msg if isinstance(e, json.JSONDecodeError) else "number too large"
+            out.append(ParseError(f"JSON parse error, {msg.lower()}"))
 
 
 def check_request(obj: Any) -> tuple[str, dict, Any]:

@@ -1041,6 +1041,8 @@ def write_ppm(path: str, rgb: np.ndarray) -> None:
             f.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
     except OSError as e:
         raise ScreendumpError(f"cannot write screendump {path!r}: {e.strerror}") from e
+    except ValueError as e:  # a NUL byte in the path
+        raise ScreendumpError(f"cannot write screendump {path!r}: {e}") from e
 
 
 def write_png(path: str, rgb: np.ndarray) -> None:
@@ -1049,6 +1051,8 @@ def write_png(path: str, rgb: np.ndarray) -> None:
 
     surf = pygame.image.frombuffer(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes(),
                                    (rgb.shape[1], rgb.shape[0]), "RGB")
+    if "\0" in os.fspath(path):  # SDL would cut the name there and write another file
+        raise ScreendumpError(f"cannot write screendump {path!r}: embedded null byte")
     try:
         pygame.image.save(surf, path)
     except (pygame.error, OSError) as e:

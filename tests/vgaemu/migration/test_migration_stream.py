@@ -197,3 +197,93 @@ def test_machine_sections_round_trip_between_machines():
         sb.pop("plane_updated", None)
         assert sa == sb, name
     assert set(a.vmstate.names()) >= {"timer", "vga", "vga.dac", "vga.vbe", "vgabios", "dma-engine"}
+
+
+def _stream_with(tmp_path, section: str, path: list, value) -> str:
+    """A stream whose ``section`` has ``value`` at ``path``: what a corrupt (bit-flipped
+    digit) or hand-made stream carries, still well-formed JSON with the right field kinds."""
+    src = Machine()
+    saved_states = src.vmstate.save_all()
+    out = []
+    for name, version, blob in saved_states:
+        if name == section:
+            state = decode_state(blob, name)
+            obj = state
+            for key in path[:-1]:
+                obj = obj[key]
+            obj[path[-1]] = value
+            blob = encode_state(state)
+        out.append((name, version, blob))
+    src.vmstate.save_all = lambda: out
+    p = str(tmp_path / "state.vgaemu")
+    src.migration.migrate(f"file:{p}", timeout=60)
+    return p
+
+
+@pytest.mark.parametrize("section, path, value, msg", [
+    ("vga", ["cr_index"], 256, r"'cr_index' = 256 does not fit \(expected 0..255\)"),
+    ("vga", ["sr_index"], -1, "'sr_index' = -1"),
+    ("vga", ["gr_index"], 1 << 64, "'gr_index'"),
+    ("vga", ["ar_index"], 0x40, "'ar_index'"),
+    ("vga", ["latch"], -1, "'latch'"),
+    ("vga.dac", ["dac_read_index"], 256, "'dac_read_index'"),
+    ("vga.dac", ["dac_sub_index"], 3, r"'dac_sub_index' = 3 does not fit \(expected 0..2\)"),
+    ("vga.dac", ["pel_mask"], 1 << 64, "'pel_mask'"),
+    ("vga.vbe", ["vbe_regs", 1], 1 << 32, r"'vbe_regs\[1\]'"),
+    ("vga.vbe", ["vbe_line_offset"], 1 << 64, "'vbe_line_offset'"),
+    ("vga.vbe", ["bank_offset"], -1, "'bank_offset' = -1 does not fit"),
+    ("vga.vbe", ["bank_offset"], 1 << 64, "'bank_offset'"),
+    ("vga.vbe", ["bank_offset"], 0x8000, "in steps of 65536"),
+    ("vga.vbe", ["vbe_bank_mask"], 0xFFFF, "'vbe_bank_mask'"),
+])
+def test_out_of_range_device_field_refused_before_loading(tmp_path, section, path, value, msg):
+    """Each field is checked against the values the device can hold, with the others, before
+    any section loads: an index register of 256 was loaded and later raised IndexError in
+    the port handler, a pel_mask of 2^64 an OverflowError in the display, a bank offset of
+    -1 a RegionError half-way through loading (earlier sections already loaded)."""
+    p = _stream_with(tmp_path, section, path, value)
+    dst, inc = load(p)
+    dst.clock.now_ns = 12345
+    before = (bytes(dst.vga.state.cr), dst.vga.state.cr_index, bytes(dst.vga.state.palette))
+    with pytest.raises(MigrationError, match=msg):
+        inc.run()
+    assert dst.loop.runstate is RunState.INMIGRATE
+    assert dst.clock.now_ns == 12345  # the timer section did not load either
+    assert (bytes(dst.vga.state.cr), dst.vga.state.cr_index,
+            bytes(dst.vga.state.palette)) == before
+
+
+def test_enabled_vbe_mode_the_vga_cannot_set_is_refused(tmp_path):
+    """An enabled 65535x65535 mode (which no guest write can leave: vbe_fixup_regs clamps
+    it) was loaded, and the display then asked numpy for 16 GiB."""
+    src = Machine()
+    regs = list(src.vga.state.vbe_regs)
+    regs[1:5] = [0xFFF8, 0xFFFF, 32, 0x41]
+    out = [(n, v, encode_state({**decode_state(b, n), "vbe_regs": regs}) if n == "vga.vbe" else b)
+           for n, v, b in src.vmstate.save_all()]
+    src.vmstate.save_all = lambda: out
+    p = str(tmp_path / "state.vgaemu")
+    src.migration.migrate(f"file:{p}", timeout=60)
+    dst, inc = load(p)
+    with pytest.raises(MigrationError, match="vga.vbe.*is not one this VGA can set"):
+        inc.run()
+    assert not dst.vga.state.vbe_enabled()
+
+
+def test_every_bios_mode_passes_the_device_checks():
+    """The range and VBE checks refuse nothing a guest can set: every mode the BIOS lists,
+    with the last bank selected, checks clean on the machine's own state."""
+    from vgaemu.guest import Guest
+
+    m = Machine()
+    g = Guest(m)
+    for mode in m.bios.list_modes():
+        if mode >= 0x100:
+            g.int10(ax=0x4F02, bx=mode)  # banked (no LFB): the bank register matters
+            g.int10(ax=0x4F05, bx=0, dx=m.vga.state.vbe_bank_mask)
+        else:
+            g.set_mode(mode)
+        for name, version, blob in m.vmstate.save_all():
+            section = next(s for s in m.vmstate if s.name == name)
+            if section.check is not None:
+                section.check(decode_state(blob, name), version)

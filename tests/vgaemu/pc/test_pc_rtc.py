@@ -311,6 +311,28 @@ def test_rtc_state_migrates():
     assert clock_regs(b) == clock_regs(a) and cmos(b, 0x40) == 0x77
 
 
+@pytest.mark.parametrize("index", [0x80, 256, -1])
+def test_rtc_index_out_of_range_is_refused_by_the_check(index):
+    """A stream whose RTC index is not one a port 0x70 write leaves (value & 0x7F): the
+    section loaded it and the next read of port 0x71 raised IndexError. Now the check,
+    which runs before any section loads, refuses it."""
+    from vgaemu.migration import MigrationError
+    from vgaemu.migration.vmstate import decode_state
+
+    a = Machine()
+    sec = next(s for s in a.vmstate if s.name == "mc146818rtc")
+    state = decode_state(encode_state_of(sec), "mc146818rtc")
+    state["index"] = index
+    with pytest.raises(MigrationError, match=f"'mc146818rtc': field 'index' = {index} does not fit"):
+        sec.check(state, 2)
+
+
+def encode_state_of(section) -> bytes:
+    from vgaemu.migration.vmstate import encode_state
+
+    return encode_state(section.save())
+
+
 def test_cli_rtc_base_and_qemu_spelling(tmp_path):
     from vgaemu.cli import main
 

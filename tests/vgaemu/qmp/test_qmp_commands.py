@@ -200,6 +200,12 @@ def _state(machine):
     ("device_del", {}, "GenericError", "Parameter 'id' is missing"),
     ("screendump", {"filename": "/nonexistent-dir/x.ppm"}, "GenericError", "failed to open file"),
     ("screendump", {"filename": "/tmp/x.ppm", "device": "gpu9"}, "DeviceNotFound", "Device 'gpu9' not found"),
+    # a NUL byte: open() raised ValueError (an internal error); for png SDL cut the name
+    # at the NUL and wrote /tmp/vgq-nul instead
+    ("screendump", {"filename": "/tmp/vgq-nul\u0000x.ppm"}, "GenericError",
+     "cannot write screendump '/tmp/vgq-nul\\x00x.ppm': embedded null byte"),
+    ("screendump", {"filename": "/tmp/vgq-nul\u0000x.png", "format": "png"}, "GenericError",
+     "cannot write screendump '/tmp/vgq-nul\\x00x.png': embedded null byte"),
     ("migrate-set-parameters", {"downtime-limit": -1}, "GenericError", "downtime_limit"),
     ("migrate", {"uri": "ftp:host"}, "GenericError", "unknown migration protocol: ftp"),
     ("migrate-incoming", {"uri": "unix:/tmp/x"}, "GenericError",

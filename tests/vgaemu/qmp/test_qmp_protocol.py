@@ -74,6 +74,17 @@ def test_garbage_gets_generic_error_and_connection_stays(raw_client):
     assert c.cmd("query-status")["return"]["running"] is True
 
 
+def test_number_past_the_digit_limit_is_a_parse_error_and_connection_stays(raw_client):
+    """A 5000-digit number inside an object: json.loads raises a plain ValueError (Python's
+    int digit limit), which has no .msg; the parser's AttributeError ended the session
+    without a reply. Now it is a JSON parse error like any other."""
+    c = raw_client()
+    c.send(b'{"execute": "query-status", "id": ' + b"9" * 5000 + b"}")
+    assert c.recv()["error"] == {"class": "GenericError",
+                                 "desc": "JSON parse error, number too large"}
+    assert c.cmd("query-status")["return"]["running"] is True
+
+
 def test_request_shape_errors(raw_client):
     c = raw_client()
     cases = [
