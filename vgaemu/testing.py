@@ -36,7 +36,7 @@ import pytest
 LIBRARY_PACKAGES = ("guestmem", "vgaemu")
 
 
-def leave_library_unrewritten() -> None:
+def _leave_library_unrewritten() -> None:
     """Take back the assert-rewrite marks pytest puts on every package of a distribution that
     registers a pytest11 plugin.
 
@@ -60,7 +60,7 @@ def leave_library_unrewritten() -> None:
             del cache[name]
 
 
-leave_library_unrewritten()
+_leave_library_unrewritten()
 
 from .golden import compare_with_golden  # noqa: E402  (after the marks are taken back)
 

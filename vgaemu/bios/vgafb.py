@@ -410,7 +410,7 @@ class VgaFB:
 
     # The two writers below store, scanline by scanline, exactly the writes the GO_WRITE8
     # loop makes (same addresses, sizes and order; neither path reads), a table look-up per
-    # glyph byte instead of a GfxOp and eight pixels: a third of the time per character.
+    # glyph byte instead of a GfxOp and eight pixels per scanline.
     # They return True when done (tests and benchmarks patch them to return False to run
     # the loop instead).
     def _packed_write_glyph(self, op: GfxOp, glyph: bytes, fg: int) -> bool:
