@@ -94,6 +94,11 @@ def test_fast_paths_equal_slow_paths(accesses):
             a = getattr(fast, op)(addr, arg)
             b = getattr(AddressSpace, op)(slow, addr, arg)
         assert a == b, (op, hex(addr))
+    _assert_same_machines(log_f, log_s, regions_f, regions_s, rl_f, rl_s)
+
+
+def _assert_same_machines(log_f, log_s, regions_f, regions_s, rl_f, rl_s):
+    """The fast and the slow machine ended alike: device calls, RAM and every dirty bitmap."""
     assert log_f == log_s
     for f, s in zip(regions_f, regions_s):
         assert np.array_equal(f.get_ram_ptr(), s.get_ram_ptr()), f.name
@@ -173,11 +178,7 @@ def test_numpy_and_float_addresses_and_values_take_the_slow_paths_answer():
                                      AddressSpace.read(slow, addr, bytearray(n)),
                                      AddressSpace.write(slow, addr, b"\x5A" * n)))
             assert ok, ("read/write", addr, n, out)
-    assert log_f == log_s
-    for f, s in zip(regions_f, regions_s):
-        assert np.array_equal(f.get_ram_ptr(), s.get_ram_ptr()), f.name
-    for c in range(3):
-        assert np.array_equal(rl_f.dirty.bitmap(c), rl_s.dirty.bitmap(c)), c
+    _assert_same_machines(log_f, log_s, regions_f, regions_s, rl_f, rl_s)
 
 
 def test_read_bytes_of_more_than_the_address_space_is_an_access_error():
